@@ -1,0 +1,64 @@
+/* client_sub.h: the subscriber side of the protocol, used by veille-sub and
+ * `veille tail`. SUB on topic prefixes plus _sys.heartbeat; tracks the
+ * cursor (every matching event up to it has been returned); on start and
+ * whenever a heartbeat shows the broker head beyond the cursor, proves
+ * nothing was missed by asking the replay endpoint (count, then replay if
+ * the count does not match), so dropped live messages are recovered.
+ * Events are returned once each (dedup by seq and by event id window),
+ * not necessarily in seq order after a recovery. See docs/protocol.md. */
+#ifndef VL_CLIENT_SUB_H
+#define VL_CLIENT_SUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vl_err.h"
+#include "curve.h"
+
+typedef struct client_sub client_sub_t;
+
+#define CLIENT_SUB_LIVE_ONLY UINT64_MAX
+
+typedef struct {
+    const char  *sub_endpoint;     /* broker XPUB */
+    const char  *replay_endpoint;  /* broker replay ROUTER */
+    const char **prefixes;         /* topic prefixes; "" = everything */
+    size_t       nprefixes;
+    uint64_t     from_seq;         /* replay everything after this seq first;
+                                      CLIENT_SUB_LIVE_ONLY = start at the head */
+    int          request_timeout_ms; /* replay request timeout, default 5000 */
+    const curve_client_t *curve;   /* NULL = plaintext */
+} client_sub_opts_t;
+
+typedef enum {
+    CLIENT_MSG_EVENT,    /* an event to deliver */
+    CLIENT_MSG_CURSOR    /* every matching event <= seq has been returned */
+} client_msg_kind_t;
+
+/* Points into the client's buffers: valid until the next client_sub_recv. */
+typedef struct {
+    client_msg_kind_t kind;
+    const char *topic;     size_t topic_len;
+    uint64_t    seq;
+    const void *data;      size_t len;    /* msgpack event */
+    bool        replayed;  /* came from the replay endpoint */
+} client_msg_t;
+
+/* Connects and subscribes. Caller owns the result. */
+client_sub_t *client_sub_new (void *zmq_ctx, const client_sub_opts_t *opts, vl_err_t *err);
+void client_sub_destroy (client_sub_t **self_p);
+
+/* Returns the next message within TIMEOUT_MS (-1 = forever): VL_OK with
+ * *MSG filled, VL_ETIMEOUT, VL_EINTR if interrupted. */
+vl_err_t client_sub_recv (client_sub_t *self, client_msg_t *msg, int timeout_ms);
+
+/* Current cursor (CLIENT_SUB_LIVE_ONLY until the first head is known). */
+uint64_t client_sub_cursor (const client_sub_t *self);
+
+/* Last broker head seen in a heartbeat or replay END (0 if none yet). */
+uint64_t client_sub_head (const client_sub_t *self);
+
+/* The SUB socket, for the caller's zmq_poll set. */
+void *client_sub_socket (client_sub_t *self);
+
+#endif

@@ -1,0 +1,58 @@
+/* util.h: small helpers shared by every module: time, hashing, hex, UTF-8. */
+#ifndef VL_UTIL_H
+#define VL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vl_err.h"
+
+#define VL_ARRAY_LEN(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* Wall clock in milliseconds since the epoch. */
+int64_t util_now_ms (void);
+
+/* Monotonic clock in milliseconds (for timeouts and intervals). */
+int64_t util_mono_ms (void);
+
+/* BLAKE2b-128 of DATA, lower-case hex into OUT (33 bytes). */
+void util_hash_hex (const void *data, size_t len, char out[33]);
+
+/* Lower-case hex of LEN bytes into OUT (2*LEN+1 bytes). */
+void util_hex (const void *data, size_t len, char *out);
+
+/* True if DATA is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+bool util_utf8_valid (const void *data, size_t len);
+
+/* Copies at most MAX bytes of S into a new string, cutting on a UTF-8
+ * character boundary. Caller frees. NULL on OOM. */
+char *util_strndup_utf8 (const char *s, size_t max);
+
+/* Length of the longest prefix of S (LEN bytes) no longer than MAX bytes
+ * that does not split a UTF-8 character. */
+size_t util_utf8_cut (const char *s, size_t len, size_t max);
+
+/* Big-endian 64-bit encode/decode (seq frames on the wire). */
+void     util_put_be64 (unsigned char out[8], uint64_t v);
+uint64_t util_get_be64 (const unsigned char in[8]);
+
+/* strdup that returns NULL for NULL. Caller frees. */
+char *util_strdup (const char *s);
+
+/* Reads a whole file of at most MAX bytes; caller frees *OUT.
+ * VL_ETOOBIG past MAX, VL_EIO/VL_ENOTFOUND otherwise. */
+vl_err_t util_read_file (const char *path, size_t max, char **out, size_t *len);
+
+/* Creates DIR and its parents (mode 0750). */
+vl_err_t util_mkdirs (const char *dir);
+
+/* Levenshtein distance between A and B (for "did you mean"). */
+size_t util_edit_distance (const char *a, const char *b);
+
+/* Reads a secret from the environment variable ENV_NAME, or else from
+ * FILE_PATH, which must be a regular file not readable by group or others.
+ * Trailing newline stripped. Caller frees *OUT. VL_EDENIED if the file is
+ * too open, VL_ENOTFOUND if neither is set. */
+vl_err_t util_read_secret (const char *env_name, const char *file_path, char **out);
+
+#endif

@@ -1,0 +1,48 @@
+/* wire.h: frame layouts and constants of the veille protocol.
+ * docs/protocol.md is the normative description; keep the two in step.
+ *
+ * Publish   (publisher DEALER -> broker ROUTER)
+ *   request: [token 8 B][topic][event msgpack]
+ *   reply:   [token 8 B][status 1 B][seq 8 B big-endian][reason (optional)]
+ * Fan-out   (broker XPUB -> SUB)
+ *   [topic][seq 8 B big-endian][event msgpack]
+ *   _sys.heartbeat / _sys.stats: seq frame = broker head, body = msgpack map
+ * Replay    (client DEALER -> broker ROUTER)
+ *   request: [msgpack map {op, after, upto, prefixes, limit}]
+ *   reply:   zero or more [ "E" ][topic][seq 8 B][event], then
+ *            [ "END" ][msgpack map {head, next, more, count}] or
+ *            [ "ERR" ][msgpack map {error}]
+ */
+#ifndef VL_WIRE_H
+#define VL_WIRE_H
+
+#define WIRE_TOKEN_LEN        8
+#define WIRE_SEQ_LEN          8
+
+/* Publish reply status byte. */
+#define WIRE_ACK_STORED       0   /* journaled; seq assigned */
+#define WIRE_ACK_DUPLICATE    1   /* id already stored; seq = original */
+#define WIRE_ACK_REJECTED     2   /* invalid; never resend */
+#define WIRE_ACK_UNAVAILABLE  3   /* cannot store now (disk full...); resend later */
+
+#define WIRE_TOPIC_HEARTBEAT  "_sys.heartbeat"
+#define WIRE_TOPIC_STATS      "_sys.stats"
+#define WIRE_TOPIC_SYS        "_sys."
+#define WIRE_TOPIC_SOURCE     "_sys.source."   /* watcher error/recovery events */
+
+#define WIRE_REPLAY_EVENT     "E"
+#define WIRE_REPLAY_END       "END"
+#define WIRE_REPLAY_ERR       "ERR"
+#define WIRE_REPLAY_OP_REPLAY "replay"
+#define WIRE_REPLAY_OP_COUNT  "count"
+#define WIRE_REPLAY_DEFAULT_LIMIT 1000
+#define WIRE_REPLAY_MAX_LIMIT     10000
+#define WIRE_REPLAY_MAX_PREFIXES  64
+#define WIRE_REPLAY_MAX_REQUEST   (64 * 1024)
+
+/* Default endpoints (loopback). */
+#define WIRE_DEFAULT_PUBLISH   "tcp://127.0.0.1:7701"
+#define WIRE_DEFAULT_SUBSCRIBE "tcp://127.0.0.1:7702"
+#define WIRE_DEFAULT_REPLAY    "tcp://127.0.0.1:7703"
+
+#endif

@@ -1,0 +1,46 @@
+/* item.h: one item found in a fetched document (a feed entry, a page block,
+ * a JSON record), after normalisation. Produced by the parsers
+ * (feed_parse, page_parse, json_parse), consumed by the change detector. */
+#ifndef VL_ITEM_H
+#define VL_ITEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vl_err.h"
+
+#define ITEM_MAX_TITLE    1024    /* bytes, after normalisation */
+#define ITEM_MAX_SUMMARY  4096
+#define ITEM_MAX_CONTENT  (256 * 1024)  /* text hashed for change detection */
+#define ITEM_MAX_ITEMS    2000    /* per document */
+
+/* Every string is owned, NUL-terminated, valid NFC UTF-8, or NULL. */
+typedef struct {
+    char   *identity;   /* guid/id, else absolute link, else hash of title+link */
+    char   *title;
+    char   *link;       /* absolute */
+    char   *summary;    /* plain text, capped at ITEM_MAX_SUMMARY */
+    char   *content;    /* normalised text the hash is computed over (after
+                           `ignore`); lines separated by '\n' for diffs */
+    int64_t published;  /* seconds since epoch */
+    bool    has_published;
+    char    hash[33];   /* util_hash_hex of title '\n' content */
+} item_t;
+
+typedef struct {
+    item_t *items;
+    size_t  n, cap;
+} item_list_t;
+
+/* Appends an empty item and returns it (owned by the list); NULL on OOM
+ * or past ITEM_MAX_ITEMS. */
+item_t *item_list_add (item_list_t *self);
+
+/* Computes item->hash, and item->identity when the parser found none
+ * (link, else hash of title+link). Call once the fields are final. */
+void item_finish (item_t *self);
+
+/* Frees every item and the array; the list is empty and reusable. */
+void item_list_free (item_list_t *self);
+
+#endif
