@@ -1,0 +1,66 @@
+/* broker_conf.c: the `broker` section key table (see broker_conf.h). */
+#include "broker_conf.h"
+#include "wire.h"
+
+const cfg_key_t broker_conf_keys[] = {
+    { .name = "publish", .type = CFG_T_STR, .def = WIRE_DEFAULT_PUBLISH,
+      .doc = "Endpoint (ROUTER) where publishers send [token][topic][event] "
+             "and get acks. tcp://host:port, tcp://host:* (ephemeral port, "
+             "printed in the ready line) or ipc://path." },
+    { .name = "subscribe", .type = CFG_T_STR, .def = WIRE_DEFAULT_SUBSCRIBE,
+      .doc = "Endpoint (XPUB) where subscribers receive [topic][seq][event], "
+             "heartbeats and stats." },
+    { .name = "replay", .type = CFG_T_STR, .def = WIRE_DEFAULT_REPLAY,
+      .doc = "Endpoint (ROUTER) answering replay and count requests from the "
+             "journal." },
+    { .name = "journal_dir", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "Directory of the journal segments (created if missing). "
+             "Everything acked STORED is in there." },
+    { .name = "fsync", .type = CFG_T_ENUM, .def = "batch",
+      .choices = "batch|interval|none",
+      .doc = "When the journal is flushed to disk: `batch` fsyncs every "
+             "batch before acking it (an ack means on disk); `interval` "
+             "fsyncs at most every fsync_interval_ms (an ack means written "
+             "to the OS: survives a broker crash, not a power cut); `none` "
+             "leaves it to the OS." },
+    { .name = "fsync_interval_ms", .type = CFG_T_INT, .def = "100",
+      .min = 1, .max = 60000,
+      .doc = "Flush period for fsync = \"interval\", in milliseconds." },
+    { .name = "segment_bytes", .type = CFG_T_INT64, .def = "67108864",
+      .min = 4096, .max = INT64_C (1) << 40,
+      .doc = "A journal segment is closed and a new one started past this "
+             "size (bytes; default 64 MiB). Retention deletes whole segments." },
+    { .name = "retention_hours", .type = CFG_T_INT, .def = "168",
+      .min = 0, .max = 24 * 365 * 100,
+      .doc = "Segments whose newest record is older than this are deleted "
+             "(0 = no age limit). The active segment is never deleted." },
+    { .name = "retention_bytes", .type = CFG_T_INT64, .def = "0",
+      .min = 0, .max = INT64_MAX,
+      .doc = "Oldest segments are deleted while the journal is larger than "
+             "this (bytes; 0 = unlimited). The active segment is never "
+             "deleted." },
+    { .name = "dedup_window", .type = CFG_T_INT, .def = "1000000",
+      .min = 1, .max = 100000000,
+      .doc = "How many of the most recent event ids are remembered to answer "
+             "DUPLICATE to a resend (about 40 bytes each). Rebuilt from the "
+             "journal on start." },
+    { .name = "heartbeat_ms", .type = CFG_T_INT, .def = "1000",
+      .min = 10, .max = 3600000,
+      .doc = "Period of `_sys.heartbeat` messages (carry the head seq, so "
+             "subscribers detect what they missed)." },
+    { .name = "stats_interval_s", .type = CFG_T_INT, .def = "10",
+      .min = 0, .max = 86400,
+      .doc = "Period of `_sys.stats` messages and of the stats log line, in "
+             "seconds (0 = never)." },
+    { .name = "sndhwm", .type = CFG_T_INT, .def = "100000",
+      .min = 1, .max = 100000000,
+      .doc = "Send high-water mark (messages) per subscriber and per replay "
+             "client. Past it a slow subscriber loses messages (it recovers "
+             "them through replay) and a replay reply is abandoned (the "
+             "client retries): the broker never blocks." },
+    { .name = "max_batch", .type = CFG_T_INT, .def = "1024",
+      .min = 1, .max = 1000000,
+      .doc = "Most publish messages taken per loop iteration and committed "
+             "with one write + fsync (group commit)." },
+    { 0 }
+};
