@@ -1,0 +1,127 @@
+/* sub_conf.c: the key table of the `sub` section. docs/configuration.md is
+ * generated from it (`veille check --dump-keys`). */
+#include "sub_conf.h"
+#include "wire.h"
+
+static const cfg_key_t log_keys[] = {
+    { .name = "file", .type = CFG_T_STR,
+      .doc = "file to append to (absent = stdout); reopened on SIGHUP" },
+    { .name = "format", .type = CFG_T_ENUM, .def = "text", .choices = "text|json",
+      .doc = "text: one readable line per alert; json: one JSON object per line" },
+    { .name = NULL }
+};
+
+static const cfg_key_t mail_keys[] = {
+    { .name = "url", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "SMTP server: smtp://host:port or smtps://host:port" },
+    { .name = "from", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "envelope and From: address" },
+    { .name = "to", .type = CFG_T_STRLIST, .flags = CFG_REQUIRED,
+      .doc = "recipients (envelope and To:)" },
+    { .name = "username", .type = CFG_T_STR, .doc = "SMTP AUTH user name" },
+    { .name = "password_env", .type = CFG_T_STR,
+      .doc = "environment variable holding the SMTP password" },
+    { .name = "password_file", .type = CFG_T_STR,
+      .doc = "file holding the SMTP password (must not be readable by group/others)" },
+    { .name = "starttls", .type = CFG_T_BOOL, .def = "false",
+      .doc = "require STARTTLS on smtp:// (smtps:// is always TLS)" },
+    { .name = "digest_minutes", .type = CFG_T_INT, .def = "0", .min = 0, .max = 10080,
+      .doc = "0 = one message per alert; N = one digest message every N minutes" },
+    { .name = "subject_prefix", .type = CFG_T_STR, .def = "[veille]",
+      .doc = "prepended to every subject" },
+    { .name = "html", .type = CFG_T_BOOL, .def = "false",
+      .doc = "add a text/html alternative part" },
+    { .name = "timeout_s", .type = CFG_T_INT, .def = "30", .min = 1, .max = 600,
+      .doc = "whole SMTP transaction timeout" },
+    { .name = NULL }
+};
+
+static const cfg_key_t webhook_keys[] = {
+    { .name = "url", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "endpoint (http:// or https://); for matrix the homeserver base URL, "
+             "for telegram the Bot API base (https://api.telegram.org)" },
+    { .name = "style", .type = CFG_T_ENUM, .def = "json",
+      .choices = "json|slack|mattermost|discord|matrix|telegram|ntfy",
+      .doc = "payload style" },
+    { .name = "token_env", .type = CFG_T_STR,
+      .doc = "environment variable holding the token (matrix access token, telegram bot token, ntfy/bearer token)" },
+    { .name = "token_file", .type = CFG_T_STR,
+      .doc = "file holding the token (must not be readable by group/others)" },
+    { .name = "chat_id", .type = CFG_T_STR, .doc = "telegram: chat id" },
+    { .name = "room", .type = CFG_T_STR, .doc = "matrix: room id (!abc:server)" },
+    { .name = "priority", .type = CFG_T_INT, .def = "3", .min = 1, .max = 5,
+      .doc = "ntfy: priority 1..5" },
+    { .name = "ntfy_tags", .type = CFG_T_STRLIST, .doc = "ntfy: Tags header (emoji short codes)" },
+    { .name = "timeout_s", .type = CFG_T_INT, .def = "15", .min = 1, .max = 600,
+      .doc = "request timeout" },
+    { .name = NULL }
+};
+
+static const cfg_key_t pipe_keys[] = {
+    { .name = "argv", .type = CFG_T_STRLIST, .flags = CFG_REQUIRED,
+      .doc = "program and arguments (no shell); receives JSON lines on stdin" },
+    { .name = NULL }
+};
+
+static const cfg_variant_t sink_variants[] = {
+    { .value = "log", .keys = log_keys },
+    { .value = "mail", .keys = mail_keys },
+    { .value = "webhook", .keys = webhook_keys },
+    { .value = "pipe", .keys = pipe_keys },
+    { .value = NULL }
+};
+
+static const cfg_key_t sink_keys[] = {
+    { .name = "name", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "unique sink name (cursor, dead letters and --test-sink use it)" },
+    { .name = "type", .type = CFG_T_ENUM, .flags = CFG_REQUIRED,
+      .choices = "log|mail|webhook|pipe", .doc = "sink type" },
+    { .name = "topics", .type = CFG_T_STRLIST,
+      .doc = "topic prefixes (byte prefix; \"un.\" with the dot); absent = [\"\"], everything" },
+    { .name = "types", .type = CFG_T_STRLIST,
+      .doc = "event types to deliver (new, changed, removed, error, ...); absent = all" },
+    { .name = "sources", .type = CFG_T_STRLIST,
+      .doc = "source ids to deliver; absent = all" },
+    { .name = "keywords", .type = CFG_T_STRLIST,
+      .doc = "deliver only events whose title, summary or tags contain one of these "
+             "(accent- and case-insensitive, whole words, 'cyber*' = prefix)" },
+    { .name = "tags", .type = CFG_T_STRLIST,
+      .doc = "deliver only events carrying one of these tags (accent/case-insensitive); "
+             "absent = all" },
+    { .name = "min_interval_s", .type = CFG_T_INT, .def = "0", .min = 0, .max = 86400,
+      .doc = "at least this many seconds between two deliveries (events wait, never dropped)" },
+    { .name = "quiet_hours", .type = CFG_T_STR,
+      .doc = "\"22:00-07:00\" local time: hold deliveries until the end of the window" },
+    { .name = "max_attempts", .type = CFG_T_INT, .def = "8", .min = 1, .max = 1000,
+      .doc = "delivery attempts before the event is parked in the dead-letter table" },
+    { .name = "backoff_initial_ms", .type = CFG_T_INT, .def = "500", .min = 1, .max = 3600000,
+      .doc = "first retry delay (doubles each attempt, with jitter)" },
+    { .name = "backoff_max_ms", .type = CFG_T_INT, .def = "60000", .min = 1, .max = 86400000,
+      .doc = "retry delay cap" },
+    { .name = "queue", .type = CFG_T_INT, .def = "4096", .min = 16, .max = 1000000,
+      .doc = "in-memory queue length; when full the sink catches up later by replay" },
+    { .name = NULL }
+};
+
+const cfg_key_t sub_conf_keys[] = {
+    { .name = "subscribe", .type = CFG_T_STR, .def = WIRE_DEFAULT_SUBSCRIBE,
+      .doc = "broker fan-out (XPUB) endpoint" },
+    { .name = "replay", .type = CFG_T_STR, .def = WIRE_DEFAULT_REPLAY,
+      .doc = "broker replay endpoint" },
+    { .name = "state", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "SQLite file for cursors, dedup window and dead letters" },
+    { .name = "dedup_window", .type = CFG_T_INT, .def = "10000", .min = 0, .max = 10000000,
+      .doc = "event ids remembered per sink for deduplication" },
+    { .name = "request_timeout_ms", .type = CFG_T_INT, .def = "5000", .min = 100, .max = 600000,
+      .doc = "replay request timeout" },
+    { .name = "curve_secret", .type = CFG_T_STR,
+      .doc = "client secret key file (enables CURVE; needs curve_server)" },
+    { .name = "curve_server", .type = CFG_T_STR,
+      .doc = "broker public key file" },
+    { .name = "sinks", .type = CFG_T_LIST, .flags = CFG_REQUIRED,
+      .children = sink_keys, .discriminator = "type", .variants = sink_variants,
+      .doc = "delivery sinks" },
+    { .name = NULL }
+};
+
+const cfg_section_t sub_conf_section = { "sub", sub_conf_keys, true };
