@@ -1,0 +1,34 @@
+/* page_parse.h: HTML pages watched through selectors (source.h fields
+ * select, items, item_title, item_link, ignore).
+ *   - whole-page mode (no `items`): the text of the nodes matched by
+ *     `select` (default: body) is one item whose identity is the page URL;
+ *   - items mode: one item per node matched by `items` (inside `select` if
+ *     given); its title from `item_title` (relative; default: first
+ *     heading or link text), link from `item_link` (relative; its @href,
+ *     default: first a/@href), identity = link, else hash of title+link;
+ *   - `ignore` entries: "re:REGEX" is a POSIX extended regex applied to each
+ *     line of the normalised text (matching lines are removed before
+ *     hashing); anything else is a selector (XPath or CSS) whose nodes are
+ *     removed from the document before any text is extracted.
+ * libxml2 HTML parser with HTML_PARSE_NONET|NOERROR|NOWARNING|RECOVER. */
+#ifndef VL_PAGE_PARSE_H
+#define VL_PAGE_PARSE_H
+
+#include <stddef.h>
+#include "item.h"
+#include "source.h"
+#include "vl_err.h"
+
+#define PAGE_MAX_BYTES (16 * 1024 * 1024)
+
+/* Parses UTF-8 BODY (LEN bytes) fetched from BASE_URL for SRC; appends to
+ * OUT. VL_EINVAL for a bad selector or regex (logged), VL_EPARSE when the
+ * document cannot be parsed or `select` matches nothing, VL_ETOOBIG. */
+vl_err_t page_parse (const source_t *src, const char *body, size_t len,
+                     const char *base_url, item_list_t *out);
+
+/* Checks SRC's selectors and ignore patterns without a document (for the
+ * config validator). VL_EINVAL with a message in ERRBUF (ERRLEN bytes). */
+vl_err_t page_parse_check (const source_t *src, char *errbuf, size_t errlen);
+
+#endif
