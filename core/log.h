@@ -5,6 +5,7 @@
 #define VL_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "vl_err.h"
 
 typedef enum { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR, LOG_LVL_OFF } log_level_t;

@@ -1,0 +1,475 @@
+/* event.c: the veille event and its strict msgpack codec.
+ *
+ * Decoding hostile input: msgpack-c allocates a container's elements from
+ * the count in its header before reading them, so a 5-byte "array of 4
+ * billion" would ask for ~100 GB. event_decode therefore first walks the
+ * raw bytes (msgpack_check below): every length and count is checked
+ * against the bytes left, nesting is capped and trailing bytes are
+ * refused; only then does msgpack-c build the object tree. */
+#include <stdlib.h>
+#include <string.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include "event.h"
+#include "util.h"
+
+#define ID_LEN 32
+
+void
+event_clear (event_t *self)
+{
+    if (!self)
+        return;
+    char **fields[] = { &self->id, &self->type, &self->source, &self->topic,
+                        &self->url, &self->title, &self->summary, &self->hash,
+                        &self->prev_hash, &self->diff };
+    for (size_t i = 0; i < VL_ARRAY_LEN (fields); i++)
+        free (*fields[i]);
+    for (size_t i = 0; i < self->ntags; i++)
+        free (self->tags[i]);
+    free (self->tags);
+    memset (self, 0, sizeof *self);
+}
+
+vl_err_t
+event_set (char **field, const char *value)
+{
+    char *copy = NULL;
+    if (value && !(copy = strdup (value)))
+        return VL_ENOMEM;
+    free (*field);
+    *field = copy;
+    return VL_OK;
+}
+
+vl_err_t
+event_add_tag (event_t *self, const char *tag)
+{
+    if (self->ntags >= EVENT_MAX_TAGS)
+        return VL_OK;
+    char **tags = realloc (self->tags, (self->ntags + 1) * sizeof *tags);
+    if (!tags)
+        return VL_ENOMEM;
+    self->tags = tags;
+    if (!(tags[self->ntags] = strdup (tag)))
+        return VL_ENOMEM;
+    self->ntags++;
+    return VL_OK;
+}
+
+vl_err_t
+event_copy (event_t *dst, const event_t *src)
+{
+    memset (dst, 0, sizeof *dst);
+    dst->v = src->v;
+    dst->published = src->published;
+    dst->has_published = src->has_published;
+    dst->detected = src->detected;
+    vl_err_t rc = VL_OK;
+    const char *from[] = { src->id, src->type, src->source, src->topic, src->url,
+                           src->title, src->summary, src->hash, src->prev_hash, src->diff };
+    char **to[] = { &dst->id, &dst->type, &dst->source, &dst->topic, &dst->url,
+                    &dst->title, &dst->summary, &dst->hash, &dst->prev_hash, &dst->diff };
+    for (size_t i = 0; i < VL_ARRAY_LEN (to) && rc == VL_OK; i++)
+        rc = event_set (to[i], from[i]);
+    for (size_t i = 0; i < src->ntags && rc == VL_OK; i++)
+        rc = event_add_tag (dst, src->tags[i]);
+    if (rc)
+        event_clear (dst);
+    return rc;
+}
+
+bool
+event_topic_valid (const char *topic, size_t len)
+{
+    if (!topic || len == 0 || len > EVENT_MAX_TOPIC)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = topic[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool
+id_valid (const char *id, size_t len)
+{
+    if (len != ID_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool
+type_valid (const char *type, size_t len)
+{
+    if (len == 0 || len > 32)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((type[i] >= 'a' && type[i] <= 'z') || type[i] == '_'))
+            return false;
+    return true;
+}
+
+void
+event_make_id (const char *source, const char *identity, const char *type,
+               const char *hash, char out[EVENT_ID_HEX + 1])
+{
+    crypto_generichash_state st;
+    unsigned char digest[16];
+    const char *parts[] = { source, identity, type, hash };
+    crypto_generichash_init (&st, NULL, 0, sizeof digest);
+    for (size_t i = 0; i < VL_ARRAY_LEN (parts); i++) {
+        const char *p = parts[i] ? parts[i] : "";
+        crypto_generichash_update (&st, (const unsigned char *) p, strlen (p) + 1);
+    }
+    crypto_generichash_final (&st, digest, sizeof digest);
+    util_hex (digest, sizeof digest, out);
+}
+
+/* ---- encoding ------------------------------------------------------- */
+
+static int
+pack_write (void *data, const char *bytes, size_t len)
+{
+    return buf_append ((buf_t *) data, bytes, len) == VL_OK ? 0 : -1;
+}
+
+static void
+pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+static void
+pack_kv (msgpack_packer *pk, const char *key, const char *value)
+{
+    pack_str (pk, key);
+    pack_str (pk, value);
+}
+
+static bool
+str_ok (const char *s)
+{
+    return !s || util_utf8_valid (s, strlen (s));
+}
+
+static vl_err_t
+encode_check (const event_t *e)
+{
+    if (!e->id || !e->type || !e->source || !e->topic)
+        return VL_EINVAL;
+    if (!id_valid (e->id, strlen (e->id)) || !type_valid (e->type, strlen (e->type))
+        || !event_topic_valid (e->topic, strlen (e->topic)))
+        return VL_EINVAL;
+    const char *strs[] = { e->source, e->url, e->title, e->summary, e->hash,
+                           e->prev_hash, e->diff };
+    for (size_t i = 0; i < VL_ARRAY_LEN (strs); i++)
+        if (!str_ok (strs[i]))
+            return VL_EUTF8;
+    if (e->ntags > EVENT_MAX_TAGS)
+        return VL_EINVAL;
+    for (size_t i = 0; i < e->ntags; i++)
+        if (!e->tags[i] || !str_ok (e->tags[i]))
+            return VL_EUTF8;
+    return VL_OK;
+}
+
+vl_err_t
+event_encode (const event_t *self, buf_t *out)
+{
+    vl_err_t rc = encode_check (self);
+    if (rc)
+        return rc;
+    const char *keys[] = { "url", "title", "summary", "hash", "prev_hash", "diff" };
+    const char *vals[] = { self->url, self->title, self->summary, self->hash,
+                           self->prev_hash, self->diff };
+    size_t n = 5 + (self->detected ? 1 : 0) + (self->has_published ? 1 : 0)
+             + (self->ntags ? 1 : 0);
+    for (size_t i = 0; i < VL_ARRAY_LEN (vals); i++)
+        n += vals[i] ? 1 : 0;
+
+    size_t start = out->len;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, pack_write);
+    msgpack_pack_map (&pk, n);
+    pack_str (&pk, "v");
+    msgpack_pack_uint32 (&pk, self->v ? self->v : EVENT_VERSION);
+    pack_kv (&pk, "id", self->id);
+    pack_kv (&pk, "type", self->type);
+    pack_kv (&pk, "source", self->source);
+    pack_kv (&pk, "topic", self->topic);
+    for (size_t i = 0; i < VL_ARRAY_LEN (vals); i++)
+        if (vals[i])
+            pack_kv (&pk, keys[i], vals[i]);
+    if (self->has_published) {
+        pack_str (&pk, "published");
+        msgpack_pack_int64 (&pk, self->published);
+    }
+    if (self->detected) {
+        pack_str (&pk, "detected");
+        msgpack_pack_int64 (&pk, self->detected);
+    }
+    if (self->ntags) {
+        pack_str (&pk, "tags");
+        msgpack_pack_array (&pk, self->ntags);
+        for (size_t i = 0; i < self->ntags; i++)
+            pack_str (&pk, self->tags[i]);
+    }
+    if (out->len - start > EVENT_MAX_BYTES) {
+        out->len = start;
+        return VL_ETOOBIG;
+    }
+    /* pack_write failures (buffer max) leave a short encoding: detect it. */
+    return out->data ? VL_OK : VL_ENOMEM;
+}
+
+/* ---- structural pre-check ------------------------------------------ */
+
+typedef struct {
+    const unsigned char *p;
+    size_t left;
+} cursor_t;
+
+static bool
+take (cursor_t *c, size_t n)
+{
+    if (n > c->left)
+        return false;
+    c->p += n;
+    c->left -= n;
+    return true;
+}
+
+static bool
+read_be (cursor_t *c, size_t n, uint64_t *v)
+{
+    if (n > c->left)
+        return false;
+    *v = 0;
+    for (size_t i = 0; i < n; i++)
+        *v = (*v << 8) | c->p[i];
+    return take (c, n);
+}
+
+static bool check_value (cursor_t *c, int depth);
+
+static bool
+check_items (cursor_t *c, uint64_t count, int depth)
+{
+    if (count > c->left)   /* every element takes at least one byte */
+        return false;
+    for (uint64_t i = 0; i < count; i++)
+        if (!check_value (c, depth + 1))
+            return false;
+    return true;
+}
+
+/* Size of the length field for the variable-size types, 0 for others. */
+static size_t
+len_width (unsigned char b)
+{
+    switch (b) {
+    case 0xc4: case 0xc7: case 0xd9: return 1;
+    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: return 2;
+    case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf: return 4;
+    default: return 0;
+    }
+}
+
+static bool
+check_value (cursor_t *c, int depth)
+{
+    if (depth > EVENT_MAX_DEPTH || c->left == 0)
+        return false;
+    unsigned char b = c->p[0];
+    take (c, 1);
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+        return true;
+    if (b >= 0x80 && b <= 0x8f)
+        return check_items (c, 2u * (b & 0x0f), depth);
+    if (b >= 0x90 && b <= 0x9f)
+        return check_items (c, b & 0x0f, depth);
+    if (b >= 0xa0 && b <= 0xbf)
+        return take (c, b & 0x1f);
+    static const unsigned char fixed[][2] = {
+        { 0xca, 4 }, { 0xcb, 8 }, { 0xcc, 1 }, { 0xcd, 2 }, { 0xce, 4 }, { 0xcf, 8 },
+        { 0xd0, 1 }, { 0xd1, 2 }, { 0xd2, 4 }, { 0xd3, 8 }, { 0xd4, 2 }, { 0xd5, 3 },
+        { 0xd6, 5 }, { 0xd7, 9 }, { 0xd8, 17 },
+    };
+    for (size_t i = 0; i < VL_ARRAY_LEN (fixed); i++)
+        if (fixed[i][0] == b)
+            return take (c, fixed[i][1]);
+    size_t w = len_width (b);
+    uint64_t n;
+    if (w == 0 || !read_be (c, w, &n))
+        return false;   /* 0xc1 (never used) lands here too */
+    if (b == 0xdc || b == 0xdd)
+        return check_items (c, n, depth);
+    if (b == 0xde || b == 0xdf)
+        return n <= UINT64_MAX / 2 && check_items (c, 2 * n, depth);
+    if (b == 0xc7 || b == 0xc8 || b == 0xc9)
+        return take (c, 1) && n <= c->left && take (c, n);
+    return n <= c->left && take (c, n);
+}
+
+/* ---- decoding ------------------------------------------------------- */
+
+static vl_err_t
+dup_str (const msgpack_object *o, char **out)
+{
+    if (o->type == MSGPACK_OBJECT_NIL)
+        return VL_OK;
+    if (o->type != MSGPACK_OBJECT_STR)
+        return VL_EPARSE;
+    const char *s = o->via.str.ptr;
+    size_t len = o->via.str.size;
+    if (memchr (s, '\0', len) || !util_utf8_valid (s, len))
+        return VL_EUTF8;
+    if (*out)
+        return VL_EPARSE;   /* duplicate key */
+    if (!(*out = malloc (len + 1)))
+        return VL_ENOMEM;
+    memcpy (*out, s, len);
+    (*out)[len] = '\0';
+    return VL_OK;
+}
+
+static vl_err_t
+get_int (const msgpack_object *o, int64_t *out)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 > INT64_MAX)
+            return VL_EPARSE;
+        *out = (int64_t) o->via.u64;
+        return VL_OK;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = o->via.i64;
+        return VL_OK;
+    }
+    return VL_EPARSE;
+}
+
+static vl_err_t
+decode_tags (const msgpack_object *o, event_t *e)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY || e->tags)
+        return VL_EPARSE;
+    if (o->via.array.size > EVENT_MAX_TAGS)
+        return VL_ETOOBIG;
+    if (o->via.array.size == 0)
+        return VL_OK;
+    e->tags = calloc (o->via.array.size, sizeof *e->tags);
+    if (!e->tags)
+        return VL_ENOMEM;
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *t = &o->via.array.ptr[i];
+        if (t->type != MSGPACK_OBJECT_STR)
+            return VL_EPARSE;
+        vl_err_t rc = dup_str (t, &e->tags[i]);
+        if (rc)
+            return rc;
+        e->ntags++;
+    }
+    return VL_OK;
+}
+
+static char **
+str_field (event_t *e, const char *key, size_t klen)
+{
+    static const char *const names[] = { "id", "type", "source", "topic", "url", "title",
+                                         "summary", "hash", "prev_hash", "diff" };
+    char **fields[] = { &e->id, &e->type, &e->source, &e->topic, &e->url, &e->title,
+                        &e->summary, &e->hash, &e->prev_hash, &e->diff };
+    for (size_t i = 0; i < VL_ARRAY_LEN (names); i++)
+        if (strlen (names[i]) == klen && memcmp (names[i], key, klen) == 0)
+            return fields[i];
+    return NULL;
+}
+
+static bool
+key_is (const msgpack_object *k, const char *name)
+{
+    size_t n = strlen (name);
+    return k->via.str.size == n && memcmp (k->via.str.ptr, name, n) == 0;
+}
+
+static vl_err_t
+decode_pair (const msgpack_object *k, const msgpack_object *v, event_t *e, bool *seen_v)
+{
+    if (k->type != MSGPACK_OBJECT_STR)
+        return VL_EPARSE;
+    char **field = str_field (e, k->via.str.ptr, k->via.str.size);
+    if (field)
+        return dup_str (v, field);
+    int64_t n;
+    if (key_is (k, "v")) {
+        if (*seen_v || get_int (v, &n) || n < 1 || n > UINT32_MAX)
+            return VL_EPARSE;
+        e->v = (uint32_t) n;
+        *seen_v = true;
+    }
+    else if (key_is (k, "published")) {
+        if (e->has_published || get_int (v, &n))
+            return VL_EPARSE;
+        e->published = n;
+        e->has_published = true;
+    }
+    else if (key_is (k, "detected")) {
+        if (get_int (v, &n) || n < 0)
+            return VL_EPARSE;
+        e->detected = n;
+    }
+    else if (key_is (k, "tags"))
+        return decode_tags (v, e);
+    return VL_OK;   /* unknown key: forward compatibility */
+}
+
+static vl_err_t
+decode_check (const event_t *e, bool seen_v)
+{
+    if (!seen_v || !e->id || !e->type || !e->source || !e->topic)
+        return VL_EPARSE;
+    if (!id_valid (e->id, strlen (e->id)) || !type_valid (e->type, strlen (e->type))
+        || !event_topic_valid (e->topic, strlen (e->topic))
+        || strlen (e->source) == 0 || strlen (e->source) > EVENT_MAX_TOPIC)
+        return VL_EPARSE;
+    return VL_OK;
+}
+
+vl_err_t
+event_decode (const void *data, size_t len, event_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (!data || len == 0)
+        return VL_EPARSE;
+    if (len > EVENT_MAX_BYTES)
+        return VL_ETOOBIG;
+    cursor_t c = { data, len };
+    if (!check_value (&c, 0) || c.left != 0)
+        return VL_EPARSE;
+
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    vl_err_t rc = VL_EPARSE;
+    if (msgpack_unpack_next (&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS
+        && off == len && up.data.type == MSGPACK_OBJECT_MAP) {
+        rc = VL_OK;
+        bool seen_v = false;
+        const msgpack_object_map *m = &up.data.via.map;
+        for (uint32_t i = 0; i < m->size && rc == VL_OK; i++)
+            rc = decode_pair (&m->ptr[i].key, &m->ptr[i].val, out, &seen_v);
+        if (rc == VL_OK)
+            rc = decode_check (out, seen_v);
+    }
+    msgpack_unpacked_destroy (&up);
+    return rc;
+}

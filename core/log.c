@@ -1,0 +1,215 @@
+/* log.c: levelled, sanitised logging (text or JSON lines). Thread-safe:
+ * each line is formatted in a local buffer and written with one call. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include "log.h"
+
+#define LOG_LINE_MAX 4096
+
+static struct {
+    pthread_mutex_t lock;
+    char            program[64];
+    log_level_t     level;
+    bool            json;
+    char           *path;
+    FILE           *fp;        /* NULL = stderr */
+} logger = { PTHREAD_MUTEX_INITIALIZER, "veille", LOG_LVL_INFO, false, NULL, NULL };
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+vl_err_t
+log_setup (const char *program, log_level_t level, bool json, const char *path)
+{
+    pthread_mutex_lock (&logger.lock);
+    snprintf (logger.program, sizeof logger.program, "%s", program ? program : "veille");
+    logger.level = level;
+    logger.json = json;
+    if (logger.fp)
+        fclose (logger.fp);
+    logger.fp = NULL;
+    free (logger.path);
+    logger.path = path ? strdup (path) : NULL;
+    vl_err_t rc = VL_OK;
+    if (logger.path) {
+        logger.fp = fopen (logger.path, "a");
+        if (!logger.fp)
+            rc = vl_err_from_errno (errno);
+    }
+    pthread_mutex_unlock (&logger.lock);
+    return rc;
+}
+
+vl_err_t
+log_reopen (void)
+{
+    vl_err_t rc = VL_OK;
+    pthread_mutex_lock (&logger.lock);
+    if (logger.path) {
+        FILE *fp = fopen (logger.path, "a");
+        if (fp) {
+            if (logger.fp)
+                fclose (logger.fp);
+            logger.fp = fp;
+        }
+        else
+            rc = vl_err_from_errno (errno);
+    }
+    pthread_mutex_unlock (&logger.lock);
+    return rc;
+}
+
+int
+log_level_parse (const char *name)
+{
+    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
+        if (name && strcasecmp (name, level_names[i]) == 0)
+            return (int) i;
+    if (name && strcasecmp (name, "warning") == 0)
+        return LOG_LVL_WARN;
+    return -1;
+}
+
+void
+log_set_level (log_level_t level)
+{
+    logger.level = level;
+}
+
+bool
+log_enabled (log_level_t level)
+{
+    return level >= logger.level && level < LOG_LVL_OFF;
+}
+
+/* Decodes one UTF-8 sequence at S (AVAIL bytes); returns its length and
+ * the code point in *CP, or 0 for an invalid sequence. */
+static size_t
+utf8_decode (const unsigned char *s, size_t avail, unsigned int *cp)
+{
+    unsigned char c = s[0];
+    size_t n;
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c >= 0xC2 && c <= 0xDF)      { n = 2; *cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; *cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; *cp = c & 0x07; }
+    else return 0;
+    if (avail < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && *cp < 0x800) || (n == 4 && (*cp < 0x10000 || *cp > 0x10FFFF))
+        || (*cp >= 0xD800 && *cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Code points that must not reach a terminal or a log line as they are:
+ * C0, DEL, C1, bidirectional overrides and isolates, line/paragraph
+ * separators. */
+static bool
+is_dangerous (unsigned int cp)
+{
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)
+        || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
+        || cp == 0x2028 || cp == 0x2029;
+}
+
+size_t
+log_sanitize (char *dst, size_t cap, const char *src, size_t len)
+{
+    if (cap == 0)
+        return 0;
+    const unsigned char *s = (const unsigned char *) src;
+    size_t out = 0, i = 0;
+    while (i < len) {
+        unsigned int cp;
+        size_t n = utf8_decode (s + i, len - i, &cp);
+        char esc[16];
+        size_t elen = 0;
+        if (n == 0) {
+            elen = (size_t) snprintf (esc, sizeof esc, "\\x%02X", s[i]);
+            n = 1;
+        }
+        else if (cp == '\t')
+            esc[elen++] = ' ';
+        else if (is_dangerous (cp))
+            elen = (size_t) snprintf (esc, sizeof esc, cp < 0x100 ? "\\x%02X" : "\\u%04X", cp);
+        if (elen == 0) {
+            if (out + n >= cap)
+                break;
+            memcpy (dst + out, s + i, n);
+            out += n;
+        }
+        else {
+            if (out + elen >= cap)
+                break;
+            memcpy (dst + out, esc, elen);
+            out += elen;
+        }
+        i += n;
+    }
+    dst[out] = '\0';
+    return out;
+}
+
+static size_t
+json_escape (char *dst, size_t cap, const char *src)
+{
+    size_t out = 0;
+    for (; *src && out + 2 < cap; src++) {
+        if (*src == '"' || *src == '\\')
+            dst[out++] = '\\';
+        dst[out++] = *src;
+    }
+    dst[out] = '\0';
+    return out;
+}
+
+void
+log_write (log_level_t level, const char *fmt, ...)
+{
+    if (!log_enabled (level))
+        return;
+    int saved_errno = errno;
+    char raw[LOG_LINE_MAX], clean[LOG_LINE_MAX];
+    va_list ap;
+    va_start (ap, fmt);
+    int n = vsnprintf (raw, sizeof raw, fmt, ap);
+    va_end (ap);
+    if (n < 0)
+        return;
+    size_t rawlen = (size_t) n < sizeof raw ? (size_t) n : sizeof raw - 1;
+    log_sanitize (clean, sizeof clean, raw, rawlen);
+
+    char stamp[32];
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r (&ts.tv_sec, &tm);
+    size_t sl = strftime (stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf (stamp + sl, sizeof stamp - sl, ".%03ldZ", ts.tv_nsec / 1000000);
+
+    pthread_mutex_lock (&logger.lock);
+    FILE *fp = logger.fp ? logger.fp : stderr;
+    if (logger.json) {
+        char esc[LOG_LINE_MAX * 2];
+        json_escape (esc, sizeof esc, clean);
+        fprintf (fp, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\",\"msg\":\"%s\"}\n",
+                 stamp, level_names[level], logger.program, esc);
+    }
+    else
+        fprintf (fp, "%s %s %s: %s\n", stamp, level_names[level], logger.program, clean);
+    fflush (fp);
+    pthread_mutex_unlock (&logger.lock);
+    errno = saved_errno;
+}

@@ -1,0 +1,271 @@
+/* util.c: time, hashing, hex, UTF-8, files, secrets. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "util.h"
+
+int64_t
+util_now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+util_mono_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+util_hex (const void *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void
+util_hash_hex (const void *data, size_t len, char out[33])
+{
+    unsigned char digest[16];
+    crypto_generichash (digest, sizeof digest, data, len, NULL, 0);
+    util_hex (digest, sizeof digest, out);
+}
+
+/* Length of the valid UTF-8 sequence at P (AVAIL bytes left), 0 if invalid. */
+static size_t
+utf8_seq_len (const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    unsigned int cp;
+    if (c >= 0xC2 && c <= 0xDF)      { n = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
+    else
+        return 0;
+    if (avail < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    if (cp >= 0xD800 && cp <= 0xDFFF)
+        return 0;
+    return n;
+}
+
+bool
+util_utf8_valid (const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq_len (p + i, len - i);
+        if (!n)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+size_t
+util_utf8_cut (const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t cut = max;
+    while (cut > 0 && ((unsigned char) s[cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+char *
+util_strndup_utf8 (const char *s, size_t max)
+{
+    size_t len = strlen (s);
+    size_t cut = util_utf8_cut (s, len, max);
+    char *out = malloc (cut + 1);
+    if (!out)
+        return NULL;
+    memcpy (out, s, cut);
+    out[cut] = '\0';
+    return out;
+}
+
+void
+util_put_be64 (unsigned char out[8], uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (unsigned char) (v & 0xFF);
+        v >>= 8;
+    }
+}
+
+uint64_t
+util_get_be64 (const unsigned char in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+char *
+util_strdup (const char *s)
+{
+    return s ? strdup (s) : NULL;
+}
+
+vl_err_t
+util_read_file (const char *path, size_t max, char **out, size_t *len)
+{
+    *out = NULL;
+    if (len)
+        *len = 0;
+    FILE *fp = fopen (path, "rb");
+    if (!fp)
+        return vl_err_from_errno (errno);
+    size_t cap = 4096, n = 0;
+    char *data = malloc (cap + 1);
+    vl_err_t rc = data ? VL_OK : VL_ENOMEM;
+    while (rc == VL_OK) {
+        if (n == cap) {
+            if (cap >= max) {
+                rc = VL_ETOOBIG;
+                break;
+            }
+            cap = cap * 2 > max ? max : cap * 2;
+            char *bigger = realloc (data, cap + 1);
+            if (!bigger) {
+                rc = VL_ENOMEM;
+                break;
+            }
+            data = bigger;
+        }
+        size_t got = fread (data + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) {
+            if (ferror (fp))
+                rc = VL_EIO;
+            break;
+        }
+    }
+    fclose (fp);
+    if (rc) {
+        free (data);
+        return rc;
+    }
+    data[n] = '\0';
+    *out = data;
+    if (len)
+        *len = n;
+    return VL_OK;
+}
+
+vl_err_t
+util_mkdirs (const char *dir)
+{
+    char path[PATH_MAX];
+    size_t len = strlen (dir);
+    if (len == 0 || len >= sizeof path)
+        return VL_EINVAL;
+    memcpy (path, dir, len + 1);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir (path, 0750) != 0 && errno != EEXIST)
+            return vl_err_from_errno (errno);
+        *p = '/';
+    }
+    if (mkdir (path, 0750) != 0 && errno != EEXIST)
+        return vl_err_from_errno (errno);
+    return VL_OK;
+}
+
+size_t
+util_edit_distance (const char *a, const char *b)
+{
+    size_t la = strlen (a), lb = strlen (b);
+    if (la > 64 || lb > 64)
+        return la > lb ? la : lb;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static void
+strip_newline (char *s)
+{
+    size_t n = strlen (s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+}
+
+vl_err_t
+util_read_secret (const char *env_name, const char *file_path, char **out)
+{
+    *out = NULL;
+    const char *env = env_name && *env_name ? getenv (env_name) : NULL;
+    if (env) {
+        *out = strdup (env);
+        return *out ? VL_OK : VL_ENOMEM;
+    }
+    if (!file_path || !*file_path)
+        return VL_ENOTFOUND;
+    int fd = open (file_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return vl_err_from_errno (errno);
+    struct stat st;
+    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || (st.st_mode & 077)) {
+        close (fd);
+        return VL_EDENIED;
+    }
+    close (fd);
+    size_t len;
+    vl_err_t rc = util_read_file (file_path, 64 * 1024, out, &len);
+    if (rc == VL_OK)
+        strip_newline (*out);
+    return rc;
+}
