@@ -40,6 +40,12 @@ item_t *item_list_add (item_list_t *self);
  * (link, else hash of title+link). Call once the fields are final. */
 void item_finish (item_t *self);
 
+/* Frees the strings of one item and zeroes it. */
+void item_clear (item_t *self);
+
+/* Removes (and clears) the last item of the list; no-op when empty. */
+void item_list_pop (item_list_t *self);
+
 /* Frees every item and the array; the list is empty and reusable. */
 void item_list_free (item_list_t *self);
 
