@@ -1,0 +1,145 @@
+/* test_buf_log: capped buffers, log sanitising, util helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+static void
+buf_enforces_its_maximum (void **state)
+{
+    (void) state;
+    buf_t b;
+    buf_init (&b, 10);
+    assert_int_equal (buf_puts (&b, "0123456789"), VL_OK);
+    assert_int_equal (buf_putc (&b, 'x'), VL_ETOOBIG);
+    assert_int_equal (b.len, 10);
+    assert_string_equal (b.data, "0123456789");
+    buf_reset (&b);
+    assert_int_equal (buf_printf (&b, "%d-%s", 42, "abc"), VL_OK);
+    assert_string_equal (b.data, "42-abc");
+    assert_int_equal (buf_printf (&b, "%s", "too long for it"), VL_ETOOBIG);
+    char *s = buf_steal (&b);
+    assert_string_equal (s, "42-abc");
+    free (s);
+    assert_null (b.data);
+    buf_free (&b);
+}
+
+static void
+log_sanitize_neutralises_hostile_text (void **state)
+{
+    (void) state;
+    char out[256];
+    const char evil[] = "title\r\nFAKE: line\x1b[31mred\x1b]0;pwn\x07 \xe2\x80\xae" "cba \xff ok";
+    log_sanitize (out, sizeof out, evil, sizeof evil - 1);
+    assert_null (strchr (out, '\r'));
+    assert_null (strchr (out, '\n'));
+    assert_null (strchr (out, '\x1b'));
+    assert_null (strchr (out, '\x07'));
+    assert_null (strstr (out, "\xe2\x80\xae"));   /* RTL override */
+    assert_non_null (strstr (out, "\\x0D\\x0A"));
+    assert_non_null (strstr (out, "\\u202E"));
+    assert_non_null (strstr (out, "\\xFF ok"));
+    const char fr[] = "Cybers\xc3\xa9" "curit\xc3\xa9 \xc2\xab ok \xc2\xbb \xf0\x9f\x94\x92";
+    log_sanitize (out, sizeof out, fr, sizeof fr - 1);
+    assert_string_equal (out, fr);   /* accents, quotes, emoji untouched */
+    char small[8];
+    log_sanitize (small, sizeof small, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8);
+    assert_true (util_utf8_valid (small, strlen (small)));   /* cut on a boundary */
+}
+
+static void
+log_lines_cannot_be_forged (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/veille-test-log-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    assert_int_equal (log_setup ("test", LOG_LVL_INFO, false, path), VL_OK);
+    log_info ("got %s", "a\nerror forged: line");
+    log_debug ("not shown");
+    assert_int_equal (log_setup ("test", LOG_LVL_INFO, true, path), VL_OK);
+    log_warn ("json \"quoted\" %s", "x\x1b[2J");
+    log_setup ("test", LOG_LVL_INFO, false, NULL);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal (util_read_file (path, 1 << 20, &text, &len), VL_OK);
+    int lines = 0;
+    for (size_t i = 0; i < len; i++)
+        lines += text[i] == '\n';
+    assert_int_equal (lines, 2);
+    assert_non_null (strstr (text, "info test: got a\\x0Aerror forged: line"));
+    assert_non_null (strstr (text, "\"msg\":\"json \\\"quoted\\\" x\\\\x1B[2J\""));
+    assert_null (strstr (text, "not shown"));
+    free (text);
+    unlink (path);
+}
+
+static void
+util_utf8_and_hex (void **state)
+{
+    (void) state;
+    assert_true (util_utf8_valid ("\xc3\xa9", 2));
+    assert_false (util_utf8_valid ("\xc0\xaf", 2));          /* overlong */
+    assert_false (util_utf8_valid ("\xed\xa0\x80", 3));      /* surrogate */
+    assert_false (util_utf8_valid ("\xf4\x90\x80\x80", 4));  /* > U+10FFFF */
+    assert_false (util_utf8_valid ("\xe2\x82", 2));          /* truncated */
+    char *cut = util_strndup_utf8 ("\xc3\xa9t\xc3\xa9", 4);
+    assert_string_equal (cut, "\xc3\xa9t");
+    free (cut);
+    unsigned char be[8];
+    util_put_be64 (be, 0x0102030405060708ULL);
+    assert_int_equal (be[0], 1);
+    assert_int_equal (util_get_be64 (be), 0x0102030405060708ULL);
+    char hex[33];
+    util_hash_hex ("abc", 3, hex);
+    assert_int_equal (strlen (hex), 32);
+    assert_int_equal (util_edit_distance ("fsync", "fsnyc"), 2);
+}
+
+static void
+util_secret_file_must_be_private (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/veille-test-secret-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, "s3cret\n", 7), 7);
+    close (fd);
+    char *secret = NULL;
+    chmod (path, 0644);
+    assert_int_equal (util_read_secret (NULL, path, &secret), VL_EDENIED);
+    chmod (path, 0600);
+    assert_int_equal (util_read_secret (NULL, path, &secret), VL_OK);
+    assert_string_equal (secret, "s3cret");
+    free (secret);
+    setenv ("VEILLE_TEST_SECRET", "fromenv", 1);
+    assert_int_equal (util_read_secret ("VEILLE_TEST_SECRET", path, &secret), VL_OK);
+    assert_string_equal (secret, "fromenv");
+    free (secret);
+    assert_int_equal (util_read_secret (NULL, NULL, &secret), VL_ENOTFOUND);
+    unlink (path);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (buf_enforces_its_maximum),
+        cmocka_unit_test (log_sanitize_neutralises_hostile_text),
+        cmocka_unit_test (log_lines_cannot_be_forged),
+        cmocka_unit_test (util_utf8_and_hex),
+        cmocka_unit_test (util_secret_file_must_be_private),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
