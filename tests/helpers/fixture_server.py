@@ -20,6 +20,7 @@ Routes
   /endless                  chunked body that never ends
   /feed?n=N[&tag=T][&edit=E] an RSS 2.0 feed of N generated items; items
                             whose number is in E (comma list) get an edited body
+  /echo                     the request headers, as text (one per line)
   /_ctl/status?path=/P&code=C  force status C for /P (0 clears)
   /_ctl/hits?path=/P        number of requests seen for /P (text)
   /_ctl/reset               clears overrides and counters
@@ -110,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         exact = {
             "/redirect": self.r_redirect, "/slow": self.r_slow, "/reset": self.r_reset,
             "/huge": self.r_huge, "/bomb": self.r_bomb, "/endless": self.r_endless,
-            "/feed": self.r_feed, "/trickle": self.r_trickle,
+            "/feed": self.r_feed, "/trickle": self.r_trickle, "/echo": self.r_echo,
         }
         if path in exact:
             return exact[path]()
@@ -264,6 +265,10 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True
 
+    def r_echo(self):
+        body = "".join("%s: %s\n" % (k, v) for k, v in self.headers.items())
+        self.send_body(200, body.encode())
+
     # ---- generated feed ---------------------------------------------------
     def r_feed(self):
         n = int(self.q("n", "10"))
@@ -292,6 +297,11 @@ class Server(ThreadingHTTPServer):
         self.verbose = verbose
         self._bombs = {}
         self._bomb_lock = threading.Lock()
+
+    def handle_error(self, request, client_address):
+        # Clients hanging up (size caps, timeouts, /reset) are expected.
+        if self.verbose:
+            super().handle_error(request, client_address)
 
     def bomb(self, mb):
         with self._bomb_lock:
