@@ -40,6 +40,11 @@ item_t *item_list_add (item_list_t *self);
  * (link, else hash of title+link). Call once the fields are final. */
 void item_finish (item_t *self);
 
+/* Resolves HREF (trimmed) against BASE (may be NULL) and returns a new
+ * absolute URL if its scheme is http, https, ftp or file; NULL otherwise
+ * (javascript:, data:, unresolvable relative links) or on OOM. Caller frees. */
+char *item_resolve_link (const char *href, const char *base);
+
 /* Frees the strings of one item and zeroes it. */
 void item_clear (item_t *self);
 
