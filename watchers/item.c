@@ -1,0 +1,137 @@
+/* item.c: item lists, fingerprints and identity fallback. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <libxml/uri.h>
+#include <string.h>
+#include "buf.h"
+#include "item.h"
+#include "util.h"
+
+item_t *
+item_list_add (item_list_t *self)
+{
+    if (self->n >= ITEM_MAX_ITEMS)
+        return NULL;
+    if (self->n == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 16;
+        if (cap > ITEM_MAX_ITEMS)
+            cap = ITEM_MAX_ITEMS;
+        item_t *items = realloc (self->items, cap * sizeof *items);
+        if (!items)
+            return NULL;
+        self->items = items;
+        self->cap = cap;
+    }
+    item_t *item = &self->items[self->n++];
+    memset (item, 0, sizeof *item);
+    return item;
+}
+
+/* Hashes A '\n' B (either may be NULL = empty) into OUT. */
+static void
+hash_pair (const char *a, const char *b, char out[33])
+{
+    size_t la = a ? strlen (a) : 0, lb = b ? strlen (b) : 0;
+    char *tmp = malloc (la + lb + 2);
+    if (!tmp) {
+        /* hash the parts separately; still deterministic */
+        char h1[33];
+        util_hash_hex (a ? a : "", la, h1);
+        util_hash_hex (h1, 32, out);
+        return;
+    }
+    if (la)
+        memcpy (tmp, a, la);
+    tmp[la] = '\n';
+    if (lb)
+        memcpy (tmp + la + 1, b, lb);
+    util_hash_hex (tmp, la + 1 + lb, out);
+    free (tmp);
+}
+
+void
+item_finish (item_t *self)
+{
+    hash_pair (self->title, self->content, self->hash);
+    if (self->identity && *self->identity)
+        return;
+    free (self->identity);
+    self->identity = NULL;
+    if (self->link && *self->link) {
+        self->identity = strdup (self->link);
+        return;
+    }
+    char h[33];
+    hash_pair (self->title, self->link, h);
+    self->identity = strdup (h);
+}
+
+static bool
+allowed_scheme (const char *uri)
+{
+    static const char *const ok[] = { "http:", "https:", "ftp:", "file:" };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strncasecmp (uri, ok[i], strlen (ok[i])) == 0)
+            return true;
+    return false;
+}
+
+char *
+item_resolve_link (const char *href, const char *base)
+{
+    if (!href)
+        return NULL;
+    while (isspace ((unsigned char) *href))
+        href++;
+    size_t n = strlen (href);
+    while (n > 0 && isspace ((unsigned char) href[n - 1]))
+        n--;
+    if (n == 0 || n > 8192)
+        return NULL;
+    char *trimmed = strndup (href, n);
+    if (!trimmed)
+        return NULL;
+    xmlChar *abs = xmlBuildURI ((const xmlChar *) trimmed,
+                                (const xmlChar *) (base && *base ? base : NULL));
+    const char *cand = abs ? (const char *) abs : trimmed;
+    char *res = NULL;
+    for (const char *c = cand; *c; c++)
+        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+            goto out;   /* no control characters in a URL */
+    if (allowed_scheme (cand))
+        res = strdup (cand);
+out:
+    xmlFree (abs);
+    free (trimmed);
+    return res;
+}
+
+void
+item_clear (item_t *self)
+{
+    free (self->identity);
+    free (self->title);
+    free (self->link);
+    free (self->summary);
+    free (self->content);
+    memset (self, 0, sizeof *self);
+}
+
+void
+item_list_pop (item_list_t *self)
+{
+    if (self->n == 0)
+        return;
+    item_clear (&self->items[--self->n]);
+}
+
+void
+item_list_free (item_list_t *self)
+{
+    for (size_t i = 0; i < self->n; i++)
+        item_clear (&self->items[i]);
+    free (self->items);
+    self->items = NULL;
+    self->n = self->cap = 0;
+}

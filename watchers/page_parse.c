@@ -1,0 +1,520 @@
+/* page_parse.c: HTML pages watched through selectors (see page_parse.h). */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include "buf.h"
+#include "css_xpath.h"
+#include "log.h"
+#include "page_parse.h"
+#include "text_norm.h"
+
+#define PAGE_RAW_MAX  (4 * ITEM_MAX_CONTENT)
+#define PAGE_MAX_RE   64
+
+static const char DEFAULT_TITLE_XP[] =
+    "(.//h1|.//h2|.//h3|.//h4|.//h5|.//h6|.//a)[1]";
+static const char DEFAULT_LINK_XP[] = "(self::a/@href|.//a/@href)[1]";
+
+typedef struct {
+    const source_t     *src;
+    htmlDocPtr          doc;
+    xmlXPathContextPtr  xp;
+    regex_t             re[PAGE_MAX_RE];
+    size_t              nre;
+    const char         *base_url;
+} page_t;
+
+static void
+silent_error (void *ud, xmlErrorPtr e)
+{
+    (void) ud;
+    (void) e;
+}
+
+static bool
+is_regex_entry (const char *s)
+{
+    return strncmp (s, "re:", 3) == 0;
+}
+
+/* Compiles the re: entries of SRC into SELF->re. */
+static vl_err_t
+compile_regexes (const source_t *src, regex_t *re, size_t *nre,
+                 char *errbuf, size_t errlen)
+{
+    *nre = 0;
+    for (size_t i = 0; i < src->nignore; i++) {
+        const char *e = src->ignore[i];
+        if (!e || !is_regex_entry (e))
+            continue;
+        if (*nre >= PAGE_MAX_RE) {
+            snprintf (errbuf, errlen, "too many re: ignore patterns (max %d)", PAGE_MAX_RE);
+            goto fail;
+        }
+        int rc = regcomp (&re[*nre], e + 3, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+        if (rc) {
+            char msg[128];
+            regerror (rc, &re[*nre], msg, sizeof msg);
+            snprintf (errbuf, errlen, "ignore \"%s\": %s", e, msg);
+            goto fail;
+        }
+        (*nre)++;
+    }
+    return VL_OK;
+fail:
+    for (size_t i = 0; i < *nre; i++)
+        regfree (&re[i]);
+    *nre = 0;
+    return VL_EINVAL;
+}
+
+/* Checks that SEL translates and compiles. */
+static vl_err_t
+check_selector (xmlXPathContextPtr xp, const char *what, const char *sel,
+                bool relative, char *errbuf, size_t errlen)
+{
+    if (!sel)
+        return VL_OK;
+    vl_err_t err;
+    char *expr = css_xpath (sel, relative, &err);
+    if (!expr) {
+        snprintf (errbuf, errlen, "%s \"%s\": unsupported or malformed selector", what, sel);
+        return err == VL_ENOMEM ? VL_ENOMEM : VL_EINVAL;
+    }
+    xmlXPathCompExprPtr comp = xmlXPathCtxtCompile (xp, (const xmlChar *) expr);
+    free (expr);
+    if (!comp) {
+        snprintf (errbuf, errlen, "%s \"%s\": invalid XPath", what, sel);
+        return VL_EINVAL;
+    }
+    xmlXPathFreeCompExpr (comp);
+    return VL_OK;
+}
+
+vl_err_t
+page_parse_check (const source_t *src, char *errbuf, size_t errlen)
+{
+    xmlXPathContextPtr xp = xmlXPathNewContext (NULL);
+    if (!xp)
+        return VL_ENOMEM;
+    xp->error = silent_error;
+    vl_err_t rc = check_selector (xp, "select", src->select, false, errbuf, errlen);
+    if (!rc)
+        rc = check_selector (xp, "items", src->items, src->select != NULL, errbuf, errlen);
+    if (!rc)
+        rc = check_selector (xp, "item_title", src->item_title, true, errbuf, errlen);
+    if (!rc)
+        rc = check_selector (xp, "item_link", src->item_link, true, errbuf, errlen);
+    for (size_t i = 0; !rc && i < src->nignore; i++)
+        if (src->ignore[i] && !is_regex_entry (src->ignore[i]))
+            rc = check_selector (xp, "ignore", src->ignore[i], false, errbuf, errlen);
+    xmlXPathFreeContext (xp);
+    if (!rc) {
+        regex_t re[PAGE_MAX_RE];
+        size_t nre;
+        rc = compile_regexes (src, re, &nre, errbuf, errlen);
+        for (size_t i = 0; i < nre; i++)
+            regfree (&re[i]);
+    }
+    return rc;
+}
+
+/* Evaluates selector SEL at CONTEXT (NULL = document). Returns the XPath
+ * object (caller frees) or NULL with *ERR set (VL_EINVAL). */
+static xmlXPathObjectPtr
+eval_sel (page_t *self, const char *sel, bool relative, xmlNodePtr context,
+          vl_err_t *err)
+{
+    char *expr = css_xpath (sel, relative, err);
+    if (!expr) {
+        log_warn ("page: %s: unsupported selector \"%s\"", self->src->id, sel);
+        return NULL;
+    }
+    self->xp->node = context ? context : (xmlNodePtr) self->doc;
+    xmlXPathObjectPtr obj = xmlXPathEvalExpression ((const xmlChar *) expr, self->xp);
+    free (expr);
+    if (!obj) {
+        log_warn ("page: %s: invalid XPath \"%s\"", self->src->id, sel);
+        *err = VL_EINVAL;
+    }
+    return obj;
+}
+
+/* Removes from the document every node matched by an ignore selector. */
+static vl_err_t
+remove_ignored (page_t *self)
+{
+    for (size_t i = 0; i < self->src->nignore; i++) {
+        const char *e = self->src->ignore[i];
+        if (!e || is_regex_entry (e))
+            continue;
+        vl_err_t err = VL_OK;
+        xmlXPathObjectPtr obj = eval_sel (self, e, false, NULL, &err);
+        if (!obj)
+            return err;
+        xmlNodeSetPtr ns = obj->type == XPATH_NODESET ? obj->nodesetval : NULL;
+        int n = ns ? ns->nodeNr : 0;
+        /* unlink all first (a descendant unlinked from an unlinked ancestor
+         * is detached from it), then free each */
+        for (int k = 0; k < n; k++) {
+            xmlNodePtr node = ns->nodeTab[k];
+            if (node->type == XML_NAMESPACE_DECL || node->type == XML_DOCUMENT_NODE
+                || node->type == XML_HTML_DOCUMENT_NODE)
+                ns->nodeTab[k] = NULL;
+            else
+                xmlUnlinkNode (node);
+        }
+        for (int k = 0; k < n; k++)
+            if (ns->nodeTab[k]) {
+                xmlFreeNode (ns->nodeTab[k]);
+                ns->nodeTab[k] = NULL;
+            }
+        xmlXPathFreeObject (obj);
+    }
+    return VL_OK;
+}
+
+/* Drops lines of TEXT matched by an re: ignore pattern. Returns a new
+ * string (caller frees) or NULL on OOM. */
+static char *
+filter_lines (const page_t *self, const char *text)
+{
+    buf_t out;
+    buf_init (&out, 0);
+    const char *p = text;
+    vl_err_t rc = VL_OK;
+    char *line = NULL;
+    while (*p && !rc) {
+        const char *nl = strchr (p, '\n');
+        size_t n = nl ? (size_t) (nl - p) : strlen (p);
+        line = strndup (p, n);
+        if (!line) {
+            rc = VL_ENOMEM;
+            break;
+        }
+        bool drop = false;
+        for (size_t i = 0; i < self->nre && !drop; i++)
+            drop = regexec (&self->re[i], line, 0, NULL, 0) == 0;
+        if (!drop) {
+            if (out.len)
+                rc = buf_putc (&out, '\n');
+            if (!rc)
+                rc = buf_append (&out, line, n);
+        }
+        free (line);
+        p += n + (nl ? 1 : 0);
+    }
+    if (rc) {
+        buf_free (&out);
+        return NULL;
+    }
+    return buf_steal (&out);
+}
+
+/* Normalised, filtered text of the nodes in NS (or of NODE if NS NULL). */
+static char *
+nodes_text (const page_t *self, xmlNodeSetPtr ns, xmlNodePtr node)
+{
+    buf_t raw;
+    buf_init (&raw, PAGE_RAW_MAX);
+    vl_err_t rc = VL_OK;
+    if (ns) {
+        for (int k = 0; k < ns->nodeNr && !rc; k++) {
+            rc = text_norm_collect (ns->nodeTab[k], &raw);
+            if (!rc)
+                rc = buf_putc (&raw, '\n');
+        }
+    }
+    else
+        rc = text_norm_collect (node, &raw);
+    char *res = NULL;
+    if (rc == VL_OK || rc == VL_ETOOBIG) {
+        char *norm = text_norm_plain (raw.data ? raw.data : "", raw.len, true, 0);
+        if (norm && self->nre) {
+            res = filter_lines (self, norm);
+            free (norm);
+        }
+        else
+            res = norm;
+        if (res && strlen (res) > ITEM_MAX_CONTENT) {
+            char *capped = text_norm_plain (res, strlen (res), true, ITEM_MAX_CONTENT);
+            free (res);
+            res = capped;
+        }
+    }
+    buf_free (&raw);
+    return res;
+}
+
+/* First text found by SEL at CONTEXT (node set: its first node; string:
+ * the string), normalised on one line. NULL if nothing. */
+static char *
+sel_text (page_t *self, const char *sel, bool relative, xmlNodePtr context,
+          vl_err_t *err)
+{
+    xmlXPathObjectPtr obj = eval_sel (self, sel, relative, context, err);
+    if (!obj)
+        return NULL;
+    char *res = NULL;
+    if (obj->type == XPATH_NODESET && obj->nodesetval && obj->nodesetval->nodeNr > 0) {
+        buf_t raw;
+        buf_init (&raw, ITEM_MAX_CONTENT);
+        text_norm_collect (obj->nodesetval->nodeTab[0], &raw);
+        res = text_norm_plain (raw.data ? raw.data : "", raw.len, false, ITEM_MAX_TITLE);
+        buf_free (&raw);
+    }
+    else if (obj->type == XPATH_STRING && obj->stringval)
+        res = text_norm_plain ((char *) obj->stringval, strlen ((char *) obj->stringval),
+                               false, ITEM_MAX_TITLE);
+    xmlXPathFreeObject (obj);
+    if (res && !*res) {
+        free (res);
+        res = NULL;
+    }
+    return res;
+}
+
+/* Link found by SEL at CONTEXT: an attribute's value, an element's
+ * @href/@src, or a string; resolved against the node's base. */
+static char *
+sel_link (page_t *self, const char *sel, xmlNodePtr context, vl_err_t *err)
+{
+    xmlXPathObjectPtr obj = eval_sel (self, sel, true, context, err);
+    if (!obj)
+        return NULL;
+    xmlChar *href = NULL;
+    xmlNodePtr at = context;
+    if (obj->type == XPATH_NODESET && obj->nodesetval && obj->nodesetval->nodeNr > 0) {
+        xmlNodePtr n = obj->nodesetval->nodeTab[0];
+        at = n;
+        if (n->type == XML_ATTRIBUTE_NODE || n->type == XML_TEXT_NODE)
+            href = xmlNodeGetContent (n);
+        else if (n->type == XML_ELEMENT_NODE) {
+            href = xmlGetProp (n, (const xmlChar *) "href");
+            if (!href)
+                href = xmlGetProp (n, (const xmlChar *) "src");
+        }
+        if (at->type == XML_ATTRIBUTE_NODE)
+            at = at->parent;
+    }
+    else if (obj->type == XPATH_STRING && obj->stringval)
+        href = xmlStrdup (obj->stringval);
+    xmlXPathFreeObject (obj);
+    char *res = NULL;
+    if (href) {
+        xmlChar *base = xmlNodeGetBase (self->doc, at);
+        res = item_resolve_link ((char *) href,
+                                 base ? (char *) base : self->base_url);
+        xmlFree (base);
+        xmlFree (href);
+    }
+    return res;
+}
+
+static char *
+dup_or_empty (const char *s)
+{
+    return strdup (s ? s : "");
+}
+
+/* Whole-page mode: the selected region is one item. */
+static vl_err_t
+whole_page (page_t *self, xmlNodeSetPtr region, item_list_t *out)
+{
+    vl_err_t err = VL_OK;
+    char *content = nodes_text (self, region, NULL);
+    if (!content)
+        return VL_ENOMEM;
+    char *title = NULL;
+    if (self->src->item_title)
+        title = sel_text (self, self->src->item_title, false, NULL, &err);
+    else
+        title = sel_text (self, "//title", false, NULL, &err);
+    if (err) {
+        free (content);
+        free (title);
+        return err;
+    }
+    item_t *item = item_list_add (out);
+    if (!item) {
+        free (content);
+        free (title);
+        return VL_ENOMEM;
+    }
+    const char *url = self->base_url ? self->base_url : self->src->url;
+    item->content = content;
+    item->title = title ? title : dup_or_empty ("");
+    item->summary = text_norm_plain (content, strlen (content), false, ITEM_MAX_SUMMARY);
+    item->link = dup_or_empty (url);
+    item->identity = dup_or_empty (url);
+    if (!item->title || !item->summary || !item->link || !item->identity) {
+        item_list_pop (out);
+        return VL_ENOMEM;
+    }
+    item_finish (item);
+    return VL_OK;
+}
+
+static bool
+seen_identity (const item_list_t *out, size_t from, const char *id)
+{
+    for (size_t i = from; i + 1 < out->n; i++)
+        if (strcmp (out->items[i].identity, id) == 0)
+            return true;
+    return false;
+}
+
+/* One item from NODE (items mode). */
+static vl_err_t
+one_item (page_t *self, xmlNodePtr node, size_t first, item_list_t *out)
+{
+    vl_err_t err = VL_OK;
+    const char *tsel = self->src->item_title ? self->src->item_title : DEFAULT_TITLE_XP;
+    const char *lsel = self->src->item_link ? self->src->item_link : DEFAULT_LINK_XP;
+    char *title = sel_text (self, tsel, true, node, &err);
+    char *link = err ? NULL : sel_link (self, lsel, node, &err);
+    char *content = err ? NULL : nodes_text (self, NULL, node);
+    if (err || !content || (!*content && !title && !link)) {
+        free (title);
+        free (link);
+        free (content);
+        return err ? err : (content ? VL_OK : VL_ENOMEM);
+    }
+    item_t *item = item_list_add (out);
+    if (!item) {
+        free (title);
+        free (link);
+        free (content);
+        return out->n >= ITEM_MAX_ITEMS ? VL_ETOOBIG : VL_ENOMEM;
+    }
+    if (!title) {   /* first line of the text */
+        size_t n = strcspn (content, "\n");
+        title = text_norm_plain (content, n, false, ITEM_MAX_TITLE);
+    }
+    item->title = title;
+    item->link = link;
+    item->content = content;
+    item->summary = text_norm_plain (content, strlen (content), false, ITEM_MAX_SUMMARY);
+    if (!item->title || !item->summary) {
+        item_list_pop (out);
+        return VL_ENOMEM;
+    }
+    item_finish (item);
+    if (!item->identity) {
+        item_list_pop (out);
+        return VL_ENOMEM;
+    }
+    if (seen_identity (out, first, item->identity))
+        item_list_pop (out);
+    return VL_OK;
+}
+
+/* Items mode: one item per node matched by `items` in each region node. */
+static vl_err_t
+items_mode (page_t *self, xmlNodeSetPtr region, item_list_t *out)
+{
+    size_t first = out->n;
+    vl_err_t err = VL_OK;
+    int nreg = region ? region->nodeNr : 1;
+    for (int r = 0; r < nreg && !err; r++) {
+        xmlNodePtr ctx = region ? region->nodeTab[r] : NULL;
+        xmlXPathObjectPtr obj = eval_sel (self, self->src->items, ctx != NULL, ctx, &err);
+        if (!obj)
+            break;
+        if (obj->type != XPATH_NODESET) {
+            log_warn ("page: %s: items selector does not select nodes", self->src->id);
+            err = VL_EINVAL;
+        }
+        xmlNodeSetPtr ns = obj->nodesetval;
+        for (int k = 0; !err && ns && k < ns->nodeNr; k++)
+            err = one_item (self, ns->nodeTab[k], first, out);
+        xmlXPathFreeObject (obj);
+    }
+    if (err == VL_ETOOBIG) {
+        log_warn ("page: %s: more than %d items, the rest is ignored",
+                  self->src->id, ITEM_MAX_ITEMS);
+        err = VL_OK;
+    }
+    if (err)
+        while (out->n > first)
+            item_list_pop (out);
+    return err;
+}
+
+static vl_err_t
+run (page_t *self, item_list_t *out)
+{
+    vl_err_t err = remove_ignored (self);
+    if (err)
+        return err;
+    xmlXPathObjectPtr region = NULL;
+    const char *sel = self->src->select;
+    if (!sel && !self->src->items)
+        sel = "//body";
+    if (sel) {
+        region = eval_sel (self, sel, false, NULL, &err);
+        if (!region)
+            return err;
+        if (region->type != XPATH_NODESET) {
+            log_warn ("page: %s: select does not select nodes", self->src->id);
+            xmlXPathFreeObject (region);
+            return VL_EINVAL;
+        }
+        if (!region->nodesetval || region->nodesetval->nodeNr == 0) {
+            log_warn ("page: %s: select \"%s\" matches nothing", self->src->id, sel);
+            xmlXPathFreeObject (region);
+            return VL_EPARSE;
+        }
+    }
+    xmlNodeSetPtr ns = region ? region->nodesetval : NULL;
+    if (self->src->items)
+        err = items_mode (self, ns, out);
+    else
+        err = whole_page (self, ns, out);
+    xmlXPathFreeObject (region);
+    return err;
+}
+
+vl_err_t
+page_parse (const source_t *src, const char *body, size_t len,
+            const char *base_url, item_list_t *out)
+{
+    if (!body)
+        return VL_EPARSE;
+    if (len > PAGE_MAX_BYTES)
+        return VL_ETOOBIG;
+    page_t self;
+    memset (&self, 0, sizeof self);
+    self.src = src;
+    self.base_url = base_url ? base_url : src->url;
+    char errbuf[256];
+    if (compile_regexes (src, self.re, &self.nre, errbuf, sizeof errbuf)) {
+        log_warn ("page: %s: %s", src->id, errbuf);
+        return VL_EINVAL;
+    }
+    vl_err_t err = VL_EPARSE;
+    self.doc = htmlReadMemory (body, (int) len, self.base_url, "UTF-8",
+        HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
+        | HTML_PARSE_RECOVER | HTML_PARSE_IGNORE_ENC);
+    if (self.doc) {
+        self.xp = xmlXPathNewContext (self.doc);
+        if (self.xp) {
+            self.xp->error = silent_error;
+            err = run (&self, out);
+            xmlXPathFreeContext (self.xp);
+        }
+        else
+            err = VL_ENOMEM;
+        xmlFreeDoc (self.doc);
+    }
+    else
+        log_warn ("page: %s: not parseable as HTML", src->id);
+    for (size_t i = 0; i < self.nre; i++)
+        regfree (&self.re[i]);
+    return err;
+}
