@@ -1,0 +1,185 @@
+/* dedup.c: id window (see dedup.h). */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dedup.h"
+
+typedef struct {
+    unsigned char key[DEDUP_KEY_LEN];
+    uint64_t      seq;
+} entry_t;
+
+struct dedup {
+    entry_t  *ring;       /* FIFO of ids: oldest at tail */
+    size_t    ring_cap;   /* window + slack */
+    uint64_t  tail;       /* absolute position of the oldest entry */
+    uint64_t  head;       /* absolute position after the newest */
+    uint64_t  committed;  /* head at the last commit */
+    size_t    window;
+    uint32_t *slots;      /* ring index + 1; 0 = empty */
+    size_t    mask;       /* nslots - 1 */
+    unsigned char hkey[crypto_shorthash_KEYBYTES];
+};
+
+static size_t
+s_slot_of (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash (h, key, DEDUP_KEY_LEN, self->hkey);
+    uint64_t v;
+    memcpy (&v, h, sizeof v);
+    return (size_t) v & self->mask;
+}
+
+dedup_t *
+dedup_new (size_t window, size_t slack)
+{
+    if (window == 0 || window > SIZE_MAX / 4 - slack || sodium_init () < 0)
+        return NULL;
+    dedup_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->window = window;
+    self->ring_cap = window + slack;
+    size_t nslots = 16;
+    while (nslots < self->ring_cap * 2)
+        nslots *= 2;
+    self->mask = nslots - 1;
+    self->ring = malloc (self->ring_cap * sizeof *self->ring);
+    self->slots = calloc (nslots, sizeof *self->slots);
+    if (!self->ring || !self->slots || self->ring_cap >= UINT32_MAX) {
+        dedup_destroy (&self);
+        return NULL;
+    }
+    randombytes_buf (self->hkey, sizeof self->hkey);
+    return self;
+}
+
+void
+dedup_destroy (dedup_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->ring);
+    free ((*self_p)->slots);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static int
+s_hexval (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+void
+dedup_key (const char *id, size_t len, unsigned char key[DEDUP_KEY_LEN])
+{
+    if (len == 2 * DEDUP_KEY_LEN) {
+        size_t i;
+        for (i = 0; i < DEDUP_KEY_LEN; i++) {
+            int hi = s_hexval (id[2 * i]), lo = s_hexval (id[2 * i + 1]);
+            if (hi < 0 || lo < 0)
+                break;
+            key[i] = (unsigned char) (hi << 4 | lo);
+        }
+        if (i == DEDUP_KEY_LEN)
+            return;
+    }
+    crypto_generichash (key, DEDUP_KEY_LEN, (const unsigned char *) id, len, NULL, 0);
+}
+
+/* Slot holding KEY, or the empty slot where it would go. */
+static size_t
+s_probe (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
+{
+    size_t i = s_slot_of (self, key);
+    while (self->slots[i]) {
+        const entry_t *e = &self->ring[self->slots[i] - 1];
+        if (memcmp (e->key, key, DEDUP_KEY_LEN) == 0)
+            break;
+        i = (i + 1) & self->mask;
+    }
+    return i;
+}
+
+bool
+dedup_find (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t *seq)
+{
+    size_t i = s_probe (self, key);
+    if (!self->slots[i])
+        return false;
+    if (seq)
+        *seq = self->ring[self->slots[i] - 1].seq;
+    return true;
+}
+
+vl_err_t
+dedup_insert (dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t seq)
+{
+    if (self->head - self->tail >= self->ring_cap)
+        return VL_EAGAIN;
+    size_t i = s_probe (self, key);
+    size_t r = (size_t) (self->head % self->ring_cap);
+    memcpy (self->ring[r].key, key, DEDUP_KEY_LEN);
+    self->ring[r].seq = seq;
+    self->slots[i] = (uint32_t) r + 1;   /* a key already there: newest wins */
+    self->head++;
+    return VL_OK;
+}
+
+/* Removes the table slot that points at ring index R (backward-shift
+ * deletion keeps every probe chain intact). */
+static void
+s_unlink (dedup_t *self, size_t r)
+{
+    size_t i = s_slot_of (self, self->ring[r].key);
+    while (self->slots[i] && self->slots[i] != r + 1)
+        i = (i + 1) & self->mask;
+    if (!self->slots[i])
+        return;     /* replaced by a newer insert of the same key */
+    self->slots[i] = 0;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & self->mask;
+        if (!self->slots[j])
+            return;
+        size_t home = s_slot_of (self, self->ring[self->slots[j] - 1].key);
+        /* move j back to i if its home is not in (i, j] (cyclically) */
+        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            self->slots[i] = self->slots[j];
+            self->slots[j] = 0;
+            i = j;
+        }
+    }
+}
+
+void
+dedup_commit (dedup_t *self)
+{
+    self->committed = self->head;
+    while (self->head - self->tail > self->window) {
+        s_unlink (self, (size_t) (self->tail % self->ring_cap));
+        self->tail++;
+    }
+}
+
+void
+dedup_rollback (dedup_t *self)
+{
+    while (self->head > self->committed) {
+        self->head--;
+        s_unlink (self, (size_t) (self->head % self->ring_cap));
+    }
+}
+
+size_t
+dedup_size (const dedup_t *self)
+{
+    return (size_t) (self->head - self->tail);
+}

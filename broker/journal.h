@@ -1,0 +1,170 @@
+/* journal.h: append-only, checksummed event journal with group commit.
+ *
+ * On disk: JOURNAL_DIR holds segment files named by the seq of their first
+ * record, zero-padded to 20 digits: 00000000000000000001.vlj. Only the last
+ * segment (the active one) is ever written. A LOCK file (flock) keeps a
+ * second broker out of the directory.
+ *
+ * Segment layout, every integer LITTLE-endian:
+ *   header (16 bytes): magic "VLJOURN1" (8) | u64 base seq (same as name)
+ *   records, back to back:
+ *     u32 len      bytes that follow the crc field (10 + topic + event)
+ *     u32 crc      CRC-32C (crc32c.h) of those len bytes
+ *     u64 seq      base + index of the record in the segment (contiguous)
+ *     u16 tlen     topic length, 1..255
+ *     topic        tlen bytes
+ *     event        len - 10 - tlen bytes (the msgpack event, as received)
+ *
+ * Crash safety: appends go to a user-space buffer; journal_commit() writes
+ * the whole batch with one pwrite() and, for fsync policy `batch`, one
+ * fdatasync() before returning, so the caller acks only what is on disk.
+ * On open, every segment is scanned and indexed (jindex.h); in the LAST
+ * segment a short record, a bad length, a bad CRC or a seq that is not the
+ * next one marks a torn or corrupt tail: the file is truncated there with a
+ * warning naming file, offset and bytes cut; nothing after it is served.
+ * Corruption inside an older segment is logged as an error and the rest of
+ * that segment is not served (the file is left as it is).
+ * Seqs are never reused: the next seq is one past the last intact record,
+ * or the base of the (empty) active segment, whichever is larger.
+ *
+ * Disk full: if the write or the fsync of a commit fails (ENOSPC, EDQUOT,
+ * EFBIG past RLIMIT_FSIZE, EIO), the file is truncated back to its last
+ * committed size, the uncommitted appends are dropped (their seqs will be
+ * given again) and the error returned; the journal stays usable.
+ *
+ * Not thread-safe: one thread owns a journal. */
+#ifndef VL_JOURNAL_H
+#define VL_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vl_err.h"
+
+typedef enum {
+    JOURNAL_FSYNC_BATCH,     /* fdatasync in every journal_commit */
+    JOURNAL_FSYNC_INTERVAL,  /* at most every fsync_interval_ms (and on tick) */
+    JOURNAL_FSYNC_NONE       /* never (the OS decides); still on close */
+} journal_fsync_t;
+
+typedef struct {
+    journal_fsync_t fsync;
+    int      fsync_interval_ms;  /* JOURNAL_FSYNC_INTERVAL; default 100 */
+    int64_t  segment_bytes;      /* roll past this; default 64 MiB, max 2 GiB */
+    int64_t  retention_ms;       /* age limit of a closed segment; 0 = none */
+    int64_t  retention_bytes;    /* total size limit; 0 = unlimited */
+    size_t   batch_bytes;        /* most bytes buffered before a commit is
+                                    required (VL_EAGAIN); default 8 MiB */
+} journal_opts_t;
+
+typedef struct journal journal_t;
+
+/* Returns the options with every default filled in. */
+journal_opts_t journal_opts_default (void);
+
+/* Parses "batch|interval|none"; -1 on anything else. */
+int journal_fsync_parse (const char *name);
+
+/* Opens (creating if needed) the journal in DIR, scans and indexes every
+ * segment, cuts a torn tail. OPTS NULL = defaults. Returns NULL and sets
+ * *ERR on failure (VL_EIO, VL_ECORRUPT for a foreign or inconsistent file,
+ * VL_EAGAIN if another process holds the directory lock, VL_ENOMEM). Caller
+ * owns the result. */
+journal_t *journal_open (const char *dir, const journal_opts_t *opts, vl_err_t *err);
+
+/* Syncs what was committed and destroys *self_p (uncommitted appends are
+ * dropped); sets it to NULL; NULL-safe. */
+void journal_destroy (journal_t **self_p);
+
+/* Appends one record (TOPIC of TLEN bytes, EVENT of ELEN bytes, both
+ * copied) to the commit buffer and gives it the next seq in *SEQ_OUT. It is
+ * durable (and readable) only after the next successful journal_commit().
+ * Returns VL_EAGAIN when the buffer or the active segment is full: commit,
+ * then append again. VL_EINVAL / VL_ETOOBIG for bad sizes; VL_ENOSPC or
+ * VL_EIO if a new segment cannot be created. */
+vl_err_t journal_append (journal_t *self, const char *topic, size_t tlen,
+                         const void *event, size_t elen, uint64_t *seq_out);
+
+/* Writes the buffered appends with one pwrite() and syncs them according to
+ * the fsync policy. On failure (VL_ENOSPC, VL_EIO) the appends since the
+ * last commit are dropped and the file is truncated back. */
+vl_err_t journal_commit (journal_t *self);
+
+/* Drops the appends since the last commit (their seqs are given again). */
+void journal_rollback (journal_t *self);
+
+/* fdatasync now if anything committed is not yet synced. */
+vl_err_t journal_sync (journal_t *self);
+
+/* Housekeeping for policy `interval`: syncs if the interval has passed.
+ * Returns the milliseconds until it wants to be called again (-1 = no
+ * need). NOW_MONO is util_mono_ms(). */
+int journal_tick (journal_t *self, int64_t now_mono);
+
+/* Deletes the oldest closed segments that are older than retention_ms
+ * (by the file's mtime, i.e. its last record) or while the journal is
+ * larger than retention_bytes. Never deletes the active segment. NOW_MS is
+ * util_now_ms(). Returns the number of segments deleted. */
+size_t journal_retain (journal_t *self, int64_t now_ms);
+
+/* Last committed seq (0 for a journal that never stored anything). */
+uint64_t journal_head (const journal_t *self);
+
+/* Oldest seq held (head + 1 when the journal holds no record). */
+uint64_t journal_first (const journal_t *self);
+
+typedef struct {
+    uint64_t first, head;
+    uint64_t bytes;          /* sum of segment sizes */
+    size_t   segments;
+    uint64_t records;        /* indexed records */
+    size_t   topics;
+    size_t   index_bytes;    /* memory of the index */
+} journal_stats_t;
+
+/* Fills *OUT with the current figures. */
+void journal_stats (const journal_t *self, journal_stats_t *out);
+
+/* Interned topics, for building a per-request match bitmap: ids are
+ * 0..journal_topic_count()-1; names are owned by the journal. */
+size_t      journal_topic_count (const journal_t *self);
+const char *journal_topic_name (const journal_t *self, uint32_t tid, size_t *len);
+
+/* A record as visited by journal_query: pointers valid during the call. */
+typedef struct {
+    uint64_t    seq;
+    const char *topic;
+    size_t      topic_len;
+    const void *event;
+    size_t      event_len;
+} journal_rec_t;
+
+/* Called for each matching record; return 0 to go on, nonzero to stop. */
+typedef int (*journal_visit_fn) (void *arg, const journal_rec_t *rec);
+
+typedef struct {
+    uint64_t       after;    /* records with seq > after ... */
+    uint64_t       upto;     /* ... and seq <= upto (clamped to head) */
+    const uint8_t *match;    /* match[tid] != 0: wanted; NULL = every topic */
+    size_t         nmatch;   /* entries in match; larger tids do not match */
+    size_t         limit;    /* most records visited (ignored when counting) */
+} journal_query_t;
+
+typedef struct {
+    uint64_t next;   /* `after` for the next query */
+    bool     more;   /* matching records remain after next (within upto) */
+    size_t   count;  /* records visited (or counted) */
+    uint64_t head;   /* head at the time of the query */
+    uint64_t first;  /* oldest seq held */
+} journal_result_t;
+
+/* Visits (in seq order) up to limit committed records in (after, upto]
+ * whose topic matches, reading them from disk (one pread per run of nearby
+ * matches; CRCs checked, a bad record is logged and skipped). With FN NULL
+ * only counts, without reading. If FN asks to stop, returns VL_EINTR with
+ * *RES describing what was visited. Otherwise VL_OK; next = the last seq
+ * visited when more is true, else upto (or after if after >= upto). */
+vl_err_t journal_query (journal_t *self, const journal_query_t *q,
+                        journal_visit_fn fn, void *arg, journal_result_t *res);
+
+#endif
