@@ -28,7 +28,24 @@ typedef struct {
                                       CLIENT_SUB_LIVE_ONLY = start at the head */
     int          request_timeout_ms; /* replay request timeout, default 5000 */
     const curve_client_t *curve;   /* NULL = plaintext */
+    int          sub_rcvhwm;       /* SUB receive high-water mark: 0 = libzmq
+                                      default (1000), -1 = unlimited */
 } client_sub_opts_t;
+
+/* Counters, for logs, stats and tests. */
+typedef struct {
+    uint64_t live;           /* events returned from the live stream */
+    uint64_t replayed;       /* events returned from the replay endpoint */
+    uint64_t dup_seq;        /* dropped: seq already returned */
+    uint64_t dup_id;         /* dropped: event id already returned */
+    uint64_t counts;         /* count requests sent */
+    uint64_t replays;        /* replays started (each may take many chunks) */
+    uint64_t gaps;           /* counts that showed missed live events */
+    uint64_t overflows;      /* live events not remembered (set full) */
+    uint64_t timeouts;       /* requests retried on a fresh socket */
+    uint64_t resets;         /* broker head went backwards */
+    uint64_t lost_retention; /* events gone from the journal before we got them */
+} client_sub_stats_t;
 
 typedef enum {
     CLIENT_MSG_EVENT,    /* an event to deliver */
@@ -57,6 +74,14 @@ uint64_t client_sub_cursor (const client_sub_t *self);
 
 /* Last broker head seen in a heartbeat or replay END (0 if none yet). */
 uint64_t client_sub_head (const client_sub_t *self);
+
+/* True once the cursor is known and a heartbeat has arrived: from then on
+ * the subscription is active at the broker, so every event published after
+ * this point is returned live or recovered. */
+bool client_sub_ready (const client_sub_t *self);
+
+/* Copies the counters into *OUT. */
+void client_sub_get_stats (const client_sub_t *self, client_sub_stats_t *out);
 
 /* The SUB socket, for the caller's zmq_poll set. */
 void *client_sub_socket (client_sub_t *self);

@@ -1,0 +1,505 @@
+/* client_pub.c: pipelined, acknowledged publishing over a DEALER.
+ *
+ * Each pending event sits in a slot of a fixed array (the window). A slot
+ * is on one of two intrusive lists: `queue` (waiting to be sent: new, timed
+ * out, refused with UNAVAILABLE, or cut off by a reconnection) or `inflight`
+ * (sent, waiting for its ack, oldest first, so the head is the next to time
+ * out). The token on the wire names the slot and its generation, so a late
+ * ack for a slot that was reused is recognised and ignored. Slot buffers
+ * grow to the largest event seen and are kept: no allocation per message
+ * once warm. A socket monitor (inproc PAIR) reports handshakes; on each,
+ * every in-flight event is sent again at once (the broker dedups by id). */
+#include "client_pub.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "event.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+#define PUB_DEFAULT_INFLIGHT  1000
+#define PUB_DEFAULT_RESEND_MS 5000
+#define PUB_BACKOFF_MIN_MS    100
+#define PUB_BACKOFF_MAX_MS    10000
+#define PUB_NONE              (-1)
+
+enum { LIST_FREE, LIST_QUEUE, LIST_INFLIGHT };
+
+typedef struct {
+    uint32_t gen;
+    uint8_t  list;
+    uint64_t tag;
+    char    *data;          /* topic bytes then event bytes */
+    size_t   cap;
+    size_t   topic_len;
+    size_t   event_len;
+    int64_t  sent_at;       /* monotonic ms of the last send */
+    int32_t  prev, next;
+} pub_slot_t;
+
+typedef struct {
+    int32_t head, tail;
+} pub_list_t;
+
+struct client_pub {
+    void       *sock;
+    void       *mon;
+    size_t      max_inflight;
+    int         resend_ms;
+    pub_slot_t *slots;
+    int32_t    *free_stack;
+    size_t      nfree;
+    pub_list_t  queue;
+    pub_list_t  inflight;
+    bool        blocked;       /* last send hit EAGAIN (no peer or HWM) */
+    int64_t     pause_until;   /* after UNAVAILABLE: no send before this */
+    int         backoff_ms;
+    uint64_t    resent;
+};
+
+/* --- intrusive lists ----------------------------------------------------- */
+
+static void
+s_unlink (client_pub_t *self, int32_t i)
+{
+    pub_slot_t *s = &self->slots[i];
+    pub_list_t *l = s->list == LIST_QUEUE ? &self->queue : &self->inflight;
+    if (s->prev != PUB_NONE)
+        self->slots[s->prev].next = s->next;
+    else
+        l->head = s->next;
+    if (s->next != PUB_NONE)
+        self->slots[s->next].prev = s->prev;
+    else
+        l->tail = s->prev;
+    s->prev = s->next = PUB_NONE;
+    s->list = LIST_FREE;
+}
+
+static void
+s_push_tail (client_pub_t *self, int32_t i, int which)
+{
+    pub_list_t *l = which == LIST_QUEUE ? &self->queue : &self->inflight;
+    pub_slot_t *s = &self->slots[i];
+    s->list = (uint8_t) which;
+    s->next = PUB_NONE;
+    s->prev = l->tail;
+    if (l->tail != PUB_NONE)
+        self->slots[l->tail].next = i;
+    else
+        l->head = i;
+    l->tail = i;
+}
+
+/* Moves every in-flight slot to the front of the queue, keeping order. */
+static void
+s_requeue_all_inflight (client_pub_t *self)
+{
+    if (self->inflight.head == PUB_NONE)
+        return;
+    for (int32_t i = self->inflight.head; i != PUB_NONE; i = self->slots[i].next)
+        self->slots[i].list = LIST_QUEUE;
+    if (self->queue.head != PUB_NONE) {
+        self->slots[self->inflight.tail].next = self->queue.head;
+        self->slots[self->queue.head].prev = self->inflight.tail;
+    }
+    else
+        self->queue.tail = self->inflight.tail;
+    self->queue.head = self->inflight.head;
+    self->inflight.head = self->inflight.tail = PUB_NONE;
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+static vl_err_t
+s_open_sockets (client_pub_t *self, void *ctx, const client_pub_opts_t *opts)
+{
+    self->sock = zmq_socket (ctx, ZMQ_DEALER);
+    if (!self->sock)
+        return VL_ENOMEM;
+    int zero = 0, one = 1;
+    int hwm = (int) (self->max_inflight * 2 < 1000 ? 1000 : self->max_inflight * 2);
+    int hb_ivl = 2000, hb_ttl = 6000;
+    zmq_setsockopt (self->sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (self->sock, ZMQ_IMMEDIATE, &one, sizeof one);
+    zmq_setsockopt (self->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self->sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof hb_ivl);
+    zmq_setsockopt (self->sock, ZMQ_HEARTBEAT_TIMEOUT, &hb_ttl, sizeof hb_ttl);
+    if (opts->curve && curve_client_apply (self->sock, opts->curve) != VL_OK)
+        return VL_EINVAL;
+
+    char mon_ep[64];
+    snprintf (mon_ep, sizeof mon_ep, "inproc://veille-pub-mon-%p", (void *) self);
+    if (zmq_socket_monitor (self->sock, mon_ep,
+                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+        return VL_ENET;
+    self->mon = zmq_socket (ctx, ZMQ_PAIR);
+    if (!self->mon || zmq_connect (self->mon, mon_ep) != 0)
+        return VL_ENET;
+    zmq_setsockopt (self->mon, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect (self->sock, opts->endpoint) != 0) {
+        log_error ("client_pub: cannot connect to %s: %s", opts->endpoint,
+                   zmq_strerror (zmq_errno ()));
+        return VL_EINVAL;
+    }
+    return VL_OK;
+}
+
+client_pub_t *
+client_pub_new (void *zmq_ctx, const client_pub_opts_t *opts, vl_err_t *err)
+{
+    vl_err_t dummy;
+    if (!err)
+        err = &dummy;
+    if (!zmq_ctx || !opts || !opts->endpoint) {
+        *err = VL_EINVAL;
+        return NULL;
+    }
+    client_pub_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    self->max_inflight = opts->max_inflight ? opts->max_inflight : PUB_DEFAULT_INFLIGHT;
+    if (self->max_inflight > INT32_MAX / 2)
+        self->max_inflight = INT32_MAX / 2;
+    self->resend_ms = opts->resend_ms > 0 ? opts->resend_ms : PUB_DEFAULT_RESEND_MS;
+    self->backoff_ms = PUB_BACKOFF_MIN_MS;
+    self->queue.head = self->queue.tail = PUB_NONE;
+    self->inflight.head = self->inflight.tail = PUB_NONE;
+    self->slots = calloc (self->max_inflight, sizeof *self->slots);
+    self->free_stack = calloc (self->max_inflight, sizeof *self->free_stack);
+    if (!self->slots || !self->free_stack) {
+        client_pub_destroy (&self);
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; i < self->max_inflight; i++) {
+        self->slots[i].prev = self->slots[i].next = PUB_NONE;
+        self->free_stack[self->nfree++] = (int32_t) (self->max_inflight - 1 - i);
+    }
+    *err = s_open_sockets (self, zmq_ctx, opts);
+    if (*err != VL_OK)
+        client_pub_destroy (&self);
+    return self;
+}
+
+void
+client_pub_destroy (client_pub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    client_pub_t *self = *self_p;
+    if (self->sock) {
+        zmq_socket_monitor (self->sock, NULL, 0);
+        zmq_close (self->sock);
+    }
+    if (self->mon)
+        zmq_close (self->mon);
+    if (self->slots)
+        for (size_t i = 0; i < self->max_inflight; i++)
+            free (self->slots[i].data);
+    free (self->slots);
+    free (self->free_stack);
+    free (self);
+    *self_p = NULL;
+}
+
+/* --- sending ------------------------------------------------------------- */
+
+static void
+s_token (const client_pub_t *self, int32_t i, unsigned char out[WIRE_TOKEN_LEN])
+{
+    uint64_t v = ((uint64_t) (uint32_t) i << 32) | self->slots[i].gen;
+    util_put_be64 (out, v);
+}
+
+/* Sends slot I without blocking. VL_EAGAIN if ZeroMQ cannot take it now. */
+static vl_err_t
+s_send_slot (client_pub_t *self, int32_t i)
+{
+    pub_slot_t *s = &self->slots[i];
+    unsigned char token[WIRE_TOKEN_LEN];
+    s_token (self, i, token);
+    if (zmq_send (self->sock, token, sizeof token, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return VL_EAGAIN;
+    if (zmq_send (self->sock, s->data, s->topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0
+        || zmq_send (self->sock, s->data + s->topic_len, s->event_len, ZMQ_DONTWAIT) < 0) {
+        log_warn ("client_pub: partial send: %s", zmq_strerror (zmq_errno ()));
+        return VL_EAGAIN;
+    }
+    return VL_OK;
+}
+
+/* Sends queued slots until the queue is empty or ZeroMQ pushes back. */
+static void
+s_flush (client_pub_t *self, int64_t now)
+{
+    if (now < self->pause_until)
+        return;
+    self->blocked = false;
+    while (self->queue.head != PUB_NONE) {
+        int32_t i = self->queue.head;
+        if (s_send_slot (self, i) != VL_OK) {
+            self->blocked = true;
+            return;
+        }
+        s_unlink (self, i);
+        self->slots[i].sent_at = now;
+        s_push_tail (self, i, LIST_INFLIGHT);
+    }
+}
+
+/* Requeues in-flight slots whose ack is overdue. */
+static void
+s_expire (client_pub_t *self, int64_t now)
+{
+    while (self->inflight.head != PUB_NONE) {
+        int32_t i = self->inflight.head;
+        if (self->slots[i].sent_at + self->resend_ms > now)
+            break;
+        s_unlink (self, i);
+        s_push_tail (self, i, LIST_QUEUE);
+        self->resent++;
+    }
+}
+
+vl_err_t
+client_pub_send (client_pub_t *self, const char *topic,
+                 const void *event, size_t len, uint64_t tag)
+{
+    if (!self || !topic || (!event && len))
+        return VL_EINVAL;
+    size_t tlen = strlen (topic);
+    if (tlen == 0 || tlen > EVENT_MAX_TOPIC || len > EVENT_MAX_BYTES)
+        return VL_ETOOBIG;
+    if (self->nfree == 0)
+        return VL_EAGAIN;
+    int32_t i = self->free_stack[self->nfree - 1];
+    pub_slot_t *s = &self->slots[i];
+    if (s->cap < tlen + len) {
+        char *p = realloc (s->data, tlen + len);
+        if (!p)
+            return VL_ENOMEM;
+        s->data = p;
+        s->cap = tlen + len;
+    }
+    self->nfree--;
+    memcpy (s->data, topic, tlen);
+    if (len)
+        memcpy (s->data + tlen, event, len);
+    s->topic_len = tlen;
+    s->event_len = len;
+    s->tag = tag;
+    s->gen++;
+    s_push_tail (self, i, LIST_QUEUE);
+    s_flush (self, util_mono_ms ());
+    return VL_OK;
+}
+
+/* --- receiving ----------------------------------------------------------- */
+
+static void
+s_release (client_pub_t *self, int32_t i)
+{
+    s_unlink (self, i);
+    self->free_stack[self->nfree++] = i;
+}
+
+/* Reads the monitor's events; a completed handshake means a (re)connection:
+ * everything in flight may have been lost with the old one. */
+static void
+s_drain_monitor (client_pub_t *self)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, self->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
+            return;
+        }
+        uint16_t ev = 0;
+        if (zmq_msg_size (&m) >= 2)
+            memcpy (&ev, zmq_msg_data (&m), 2);
+        while (zmq_msg_more (&m)) {
+            zmq_msg_close (&m);
+            zmq_msg_init (&m);
+            if (zmq_msg_recv (&m, self->mon, 0) < 0)
+                break;
+        }
+        zmq_msg_close (&m);
+        if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            log_debug ("client_pub: connected; resending %zu pending",
+                       self->max_inflight - self->nfree);
+            s_requeue_all_inflight (self);
+        }
+        else if (ev == ZMQ_EVENT_DISCONNECTED)
+            log_info ("client_pub: disconnected from the broker; will resend on reconnect");
+        else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            log_warn ("client_pub: handshake with the broker failed (CURVE keys?)");
+    }
+}
+
+/* Handles one ack. Returns true and fills *ACK if it is a final outcome. */
+static bool
+s_handle_reply (client_pub_t *self, zmq_msg_t *parts, size_t nparts, client_pub_ack_t *ack)
+{
+    if (nparts < 3 || zmq_msg_size (&parts[0]) != WIRE_TOKEN_LEN
+        || zmq_msg_size (&parts[1]) != 1 || zmq_msg_size (&parts[2]) != WIRE_SEQ_LEN) {
+        log_warn ("client_pub: malformed ack (%zu frames) ignored", nparts);
+        return false;
+    }
+    uint64_t token = util_get_be64 (zmq_msg_data (&parts[0]));
+    uint32_t idx = (uint32_t) (token >> 32), gen = (uint32_t) token;
+    int status = *(unsigned char *) zmq_msg_data (&parts[1]);
+    if (idx >= self->max_inflight || self->slots[idx].gen != gen
+        || self->slots[idx].list == LIST_FREE)
+        return false;   /* late ack of something already settled */
+    int32_t i = (int32_t) idx;
+    if (status == WIRE_ACK_UNAVAILABLE) {
+        if (self->slots[i].list == LIST_INFLIGHT) {
+            s_unlink (self, i);
+            s_push_tail (self, i, LIST_QUEUE);
+        }
+        int64_t now = util_mono_ms ();
+        if (self->pause_until <= now) {
+            log_warn ("client_pub: broker unavailable; retrying in %d ms", self->backoff_ms);
+            self->pause_until = now + self->backoff_ms;
+            self->backoff_ms = self->backoff_ms * 2 > PUB_BACKOFF_MAX_MS
+                             ? PUB_BACKOFF_MAX_MS : self->backoff_ms * 2;
+        }
+        return false;
+    }
+    if (status != WIRE_ACK_STORED && status != WIRE_ACK_DUPLICATE
+        && status != WIRE_ACK_REJECTED) {
+        log_warn ("client_pub: unknown ack status %d ignored", status);
+        return false;
+    }
+    if (status == WIRE_ACK_REJECTED) {
+        char reason[256] = "";
+        if (nparts > 3) {
+            size_t n = zmq_msg_size (&parts[3]) < sizeof reason - 1
+                     ? zmq_msg_size (&parts[3]) : sizeof reason - 1;
+            memcpy (reason, zmq_msg_data (&parts[3]), n);
+            reason[n] = '\0';
+        }
+        log_warn ("client_pub: event rejected by the broker: %s", reason);
+    }
+    else
+        self->backoff_ms = PUB_BACKOFF_MIN_MS;
+    ack->tag = self->slots[i].tag;
+    ack->status = status;
+    ack->seq = util_get_be64 (zmq_msg_data (&parts[2]));
+    s_release (self, i);
+    return true;
+}
+
+/* Reads every waiting reply (without blocking) until MAX acks are filled. */
+static void
+s_read_replies (client_pub_t *self, client_pub_ack_t *acks, size_t max, size_t *nacks)
+{
+    while (*nacks < max) {
+        zmq_msg_t parts[4];
+        size_t n;
+        bool more;
+        zmq_msg_init (&parts[0]);
+        if (zmq_msg_recv (&parts[0], self->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&parts[0]);
+            return;
+        }
+        n = 1;
+        more = zmq_msg_more (&parts[0]);
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_t *m = n < 4 ? &parts[n] : &extra;
+            zmq_msg_init (m);
+            if (zmq_msg_recv (m, self->sock, 0) < 0) {
+                zmq_msg_close (m);
+                break;
+            }
+            more = zmq_msg_more (m);
+            if (m == &extra)
+                zmq_msg_close (&extra);
+            else
+                n++;
+        }
+        if (s_handle_reply (self, parts, n, &acks[*nacks]))
+            (*nacks)++;
+        for (size_t k = 0; k < n; k++)
+            zmq_msg_close (&parts[k]);
+    }
+}
+
+/* Milliseconds until the next timer (resend or end of pause), capped. */
+static long
+s_next_timer (const client_pub_t *self, int64_t now, long cap)
+{
+    long wait = cap;
+    if (self->inflight.head != PUB_NONE) {
+        int64_t due = self->slots[self->inflight.head].sent_at + self->resend_ms - now;
+        if (due < wait)
+            wait = due < 0 ? 0 : (long) due;
+    }
+    if (self->queue.head != PUB_NONE && self->pause_until > now
+        && self->pause_until - now < wait)
+        wait = (long) (self->pause_until - now);
+    return wait;
+}
+
+vl_err_t
+client_pub_poll (client_pub_t *self, int timeout_ms,
+                 client_pub_ack_t *acks, size_t max, size_t *nacks)
+{
+    size_t dummy = 0;
+    if (!nacks)
+        nacks = &dummy;
+    *nacks = 0;
+    if (!self || (max && !acks))
+        return VL_EINVAL;
+    int64_t start = util_mono_ms ();
+    for (;;) {
+        int64_t now = util_mono_ms ();
+        s_drain_monitor (self);
+        s_expire (self, now);
+        s_flush (self, now);
+        s_read_replies (self, acks, max, nacks);
+        if (*nacks > 0)
+            return VL_OK;
+        if (timeout_ms >= 0 && now - start >= timeout_ms)
+            return VL_OK;
+        long left = timeout_ms < 0 ? 60000 : (long) (start + timeout_ms - now);
+        long wait = s_next_timer (self, now, left);
+        zmq_pollitem_t items[2] = {
+            { self->sock, 0, (short) (ZMQ_POLLIN | (self->blocked && now >= self->pause_until
+                                                     ? ZMQ_POLLOUT : 0)), 0 },
+            { self->mon, 0, ZMQ_POLLIN, 0 },
+        };
+        if (zmq_poll (items, 2, wait) < 0) {
+            if (zmq_errno () == EINTR)
+                return VL_EINTR;
+            return VL_ENET;
+        }
+    }
+}
+
+size_t
+client_pub_pending (const client_pub_t *self)
+{
+    return self ? self->max_inflight - self->nfree : 0;
+}
+
+void *
+client_pub_socket (client_pub_t *self)
+{
+    return self ? self->sock : NULL;
+}

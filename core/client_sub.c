@@ -1,0 +1,1082 @@
+/* client_sub.c: gap-proof subscription (live SUB + replay DEALER).
+ *
+ * The cursor C means: every matching event with seq <= C has been
+ * returned. Events returned with seq > C are remembered in two sorted rings
+ * (seqs only): `live` for the SUB stream and `rep` for the replay stream
+ * (each stream is in seq order on its own). Whenever C advances, both are
+ * pruned. C only advances on a reply of the replay endpoint:
+ *   - replay END: C = next (every matching event in (after, next] was sent);
+ *   - count END:  the broker counts the matching events in (C, H]; if the
+ *     rings hold exactly that many seqs <= H, nothing was missed: C = H;
+ *     otherwise a replay from C fetches what is missing;
+ *   - the first head (live-only start): C = head.
+ * Heartbeats carry the broker head H; H > C starts a count. A second guard
+ * drops an event whose id was returned recently (window of ids). At most
+ * one request is outstanding; a request without an answer in time is sent
+ * again on a fresh DEALER (so a lost reply cannot wedge the socket).
+ * docs/protocol.md describes the same algorithm for other languages. */
+#include "client_sub.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "buf.h"
+#include "event.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+#define SUB_LIVE_CAP      262144u   /* seqs remembered above C (live) */
+#define SUB_REP_CAP       (2u * WIRE_REPLAY_MAX_LIMIT)
+#define SUB_ID_WINDOW     65536u    /* event ids remembered */
+#define SUB_ID_TABLE      (SUB_ID_WINDOW * 2u)
+#define SUB_REPLAY_LIMIT  2000
+#define SUB_RETRY_MS      1000
+#define SUB_MAX_PARTS     4
+#define SUB_MP_DEPTH      16
+
+typedef enum { REQ_NONE, REQ_HEAD, REQ_COUNT, REQ_REPLAY } sub_req_t;
+
+/* Sorted ring of seqs. */
+typedef struct {
+    uint64_t *v;
+    size_t    cap, start, n;
+} seq_ring_t;
+
+struct client_sub {
+    void       *ctx;
+    void       *sub;
+    void       *dealer;
+    char       *replay_ep;
+    char      **prefixes;
+    size_t      nprefixes;
+    bool        all;
+    bool        has_curve;
+    curve_client_t curve;
+    int         req_timeout_ms;
+
+    bool        known;          /* C is valid */
+    uint64_t    cursor;         /* C */
+    uint64_t    emitted;        /* last CURSOR returned */
+    bool        emitted_any;
+    uint64_t    head;
+    bool        heartbeat_seen;
+    bool        need_replay;
+    uint64_t    lost_warned;    /* retention loss already reported up to */
+
+    seq_ring_t  live, rep;
+
+    sub_req_t   req;
+    uint64_t    req_after, req_upto;
+    int64_t     req_sent_at;
+    int64_t     retry_at;
+    buf_t       reqbuf;
+
+    uint64_t   *id_table;       /* open addressing, 0 = empty */
+    uint64_t   *id_ring;        /* FIFO of the hashes in the table */
+    size_t      id_pos, id_n;
+
+    zmq_msg_t   held[SUB_MAX_PARTS];
+    size_t      nheld;
+    int         turn;
+    client_sub_stats_t stats;
+};
+
+/* --- seq rings ----------------------------------------------------------- */
+
+static uint64_t
+s_ring_at (const seq_ring_t *r, size_t i)
+{
+    return r->v[(r->start + i) % r->cap];
+}
+
+static bool
+s_ring_push (seq_ring_t *r, uint64_t seq)
+{
+    if (r->n == r->cap)
+        return false;
+    r->v[(r->start + r->n) % r->cap] = seq;
+    r->n++;
+    return true;
+}
+
+static uint64_t
+s_ring_last (const seq_ring_t *r)
+{
+    return r->n ? s_ring_at (r, r->n - 1) : 0;
+}
+
+/* Number of seqs <= LIMIT (binary search). */
+static size_t
+s_ring_count_le (const seq_ring_t *r, uint64_t limit)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s_ring_at (r, mid) <= limit)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool
+s_ring_has (const seq_ring_t *r, uint64_t seq)
+{
+    size_t k = s_ring_count_le (r, seq);
+    return k > 0 && s_ring_at (r, k - 1) == seq;
+}
+
+static void
+s_ring_prune (seq_ring_t *r, uint64_t upto)
+{
+    size_t k = s_ring_count_le (r, upto);
+    r->start = (r->start + k) % r->cap;
+    r->n -= k;
+}
+
+/* --- event id window ----------------------------------------------------- */
+
+static uint64_t
+s_id_hash (const char *id, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char) id[i];
+        h *= 1099511628211ull;
+    }
+    h ^= h >> 29;
+    return h ? h : 1;
+}
+
+static size_t
+s_id_slot (const client_sub_t *self, uint64_t h)
+{
+    size_t i = (size_t) (h * 0x9E3779B97F4A7C15ull >> 40) & (SUB_ID_TABLE - 1);
+    while (self->id_table[i] && self->id_table[i] != h)
+        i = (i + 1) & (SUB_ID_TABLE - 1);
+    return i;
+}
+
+/* Removes H from the table (backward-shift deletion, linear probing). */
+static void
+s_id_remove (client_sub_t *self, uint64_t h)
+{
+    size_t i = s_id_slot (self, h);
+    if (!self->id_table[i])
+        return;
+    size_t j = i;
+    for (;;) {
+        self->id_table[i] = 0;
+        for (;;) {
+            j = (j + 1) & (SUB_ID_TABLE - 1);
+            uint64_t k = self->id_table[j];
+            if (!k)
+                return;
+            size_t home = (size_t) (k * 0x9E3779B97F4A7C15ull >> 40) & (SUB_ID_TABLE - 1);
+            /* move k back to i unless its home lies cyclically in (i, j] */
+            bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays)
+                break;
+        }
+        self->id_table[i] = self->id_table[j];
+        i = j;
+    }
+}
+
+/* True if ID was already seen; otherwise records it (evicting the oldest). */
+static bool
+s_id_seen (client_sub_t *self, const char *id, size_t len)
+{
+    uint64_t h = s_id_hash (id, len);
+    size_t i = s_id_slot (self, h);
+    if (self->id_table[i])
+        return true;
+    if (self->id_n == SUB_ID_WINDOW) {
+        s_id_remove (self, self->id_ring[self->id_pos]);
+        self->id_n--;
+        i = s_id_slot (self, h);
+    }
+    self->id_table[i] = h;
+    self->id_ring[self->id_pos] = h;
+    self->id_pos = (self->id_pos + 1) % SUB_ID_WINDOW;
+    self->id_n++;
+    return false;
+}
+
+/* --- minimal msgpack reading (bounds-checked) ---------------------------- */
+
+typedef struct {
+    const unsigned char *p;
+    size_t n, off;
+} mp_t;
+
+static bool
+s_mp_need (const mp_t *m, size_t k)
+{
+    return m->n - m->off >= k;
+}
+
+static uint64_t
+s_mp_be (const unsigned char *p, size_t k)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < k; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* Reads a container/str/bin length header of type byte T with a K-byte
+ * length that follows. */
+static bool
+s_mp_len (mp_t *m, size_t k, uint64_t *len)
+{
+    if (!s_mp_need (m, k))
+        return false;
+    *len = s_mp_be (m->p + m->off, k);
+    m->off += k;
+    return true;
+}
+
+static bool s_mp_skip (mp_t *m, int depth);
+
+static bool
+s_mp_skip_n (mp_t *m, uint64_t count, int depth)
+{
+    if (depth > SUB_MP_DEPTH || count > m->n - m->off)
+        return false;
+    for (uint64_t i = 0; i < count; i++)
+        if (!s_mp_skip (m, depth + 1))
+            return false;
+    return true;
+}
+
+static bool
+s_mp_skip_bytes (mp_t *m, uint64_t len)
+{
+    if (len > m->n - m->off)
+        return false;
+    m->off += (size_t) len;
+    return true;
+}
+
+static bool
+s_mp_skip (mp_t *m, int depth)
+{
+    if (!s_mp_need (m, 1))
+        return false;
+    unsigned char t = m->p[m->off++];
+    uint64_t len;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+        return true;
+    if (t >= 0x80 && t <= 0x8f)
+        return s_mp_skip_n (m, 2u * (t & 0x0f), depth);
+    if (t >= 0x90 && t <= 0x9f)
+        return s_mp_skip_n (m, t & 0x0f, depth);
+    if (t >= 0xa0 && t <= 0xbf)
+        return s_mp_skip_bytes (m, t & 0x1f);
+    switch (t) {
+    case 0xc4: case 0xd9: return s_mp_len (m, 1, &len) && s_mp_skip_bytes (m, len);
+    case 0xc5: case 0xda: return s_mp_len (m, 2, &len) && s_mp_skip_bytes (m, len);
+    case 0xc6: case 0xdb: return s_mp_len (m, 4, &len) && s_mp_skip_bytes (m, len);
+    case 0xc7: return s_mp_len (m, 1, &len) && s_mp_skip_bytes (m, len + 1);
+    case 0xc8: return s_mp_len (m, 2, &len) && s_mp_skip_bytes (m, len + 1);
+    case 0xc9: return s_mp_len (m, 4, &len) && s_mp_skip_bytes (m, len + 1);
+    case 0xca: case 0xce: case 0xd2: return s_mp_skip_bytes (m, 4);
+    case 0xcb: case 0xcf: case 0xd3: return s_mp_skip_bytes (m, 8);
+    case 0xcc: case 0xd0: return s_mp_skip_bytes (m, 1);
+    case 0xcd: case 0xd1: return s_mp_skip_bytes (m, 2);
+    case 0xd4: return s_mp_skip_bytes (m, 2);
+    case 0xd5: return s_mp_skip_bytes (m, 3);
+    case 0xd6: return s_mp_skip_bytes (m, 5);
+    case 0xd7: return s_mp_skip_bytes (m, 9);
+    case 0xd8: return s_mp_skip_bytes (m, 17);
+    case 0xdc: return s_mp_len (m, 2, &len) && s_mp_skip_n (m, len, depth);
+    case 0xdd: return s_mp_len (m, 4, &len) && s_mp_skip_n (m, len, depth);
+    case 0xde: return s_mp_len (m, 2, &len) && len <= UINT32_MAX && s_mp_skip_n (m, 2 * len, depth);
+    case 0xdf: return s_mp_len (m, 4, &len) && s_mp_skip_n (m, 2 * len, depth);
+    default:   return false;
+    }
+}
+
+static bool
+s_mp_map (mp_t *m, uint64_t *count)
+{
+    if (!s_mp_need (m, 1))
+        return false;
+    unsigned char t = m->p[m->off++];
+    if (t >= 0x80 && t <= 0x8f) {
+        *count = t & 0x0f;
+        return true;
+    }
+    if (t == 0xde)
+        return s_mp_len (m, 2, count);
+    if (t == 0xdf)
+        return s_mp_len (m, 4, count);
+    return false;
+}
+
+static bool
+s_mp_str (mp_t *m, const char **s, size_t *len)
+{
+    if (!s_mp_need (m, 1))
+        return false;
+    unsigned char t = m->p[m->off++];
+    uint64_t l;
+    if (t >= 0xa0 && t <= 0xbf)
+        l = t & 0x1f;
+    else if (!((t == 0xd9 && s_mp_len (m, 1, &l)) || (t == 0xda && s_mp_len (m, 2, &l))
+               || (t == 0xdb && s_mp_len (m, 4, &l))))
+        return false;
+    if (l > m->n - m->off)
+        return false;
+    *s = (const char *) m->p + m->off;
+    *len = (size_t) l;
+    m->off += (size_t) l;
+    return true;
+}
+
+/* Reads a non-negative integer or a boolean (as 0/1). */
+static bool
+s_mp_uint (mp_t *m, uint64_t *v)
+{
+    if (!s_mp_need (m, 1))
+        return false;
+    unsigned char t = m->p[m->off++];
+    if (t <= 0x7f) { *v = t; return true; }
+    if (t == 0xc2 || t == 0xc3) { *v = t == 0xc3; return true; }
+    size_t k = t == 0xcc || t == 0xd0 ? 1 : t == 0xcd || t == 0xd1 ? 2
+             : t == 0xce || t == 0xd2 ? 4 : t == 0xcf || t == 0xd3 ? 8 : 0;
+    if (!k || !s_mp_need (m, k))
+        return false;
+    *v = s_mp_be (m->p + m->off, k);
+    m->off += k;
+    if (t >= 0xd0 && (m->p[m->off - k] & 0x80))
+        return false;   /* negative */
+    return true;
+}
+
+static bool
+s_key_is (const char *k, size_t klen, const char *name)
+{
+    return klen == strlen (name) && memcmp (k, name, klen) == 0;
+}
+
+/* Finds the string value of top-level key "id" in an event. */
+static bool
+s_event_id (const void *data, size_t len, const char **id, size_t *idlen)
+{
+    mp_t m = { data, len, 0 };
+    uint64_t count;
+    if (!s_mp_map (&m, &count) || count > len)
+        return false;
+    for (uint64_t i = 0; i < count; i++) {
+        const char *k;
+        size_t klen;
+        if (!s_mp_str (&m, &k, &klen))
+            return false;
+        if (s_key_is (k, klen, "id"))
+            return s_mp_str (&m, id, idlen);
+        if (!s_mp_skip (&m, 0))
+            return false;
+    }
+    return false;
+}
+
+typedef struct {
+    uint64_t head, next, count, first;
+    bool     more, has_head, has_next, has_count;
+} sub_end_t;
+
+static bool
+s_parse_end (const void *data, size_t len, sub_end_t *end)
+{
+    memset (end, 0, sizeof *end);
+    mp_t m = { data, len, 0 };
+    uint64_t count, v;
+    if (!s_mp_map (&m, &count) || count > len)
+        return false;
+    for (uint64_t i = 0; i < count; i++) {
+        const char *k;
+        size_t klen;
+        if (!s_mp_str (&m, &k, &klen))
+            return false;
+        bool known = true;
+        if (s_key_is (k, klen, "head") && (known = s_mp_uint (&m, &v)))
+            end->head = v, end->has_head = true;
+        else if (s_key_is (k, klen, "next") && (known = s_mp_uint (&m, &v)))
+            end->next = v, end->has_next = true;
+        else if (s_key_is (k, klen, "count") && (known = s_mp_uint (&m, &v)))
+            end->count = v, end->has_count = true;
+        else if (s_key_is (k, klen, "first") && (known = s_mp_uint (&m, &v)))
+            end->first = v;
+        else if (s_key_is (k, klen, "more") && (known = s_mp_uint (&m, &v)))
+            end->more = v != 0;
+        else if (!s_key_is (k, klen, "head") && !s_key_is (k, klen, "next")
+                 && !s_key_is (k, klen, "count") && !s_key_is (k, klen, "first")
+                 && !s_key_is (k, klen, "more"))
+            known = s_mp_skip (&m, 0);
+        if (!known)
+            return false;
+    }
+    return m.off == len && end->has_head;
+}
+
+/* --- msgpack writing (requests) ------------------------------------------ */
+
+static vl_err_t
+s_put_head (buf_t *b, unsigned char fix, unsigned char t16, unsigned char t32, uint32_t n)
+{
+    unsigned char h[5];
+    if (n < 16 && fix) {
+        h[0] = (unsigned char) (fix | n);
+        return buf_append (b, h, 1);
+    }
+    if (n <= 0xffff) {
+        h[0] = t16; h[1] = (unsigned char) (n >> 8); h[2] = (unsigned char) n;
+        return buf_append (b, h, 3);
+    }
+    h[0] = t32; h[1] = (unsigned char) (n >> 24); h[2] = (unsigned char) (n >> 16);
+    h[3] = (unsigned char) (n >> 8); h[4] = (unsigned char) n;
+    return buf_append (b, h, 5);
+}
+
+static vl_err_t
+s_put_str (buf_t *b, const char *s)
+{
+    size_t n = strlen (s);
+    vl_err_t rc;
+    if (n < 32)
+        rc = buf_putc (b, (char) (0xa0 | n));
+    else
+        rc = s_put_head (b, 0, 0xda, 0xdb, (uint32_t) n);
+    return rc != VL_OK ? rc : buf_append (b, s, n);
+}
+
+static vl_err_t
+s_put_uint (buf_t *b, uint64_t v)
+{
+    unsigned char h[9];
+    if (v <= 0x7f) {
+        h[0] = (unsigned char) v;
+        return buf_append (b, h, 1);
+    }
+    h[0] = 0xcf;
+    util_put_be64 (h + 1, v);
+    return buf_append (b, h, 9);
+}
+
+/* Encodes a request {op, after, [upto], prefixes, limit} into self->reqbuf. */
+static vl_err_t
+s_build_request (client_sub_t *self, const char *op, uint64_t after, bool with_upto,
+                 uint64_t upto)
+{
+    buf_t *b = &self->reqbuf;
+    buf_reset (b);
+    vl_err_t rc = VL_OK;
+#define TRY(x) do { if (rc == VL_OK) rc = (x); } while (0)
+    TRY (s_put_head (b, 0x80, 0xde, 0xdf, with_upto ? 5 : 4));
+    TRY (s_put_str (b, "op"));
+    TRY (s_put_str (b, op));
+    TRY (s_put_str (b, "after"));
+    TRY (s_put_uint (b, after));
+    if (with_upto) {
+        TRY (s_put_str (b, "upto"));
+        TRY (s_put_uint (b, upto));
+    }
+    TRY (s_put_str (b, "prefixes"));
+    TRY (s_put_head (b, 0x90, 0xdc, 0xdd, self->all ? 0 : (uint32_t) self->nprefixes));
+    for (size_t i = 0; !self->all && i < self->nprefixes; i++)
+        TRY (s_put_str (b, self->prefixes[i]));
+    TRY (s_put_str (b, "limit"));
+    TRY (s_put_uint (b, SUB_REPLAY_LIMIT));
+#undef TRY
+    return rc;
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+static void
+s_release_held (client_sub_t *self)
+{
+    for (size_t i = 0; i < self->nheld; i++)
+        zmq_msg_close (&self->held[i]);
+    self->nheld = 0;
+}
+
+static void
+s_close_dealer (client_sub_t *self)
+{
+    if (self->dealer)
+        zmq_close (self->dealer);
+    self->dealer = NULL;
+}
+
+/* Opens a fresh DEALER to the replay endpoint (a late reply to an abandoned
+ * request dies with the old socket). */
+static vl_err_t
+s_open_dealer (client_sub_t *self)
+{
+    s_close_dealer (self);
+    self->dealer = zmq_socket (self->ctx, ZMQ_DEALER);
+    if (!self->dealer)
+        return VL_ENOMEM;
+    int zero = 0, hwm = 0;
+    zmq_setsockopt (self->dealer, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (self->has_curve && curve_client_apply (self->dealer, &self->curve) != VL_OK)
+        return VL_EINVAL;
+    if (zmq_connect (self->dealer, self->replay_ep) != 0) {
+        log_error ("client_sub: cannot connect to %s: %s", self->replay_ep,
+                   zmq_strerror (zmq_errno ()));
+        return VL_EINVAL;
+    }
+    return VL_OK;
+}
+
+static vl_err_t
+s_open_sub (client_sub_t *self, const client_sub_opts_t *opts)
+{
+    self->sub = zmq_socket (self->ctx, ZMQ_SUB);
+    if (!self->sub)
+        return VL_ENOMEM;
+    int zero = 0;
+    zmq_setsockopt (self->sub, ZMQ_LINGER, &zero, sizeof zero);
+    if (opts->sub_rcvhwm) {
+        int hwm = opts->sub_rcvhwm < 0 ? 0 : opts->sub_rcvhwm;
+        zmq_setsockopt (self->sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    }
+    if (self->has_curve && curve_client_apply (self->sub, &self->curve) != VL_OK)
+        return VL_EINVAL;
+    /* prefixes first, the heartbeat last: once a heartbeat arrives, every
+     * subscription before it is active at the broker */
+    for (size_t i = 0; i < self->nprefixes; i++)
+        zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, self->prefixes[i], strlen (self->prefixes[i]));
+    if (!self->all)
+        zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, WIRE_TOPIC_HEARTBEAT,
+                        strlen (WIRE_TOPIC_HEARTBEAT));
+    if (zmq_connect (self->sub, opts->sub_endpoint) != 0) {
+        log_error ("client_sub: cannot connect to %s: %s", opts->sub_endpoint,
+                   zmq_strerror (zmq_errno ()));
+        return VL_EINVAL;
+    }
+    return VL_OK;
+}
+
+static vl_err_t
+s_copy_opts (client_sub_t *self, const client_sub_opts_t *opts)
+{
+    self->replay_ep = util_strdup (opts->replay_endpoint);
+    self->prefixes = calloc (opts->nprefixes ? opts->nprefixes : 1, sizeof (char *));
+    if (!self->replay_ep || !self->prefixes)
+        return VL_ENOMEM;
+    for (size_t i = 0; i < opts->nprefixes; i++) {
+        const char *p = opts->prefixes[i] ? opts->prefixes[i] : "";
+        if (strlen (p) > EVENT_MAX_TOPIC)
+            return VL_EINVAL;
+        if (!*p)
+            self->all = true;
+        self->prefixes[i] = util_strdup (p);
+        if (!self->prefixes[i])
+            return VL_ENOMEM;
+        self->nprefixes++;
+    }
+    if (self->nprefixes == 0) {
+        self->prefixes[0] = util_strdup ("");
+        if (!self->prefixes[0])
+            return VL_ENOMEM;
+        self->nprefixes = 1;
+        self->all = true;
+    }
+    if (self->nprefixes > WIRE_REPLAY_MAX_PREFIXES)
+        return VL_EINVAL;
+    if (opts->curve) {
+        self->curve = *opts->curve;
+        self->has_curve = true;
+    }
+    return VL_OK;
+}
+
+client_sub_t *
+client_sub_new (void *zmq_ctx, const client_sub_opts_t *opts, vl_err_t *err)
+{
+    vl_err_t dummy;
+    if (!err)
+        err = &dummy;
+    *err = VL_EINVAL;
+    if (!zmq_ctx || !opts || !opts->sub_endpoint || !opts->replay_endpoint)
+        return NULL;
+    client_sub_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    self->ctx = zmq_ctx;
+    self->req_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 5000;
+    buf_init (&self->reqbuf, WIRE_REPLAY_MAX_REQUEST);
+    self->live.cap = SUB_LIVE_CAP;
+    self->rep.cap = SUB_REP_CAP;
+    self->live.v = malloc (SUB_LIVE_CAP * sizeof (uint64_t));
+    self->rep.v = malloc (SUB_REP_CAP * sizeof (uint64_t));
+    self->id_table = calloc (SUB_ID_TABLE, sizeof (uint64_t));
+    self->id_ring = calloc (SUB_ID_WINDOW, sizeof (uint64_t));
+    *err = (!self->live.v || !self->rep.v || !self->id_table || !self->id_ring)
+         ? VL_ENOMEM : s_copy_opts (self, opts);
+    if (*err == VL_OK)
+        *err = s_open_sub (self, opts);
+    if (*err == VL_OK)
+        *err = s_open_dealer (self);
+    if (*err != VL_OK) {
+        client_sub_destroy (&self);
+        return NULL;
+    }
+    if (opts->from_seq != CLIENT_SUB_LIVE_ONLY) {
+        self->known = true;
+        self->cursor = opts->from_seq;
+        self->need_replay = true;
+    }
+    return self;
+}
+
+void
+client_sub_destroy (client_sub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    client_sub_t *self = *self_p;
+    s_release_held (self);
+    s_close_dealer (self);
+    if (self->sub)
+        zmq_close (self->sub);
+    for (size_t i = 0; self->prefixes && i < self->nprefixes; i++)
+        free (self->prefixes[i]);
+    free (self->prefixes);
+    free (self->replay_ep);
+    free (self->live.v);
+    free (self->rep.v);
+    free (self->id_table);
+    free (self->id_ring);
+    buf_free (&self->reqbuf);
+    memset (&self->curve, 0, sizeof self->curve);
+    free (self);
+    *self_p = NULL;
+}
+
+/* --- cursor -------------------------------------------------------------- */
+
+static void
+s_advance (client_sub_t *self, uint64_t c)
+{
+    if (c > self->cursor || !self->known) {
+        self->cursor = c;
+        self->known = true;
+    }
+    s_ring_prune (&self->live, self->cursor);
+    s_ring_prune (&self->rep, self->cursor);
+}
+
+/* The broker's head went below the cursor: its journal was wiped or
+ * replaced. Start over from 0 (the id window drops what was seen). */
+static void
+s_reset (client_sub_t *self, uint64_t head)
+{
+    log_warn ("client_sub: broker head %" PRIu64 " is behind our cursor %" PRIu64
+              " (journal wiped or replaced?); resyncing from 0", head, self->cursor);
+    self->stats.resets++;
+    self->cursor = 0;
+    self->known = true;
+    self->emitted_any = false;
+    self->live.n = self->rep.n = 0;
+    self->lost_warned = 0;
+    self->need_replay = true;
+    if (self->req != REQ_NONE) {
+        self->req = REQ_NONE;
+        s_open_dealer (self);
+    }
+}
+
+static void
+s_note_head (client_sub_t *self, uint64_t head)
+{
+    if (self->known && head < self->cursor)
+        s_reset (self, head);
+    self->head = head;
+}
+
+static void
+s_check_retention (client_sub_t *self, uint64_t first)
+{
+    if (first > self->cursor + 1 && first - 1 > self->lost_warned) {
+        uint64_t from = self->cursor + 1 > self->lost_warned + 1
+                      ? self->cursor + 1 : self->lost_warned + 1;
+        log_warn ("client_sub: events %" PRIu64 "..%" PRIu64 " are no longer in the "
+                  "broker journal (retention): they are lost for this subscriber",
+                  from, first - 1);
+        self->lost_warned = first - 1;
+        self->stats.lost_retention += first - from;
+    }
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static void
+s_send_request (client_sub_t *self)
+{
+    bool replay = self->req == REQ_REPLAY;
+    if (s_build_request (self, replay ? WIRE_REPLAY_OP_REPLAY : WIRE_REPLAY_OP_COUNT,
+                         self->req_after, !replay, self->req_upto) != VL_OK
+        || zmq_send (self->dealer, self->reqbuf.data, self->reqbuf.len, ZMQ_DONTWAIT) < 0) {
+        /* no connection yet: the request timer retries */
+        log_debug ("client_sub: replay request not sent yet");
+    }
+    self->req_sent_at = util_mono_ms ();
+}
+
+/* Starts the next request if none is outstanding and one is needed. */
+static void
+s_maybe_request (client_sub_t *self, int64_t now)
+{
+    if (self->req != REQ_NONE || !self->known || now < self->retry_at)
+        return;
+    if (self->need_replay) {
+        self->need_replay = false;
+        self->req = REQ_REPLAY;
+        self->req_after = self->cursor;
+        self->stats.replays++;
+    }
+    else if (self->head > self->cursor) {
+        self->req = REQ_COUNT;
+        self->req_after = self->cursor;
+        self->req_upto = self->head;
+        self->stats.counts++;
+    }
+    else
+        return;
+    s_send_request (self);
+}
+
+static void
+s_check_request_timeout (client_sub_t *self, int64_t now)
+{
+    if (self->req == REQ_NONE || now - self->req_sent_at < self->req_timeout_ms)
+        return;
+    log_warn ("client_sub: no answer from the replay endpoint %s in %d ms; retrying",
+              self->replay_ep, self->req_timeout_ms);
+    self->stats.timeouts++;
+    s_open_dealer (self);
+    if (self->req == REQ_REPLAY)
+        self->req_after = self->cursor;   /* continue where we are */
+    s_send_request (self);
+}
+
+static void
+s_on_end (client_sub_t *self, const void *data, size_t len)
+{
+    sub_end_t end;
+    if (!s_parse_end (data, len, &end)) {
+        log_warn ("client_sub: malformed END from the replay endpoint; retrying later");
+        self->req = REQ_NONE;
+        self->retry_at = util_mono_ms () + SUB_RETRY_MS;
+        self->need_replay = true;
+        return;
+    }
+    sub_req_t kind = self->req;
+    uint64_t resets = self->stats.resets;
+    self->req = REQ_NONE;
+    s_note_head (self, end.head);
+    if (self->stats.resets != resets)
+        return;  /* this END showed a wiped journal; a fresh replay follows */
+    if (end.first)
+        s_check_retention (self, end.first);
+    if (kind == REQ_REPLAY) {
+        uint64_t next = end.has_next ? end.next : end.head;
+        s_advance (self, next);
+        if (end.more) {
+            self->req = REQ_REPLAY;
+            self->req_after = self->cursor;
+            s_send_request (self);
+        }
+        return;
+    }
+    /* count over (after, upto]: compare with what we returned */
+    size_t have = s_ring_count_le (&self->live, self->req_upto)
+                + s_ring_count_le (&self->rep, self->req_upto);
+    if (end.has_count && end.count == have && self->cursor == self->req_after)
+        s_advance (self, self->req_upto);
+    else {
+        log_debug ("client_sub: count (%" PRIu64 ", %" PRIu64 "] = %" PRIu64
+                   ", returned %zu: replaying", self->req_after, self->req_upto,
+                   end.count, have);
+        self->stats.gaps++;
+        self->need_replay = true;
+    }
+}
+
+/* --- messages ------------------------------------------------------------ */
+
+/* Receives one multipart message into self->held without blocking.
+ * Returns false if nothing was waiting. Frames past SUB_MAX_PARTS are
+ * dropped and reported through *TOO_MANY. */
+static bool
+s_recv_parts (client_sub_t *self, void *sock, bool *too_many)
+{
+    s_release_held (self);
+    *too_many = false;
+    zmq_msg_init (&self->held[0]);
+    if (zmq_msg_recv (&self->held[0], sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&self->held[0]);
+        return false;
+    }
+    self->nheld = 1;
+    bool more = zmq_msg_more (&self->held[0]);
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_t *m = self->nheld < SUB_MAX_PARTS ? &self->held[self->nheld] : &extra;
+        zmq_msg_init (m);
+        if (zmq_msg_recv (m, sock, 0) < 0) {
+            zmq_msg_close (m);
+            break;
+        }
+        more = zmq_msg_more (m);
+        if (m == &extra) {
+            zmq_msg_close (&extra);
+            *too_many = true;
+        }
+        else
+            self->nheld++;
+    }
+    return true;
+}
+
+static bool
+s_topic_matches (const client_sub_t *self, const char *topic, size_t len)
+{
+    if (self->all)
+        return true;
+    for (size_t i = 0; i < self->nprefixes; i++) {
+        size_t pl = strlen (self->prefixes[i]);
+        if (pl <= len && memcmp (topic, self->prefixes[i], pl) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool
+s_is_topic (const zmq_msg_t *m, const char *name)
+{
+    size_t n = strlen (name);
+    return zmq_msg_size ((zmq_msg_t *) m) == n && memcmp (zmq_msg_data ((zmq_msg_t *) m), name, n) == 0;
+}
+
+/* Fills MSG from held frames TOPIC/SEQ/EVENT if the event id is new. */
+static bool
+s_deliver (client_sub_t *self, client_msg_t *msg, size_t ti, uint64_t seq, bool replayed)
+{
+    zmq_msg_t *t = &self->held[ti], *e = &self->held[ti + 2];
+    const char *id;
+    size_t idlen;
+    if (s_event_id (zmq_msg_data (e), zmq_msg_size (e), &id, &idlen)
+        && s_id_seen (self, id, idlen)) {
+        self->stats.dup_id++;
+        return false;
+    }
+    memset (msg, 0, sizeof *msg);
+    msg->kind = CLIENT_MSG_EVENT;
+    msg->topic = zmq_msg_data (t);
+    msg->topic_len = zmq_msg_size (t);
+    msg->seq = seq;
+    msg->data = zmq_msg_data (e);
+    msg->len = zmq_msg_size (e);
+    msg->replayed = replayed;
+    if (replayed)
+        self->stats.replayed++;
+    else
+        self->stats.live++;
+    return true;
+}
+
+/* One message from the SUB socket: -1 none waiting, 0 consumed, 1 MSG set. */
+static int
+s_from_sub (client_sub_t *self, client_msg_t *msg)
+{
+    bool too_many;
+    if (!s_recv_parts (self, self->sub, &too_many))
+        return -1;
+    if (self->nheld != 3 || too_many || zmq_msg_size (&self->held[1]) != WIRE_SEQ_LEN)
+        return 0;
+    uint64_t seq = util_get_be64 (zmq_msg_data (&self->held[1]));
+    if (s_is_topic (&self->held[0], WIRE_TOPIC_HEARTBEAT)) {
+        self->heartbeat_seen = true;
+        if (!self->known) {
+            s_advance (self, seq);
+            self->head = seq;
+        }
+        else
+            s_note_head (self, seq);
+        return 0;
+    }
+    if (s_is_topic (&self->held[0], WIRE_TOPIC_STATS)
+        || !s_topic_matches (self, zmq_msg_data (&self->held[0]), zmq_msg_size (&self->held[0])))
+        return 0;
+    if (self->known && seq <= self->cursor) {
+        self->stats.dup_seq++;
+        return 0;
+    }
+    if (s_ring_has (&self->live, seq) || s_ring_has (&self->rep, seq)) {
+        self->stats.dup_seq++;
+        return 0;
+    }
+    if (self->live.n && seq < s_ring_last (&self->live)) {
+        self->need_replay = true;   /* out of order: let the replay bring it */
+        return 0;
+    }
+    if (!s_ring_push (&self->live, seq)) {
+        self->stats.overflows++;
+        if (self->known) {
+            self->need_replay = true;   /* too many to remember: replay it */
+            return 0;
+        }
+    }
+    return s_deliver (self, msg, 0, seq, false) ? 1 : 0;
+}
+
+static int
+s_on_replay_event (client_sub_t *self, client_msg_t *msg)
+{
+    if (self->req != REQ_REPLAY || self->nheld != 4
+        || zmq_msg_size (&self->held[2]) != WIRE_SEQ_LEN)
+        return 0;
+    uint64_t seq = util_get_be64 (zmq_msg_data (&self->held[2]));
+    if (seq <= self->cursor || s_ring_has (&self->live, seq) || s_ring_has (&self->rep, seq)) {
+        self->stats.dup_seq++;
+        return 0;
+    }
+    if (!s_topic_matches (self, zmq_msg_data (&self->held[1]), zmq_msg_size (&self->held[1])))
+        return 0;
+    if (!self->rep.n || seq > s_ring_last (&self->rep))
+        s_ring_push (&self->rep, seq);
+    return s_deliver (self, msg, 1, seq, true) ? 1 : 0;
+}
+
+/* One message from the replay DEALER: -1 none waiting, 0 consumed, 1 MSG set. */
+static int
+s_from_replay (client_sub_t *self, client_msg_t *msg)
+{
+    bool too_many;
+    if (!self->dealer || !s_recv_parts (self, self->dealer, &too_many))
+        return -1;
+    if (self->req == REQ_NONE || too_many)
+        return 0;   /* stray reply */
+    if (s_is_topic (&self->held[0], WIRE_REPLAY_EVENT))
+        return s_on_replay_event (self, msg);
+    if (s_is_topic (&self->held[0], WIRE_REPLAY_END) && self->nheld == 2)
+        s_on_end (self, zmq_msg_data (&self->held[1]), zmq_msg_size (&self->held[1]));
+    else if (s_is_topic (&self->held[0], WIRE_REPLAY_ERR)) {
+        char text[256] = "";
+        if (self->nheld > 1) {
+            size_t n = zmq_msg_size (&self->held[1]);
+            log_sanitize (text, sizeof text, zmq_msg_data (&self->held[1]),
+                          n < sizeof text ? n : sizeof text - 1);
+        }
+        log_warn ("client_sub: replay endpoint error (retrying in %d ms): %s",
+                  SUB_RETRY_MS, text);
+        if (self->req == REQ_REPLAY)
+            self->need_replay = true;   /* a count is redone anyway: head > C */
+        self->req = REQ_NONE;
+        self->retry_at = util_mono_ms () + SUB_RETRY_MS;
+    }
+    return 0;
+}
+
+static bool
+s_cursor_msg (client_sub_t *self, client_msg_t *msg)
+{
+    if (!self->known || (self->emitted_any && self->emitted == self->cursor))
+        return false;
+    self->emitted = self->cursor;
+    self->emitted_any = true;
+    memset (msg, 0, sizeof *msg);
+    msg->kind = CLIENT_MSG_CURSOR;
+    msg->seq = self->cursor;
+    return true;
+}
+
+vl_err_t
+client_sub_recv (client_sub_t *self, client_msg_t *msg, int timeout_ms)
+{
+    if (!self || !msg)
+        return VL_EINVAL;
+    s_release_held (self);
+    int64_t start = util_mono_ms ();
+    for (;;) {
+        int64_t now = util_mono_ms ();
+        s_check_request_timeout (self, now);
+        s_maybe_request (self, now);
+        if (s_cursor_msg (self, msg))
+            return VL_OK;
+        bool got = false;
+        for (int k = 0; k < 2; k++) {
+            int which = (self->turn + k) % 2;
+            int r = which == 0 ? s_from_sub (self, msg) : s_from_replay (self, msg);
+            if (r == 1) {
+                self->turn ^= 1;
+                return VL_OK;
+            }
+            got = got || r == 0;
+        }
+        s_release_held (self);
+        if (got)
+            continue;
+        long wait = timeout_ms < 0 ? 60000 : (long) (start + timeout_ms - now);
+        if (wait <= 0)
+            return VL_ETIMEOUT;
+        if (self->req != REQ_NONE) {
+            long left = (long) (self->req_sent_at + self->req_timeout_ms - now);
+            wait = left < wait ? (left < 0 ? 0 : left) : wait;
+        }
+        else if (self->retry_at > now && self->retry_at - now < wait)
+            wait = (long) (self->retry_at - now);
+        zmq_pollitem_t items[2] = {
+            { self->sub, 0, ZMQ_POLLIN, 0 },
+            { self->dealer, 0, ZMQ_POLLIN, 0 },
+        };
+        if (zmq_poll (items, self->dealer ? 2 : 1, wait) < 0)
+            return zmq_errno () == EINTR ? VL_EINTR : VL_ENET;
+    }
+}
+
+uint64_t
+client_sub_cursor (const client_sub_t *self)
+{
+    return self && self->known ? self->cursor : CLIENT_SUB_LIVE_ONLY;
+}
+
+uint64_t
+client_sub_head (const client_sub_t *self)
+{
+    return self ? self->head : 0;
+}
+
+bool
+client_sub_ready (const client_sub_t *self)
+{
+    return self && self->known && self->heartbeat_seen;
+}
+
+void
+client_sub_get_stats (const client_sub_t *self, client_sub_stats_t *out)
+{
+    if (self && out)
+        *out = self->stats;
+}
+
+void *
+client_sub_socket (client_sub_t *self)
+{
+    return self ? self->sub : NULL;
+}
