@@ -1,0 +1,80 @@
+/* cursor.h: the subscriber's delivery state in SQLite (WAL): per-sink
+ * cursor (every event <= cursor has been delivered or dead-lettered), a
+ * bounded per-sink window of delivered event ids (dedup), delivery intents
+ * (pending rows, for sinks that can verify after a crash) and the
+ * dead-letter table. One cursor_t is one connection; use one per thread. */
+#ifndef VL_CURSOR_H
+#define VL_CURSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "vl_err.h"
+
+typedef struct cursor cursor_t;
+
+/* Opens (creating) the store at PATH; DEDUP_WINDOW ids are kept per sink
+ * (0 = no id window). Caller owns the result; NULL and *ERR on failure. */
+cursor_t *cursor_open (const char *path, int dedup_window, vl_err_t *err);
+void cursor_close (cursor_t **self_p);
+
+/* Transactions grouping several calls (BEGIN IMMEDIATE / COMMIT). Calls
+ * made outside one are committed one by one. */
+vl_err_t cursor_begin (cursor_t *self);
+vl_err_t cursor_commit (cursor_t *self);
+void     cursor_rollback (cursor_t *self);
+
+/* Reads SINK's cursor into *SEQ (0 when the sink has none yet). */
+vl_err_t cursor_get (cursor_t *self, const char *sink, uint64_t *seq);
+
+/* Raises SINK's cursor to SEQ (never lowers it). */
+vl_err_t cursor_set (cursor_t *self, const char *sink, uint64_t seq);
+
+/* Sets *SEEN if ID is in SINK's delivered window. */
+vl_err_t cursor_seen (cursor_t *self, const char *sink, const char *id, bool *seen);
+
+/* Adds ID (delivered at SEQ) to SINK's window, dropping the oldest past
+ * the window size, and removes any pending row for it. */
+vl_err_t cursor_record (cursor_t *self, const char *sink, const char *id, uint64_t seq);
+
+/* Records the intent to deliver ID (before the sink is called). */
+vl_err_t cursor_pending_add (cursor_t *self, const char *sink, const char *id, uint64_t seq);
+
+/* Calls CB for each pending row of SINK (delivery was started but not
+ * confirmed when the process died). CB returns true to keep iterating. */
+typedef bool (*cursor_pending_cb) (const char *id, uint64_t seq, void *arg);
+vl_err_t cursor_pending_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb, void *arg);
+
+/* Removes every pending row of SINK. */
+vl_err_t cursor_pending_clear (cursor_t *self, const char *sink);
+
+/* A parked event. Pointers valid during the callback only. */
+typedef struct {
+    int64_t     n;         /* row id, for cursor_dead_remove */
+    const char *sink;
+    uint64_t    seq;
+    const char *topic;
+    const char *id;
+    const void *data;      /* msgpack event */
+    size_t      len;
+    const char *error;
+    int         attempts;
+    int64_t     at_ms;     /* when it was parked */
+} cursor_dead_t;
+
+/* Parks an event that could not be delivered. */
+vl_err_t cursor_dead_add (cursor_t *self, const char *sink, uint64_t seq,
+                          const char *topic, const char *id, const void *data,
+                          size_t len, const char *error, int attempts);
+
+/* Calls CB for each dead letter (of SINK, or all when SINK is NULL),
+ * oldest first. CB returns true to keep iterating. *COUNT (may be NULL)
+ * gets the number visited. */
+typedef bool (*cursor_dead_cb) (const cursor_dead_t *dead, void *arg);
+vl_err_t cursor_dead_foreach (cursor_t *self, const char *sink, cursor_dead_cb cb,
+                              void *arg, size_t *count);
+
+/* Deletes dead letter N. */
+vl_err_t cursor_dead_remove (cursor_t *self, int64_t n);
+
+#endif

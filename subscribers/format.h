@@ -1,0 +1,79 @@
+/* format.h: turning events into text for people and JSON for machines.
+ * Shared by every sink (and usable by `veille tail`), so hostile content is
+ * cleaned in one place: invalid UTF-8 becomes U+FFFD, control characters,
+ * terminal escape sequences and bidi overrides are removed, sizes capped. */
+#ifndef VL_FORMAT_H
+#define VL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "buf.h"
+#include "event.h"
+
+#define FORMAT_KEEP_NEWLINES 0x1u  /* keep '\n' (CR dropped, TAB -> space) */
+
+#define FORMAT_LINE_TITLE_MAX   300   /* bytes of title in a one-line alert */
+#define FORMAT_LINE_SUMMARY_MAX 300   /* bytes of summary in a one-line alert */
+#define FORMAT_BODY_FIELD_MAX   (64 * 1024)  /* summary/diff in bodies and JSON */
+
+/* Appends S (LEN bytes) to OUT, cleaned for display: invalid UTF-8 bytes
+ * become U+FFFD; C0/C1 controls, DEL, ESC/CSI/OSC sequences and Unicode
+ * bidi embedding/override/isolate controls are removed; CR, LF and TAB
+ * become one space (LF kept with FORMAT_KEEP_NEWLINES); runs of spaces are
+ * kept. At most MAX bytes of S's cleaned text are written, cut on a
+ * character boundary, followed by "…" when cut. S may be NULL. */
+vl_err_t format_clean (buf_t *out, const char *s, size_t len, size_t max, unsigned flags);
+
+/* Same, returning a new NUL-terminated string (caller frees); NULL on OOM. */
+char *format_clean_str (const char *s, size_t max, unsigned flags);
+
+/* Appends Unicode-correct text with invalid UTF-8 replaced by U+FFFD but
+ * controls kept (for JSON, where the encoder escapes them). Capped at MAX
+ * bytes on a character boundary, "…" appended when cut. */
+vl_err_t format_utf8_fix (buf_t *out, const char *s, size_t len, size_t max);
+
+/* Writes "YYYY-MM-DDTHH:MM:SSZ" for MS (epoch milliseconds; 0 = now). */
+void format_time_iso (int64_t ms, char out[32]);
+
+/* Appends one readable line (no newline) for EV at SEQ:
+ * "2026-11-25T00:34:12Z un.ctitf new (source) Title | summary | url [tags] id=...".
+ * Every field is cleaned and capped. */
+vl_err_t format_text_line (buf_t *out, const event_t *ev, uint64_t seq);
+
+/* Appends a multi-line plain-text body (title, url, summary, diff, meta),
+ * cleaned, newlines kept in summary and diff, fields capped at
+ * FORMAT_BODY_FIELD_MAX. */
+vl_err_t format_text_body (buf_t *out, const event_t *ev, uint64_t seq);
+
+/* Appends S HTML-escaped (& < > " ') after cleaning, capped at MAX. */
+vl_err_t format_html_escape (buf_t *out, const char *s, size_t max);
+
+/* Returns a new JSON object for EV (all schema fields present in EV, plus
+ * "seq"), strings made valid UTF-8 and capped at FORMAT_BODY_FIELD_MAX.
+ * Caller owns the reference (json_decref). NULL on OOM. */
+json_t *format_json_event (const event_t *ev, uint64_t seq);
+
+/* Appends the compact JSON text of ROOT ("/" escaped, so "</script>" cannot
+ * close a script element). VL_ENOMEM / VL_ETOOBIG. */
+vl_err_t format_json_dump (buf_t *out, const json_t *root);
+
+/* Appends one JSON line (no newline) for EV at SEQ. */
+vl_err_t format_json_line (buf_t *out, const event_t *ev, uint64_t seq);
+
+/* Number of Unicode code points in valid UTF-8 S. */
+size_t format_utf8_count (const char *s, size_t len);
+
+/* Byte length of the longest prefix of S (valid UTF-8, LEN bytes) holding
+ * at most MAXCP code points. */
+size_t format_utf8_prefix_cp (const char *s, size_t len, size_t maxcp);
+
+/* Appends TEXT (cleaned to one line: no CR/LF or controls) as an RFC 5322
+ * header value: raw when it is short printable ASCII, otherwise as RFC 2047
+ * encoded-words (=?UTF-8?B?...?=, base64 of whole UTF-8 characters) folded
+ * with CRLF SP so that no line exceeds 76 characters. FIRST_USED is how
+ * many characters of the first line the header name already takes
+ * ("Subject: " = 9). The text is capped at MAX bytes. */
+vl_err_t format_rfc2047 (buf_t *out, const char *text, size_t first_used, size_t max);
+
+#endif

@@ -1,0 +1,309 @@
+/* format_text.c: cleaning hostile text and readable one-line / multi-line
+ * renderings of events. */
+#include <string.h>
+#include <time.h>
+#include "format.h"
+#include "util.h"
+
+#define ELLIPSIS "\xe2\x80\xa6"
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* Decodes one UTF-8 character at P (AVAIL bytes). Returns its length and
+ * sets *CP, or 0 if the bytes there are not valid UTF-8. */
+static size_t
+utf8_decode (const unsigned char *p, size_t avail, uint32_t *cp)
+{
+    if (p[0] < 0x80) { *cp = p[0]; return 1; }
+    size_t n;
+    uint32_t c, min;
+    if ((p[0] & 0xE0) == 0xC0)      { n = 2; c = p[0] & 0x1F; min = 0x80; }
+    else if ((p[0] & 0xF0) == 0xE0) { n = 3; c = p[0] & 0x0F; min = 0x800; }
+    else if ((p[0] & 0xF8) == 0xF0) { n = 4; c = p[0] & 0x07; min = 0x10000; }
+    else return 0;
+    if (n > avail)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+/* Length of the escape sequence starting with ESC at P (AVAIL bytes). */
+static size_t
+escape_len (const unsigned char *p, size_t avail)
+{
+    if (avail < 2)
+        return 1;
+    size_t i = 2;
+    if (p[1] == '[') {                       /* CSI: params, final 0x40-0x7E */
+        while (i < avail && !(p[i] >= 0x40 && p[i] <= 0x7E))
+            i++;
+        return i < avail ? i + 1 : avail;
+    }
+    if (p[1] == ']' || p[1] == 'P' || p[1] == '_' || p[1] == '^') {
+        while (i < avail) {                  /* OSC/DCS: until BEL or ESC \ */
+            if (p[i] == 0x07)
+                return i + 1;
+            if (p[i] == 0x1B && i + 1 < avail && p[i + 1] == '\\')
+                return i + 2;
+            i++;
+        }
+        return avail;
+    }
+    return 2;
+}
+
+static bool
+is_bidi_control (uint32_t cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
+        || cp == 0x200E || cp == 0x200F || cp == 0x061C;
+}
+
+/* Appends the cleaned form of one character CP (bytes P, N); returns
+ * VL_OK or a buffer error. Sets *WROTE to the bytes appended. */
+static vl_err_t
+clean_char (buf_t *out, uint32_t cp, const unsigned char *p, size_t n,
+            unsigned flags, size_t *wrote)
+{
+    *wrote = 0;
+    if (cp == '\n' && (flags & FORMAT_KEEP_NEWLINES)) {
+        *wrote = 1;
+        return buf_putc (out, '\n');
+    }
+    if (cp == '\r' && (flags & FORMAT_KEEP_NEWLINES))
+        return VL_OK;
+    if (cp == '\n' || cp == '\r' || cp == '\t') {
+        *wrote = 1;
+        return buf_putc (out, ' ');
+    }
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || is_bidi_control (cp)
+        || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF)
+        return VL_OK;
+    *wrote = n;
+    return buf_append (out, p, n);
+}
+
+vl_err_t
+format_clean (buf_t *out, const char *s, size_t len, size_t max, unsigned flags)
+{
+    if (!s)
+        return VL_OK;
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0, written = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode (p + i, len - i, &cp);
+        const unsigned char *chr = p + i;
+        if (n == 0) {                         /* invalid byte: U+FFFD */
+            cp = 0xFFFD;
+            chr = (const unsigned char *) REPLACEMENT;
+            n = 3;
+            i += 1;
+        } else if (cp == 0x1B) {
+            i += escape_len (p + i, len - i);
+            continue;
+        } else {
+            i += n;
+        }
+        if (written + n > max)
+            return buf_puts (out, ELLIPSIS);
+        size_t w;
+        vl_err_t rc = clean_char (out, cp, chr, n, flags, &w);
+        if (rc != VL_OK)
+            return rc;
+        written += w;
+    }
+    return VL_OK;
+}
+
+char *
+format_clean_str (const char *s, size_t max, unsigned flags)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    if (format_clean (&b, s, s ? strlen (s) : 0, max, flags) != VL_OK) {
+        buf_free (&b);
+        return NULL;
+    }
+    return buf_steal (&b);
+}
+
+vl_err_t
+format_utf8_fix (buf_t *out, const char *s, size_t len, size_t max)
+{
+    if (!s)
+        return VL_OK;
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0, written = 0;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode (p + i, len - i, &cp);
+        const void *chr = p + i;
+        if (n == 0) {
+            chr = REPLACEMENT;
+            i += 1;
+            n = 3;
+        } else {
+            i += n;
+        }
+        if (written + n > max)
+            return buf_puts (out, ELLIPSIS);
+        vl_err_t rc = buf_append (out, chr, n);
+        if (rc != VL_OK)
+            return rc;
+        written += n;
+    }
+    return VL_OK;
+}
+
+size_t
+format_utf8_count (const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char) s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+size_t
+format_utf8_prefix_cp (const char *s, size_t len, size_t maxcp)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (((unsigned char) s[i] & 0xC0) != 0x80) {
+            if (n == maxcp)
+                return i;
+            n++;
+        }
+    }
+    return len;
+}
+
+void
+format_time_iso (int64_t ms, char out[32])
+{
+    if (ms <= 0)
+        ms = util_now_ms ();
+    time_t t = (time_t) (ms / 1000);
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static vl_err_t
+put_clean (buf_t *out, const char *s, size_t max)
+{
+    return format_clean (out, s, s ? strlen (s) : 0, max, 0);
+}
+
+static vl_err_t
+put_tags (buf_t *out, const event_t *ev)
+{
+    vl_err_t rc = VL_OK;
+    if (ev->ntags == 0)
+        return rc;
+    rc = buf_puts (out, " [");
+    for (size_t i = 0; i < ev->ntags && rc == VL_OK; i++) {
+        if (i > 0)
+            rc = buf_puts (out, ", ");
+        if (rc == VL_OK)
+            rc = put_clean (out, ev->tags[i], 100);
+    }
+    return rc == VL_OK ? buf_putc (out, ']') : rc;
+}
+
+vl_err_t
+format_text_line (buf_t *out, const event_t *ev, uint64_t seq)
+{
+    char when[32];
+    format_time_iso (ev->detected, when);
+    vl_err_t rc = buf_printf (out, "%s ", when);
+    if (rc == VL_OK) rc = put_clean (out, ev->topic, 255);
+    if (rc == VL_OK) rc = buf_putc (out, ' ');
+    if (rc == VL_OK) rc = put_clean (out, ev->type, 32);
+    if (rc == VL_OK) rc = buf_puts (out, " (");
+    if (rc == VL_OK) rc = put_clean (out, ev->source, 128);
+    if (rc == VL_OK) rc = buf_puts (out, ") ");
+    if (rc == VL_OK) rc = put_clean (out, ev->title && *ev->title ? ev->title : "(no title)",
+                                     FORMAT_LINE_TITLE_MAX);
+    if (rc == VL_OK && ev->summary && *ev->summary) {
+        rc = buf_puts (out, " | ");
+        if (rc == VL_OK) rc = put_clean (out, ev->summary, FORMAT_LINE_SUMMARY_MAX);
+    }
+    if (rc == VL_OK && ev->url && *ev->url) {
+        rc = buf_puts (out, " | ");
+        if (rc == VL_OK) rc = put_clean (out, ev->url, 2048);
+    }
+    if (rc == VL_OK) rc = put_tags (out, ev);
+    if (rc == VL_OK) rc = buf_puts (out, " id=");
+    if (rc == VL_OK) rc = put_clean (out, ev->id, 64);
+    if (rc == VL_OK) rc = buf_printf (out, " seq=%llu", (unsigned long long) seq);
+    return rc;
+}
+
+static vl_err_t
+put_block (buf_t *out, const char *label, const char *s)
+{
+    if (!s || !*s)
+        return VL_OK;
+    vl_err_t rc = buf_puts (out, "\n");
+    if (rc == VL_OK && label) rc = buf_puts (out, label);
+    if (rc == VL_OK) rc = format_clean (out, s, strlen (s), FORMAT_BODY_FIELD_MAX,
+                                        FORMAT_KEEP_NEWLINES);
+    return rc == VL_OK ? buf_puts (out, "\n") : rc;
+}
+
+vl_err_t
+format_text_body (buf_t *out, const event_t *ev, uint64_t seq)
+{
+    char when[32];
+    format_time_iso (ev->detected, when);
+    vl_err_t rc = put_clean (out, ev->title && *ev->title ? ev->title : "(no title)", 2000);
+    if (rc == VL_OK) rc = buf_puts (out, "\n");
+    if (rc == VL_OK && ev->url && *ev->url) {
+        rc = put_clean (out, ev->url, 4096);
+        if (rc == VL_OK) rc = buf_puts (out, "\n");
+    }
+    if (rc == VL_OK) rc = put_block (out, NULL, ev->summary);
+    if (rc == VL_OK) rc = put_block (out, "Changes:\n", ev->diff);
+    if (rc == VL_OK) rc = buf_puts (out, "\n-- \n");
+    if (rc == VL_OK) rc = put_clean (out, ev->type, 32);
+    if (rc == VL_OK) rc = buf_puts (out, " on ");
+    if (rc == VL_OK) rc = put_clean (out, ev->topic, 255);
+    if (rc == VL_OK) rc = buf_puts (out, " from ");
+    if (rc == VL_OK) rc = put_clean (out, ev->source, 128);
+    if (rc == VL_OK) rc = buf_printf (out, " at %s", when);
+    if (rc == VL_OK) rc = put_tags (out, ev);
+    if (rc == VL_OK) rc = buf_puts (out, "\nid ");
+    if (rc == VL_OK) rc = put_clean (out, ev->id, 64);
+    if (rc == VL_OK) rc = buf_printf (out, " seq %llu\n", (unsigned long long) seq);
+    return rc;
+}
+
+vl_err_t
+format_html_escape (buf_t *out, const char *s, size_t max)
+{
+    buf_t tmp;
+    buf_init (&tmp, 0);
+    vl_err_t rc = format_clean (&tmp, s, s ? strlen (s) : 0, max, FORMAT_KEEP_NEWLINES);
+    for (size_t i = 0; rc == VL_OK && i < tmp.len; i++) {
+        switch (tmp.data[i]) {
+        case '&':  rc = buf_puts (out, "&amp;"); break;
+        case '<':  rc = buf_puts (out, "&lt;"); break;
+        case '>':  rc = buf_puts (out, "&gt;"); break;
+        case '"':  rc = buf_puts (out, "&quot;"); break;
+        case '\'': rc = buf_puts (out, "&#39;"); break;
+        case '\n': rc = buf_puts (out, "<br>\n"); break;
+        default:   rc = buf_putc (out, tmp.data[i]);
+        }
+    }
+    buf_free (&tmp);
+    return rc;
+}

@@ -1,0 +1,136 @@
+/* sink_pipe.c: JSON lines to a child's stdin; no shell is ever involved. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "format.h"
+#include "log.h"
+#include "sink_pipe.h"
+
+extern char **environ;
+
+typedef struct {
+    sink_t base;
+    char **argv;
+    pid_t  pid;
+    int    fd;      /* write end of the child's stdin, -1 if not running */
+    buf_t  line;
+} sink_pipe_t;
+
+static void
+pipe_stop (sink_pipe_t *self)
+{
+    if (self->fd >= 0)
+        close (self->fd);
+    self->fd = -1;
+    if (self->pid > 0) {
+        int status;
+        if (waitpid (self->pid, &status, WNOHANG) == 0) {
+            kill (self->pid, SIGTERM);
+            waitpid (self->pid, &status, 0);
+        }
+    }
+    self->pid = 0;
+}
+
+static vl_err_t
+pipe_start (sink_pipe_t *self)
+{
+    int fds[2];
+    if (pipe (fds) != 0)
+        return vl_err_from_errno (errno);
+    fcntl (fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init (&fa);
+    posix_spawn_file_actions_adddup2 (&fa, fds[0], 0);
+    posix_spawn_file_actions_addclose (&fa, fds[0]);
+    int rc = posix_spawnp (&self->pid, self->argv[0], &fa, NULL, self->argv, environ);
+    posix_spawn_file_actions_destroy (&fa);
+    close (fds[0]);
+    if (rc != 0) {
+        close (fds[1]);
+        self->pid = 0;
+        log_error ("sink %s: cannot start %s: %s", self->base.name, self->argv[0], strerror (rc));
+        return VL_EIO;
+    }
+    self->fd = fds[1];
+    return VL_OK;
+}
+
+static void
+pipe_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
+{
+    sink_pipe_t *self = (sink_pipe_t *) base;
+    buf_reset (&self->line);
+    if (format_json_line (&self->line, ev, seq) != VL_OK || buf_putc (&self->line, '\n') != VL_OK) {
+        sink_result_set (res, SINK_FAILED, "cannot format event");
+        return;
+    }
+    if (self->fd < 0 && pipe_start (self) != VL_OK) {
+        sink_result_set (res, SINK_RETRY, "cannot start %s", self->argv[0]);
+        return;
+    }
+    size_t off = 0;
+    while (off < self->line.len) {
+        ssize_t n = write (self->fd, self->line.data + off, self->line.len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            sink_result_set (res, SINK_RETRY, "write to %s: %s", self->argv[0], strerror (errno));
+            pipe_stop (self);
+            return;
+        }
+        off += (size_t) n;
+    }
+    sink_result_set (res, SINK_DELIVERED, "written");
+}
+
+static void
+pipe_destroy (sink_t *base)
+{
+    sink_pipe_t *self = (sink_pipe_t *) base;
+    pipe_stop (self);
+    if (self->argv)
+        for (char **p = self->argv; *p; p++)
+            free (*p);
+    free (self->argv);
+    buf_free (&self->line);
+    free (self->base.name);
+    free (self);
+}
+
+static const sink_ops_t PIPE_OPS = {
+    .type = "pipe", .deliver = pipe_deliver, .destroy = pipe_destroy,
+};
+
+sink_t *
+sink_pipe_new (const sink_pipe_opts_t *opts, vl_err_t *err)
+{
+    size_t n = 0;
+    while (opts->argv && opts->argv[n])
+        n++;
+    sink_pipe_t *self = n ? calloc (1, sizeof *self) : NULL;
+    vl_err_t rc = n ? VL_ENOMEM : VL_EINVAL;
+    if (self) {
+        self->base.ops = &PIPE_OPS;
+        self->fd = -1;
+        buf_init (&self->line, 0);
+        self->base.name = strdup (opts->name ? opts->name : "pipe");
+        self->argv = calloc (n + 1, sizeof (char *));
+        rc = self->base.name && self->argv ? VL_OK : VL_ENOMEM;
+        for (size_t i = 0; rc == VL_OK && i < n; i++)
+            if (!(self->argv[i] = strdup (opts->argv[i])))
+                rc = VL_ENOMEM;
+    }
+    if (rc != VL_OK && self) {
+        pipe_destroy (&self->base);
+        self = NULL;
+    }
+    if (err)
+        *err = rc;
+    return self ? &self->base : NULL;
+}

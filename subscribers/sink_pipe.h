@@ -1,0 +1,17 @@
+/* sink_pipe.h: alerts as JSON lines on the stdin of a long-running program
+ * started without a shell (argv from the configuration). */
+#ifndef VL_SINK_PIPE_H
+#define VL_SINK_PIPE_H
+
+#include "sink.h"
+
+typedef struct {
+    const char  *name;
+    char *const *argv;    /* NULL-terminated; argv[0] is looked up in PATH */
+} sink_pipe_opts_t;
+
+/* Creates the sink; the program is started at the first delivery and
+ * restarted if it exits. The process must ignore SIGPIPE. Caller owns. */
+sink_t *sink_pipe_new (const sink_pipe_opts_t *opts, vl_err_t *err);
+
+#endif
