@@ -1,0 +1,218 @@
+/* test_state.c: the watcher database: sources, items, the outbox, and the
+ * transaction that ties an item change to its outbox row (a crash in
+ * between leaves nothing half done). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "state.h"
+
+static char dir[64], path[128];
+
+static int setup (void **s)
+{
+    snprintf (dir, sizeof dir, "/tmp/veille-test-state-XXXXXX");
+    if (!mkdtemp (dir))
+        return -1;
+    snprintf (path, sizeof path, "%s/w.db", dir);
+    return 0;
+}
+
+static int teardown (void **s)
+{
+    char cmd[128];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system (cmd) == 0 ? 0 : -1;
+}
+
+static state_t *open_db (void)
+{
+    vl_err_t e;
+    state_t *st = state_open (path, &e);
+    assert_non_null (st);
+    return st;
+}
+
+static void fill_item (item_t *it, const char *identity, const char *content)
+{
+    memset (it, 0, sizeof *it);
+    it->identity = (char *) identity;
+    it->title = (char *) "T";
+    it->link = (char *) "http://x/1";
+    it->content = (char *) content;
+    snprintf (it->hash, sizeof it->hash, "%032zx", strlen (content));
+}
+
+static void source_state_roundtrip (void **s)
+{
+    state_t *st = open_db ();
+    state_source_t in = { .etag = (char *) "\"abc\"", .last_modified = NULL, .failures = 2,
+                          .error_sent = true, .baseline_done = true, .next_due = 1234567890123 };
+    state_source_t out;
+    assert_int_equal (state_source_get (st, "s1", &out), VL_ENOTFOUND);
+    assert_null (out.etag);
+    assert_false (out.baseline_done);
+    assert_int_equal (state_source_put (st, "s1", &in), VL_OK);
+    assert_int_equal (state_source_get (st, "s1", &out), VL_OK);
+    assert_string_equal (out.etag, "\"abc\"");
+    assert_null (out.last_modified);
+    assert_int_equal (out.failures, 2);
+    assert_true (out.error_sent);
+    assert_true (out.baseline_done);
+    assert_int_equal (out.next_due, 1234567890123);
+    state_source_clear (&out);
+    state_destroy (&st);
+    assert_null (st);
+}
+
+static void items_insert_update_seen (void **s)
+{
+    state_t *st = open_db ();
+    item_t it;
+    fill_item (&it, "id-1", "hello");
+    assert_int_equal (state_item_put (st, "s2", &it, 1000), VL_OK);
+    state_item_t got;
+    assert_int_equal (state_item_get (st, "s2", "id-1", &got), VL_OK);
+    assert_string_equal (got.hash, it.hash);
+    assert_string_equal (got.content, "hello");
+    assert_int_equal (got.first_seen, 1000);
+    state_item_clear (&got);
+    fill_item (&it, "id-1", "hello, world");
+    assert_int_equal (state_item_put (st, "s2", &it, 2000), VL_OK);
+    assert_int_equal (state_item_seen (st, "s2", "id-1", 3000), VL_OK);
+    assert_int_equal (state_item_get (st, "s2", "id-1", &got), VL_OK);
+    assert_string_equal (got.content, "hello, world");
+    assert_int_equal (got.first_seen, 1000);
+    assert_int_equal (got.last_seen, 3000);
+    state_item_clear (&got);
+    assert_int_equal (state_item_get (st, "other", "id-1", &got), VL_ENOTFOUND);
+    int64_t n;
+    assert_int_equal (state_item_count (st, "s2", &n), VL_OK);
+    assert_int_equal (n, 1);
+    state_destroy (&st);
+}
+
+static void outbox_order_delete_dead (void **s)
+{
+    state_t *st = open_db ();
+    int64_t r1, r2, r3, n;
+    assert_int_equal (state_outbox_add (st, "a.b", "\x81\xa1v\x01", 4, 1, &r1), VL_OK);
+    assert_int_equal (state_outbox_add (st, "a.c", "xyz", 3, 2, &r2), VL_OK);
+    assert_int_equal (state_outbox_add (st, "a.d", "q", 1, 3, &r3), VL_OK);
+    assert_true (r1 < r2 && r2 < r3);
+    state_outbox_row_t rows[8];
+    size_t got;
+    assert_int_equal (state_outbox_load (st, 0, 8, rows, &got), VL_OK);
+    assert_int_equal (got, 3);
+    assert_int_equal (rows[0].rowid, r1);
+    assert_string_equal (rows[0].topic, "a.b");
+    assert_int_equal (rows[0].len, 4);
+    assert_memory_equal (rows[0].event, "\x81\xa1v\x01", 4);
+    state_outbox_rows_clear (rows, got);
+    assert_int_equal (state_outbox_load (st, r1, 1, rows, &got), VL_OK);
+    assert_int_equal (got, 1);
+    assert_int_equal (rows[0].rowid, r2);
+    state_outbox_rows_clear (rows, got);
+    assert_int_equal (state_outbox_delete (st, r1), VL_OK);
+    assert_int_equal (state_outbox_delete (st, r1), VL_OK);   /* idempotent */
+    assert_int_equal (state_outbox_dead (st, r2, "rejected: bad", 9), VL_OK);
+    assert_int_equal (state_outbox_count (st, &n), VL_OK);
+    assert_int_equal (n, 1);
+    /* Row ids never go back, even after deleting the last one. */
+    assert_int_equal (state_outbox_delete (st, r3), VL_OK);
+    int64_t r4;
+    assert_int_equal (state_outbox_add (st, "a.e", "z", 1, 4, &r4), VL_OK);
+    assert_true (r4 > r3);
+    state_destroy (&st);
+}
+
+/* A child process writes an item change and crashes (_exit) before or
+ * after its outbox row, without committing: after reopening, neither the
+ * item nor the row exists. Then the same work committed: both exist. */
+static void crash_between_item_and_outbox_leaves_nothing (void **s)
+{
+    snprintf (path, sizeof path, "%s/crash.db", dir);
+    for (int variant = 0; variant < 2; variant++) {
+        pid_t pid = fork ();
+        assert_true (pid >= 0);
+        if (pid == 0) {
+            vl_err_t e;
+            state_t *st = state_open (path, &e);
+            if (!st || state_begin (st) != VL_OK)
+                _exit (3);
+            item_t it;
+            fill_item (&it, "crash-item", "body");
+            if (state_item_put (st, "crash", &it, 5) != VL_OK)
+                _exit (4);
+            if (variant == 1 && state_outbox_add (st, "t.crash", "ev", 2, 5, NULL) != VL_OK)
+                _exit (5);
+            _exit (0);   /* crash: no commit, no close */
+        }
+        int status;
+        assert_int_equal (waitpid (pid, &status, 0), pid);
+        assert_true (WIFEXITED (status));
+        assert_int_equal (WEXITSTATUS (status), 0);
+        state_t *st = open_db ();
+        state_item_t got;
+        assert_int_equal (state_item_get (st, "crash", "crash-item", &got), VL_ENOTFOUND);
+        int64_t n = -1;
+        assert_int_equal (state_outbox_count (st, &n), VL_OK);
+        assert_int_equal (n, 0);
+        state_destroy (&st);
+    }
+    state_t *st = open_db ();
+    item_t it;
+    fill_item (&it, "crash-item", "body");
+    assert_int_equal (state_begin (st), VL_OK);
+    assert_int_equal (state_item_put (st, "crash", &it, 5), VL_OK);
+    assert_int_equal (state_outbox_add (st, "t.crash", "ev", 2, 5, NULL), VL_OK);
+    assert_int_equal (state_commit (st), VL_OK);
+    state_destroy (&st);
+    st = open_db ();
+    state_item_t got;
+    assert_int_equal (state_item_get (st, "crash", "crash-item", &got), VL_OK);
+    state_item_clear (&got);
+    int64_t n;
+    assert_int_equal (state_outbox_count (st, &n), VL_OK);
+    assert_int_equal (n, 1);
+    /* Rollback in-process discards both too. */
+    fill_item (&it, "rolled", "x");
+    assert_int_equal (state_begin (st), VL_OK);
+    assert_int_equal (state_item_put (st, "crash", &it, 6), VL_OK);
+    assert_int_equal (state_outbox_add (st, "t.crash", "ev2", 3, 6, NULL), VL_OK);
+    state_rollback (st);
+    assert_int_equal (state_item_get (st, "crash", "rolled", &got), VL_ENOTFOUND);
+    assert_int_equal (state_outbox_count (st, &n), VL_OK);
+    assert_int_equal (n, 1);
+    state_destroy (&st);
+}
+
+static void open_bad_path_fails (void **s)
+{
+    vl_err_t e = VL_OK;
+    state_t *st = state_open ("/nonexistent-dir/x/y.db", &e);
+    assert_null (st);
+    assert_int_not_equal (e, VL_OK);
+}
+
+int main (void)
+{
+    log_setup ("test_state", LOG_LVL_OFF, false, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (source_state_roundtrip),
+        cmocka_unit_test (items_insert_update_seen),
+        cmocka_unit_test (outbox_order_delete_dead),
+        cmocka_unit_test (crash_between_item_and_outbox_leaves_nothing),
+        cmocka_unit_test (open_bad_path_fails),
+    };
+    return cmocka_run_group_tests (tests, setup, teardown);
+}

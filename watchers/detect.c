@@ -1,0 +1,217 @@
+/* detect.c: new/changed detection against the stored items, events to the
+ * outbox in the caller's transaction. */
+#include "detect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "diff.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+vl_err_t detect_queue (state_t *st, const event_t *ev, int64_t now_ms)
+{
+    buf_t b;
+    buf_init (&b, EVENT_MAX_BYTES);
+    vl_err_t e = event_encode (ev, &b);
+    if (e != VL_OK)
+        log_error ("source %s: cannot encode a '%s' event: %s", ev->source, ev->type,
+                   vl_strerror (e));
+    else
+        e = state_outbox_add (st, ev->topic, b.data, b.len, now_ms, NULL);
+    buf_free (&b);
+    return e;
+}
+
+/* Fills the fields common to item events. */
+static vl_err_t item_event (const source_t *src, const item_t *it, const char *type,
+                            int64_t now_ms, event_t *ev)
+{
+    memset (ev, 0, sizeof *ev);
+    ev->v = EVENT_VERSION;
+    ev->detected = now_ms;
+    ev->published = it->published;
+    ev->has_published = it->has_published;
+    vl_err_t e = VL_OK;
+    const char *url = it->link && *it->link ? it->link : src->url;
+    if (event_set (&ev->type, type) || event_set (&ev->source, src->id)
+        || event_set (&ev->topic, src->topic) || event_set (&ev->url, url)
+        || event_set (&ev->title, it->title ? it->title : "")
+        || event_set (&ev->hash, it->hash)
+        || (it->summary && event_set (&ev->summary, it->summary)))
+        e = VL_ENOMEM;
+    return e;
+}
+
+/* Sets the stable id: (source, identity, type, [prev_hash ':'] hash). */
+static vl_err_t set_id (event_t *ev, const char *identity, const char *prev_hash)
+{
+    char key[2 * EVENT_HASH_HEX + 2];
+    snprintf (key, sizeof key, "%s%s%s", prev_hash ? prev_hash : "",
+              prev_hash ? ":" : "", ev->hash);
+    char id[EVENT_ID_HEX + 1];
+    event_make_id (ev->source, identity, ev->type, key, id);
+    return event_set (&ev->id, id);
+}
+
+static vl_err_t add_tags (event_t *ev, char **tags, size_t ntags)
+{
+    for (size_t i = 0; i < ntags; i++)
+        if (event_add_tag (ev, tags[i]) != VL_OK)
+            return VL_ENOMEM;
+    return VL_OK;
+}
+
+/* Builds, queues and reports one event for item IT. OLD is the stored
+ * version for `changed`, NULL for `new`. */
+static vl_err_t emit_item (state_t *st, const source_t *src, const item_t *it,
+                           const state_item_t *old, char **tags, size_t ntags,
+                           int64_t now_ms, detect_emit_fn emit, void *arg)
+{
+    event_t ev;
+    vl_err_t e = item_event (src, it, old ? "changed" : "new", now_ms, &ev);
+    if (e == VL_OK && old) {
+        char *d = diff_lines (old->content, it->content, 0);
+        if (!d || event_set (&ev.prev_hash, old->hash) || event_set (&ev.diff, d))
+            e = VL_ENOMEM;
+        free (d);
+    }
+    if (e == VL_OK)
+        e = set_id (&ev, it->identity, old ? old->hash : NULL);
+    if (e == VL_OK)
+        e = add_tags (&ev, tags, ntags);
+    if (e == VL_OK)
+        e = detect_queue (st, &ev, now_ms);
+    if (e == VL_OK && emit)
+        emit (arg, &ev);
+    event_clear (&ev);
+    return e;
+}
+
+static int cmp_identity (const void *a, const void *b)
+{
+    const item_t *x = *(const item_t *const *) a, *y = *(const item_t *const *) b;
+    int c = strcmp (x->identity, y->identity);
+    if (c)
+        return c;
+    return x < y ? -1 : x > y;    /* document order among equals */
+}
+
+/* Marks in SKIP the items whose identity appeared earlier in the document
+ * (or that have none). Returns false on OOM. */
+static bool mark_duplicates (const item_list_t *items, bool *skip, size_t *ndup)
+{
+    const item_t **order = malloc ((items->n ? items->n : 1) * sizeof *order);
+    if (!order)
+        return false;
+    size_t n = 0;
+    for (size_t i = 0; i < items->n; i++) {
+        if (!items->items[i].identity || !*items->items[i].identity)
+            skip[i] = true;
+        else
+            order[n++] = &items->items[i];
+    }
+    qsort (order, n, sizeof *order, cmp_identity);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp (order[i]->identity, order[i - 1]->identity) == 0) {
+            skip[order[i] - items->items] = true;
+            (*ndup)++;
+        }
+    free (order);
+    return true;
+}
+
+/* Handles one kept item: store, compare, queue. */
+static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
+                            char **tags, size_t ntags, bool baseline, int64_t now_ms,
+                            detect_emit_fn emit, void *arg, detect_stats_t *s)
+{
+    state_item_t old;
+    vl_err_t e = state_item_get (st, src->id, it->identity, &old);
+    if (e == VL_ENOTFOUND) {
+        e = state_item_put (st, src->id, it, now_ms);
+        if (baseline)
+            s->recorded++;
+        else
+            s->new_items++;
+        if (e == VL_OK && !baseline)
+            e = emit_item (st, src, it, NULL, tags, ntags, now_ms, emit, arg);
+        return e;
+    }
+    if (e != VL_OK)
+        return e;
+    if (strcmp (old.hash, it->hash) == 0) {
+        s->unchanged++;
+        e = state_item_seen (st, src->id, it->identity, now_ms);
+    } else {
+        if (baseline)
+            s->recorded++;
+        else
+            s->changed++;
+        e = state_item_put (st, src->id, it, now_ms);
+        if (e == VL_OK && !baseline)
+            e = emit_item (st, src, it, &old, tags, ntags, now_ms, emit, arg);
+    }
+    state_item_clear (&old);
+    return e;
+}
+
+vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
+                       const item_list_t *items, bool baseline, int64_t now_ms,
+                       detect_emit_fn emit, void *arg, detect_stats_t *stats)
+{
+    detect_stats_t local = { 0 };
+    detect_stats_t *s = stats ? stats : &local;
+    bool *skip = calloc (items->n ? items->n : 1, sizeof *skip);
+    if (!skip || !mark_duplicates (items, skip, &s->duplicates)) {
+        free (skip);
+        return VL_ENOMEM;
+    }
+    s->items += items->n;
+    vl_err_t e = VL_OK;
+    for (size_t i = 0; e == VL_OK && i < items->n; i++) {
+        if (skip[i])
+            continue;
+        const item_t *it = &items->items[i];
+        char **tags = NULL;
+        size_t ntags = 0;
+        if (kw && !keywords_check (kw, it, &tags, &ntags)) {
+            s->filtered++;
+            keywords_tags_free (tags, ntags);
+            continue;
+        }
+        e = detect_one (st, src, it, tags, ntags, baseline, now_ms, emit, arg, s);
+        keywords_tags_free (tags, ntags);
+    }
+    free (skip);
+    return e;
+}
+
+vl_err_t detect_source_event (const source_t *src, const char *type, const char *what,
+                              int64_t now_ms, event_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->v = EVENT_VERSION;
+    out->detected = now_ms;
+    char topic[EVENT_MAX_TOPIC + 1];
+    int n = snprintf (topic, sizeof topic, "%s%s", WIRE_TOPIC_SOURCE, src->id);
+    if (n < 0 || (size_t) n >= sizeof topic) {
+        log_error ("source %s: id too long for a _sys.source topic", src->id);
+        return VL_EINVAL;
+    }
+    char stamp[32], hash[EVENT_HASH_HEX + 1], id[EVENT_ID_HEX + 1];
+    snprintf (stamp, sizeof stamp, "%lld", (long long) now_ms);
+    util_hash_hex (stamp, strlen (stamp), hash);
+    event_make_id (src->id, WIRE_TOPIC_SOURCE, type, hash, id);
+    if (event_set (&out->id, id) || event_set (&out->type, type)
+        || event_set (&out->source, src->id) || event_set (&out->topic, topic)
+        || event_set (&out->url, src->url) || event_set (&out->title, what ? what : "")
+        || event_set (&out->hash, hash)) {
+        event_clear (out);
+        return VL_ENOMEM;
+    }
+    return VL_OK;
+}

@@ -1,0 +1,56 @@
+/* detect.h: change detection. Compares the items parsed from a source's
+ * document (after its keyword filter) with the items stored for it:
+ *   identity never seen           -> `new`
+ *   same identity, other hash     -> `changed` (with prev_hash and a diff)
+ *   same identity, same hash      -> nothing (last_seen updated)
+ * Each event is encoded and appended to the outbox by the same calls that
+ * update the items, inside the caller's transaction (state_begin ..
+ * state_commit), so a crash never leaves one without the other.
+ * On a baseline (a source's first successful poll, without
+ * publish_existing) items are recorded and nothing is published. */
+#ifndef VL_DETECT_H
+#define VL_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+#include "item.h"
+#include "keywords.h"
+#include "source.h"
+#include "state.h"
+#include "vl_err.h"
+
+typedef struct {
+    size_t items;       /* parsed */
+    size_t filtered;    /* dropped by include/exclude */
+    size_t duplicates;  /* same identity twice in one document (first kept) */
+    size_t recorded;    /* new or changed items recorded silently (baseline) */
+    size_t new_items;   /* `new` events */
+    size_t changed;     /* `changed` events */
+    size_t unchanged;
+} detect_stats_t;
+
+/* Called with each event queued (may be NULL): for `--test` and logs. */
+typedef void (*detect_emit_fn) (void *arg, const event_t *ev);
+
+/* Compares ITEMS of SRC with state ST (a transaction must be open) as
+ * above. KW (may be NULL) filters and tags items. BASELINE: record only.
+ * NOW_MS stamps `detected`, first_seen and last_seen. Adds to *STATS
+ * (may be NULL). Returns the first state error (the caller rolls back). */
+vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
+                       const item_list_t *items, bool baseline, int64_t now_ms,
+                       detect_emit_fn emit, void *arg, detect_stats_t *stats);
+
+/* Builds the event for a source's health change into *OUT (zeroed first;
+ * caller clears it): TYPE "error" or "recovered", topic
+ * "_sys.source.<id>", title WHAT (e.g. "HTTP 500", "timeout"; "" for
+ * recovered), url the source URL. Its id is unique per episode (NOW_MS). */
+vl_err_t detect_source_event (const source_t *src, const char *type, const char *what,
+                              int64_t now_ms, event_t *out);
+
+/* Encodes EV and appends it to the outbox of ST (a transaction should be
+ * open). VL_EINVAL if the event does not encode (logged). */
+vl_err_t detect_queue (state_t *st, const event_t *ev, int64_t now_ms);
+
+#endif

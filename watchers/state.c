@@ -1,0 +1,373 @@
+/* state.c: watcher state and outbox in SQLite. */
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "util.h"
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS sources ("
+    "  id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
+    "  failures INTEGER NOT NULL DEFAULT 0, error_sent INTEGER NOT NULL DEFAULT 0,"
+    "  baseline_done INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS items ("
+    "  source TEXT NOT NULL, identity TEXT NOT NULL, hash TEXT NOT NULL,"
+    "  content TEXT, title TEXT, link TEXT,"
+    "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  PRIMARY KEY (source, identity));"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  rowid INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
+    "  event BLOB NOT NULL, created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS dead ("
+    "  rowid INTEGER PRIMARY KEY, topic TEXT NOT NULL, event BLOB NOT NULL,"
+    "  created INTEGER NOT NULL, reason TEXT, died INTEGER NOT NULL);";
+
+enum {
+    Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
+    Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT, Q_COUNT
+};
+
+static const char *const SQL[Q_COUNT] = {
+    [Q_SRC_GET] = "SELECT etag, last_modified, failures, error_sent, baseline_done, next_due"
+                  " FROM sources WHERE id = ?1",
+    [Q_SRC_PUT] = "INSERT OR REPLACE INTO sources (id, etag, last_modified, failures,"
+                  " error_sent, baseline_done, next_due) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_ITEM_GET] = "SELECT hash, content, title, link, first_seen, last_seen FROM items"
+                   " WHERE source = ?1 AND identity = ?2",
+    [Q_ITEM_PUT] = "INSERT INTO items (source, identity, hash, content, title, link,"
+                   " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+                   " ON CONFLICT (source, identity) DO UPDATE SET hash = excluded.hash,"
+                   " content = excluded.content, title = excluded.title,"
+                   " link = excluded.link, last_seen = excluded.last_seen",
+    [Q_ITEM_SEEN] = "UPDATE items SET last_seen = ?3 WHERE source = ?1 AND identity = ?2",
+    [Q_ITEM_COUNT] = "SELECT count(*) FROM items WHERE source = ?1",
+    [Q_OUT_ADD] = "INSERT INTO outbox (topic, event, created) VALUES (?1, ?2, ?3)",
+    [Q_OUT_LOAD] = "SELECT rowid, topic, event FROM outbox WHERE rowid > ?1"
+                   " ORDER BY rowid LIMIT ?2",
+    [Q_OUT_DEL] = "DELETE FROM outbox WHERE rowid = ?1",
+    [Q_OUT_DEAD] = "INSERT OR REPLACE INTO dead (rowid, topic, event, created, reason, died)"
+                   " SELECT rowid, topic, event, created, ?2, ?3 FROM outbox WHERE rowid = ?1",
+    [Q_OUT_COUNT] = "SELECT count(*) FROM outbox",
+};
+
+struct state {
+    sqlite3      *db;
+    sqlite3_stmt *q[Q_COUNT];
+    bool          in_tx;
+};
+
+state_t *state_open (const char *path, vl_err_t *err)
+{
+    state_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    *err = store_open (path, SCHEMA, &self->db);
+    for (int i = 0; *err == VL_OK && i < Q_COUNT; i++)
+        if (!(self->q[i] = store_prepare (self->db, SQL[i])))
+            *err = VL_EDB;
+    if (*err != VL_OK) {
+        log_error ("state: cannot open %s: %s", path, vl_strerror (*err));
+        state_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void state_destroy (state_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    state_t *self = *self_p;
+    if (self->in_tx)
+        state_rollback (self);
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize (self->q[i]);
+    store_close (&self->db);
+    free (self);
+    *self_p = NULL;
+}
+
+vl_err_t state_begin (state_t *self)
+{
+    vl_err_t e = store_begin (self->db);
+    self->in_tx = e == VL_OK;
+    return e;
+}
+
+vl_err_t state_commit (state_t *self)
+{
+    vl_err_t e = store_commit (self->db);
+    if (e != VL_OK)
+        store_rollback (self->db);
+    self->in_tx = false;
+    return e;
+}
+
+void state_rollback (state_t *self)
+{
+    store_rollback (self->db);
+    self->in_tx = false;
+}
+
+/* Resets statement Q and returns it for binding. */
+static sqlite3_stmt *q (state_t *self, int which)
+{
+    sqlite3_stmt *st = self->q[which];
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
+    return st;
+}
+
+/* Steps a statement that returns no rows. */
+static vl_err_t run (state_t *self, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE) {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        return store_err (rc);
+    }
+    return VL_OK;
+}
+
+static void bind_text (sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text (st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null (st, i);
+}
+
+/* Copies text column I (NULL stays NULL); false on OOM. */
+static bool col_dup (sqlite3_stmt *st, int i, char **out)
+{
+    const unsigned char *t = sqlite3_column_text (st, i);
+    *out = t ? strdup ((const char *) t) : NULL;
+    return !t || *out;
+}
+
+vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
+{
+    memset (out, 0, sizeof *out);
+    sqlite3_stmt *st = q (self, Q_SRC_GET);
+    bind_text (st, 1, id);
+    int rc = sqlite3_step (st);
+    vl_err_t e = VL_OK;
+    if (rc == SQLITE_ROW) {
+        if (!col_dup (st, 0, &out->etag) || !col_dup (st, 1, &out->last_modified))
+            e = VL_ENOMEM;
+        out->failures = sqlite3_column_int (st, 2);
+        out->error_sent = sqlite3_column_int (st, 3) != 0;
+        out->baseline_done = sqlite3_column_int (st, 4) != 0;
+        out->next_due = sqlite3_column_int64 (st, 5);
+    } else if (rc == SQLITE_DONE)
+        e = VL_ENOTFOUND;
+    else {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        e = store_err (rc);
+    }
+    sqlite3_reset (st);
+    if (e != VL_OK && e != VL_ENOTFOUND)
+        state_source_clear (out);
+    return e;
+}
+
+vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *in)
+{
+    sqlite3_stmt *st = q (self, Q_SRC_PUT);
+    bind_text (st, 1, id);
+    bind_text (st, 2, in->etag);
+    bind_text (st, 3, in->last_modified);
+    sqlite3_bind_int (st, 4, in->failures);
+    sqlite3_bind_int (st, 5, in->error_sent);
+    sqlite3_bind_int (st, 6, in->baseline_done);
+    sqlite3_bind_int64 (st, 7, in->next_due);
+    return run (self, st);
+}
+
+void state_source_clear (state_source_t *self)
+{
+    if (!self)
+        return;
+    free (self->etag);
+    free (self->last_modified);
+    memset (self, 0, sizeof *self);
+}
+
+vl_err_t state_item_get (state_t *self, const char *source, const char *identity,
+                         state_item_t *out)
+{
+    memset (out, 0, sizeof *out);
+    sqlite3_stmt *st = q (self, Q_ITEM_GET);
+    bind_text (st, 1, source);
+    bind_text (st, 2, identity);
+    int rc = sqlite3_step (st);
+    vl_err_t e = VL_OK;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text (st, 0);
+        snprintf (out->hash, sizeof out->hash, "%s", h ? (const char *) h : "");
+        if (!col_dup (st, 1, &out->content) || !col_dup (st, 2, &out->title)
+            || !col_dup (st, 3, &out->link))
+            e = VL_ENOMEM;
+        out->first_seen = sqlite3_column_int64 (st, 4);
+        out->last_seen = sqlite3_column_int64 (st, 5);
+    } else if (rc == SQLITE_DONE)
+        e = VL_ENOTFOUND;
+    else {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        e = store_err (rc);
+    }
+    sqlite3_reset (st);
+    if (e != VL_OK)
+        state_item_clear (out);
+    return e;
+}
+
+vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
+                         int64_t now_ms)
+{
+    sqlite3_stmt *st = q (self, Q_ITEM_PUT);
+    bind_text (st, 1, source);
+    bind_text (st, 2, item->identity);
+    bind_text (st, 3, item->hash);
+    bind_text (st, 4, item->content);
+    bind_text (st, 5, item->title);
+    bind_text (st, 6, item->link);
+    sqlite3_bind_int64 (st, 7, now_ms);
+    return run (self, st);
+}
+
+vl_err_t state_item_seen (state_t *self, const char *source, const char *identity,
+                          int64_t now_ms)
+{
+    sqlite3_stmt *st = q (self, Q_ITEM_SEEN);
+    bind_text (st, 1, source);
+    bind_text (st, 2, identity);
+    sqlite3_bind_int64 (st, 3, now_ms);
+    return run (self, st);
+}
+
+/* Runs a single-integer query Q with optional text parameter ARG. */
+static vl_err_t count_query (state_t *self, int which, const char *arg, int64_t *n)
+{
+    sqlite3_stmt *st = q (self, which);
+    if (arg)
+        bind_text (st, 1, arg);
+    int rc = sqlite3_step (st);
+    *n = rc == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : 0;
+    sqlite3_reset (st);
+    if (rc != SQLITE_ROW) {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        return store_err (rc);
+    }
+    return VL_OK;
+}
+
+vl_err_t state_item_count (state_t *self, const char *source, int64_t *n)
+{
+    return count_query (self, Q_ITEM_COUNT, source, n);
+}
+
+void state_item_clear (state_item_t *self)
+{
+    if (!self)
+        return;
+    free (self->content);
+    free (self->title);
+    free (self->link);
+    memset (self, 0, sizeof *self);
+}
+
+vl_err_t state_outbox_add (state_t *self, const char *topic, const void *event,
+                           size_t len, int64_t now_ms, int64_t *rowid)
+{
+    sqlite3_stmt *st = q (self, Q_OUT_ADD);
+    bind_text (st, 1, topic);
+    sqlite3_bind_blob64 (st, 2, event, len, SQLITE_TRANSIENT);
+    sqlite3_bind_int64 (st, 3, now_ms);
+    vl_err_t e = run (self, st);
+    if (e == VL_OK && rowid)
+        *rowid = sqlite3_last_insert_rowid (self->db);
+    return e;
+}
+
+static bool row_fill (sqlite3_stmt *st, state_outbox_row_t *r)
+{
+    memset (r, 0, sizeof *r);
+    r->rowid = sqlite3_column_int64 (st, 0);
+    const void *blob = sqlite3_column_blob (st, 2);
+    r->len = (size_t) sqlite3_column_bytes (st, 2);
+    r->event = malloc (r->len ? r->len : 1);
+    if (!col_dup (st, 1, &r->topic) || !r->event || !r->topic)
+        return false;
+    if (r->len)
+        memcpy (r->event, blob, r->len);
+    return true;
+}
+
+vl_err_t state_outbox_load (state_t *self, int64_t after, size_t max,
+                            state_outbox_row_t *rows, size_t *n)
+{
+    *n = 0;
+    sqlite3_stmt *st = q (self, Q_OUT_LOAD);
+    sqlite3_bind_int64 (st, 1, after);
+    sqlite3_bind_int64 (st, 2, (sqlite3_int64) max);
+    int rc = SQLITE_DONE;
+    vl_err_t e = VL_OK;
+    while (*n < max && (rc = sqlite3_step (st)) == SQLITE_ROW) {
+        if (!row_fill (st, &rows[*n])) {
+            state_outbox_rows_clear (&rows[*n], 1);
+            e = VL_ENOMEM;
+            break;
+        }
+        (*n)++;
+    }
+    if (e == VL_OK && *n < max && rc != SQLITE_DONE) {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        e = store_err (rc);
+    }
+    sqlite3_reset (st);
+    if (e != VL_OK) {
+        state_outbox_rows_clear (rows, *n);
+        *n = 0;
+    }
+    return e;
+}
+
+void state_outbox_rows_clear (state_outbox_row_t *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        free (rows[i].topic);
+        free (rows[i].event);
+        memset (&rows[i], 0, sizeof rows[i]);
+    }
+}
+
+vl_err_t state_outbox_delete (state_t *self, int64_t rowid)
+{
+    sqlite3_stmt *st = q (self, Q_OUT_DEL);
+    sqlite3_bind_int64 (st, 1, rowid);
+    return run (self, st);
+}
+
+vl_err_t state_outbox_dead (state_t *self, int64_t rowid, const char *reason,
+                            int64_t now_ms)
+{
+    sqlite3_stmt *st = q (self, Q_OUT_DEAD);
+    sqlite3_bind_int64 (st, 1, rowid);
+    bind_text (st, 2, reason);
+    sqlite3_bind_int64 (st, 3, now_ms);
+    vl_err_t e = run (self, st);
+    return e == VL_OK ? state_outbox_delete (self, rowid) : e;
+}
+
+vl_err_t state_outbox_count (state_t *self, int64_t *n)
+{
+    return count_query (self, Q_OUT_COUNT, NULL, n);
+}

@@ -1,0 +1,111 @@
+/* state.h: the watcher's SQLite database (WAL): per-source fetch and
+ * schedule state, the items last seen per source, and the outbox of events
+ * waiting for the broker's ack. Item changes and their outbox rows are
+ * written in one transaction (state_begin .. state_commit), so a crash
+ * leaves either both or neither.
+ *
+ * Tables: sources(id, etag, last_modified, failures, error_sent,
+ * baseline_done, next_due), items(source, identity, hash, content, title,
+ * link, first_seen, last_seen), outbox(rowid, topic, event, created),
+ * dead(rowid, topic, event, created, reason, died) for rejected events. */
+#ifndef VL_STATE_H
+#define VL_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "item.h"
+#include "vl_err.h"
+
+typedef struct state state_t;
+
+/* Opens (creating) the database at PATH (":memory:" for a scratch one).
+ * Caller owns the result (state_destroy). NULL and *ERR on failure. */
+state_t *state_open (const char *path, vl_err_t *err);
+
+/* Closes *SELF_P (rolling back an open transaction) and sets it to NULL. */
+void state_destroy (state_t **self_p);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+vl_err_t state_begin (state_t *self);
+vl_err_t state_commit (state_t *self);
+void     state_rollback (state_t *self);
+
+/* Per-source state. Strings owned (state_source_clear). */
+typedef struct {
+    char   *etag;
+    char   *last_modified;
+    int     failures;
+    bool    error_sent;
+    bool    baseline_done;
+    int64_t next_due;        /* ms since the epoch; 0 = now */
+} state_source_t;
+
+/* Reads source ID into *OUT (zeroed first). VL_ENOTFOUND if unknown (OUT
+ * stays zeroed: a new source). */
+vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out);
+
+/* Inserts or replaces source ID with *IN. */
+vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *in);
+
+/* Frees the strings of *SELF and zeroes it. */
+void state_source_clear (state_source_t *self);
+
+/* One stored item. Strings owned (state_item_clear). */
+typedef struct {
+    char    hash[33];
+    char   *content;
+    char   *title;
+    char   *link;
+    int64_t first_seen, last_seen;   /* ms since the epoch */
+} state_item_t;
+
+/* Reads item (SOURCE, IDENTITY) into *OUT (zeroed first); VL_ENOTFOUND. */
+vl_err_t state_item_get (state_t *self, const char *source, const char *identity,
+                         state_item_t *out);
+
+/* Inserts ITEM for SOURCE, or updates its hash, content, title, link and
+ * last_seen (first_seen kept). */
+vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
+                         int64_t now_ms);
+
+/* Sets last_seen of an unchanged item. */
+vl_err_t state_item_seen (state_t *self, const char *source, const char *identity,
+                          int64_t now_ms);
+
+/* Number of items stored for SOURCE. */
+vl_err_t state_item_count (state_t *self, const char *source, int64_t *n);
+
+void state_item_clear (state_item_t *self);
+
+/* Appends an encoded event for TOPIC to the outbox; *ROWID (may be NULL)
+ * gets its row id, which only grows. */
+vl_err_t state_outbox_add (state_t *self, const char *topic, const void *event,
+                           size_t len, int64_t now_ms, int64_t *rowid);
+
+/* One outbox row. Memory owned (state_outbox_rows_clear). */
+typedef struct {
+    int64_t rowid;
+    char   *topic;
+    void   *event;
+    size_t  len;
+} state_outbox_row_t;
+
+/* Loads up to MAX rows with rowid > AFTER, oldest first, into ROWS; *N
+ * gets how many. */
+vl_err_t state_outbox_load (state_t *self, int64_t after, size_t max,
+                            state_outbox_row_t *rows, size_t *n);
+
+void state_outbox_rows_clear (state_outbox_row_t *rows, size_t n);
+
+/* Deletes row ROWID (acked). Deleting a missing row is not an error. */
+vl_err_t state_outbox_delete (state_t *self, int64_t rowid);
+
+/* Moves row ROWID to the dead table with REASON (rejected by the broker). */
+vl_err_t state_outbox_dead (state_t *self, int64_t rowid, const char *reason,
+                            int64_t now_ms);
+
+/* Rows waiting in the outbox. */
+vl_err_t state_outbox_count (state_t *self, int64_t *n);
+
+#endif
