@@ -272,7 +272,7 @@ text_norm_html (const char *s, size_t len, bool multiline, size_t max)
         return NULL;
     htmlDocPtr doc = htmlReadMemory (repaired, (int) rlen, NULL, "UTF-8",
         HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
-        | HTML_PARSE_RECOVER | HTML_PARSE_NOIMPLIED);
+        | HTML_PARSE_RECOVER);
     free (repaired);
     if (!doc)
         return text_norm_plain ("", 0, multiline, max);
