@@ -1,5 +1,8 @@
 /* broker_conf.c: the `broker` section key table (see broker_conf.h). */
 #include "broker_conf.h"
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
 #include "wire.h"
 
 const cfg_key_t broker_conf_keys[] = {
@@ -27,9 +30,9 @@ const cfg_key_t broker_conf_keys[] = {
       .min = 1, .max = 60000,
       .doc = "Flush period for fsync = \"interval\", in milliseconds." },
     { .name = "segment_bytes", .type = CFG_T_INT64, .def = "67108864",
-      .min = 4096, .max = INT64_C (1) << 40,
+      .min = 4096, .max = INT64_C (1) << 31,
       .doc = "A journal segment is closed and a new one started past this "
-             "size (bytes; default 64 MiB). Retention deletes whole segments." },
+             "size (bytes; default 64 MiB, at most 2 GiB). Retention deletes whole segments." },
     { .name = "retention_hours", .type = CFG_T_INT, .def = "168",
       .min = 0, .max = 24 * 365 * 100,
       .doc = "Segments whose newest record is older than this are deleted "
@@ -64,3 +67,35 @@ const cfg_key_t broker_conf_keys[] = {
              "with one write + fsync (group commit)." },
     { 0 }
 };
+
+vl_err_t
+broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
+{
+    memset (out, 0, sizeof *out);
+    out->publish = util_strdup (cfg_get_str (sec, "publish", WIRE_DEFAULT_PUBLISH));
+    out->subscribe = util_strdup (cfg_get_str (sec, "subscribe", WIRE_DEFAULT_SUBSCRIBE));
+    out->replay = util_strdup (cfg_get_str (sec, "replay", WIRE_DEFAULT_REPLAY));
+    out->journal_dir = util_strdup (cfg_get_str (sec, "journal_dir", "journal"));
+    if (!out->publish || !out->subscribe || !out->replay || !out->journal_dir) {
+        broker_opts_clear (out);
+        return VL_ENOMEM;
+    }
+    journal_opts_t *j = &out->journal;
+    *j = journal_opts_default ();
+    int fsync = journal_fsync_parse (cfg_get_str (sec, "fsync", "batch"));
+    if (fsync < 0) {
+        broker_opts_clear (out);
+        return VL_ECONFIG;
+    }
+    j->fsync = (journal_fsync_t) fsync;
+    j->fsync_interval_ms = cfg_get_int (sec, "fsync_interval_ms", 100);
+    j->segment_bytes = cfg_get_int64 (sec, "segment_bytes", INT64_C (64) << 20);
+    j->retention_ms = (int64_t) cfg_get_int (sec, "retention_hours", 168) * 3600 * 1000;
+    j->retention_bytes = cfg_get_int64 (sec, "retention_bytes", 0);
+    out->dedup_window = (size_t) cfg_get_int (sec, "dedup_window", 1000000);
+    out->heartbeat_ms = cfg_get_int (sec, "heartbeat_ms", 1000);
+    out->stats_interval_s = cfg_get_int (sec, "stats_interval_s", 10);
+    out->sndhwm = cfg_get_int (sec, "sndhwm", 100000);
+    out->max_batch = cfg_get_int (sec, "max_batch", 1024);
+    return VL_OK;
+}

@@ -3,9 +3,15 @@
 #ifndef VL_BROKER_CONF_H
 #define VL_BROKER_CONF_H
 
+#include "broker.h"
 #include "config.h"
 
 /* Keys of the `broker` section, terminated by an entry with name == NULL. */
 extern const cfg_key_t broker_conf_keys[];
+
+/* Fills *OUT from the validated `broker` section SEC (defaults already
+ * filled in by cfg_load). The strings are copies: free them with
+ * broker_opts_clear. VL_ENOMEM, or VL_ECONFIG for an unknown fsync policy. */
+vl_err_t broker_conf_read (const config_setting_t *sec, broker_opts_t *out);
 
 #endif

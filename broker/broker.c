@@ -1,0 +1,738 @@
+/* broker.c: the poll loop: group-committed publish, fan-out, replay,
+ * heartbeats and stats (behaviour documented in broker.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+#include "broker.h"
+#include "dedup.h"
+#include "event.h"
+#include "log.h"
+#include "mpread.h"
+#include "replay.h"
+#include "util.h"
+#include "wire.h"
+
+#define ENDPOINT_MAX       256
+#define RETRY_STORE_MS     1000     /* disk full: try the journal again after */
+#define RETAIN_EVERY_MS    10000
+#define SUBS_PER_LOOP      1000
+#define REPLAYS_PER_LOOP   16
+#define PUBLISH_MAXMSGSIZE (2 * EVENT_MAX_BYTES)
+#define REPLAY_MAXMSGSIZE  (16 * WIRE_REPLAY_MAX_REQUEST)
+
+/* One publish message of the current batch, held until its ack is sent. */
+typedef struct {
+    zmq_msg_t     rid, topic, event;
+    unsigned char token[WIRE_TOKEN_LEN];
+    size_t        token_len;  /* bytes echoed in the ack (at most 8) */
+    bool          token_ok;   /* the token frame was exactly 8 bytes */
+    size_t        frames;     /* frames after the routing id */
+    uint8_t       status;
+    uint64_t      seq;
+    const char   *reason;     /* static text, REJECTED / UNAVAILABLE */
+    const char   *detail;     /* static text appended to reason, or NULL */
+} item_t;
+
+struct broker {
+    broker_opts_t     opts;
+    void             *ctx, *pub, *sub, *rep;
+    char              ep_pub[ENDPOINT_MAX], ep_sub[ENDPOINT_MAX], ep_rep[ENDPOINT_MAX];
+    journal_t        *journal;
+    dedup_t          *dedup;
+    replay_t         *replay;
+    item_t           *items;
+    zmq_msg_t         scratch;
+    event_t           ev;
+    broker_counters_t c;
+    bool              unavailable;    /* in a disk-full episode */
+    int64_t           retry_at;       /* mono ms */
+    uint64_t          episode_refused;
+    int64_t           next_heartbeat, next_stats, next_retain;
+};
+
+/* ---- setup ---- */
+
+static char *
+s_strdup_or (const char *s, const char *def)
+{
+    return util_strdup (s ? s : def);
+}
+
+static vl_err_t
+s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
+{
+    *dst = *src;
+    dst->publish = s_strdup_or (src->publish, WIRE_DEFAULT_PUBLISH);
+    dst->subscribe = s_strdup_or (src->subscribe, WIRE_DEFAULT_SUBSCRIBE);
+    dst->replay = s_strdup_or (src->replay, WIRE_DEFAULT_REPLAY);
+    dst->journal_dir = util_strdup (src->journal_dir);
+    if (!dst->publish || !dst->subscribe || !dst->replay || !dst->journal_dir)
+        return VL_ENOMEM;
+    if (dst->dedup_window == 0)
+        dst->dedup_window = 1000000;
+    if (dst->heartbeat_ms <= 0)
+        dst->heartbeat_ms = 1000;
+    if (dst->stats_interval_s < 0)
+        dst->stats_interval_s = 0;
+    if (dst->sndhwm <= 0)
+        dst->sndhwm = 100000;
+    if (dst->max_batch <= 0)
+        dst->max_batch = 1024;
+    return VL_OK;
+}
+
+void
+broker_opts_clear (broker_opts_t *opts)
+{
+    free (opts->publish);
+    free (opts->subscribe);
+    free (opts->replay);
+    free (opts->journal_dir);
+    opts->publish = opts->subscribe = opts->replay = opts->journal_dir = NULL;
+}
+
+static void
+s_setopt (void *sock, int opt, int value)
+{
+    zmq_setsockopt (sock, opt, &value, sizeof value);
+}
+
+/* Creates a socket of TYPE, binds it to ENDPOINT and stores the actual
+ * endpoint (wildcard port resolved) in OUT. */
+static void *
+s_socket_bind (broker_t *self, int type, const char *endpoint, char out[ENDPOINT_MAX])
+{
+    void *sock = zmq_socket (self->ctx, type);
+    if (!sock)
+        return NULL;
+    s_setopt (sock, ZMQ_SNDHWM, self->opts.sndhwm);
+    s_setopt (sock, ZMQ_RCVHWM, self->opts.sndhwm);
+    s_setopt (sock, ZMQ_LINGER, 0);
+    if (type == ZMQ_XPUB)
+        s_setopt (sock, ZMQ_XPUB_NODROP, 0);
+    if (zmq_bind (sock, endpoint) < 0) {
+        log_error ("broker: cannot bind %s: %s", endpoint, zmq_strerror (errno));
+        zmq_close (sock);
+        return NULL;
+    }
+    size_t len = ENDPOINT_MAX;
+    if (zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, out, &len) < 0)
+        snprintf (out, ENDPOINT_MAX, "%s", endpoint);
+    return sock;
+}
+
+static vl_err_t
+s_sockets (broker_t *self)
+{
+    self->ctx = zmq_ctx_new ();
+    if (!self->ctx)
+        return VL_ENET;
+    self->pub = s_socket_bind (self, ZMQ_ROUTER, self->opts.publish, self->ep_pub);
+    if (!self->pub)
+        return VL_ENET;
+    int64_t maxmsg = PUBLISH_MAXMSGSIZE;
+    zmq_setsockopt (self->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    s_setopt (self->pub, ZMQ_LINGER, 1000);   /* let the last acks go out */
+    self->sub = s_socket_bind (self, ZMQ_XPUB, self->opts.subscribe, self->ep_sub);
+    if (!self->sub)
+        return VL_ENET;
+    self->rep = s_socket_bind (self, ZMQ_ROUTER, self->opts.replay, self->ep_rep);
+    if (!self->rep)
+        return VL_ENET;
+    s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
+    maxmsg = REPLAY_MAXMSGSIZE;
+    zmq_setsockopt (self->rep, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    return VL_OK;
+}
+
+typedef struct {
+    dedup_t *dedup;
+    size_t   skipped;
+} rebuild_t;
+
+static int
+s_rebuild_visit (void *arg, const journal_rec_t *rec)
+{
+    rebuild_t *rb = arg;
+    const char *id;
+    size_t idlen;
+    unsigned char key[DEDUP_KEY_LEN];
+    if (!mpread_event_id (rec->event, rec->event_len, &id, &idlen)) {
+        rb->skipped++;
+        return 0;
+    }
+    dedup_key (id, idlen, key);
+    dedup_insert (rb->dedup, key, rec->seq);
+    dedup_commit (rb->dedup);
+    return 0;
+}
+
+/* Fills the dedup window with the ids of the last dedup_window records. */
+static vl_err_t
+s_dedup_rebuild (broker_t *self)
+{
+    self->dedup = dedup_new (self->opts.dedup_window, (size_t) self->opts.max_batch);
+    if (!self->dedup)
+        return VL_ENOMEM;
+    int64_t t0 = util_mono_ms ();
+    uint64_t head = journal_head (self->journal);
+    journal_query_t q = {
+        .after = head > self->opts.dedup_window ? head - self->opts.dedup_window : 0,
+        .upto = head, .limit = SIZE_MAX,
+    };
+    rebuild_t rb = { .dedup = self->dedup };
+    journal_result_t res;
+    journal_query (self->journal, &q, s_rebuild_visit, &rb, &res);
+    log_info ("broker: dedup window rebuilt from %zu journaled events in %" PRId64
+              " ms (%zu without id)", res.count, util_mono_ms () - t0, rb.skipped);
+    return VL_OK;
+}
+
+static vl_err_t
+s_init (broker_t *self, const broker_opts_t *opts)
+{
+    vl_err_t rc = s_copy_opts (&self->opts, opts);
+    if (rc != VL_OK)
+        return rc;
+    self->items = calloc ((size_t) self->opts.max_batch, sizeof *self->items);
+    if (!self->items)
+        return VL_ENOMEM;
+    for (int i = 0; i < self->opts.max_batch; i++) {
+        zmq_msg_init (&self->items[i].rid);
+        zmq_msg_init (&self->items[i].topic);
+        zmq_msg_init (&self->items[i].event);
+    }
+    zmq_msg_init (&self->scratch);
+    self->journal = journal_open (self->opts.journal_dir, &self->opts.journal, &rc);
+    if (!self->journal)
+        return rc;
+    if ((rc = s_dedup_rebuild (self)) != VL_OK)
+        return rc;
+    self->replay = replay_new (self->journal);
+    if (!self->replay)
+        return VL_ENOMEM;
+    int64_t now = util_mono_ms ();
+    self->next_heartbeat = now;
+    self->next_stats = now + (int64_t) self->opts.stats_interval_s * 1000;
+    self->next_retain = now;
+    return s_sockets (self);
+}
+
+broker_t *
+broker_new (const broker_opts_t *opts, vl_err_t *err)
+{
+    broker_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    vl_err_t rc = s_init (self, opts);
+    if (rc != VL_OK) {
+        broker_destroy (&self);
+        *err = rc;
+        return NULL;
+    }
+    *err = VL_OK;
+    return self;
+}
+
+void
+broker_destroy (broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    broker_t *self = *self_p;
+    if (self->items)
+        for (int i = 0; i < self->opts.max_batch; i++) {
+            zmq_msg_close (&self->items[i].rid);
+            zmq_msg_close (&self->items[i].topic);
+            zmq_msg_close (&self->items[i].event);
+        }
+    zmq_msg_close (&self->scratch);
+    free (self->items);
+    event_clear (&self->ev);
+    replay_destroy (&self->replay);
+    dedup_destroy (&self->dedup);
+    journal_destroy (&self->journal);
+    if (self->pub)
+        zmq_close (self->pub);
+    if (self->sub)
+        zmq_close (self->sub);
+    if (self->rep)
+        zmq_close (self->rep);
+    if (self->ctx)
+        zmq_ctx_term (self->ctx);
+    broker_opts_clear (&self->opts);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+broker_publish_endpoint (const broker_t *self)
+{
+    return self->ep_pub;
+}
+
+const char *
+broker_subscribe_endpoint (const broker_t *self)
+{
+    return self->ep_sub;
+}
+
+const char *
+broker_replay_endpoint (const broker_t *self)
+{
+    return self->ep_rep;
+}
+
+uint64_t
+broker_head (const broker_t *self)
+{
+    return journal_head (self->journal);
+}
+
+void
+broker_counters (const broker_t *self, broker_counters_t *out)
+{
+    *out = self->c;
+}
+
+/* ---- publish path ---- */
+
+/* Receives one publish message into IT without waiting; false if none.
+ * Frames after the routing id: token (copied out), topic, event; extra
+ * frames are read and dropped (IT->frames counts them all). */
+static bool
+s_recv_item (broker_t *self, item_t *it)
+{
+    if (zmq_msg_recv (&it->rid, self->pub, ZMQ_DONTWAIT) < 0)
+        return false;
+    it->frames = 0;
+    it->token_len = 0;
+    bool more = zmq_msg_more (&it->rid);
+    while (more) {
+        zmq_msg_t *dst = it->frames == 1 ? &it->topic
+                         : it->frames == 2 ? &it->event : &self->scratch;
+        if (zmq_msg_recv (dst, self->pub, 0) < 0)
+            break;
+        if (it->frames == 0) {
+            size_t n = zmq_msg_size (dst);
+            it->token_len = n < WIRE_TOKEN_LEN ? n : WIRE_TOKEN_LEN;
+            memcpy (it->token, zmq_msg_data (dst), it->token_len);
+            it->token_ok = n == WIRE_TOKEN_LEN;
+        }
+        it->frames++;
+        more = zmq_msg_more (dst);
+    }
+    return true;
+}
+
+static bool
+s_topic_is (const char *topic, size_t len, const char *name)
+{
+    return len == strlen (name) && memcmp (topic, name, len) == 0;
+}
+
+/* Validates IT; on success stores its dedup key in KEY and returns NULL,
+ * else returns the reason (and *DETAIL some static detail or NULL). */
+static const char *
+s_validate (broker_t *self, item_t *it, unsigned char key[DEDUP_KEY_LEN],
+            const char **detail)
+{
+    *detail = NULL;
+    if (it->frames != 3)
+        return "expected 3 frames: token, topic, event";
+    const char *topic = zmq_msg_data (&it->topic);
+    size_t tlen = zmq_msg_size (&it->topic), elen = zmq_msg_size (&it->event);
+    if (!it->token_ok)
+        return "token must be 8 bytes";
+    if (!event_topic_valid (topic, tlen))
+        return "invalid topic (1..255 bytes of [a-z0-9._-])";
+    if (s_topic_is (topic, tlen, WIRE_TOPIC_HEARTBEAT) || s_topic_is (topic, tlen, WIRE_TOPIC_STATS))
+        return "reserved topic";
+    if (elen > EVENT_MAX_BYTES)
+        return "event too large";
+    vl_err_t rc = event_decode (zmq_msg_data (&it->event), elen, &self->ev);
+    const char *why = NULL;
+    if (rc != VL_OK) {
+        why = "invalid event";
+        *detail = vl_strerror (rc);
+    }
+    else if (strlen (self->ev.topic) != tlen || memcmp (self->ev.topic, topic, tlen) != 0)
+        why = "event topic differs from the topic frame";
+    else
+        dedup_key (self->ev.id, strlen (self->ev.id), key);
+    event_clear (&self->ev);
+    return why;
+}
+
+static void
+s_set (item_t *it, uint8_t status, uint64_t seq, const char *reason)
+{
+    it->status = status;
+    it->seq = seq;
+    it->reason = reason;
+}
+
+/* Starts or continues a disk-full episode after journal error RC. */
+static void
+s_store_failed (broker_t *self, vl_err_t rc)
+{
+    if (!self->unavailable)
+        log_error ("broker: journal cannot store (%s): answering UNAVAILABLE, "
+                   "retrying every %d ms", vl_strerror (rc), RETRY_STORE_MS);
+    self->unavailable = true;
+    self->retry_at = util_mono_ms () + RETRY_STORE_MS;
+}
+
+static bool
+s_can_store (const broker_t *self)
+{
+    return !self->unavailable || util_mono_ms () >= self->retry_at;
+}
+
+/* Decides the fate of IT. Returns VL_EAGAIN when the batch must be
+ * committed before IT can be appended (nothing was done for IT). */
+static vl_err_t
+s_process (broker_t *self, item_t *it)
+{
+    unsigned char key[DEDUP_KEY_LEN];
+    const char *why = s_validate (self, it, key, &it->detail);
+    uint64_t seq;
+    if (why) {
+        s_set (it, WIRE_ACK_REJECTED, 0, why);
+        return VL_OK;
+    }
+    if (dedup_find (self->dedup, key, &seq)) {
+        s_set (it, WIRE_ACK_DUPLICATE, seq, NULL);
+        return VL_OK;
+    }
+    if (!s_can_store (self)) {
+        s_set (it, WIRE_ACK_UNAVAILABLE, 0, "journal unavailable");
+        return VL_OK;
+    }
+    vl_err_t rc = journal_append (self->journal, zmq_msg_data (&it->topic),
+                                  zmq_msg_size (&it->topic), zmq_msg_data (&it->event),
+                                  zmq_msg_size (&it->event), &seq);
+    if (rc == VL_OK && dedup_insert (self->dedup, key, seq) != VL_OK)
+        rc = VL_EAGAIN;   /* cannot happen: slack = max_batch */
+    if (rc == VL_EAGAIN)
+        return rc;
+    if (rc == VL_OK)
+        s_set (it, WIRE_ACK_STORED, seq, NULL);
+    else if (rc == VL_EINVAL || rc == VL_ETOOBIG)
+        s_set (it, WIRE_ACK_REJECTED, 0, "event or topic size out of range");
+    else {
+        s_store_failed (self, rc);
+        s_set (it, WIRE_ACK_UNAVAILABLE, 0, "journal unavailable");
+    }
+    return VL_OK;
+}
+
+static void
+s_send_ack (broker_t *self, item_t *it)
+{
+    unsigned char seq[WIRE_SEQ_LEN];
+    util_put_be64 (seq, it->seq);
+    if (zmq_msg_send (&it->rid, self->pub, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return;
+    zmq_send (self->pub, it->token, it->token_len, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (self->pub, &it->status, 1, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (self->pub, seq, sizeof seq, (it->reason ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+    if (it->reason) {
+        char text[256];
+        int n = snprintf (text, sizeof text, "%s%s%s", it->reason,
+                          it->detail ? ": " : "", it->detail ? it->detail : "");
+        zmq_send (self->pub, text, n > 0 && (size_t) n < sizeof text ? (size_t) n : strlen (text),
+                  ZMQ_DONTWAIT);
+    }
+}
+
+/* Fan-out of a stored event; a slow subscriber just misses it (no NODROP). */
+static void
+s_fan_out (broker_t *self, item_t *it)
+{
+    unsigned char seq[WIRE_SEQ_LEN];
+    util_put_be64 (seq, it->seq);
+    if (zmq_msg_send (&it->topic, self->sub, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return;
+    zmq_send (self->sub, seq, sizeof seq, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_msg_send (&it->event, self->sub, ZMQ_DONTWAIT);
+}
+
+static void
+s_item_reset (item_t *it)
+{
+    zmq_msg_close (&it->rid);
+    zmq_msg_close (&it->topic);
+    zmq_msg_close (&it->event);
+    zmq_msg_init (&it->rid);
+    zmq_msg_init (&it->topic);
+    zmq_msg_init (&it->event);
+    it->reason = it->detail = NULL;
+}
+
+/* The commit of the batch failed: nothing of it is stored. */
+static void
+s_batch_failed (broker_t *self, size_t n, vl_err_t rc)
+{
+    uint64_t head = journal_head (self->journal);
+    dedup_rollback (self->dedup);
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &self->items[i];
+        bool pending = it->status == WIRE_ACK_STORED
+                       || (it->status == WIRE_ACK_DUPLICATE && it->seq > head);
+        if (pending)
+            s_set (it, WIRE_ACK_UNAVAILABLE, 0, "journal unavailable");
+    }
+    s_store_failed (self, rc);
+}
+
+/* Commits the first N items of the batch, acks them, fans out the stored. */
+static void
+s_flush (broker_t *self, size_t n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = self->items[i].status == WIRE_ACK_STORED;
+    if (any) {
+        vl_err_t rc = journal_commit (self->journal);
+        if (rc != VL_OK)
+            s_batch_failed (self, n, rc);
+        else {
+            dedup_commit (self->dedup);
+            if (self->unavailable)
+                log_info ("broker: journal stores again (%" PRIu64 " messages were "
+                          "answered UNAVAILABLE)", self->episode_refused);
+            self->unavailable = false;
+            self->episode_refused = 0;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &self->items[i];
+        switch (it->status) {
+        case WIRE_ACK_STORED: self->c.stored++; break;
+        case WIRE_ACK_DUPLICATE: self->c.duplicates++; break;
+        case WIRE_ACK_REJECTED: self->c.rejected++; break;
+        default: self->c.unavailable++; self->episode_refused++; break;
+        }
+        s_send_ack (self, it);
+        if (it->status == WIRE_ACK_STORED)
+            s_fan_out (self, it);
+        s_item_reset (it);
+    }
+}
+
+static void
+s_item_move (item_t *dst, item_t *src)
+{
+    zmq_msg_move (&dst->rid, &src->rid);
+    zmq_msg_move (&dst->topic, &src->topic);
+    zmq_msg_move (&dst->event, &src->event);
+    memcpy (dst->token, src->token, sizeof dst->token);
+    dst->token_len = src->token_len;
+    dst->token_ok = src->token_ok;
+    dst->frames = src->frames;
+}
+
+/* Takes up to max_batch publish messages and handles them as one batch. */
+static void
+s_publish_batch (broker_t *self)
+{
+    size_t n = 0;
+    while (n < (size_t) self->opts.max_batch && s_recv_item (self, &self->items[n])) {
+        self->c.received++;
+        if (s_process (self, &self->items[n]) == VL_EAGAIN) {
+            s_flush (self, n);
+            if (n > 0)
+                s_item_move (&self->items[0], &self->items[n]);
+            n = 0;
+            if (s_process (self, &self->items[0]) == VL_EAGAIN)
+                s_set (&self->items[0], WIRE_ACK_UNAVAILABLE, 0, "journal busy");
+        }
+        n++;
+    }
+    s_flush (self, n);
+}
+
+/* ---- system messages ---- */
+
+typedef struct {
+    char   data[1024];
+    size_t len;
+} fixbuf_t;
+
+static int
+s_fixbuf_write (void *data, const char *buf, size_t len)
+{
+    fixbuf_t *b = data;
+    if (len > sizeof b->data - b->len)
+        return -1;
+    memcpy (b->data + b->len, buf, len);
+    b->len += len;
+    return 0;
+}
+
+static void
+s_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t v)
+{
+    msgpack_pack_str (pk, strlen (key));
+    msgpack_pack_str_body (pk, key, strlen (key));
+    msgpack_pack_uint64 (pk, v);
+}
+
+static void
+s_pack_kv_str (msgpack_packer *pk, const char *key, const char *v)
+{
+    msgpack_pack_str (pk, strlen (key));
+    msgpack_pack_str_body (pk, key, strlen (key));
+    msgpack_pack_str (pk, strlen (v));
+    msgpack_pack_str_body (pk, v, strlen (v));
+}
+
+static void
+s_send_sys (broker_t *self, const char *topic, const fixbuf_t *body)
+{
+    unsigned char seq[WIRE_SEQ_LEN];
+    util_put_be64 (seq, journal_head (self->journal));
+    if (zmq_send (self->sub, topic, strlen (topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return;
+    zmq_send (self->sub, seq, sizeof seq, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (self->sub, body->data, body->len, ZMQ_DONTWAIT);
+}
+
+static void
+s_heartbeat (broker_t *self)
+{
+    fixbuf_t b = { .len = 0 };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &b, s_fixbuf_write);
+    msgpack_pack_map (&pk, 5);
+    s_pack_kv_uint (&pk, "v", EVENT_VERSION);
+    s_pack_kv_str (&pk, "type", "heartbeat");
+    s_pack_kv_uint (&pk, "head", journal_head (self->journal));
+    s_pack_kv_uint (&pk, "first", journal_first (self->journal));
+    s_pack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
+    s_send_sys (self, WIRE_TOPIC_HEARTBEAT, &b);
+}
+
+static void
+s_stats (broker_t *self)
+{
+    journal_stats_t js;
+    journal_stats (self->journal, &js);
+    fixbuf_t b = { .len = 0 };
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &b, s_fixbuf_write);
+    msgpack_pack_map (&pk, 15);
+    s_pack_kv_uint (&pk, "v", EVENT_VERSION);
+    s_pack_kv_str (&pk, "type", "stats");
+    s_pack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
+    s_pack_kv_uint (&pk, "head", js.head);
+    s_pack_kv_uint (&pk, "first", js.first);
+    s_pack_kv_uint (&pk, "received", self->c.received);
+    s_pack_kv_uint (&pk, "stored", self->c.stored);
+    s_pack_kv_uint (&pk, "duplicates", self->c.duplicates);
+    s_pack_kv_uint (&pk, "rejected", self->c.rejected);
+    s_pack_kv_uint (&pk, "unavailable", self->c.unavailable);
+    s_pack_kv_uint (&pk, "replay_requests", replay_requests (self->replay));
+    s_pack_kv_uint (&pk, "journal_bytes", js.bytes);
+    s_pack_kv_uint (&pk, "segments", js.segments);
+    s_pack_kv_uint (&pk, "topics", js.topics);
+    s_pack_kv_uint (&pk, "index_bytes", js.index_bytes);
+    s_send_sys (self, WIRE_TOPIC_STATS, &b);
+    log_info ("stats: head=%" PRIu64 " first=%" PRIu64 " received=%" PRIu64
+              " stored=%" PRIu64 " duplicates=%" PRIu64 " rejected=%" PRIu64
+              " unavailable=%" PRIu64 " replay_requests=%" PRIu64
+              " journal_bytes=%" PRIu64 " segments=%zu", js.head, js.first,
+              self->c.received, self->c.stored, self->c.duplicates, self->c.rejected,
+              self->c.unavailable, replay_requests (self->replay), js.bytes, js.segments);
+}
+
+/* Subscription messages from XPUB: read them (else they pile up), log. */
+static void
+s_subscriptions (broker_t *self)
+{
+    for (int i = 0; i < SUBS_PER_LOOP; i++) {
+        int n = zmq_msg_recv (&self->scratch, self->sub, ZMQ_DONTWAIT);
+        if (n < 0)
+            return;
+        const char *d = zmq_msg_data (&self->scratch);
+        if (n >= 1 && log_enabled (LOG_LVL_DEBUG)) {
+            char prefix[EVENT_MAX_TOPIC + 1];
+            size_t len = (size_t) n - 1 < EVENT_MAX_TOPIC ? (size_t) n - 1 : EVENT_MAX_TOPIC;
+            memcpy (prefix, d + 1, len);
+            prefix[len] = '\0';
+            log_debug ("broker: %s \"%s\"", d[0] ? "subscribe" : "unsubscribe", prefix);
+        }
+    }
+}
+
+static int64_t
+s_min_wait (int64_t a, int64_t b)
+{
+    return b >= 0 && b < a ? b : a;
+}
+
+/* Runs the timers that are due; returns the ms until the next one. */
+static long
+s_timers (broker_t *self)
+{
+    int64_t now = util_mono_ms ();
+    if (now >= self->next_heartbeat) {
+        s_heartbeat (self);
+        self->next_heartbeat = now + self->opts.heartbeat_ms;
+    }
+    if (self->opts.stats_interval_s > 0 && now >= self->next_stats) {
+        s_stats (self);
+        self->next_stats = now + (int64_t) self->opts.stats_interval_s * 1000;
+    }
+    if (now >= self->next_retain) {
+        journal_retain (self->journal, util_now_ms ());
+        self->next_retain = now + RETAIN_EVERY_MS;
+    }
+    int64_t wait = s_min_wait (self->next_heartbeat - now, self->next_retain - now);
+    if (self->opts.stats_interval_s > 0)
+        wait = s_min_wait (wait, self->next_stats - now);
+    wait = s_min_wait (wait, journal_tick (self->journal, now));
+    return (long) (wait < 0 ? 0 : wait);
+}
+
+vl_err_t
+broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *hup)
+{
+    zmq_pollitem_t items[] = {
+        { self->pub, 0, ZMQ_POLLIN, 0 },
+        { self->rep, 0, ZMQ_POLLIN, 0 },
+        { self->sub, 0, ZMQ_POLLIN, 0 },
+    };
+    while (!*stop) {
+        long timeout = s_timers (self);
+        if (zmq_poll (items, 3, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error ("broker: zmq_poll: %s", zmq_strerror (errno));
+            return VL_ENET;
+        }
+        if (hup && *hup) {
+            *hup = 0;
+            log_reopen ();
+            log_info ("broker: SIGHUP: log reopened; other settings need a restart");
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_publish_batch (self);
+        for (int i = 0; i < REPLAYS_PER_LOOP && (items[1].revents & ZMQ_POLLIN); i++)
+            if (replay_serve_one (self->replay, self->rep) == VL_EAGAIN)
+                break;
+        if (items[2].revents & ZMQ_POLLIN)
+            s_subscriptions (self);
+    }
+    vl_err_t rc = journal_sync (self->journal);
+    log_info ("broker: stopping at head %" PRIu64 " (journal %s)",
+              journal_head (self->journal), rc == VL_OK ? "synced" : vl_strerror (rc));
+    return VL_OK;
+}

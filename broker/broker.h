@@ -1,0 +1,86 @@
+/* broker.h: the veille broker: one thread, one zmq_poll loop over three
+ * sockets.
+ *
+ *  publish  ROUTER  [token][topic][event] in, [token][status][seq][reason?]
+ *                   out. Each loop iteration takes up to max_batch messages
+ *                   without waiting, validates each (3 frames, 8-byte token,
+ *                   topic valid and not _sys.heartbeat/_sys.stats, strict
+ *                   event_decode, event.topic == topic frame), answers a
+ *                   known id with DUPLICATE + the original seq, appends the
+ *                   rest to the journal, makes ONE journal_commit for the
+ *                   batch (group commit), then sends the acks (STORED +
+ *                   seq) and fans the stored events out. Invalid messages
+ *                   get REJECTED with a reason frame. If the journal cannot
+ *                   write (disk full), the batch is answered UNAVAILABLE
+ *                   (nothing stored) and the journal is tried again at most
+ *                   once a second; the episode is logged when it starts and
+ *                   when it ends.
+ *  subscribe XPUB   [topic][seq 8 B BE][event] out; `_sys.heartbeat` every
+ *                   heartbeat_ms and `_sys.stats` every stats_interval_s
+ *                   (seq frame = head, body a msgpack map). ZMQ_XPUB_NODROP
+ *                   is off and SNDHWM = sndhwm: a subscriber that does not
+ *                   keep up LOSES messages past the high-water mark instead
+ *                   of slowing the broker; it notices the gap from the
+ *                   heartbeat head and recovers through replay.
+ *  replay   ROUTER  see replay.h.
+ *
+ * Not thread-safe; broker_run owns the calling thread. */
+#ifndef VL_BROKER_H
+#define VL_BROKER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "journal.h"
+#include "vl_err.h"
+
+typedef struct {
+    char          *publish;        /* endpoints as configured */
+    char          *subscribe;
+    char          *replay;
+    char          *journal_dir;
+    journal_opts_t journal;
+    size_t         dedup_window;
+    int            heartbeat_ms;
+    int            stats_interval_s;
+    int            sndhwm;
+    int            max_batch;
+} broker_opts_t;
+
+typedef struct {
+    uint64_t received, stored, duplicates, rejected, unavailable;
+} broker_counters_t;
+
+typedef struct broker broker_t;
+
+/* Opens the journal, rebuilds the dedup window from its tail, creates the
+ * sockets and binds them. OPTS is copied. Returns NULL and sets *ERR
+ * (VL_ENET when an endpoint cannot be bound; journal errors) on failure.
+ * Caller owns the result. */
+broker_t *broker_new (const broker_opts_t *opts, vl_err_t *err);
+
+/* Commits and syncs the journal, closes the sockets, destroys *self_p and
+ * sets it to NULL; NULL-safe. */
+void broker_destroy (broker_t **self_p);
+
+/* The bound endpoints (wildcard ports resolved), owned by the broker. */
+const char *broker_publish_endpoint (const broker_t *self);
+const char *broker_subscribe_endpoint (const broker_t *self);
+const char *broker_replay_endpoint (const broker_t *self);
+
+/* Last committed seq. */
+uint64_t broker_head (const broker_t *self);
+
+/* Runs the loop until *STOP becomes nonzero (set by a signal handler).
+ * When *HUP becomes nonzero the log is reopened and *HUP cleared.
+ * Returns VL_OK on a requested stop, VL_ENET if ZeroMQ fails. */
+vl_err_t broker_run (broker_t *self, volatile sig_atomic_t *stop,
+                     volatile sig_atomic_t *hup);
+
+/* Copies the publish counters. */
+void broker_counters (const broker_t *self, broker_counters_t *out);
+
+/* Frees the strings of OPTS (filled by broker_conf_read). */
+void broker_opts_clear (broker_opts_t *opts);
+
+#endif

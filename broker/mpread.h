@@ -1,0 +1,42 @@
+/* mpread.h: a small strict msgpack reader over a byte range, for the few
+ * fixed-shape messages the broker parses itself (replay requests, the id of
+ * a journaled event). No allocation: strings point into the input; every
+ * length is checked against the bytes left. */
+#ifndef VL_MPREAD_H
+#define VL_MPREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const unsigned char *p;
+    size_t               left;
+} mpread_t;
+
+/* Starts reading DATA (LEN bytes). */
+void mpread_init (mpread_t *self, const void *data, size_t len);
+
+/* Reads a map header; *N gets the number of pairs. */
+bool mpread_map (mpread_t *self, uint32_t *n);
+
+/* Reads an array header; *N gets the number of elements. */
+bool mpread_array (mpread_t *self, uint32_t *n);
+
+/* Reads a string (str only, not bin); *S points into the input. */
+bool mpread_str (mpread_t *self, const char **s, size_t *len);
+
+/* Reads a non-negative integer (any msgpack int format). */
+bool mpread_uint (mpread_t *self, uint64_t *v);
+
+/* Skips one value of any type, nested at most DEPTH levels. */
+bool mpread_skip (mpread_t *self, int depth);
+
+/* True when every byte has been read. */
+bool mpread_done (const mpread_t *self);
+
+/* Finds the string value of top-level key "id" in the event map DATA.
+ * Returns false if DATA is not a map or has no string "id". */
+bool mpread_event_id (const void *data, size_t len, const char **id, size_t *idlen);
+
+#endif

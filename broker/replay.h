@@ -1,0 +1,79 @@
+/* replay.h: the replay endpoint. Clients (DEALER) send one frame, a
+ * msgpack map:
+ *   op       "replay" (default) or "count"
+ *   after    uint, default 0: events with seq > after ...
+ *   upto     uint, default head: ... and seq <= upto
+ *   prefixes array of at most 64 str (topic byte prefixes, [a-z0-9._-],
+ *            <= 255 bytes); absent or empty = every topic
+ *   limit    uint, default 1000, clamped to 10000 (op "replay")
+ * Strict: the request must be at most WIRE_REPLAY_MAX_REQUEST bytes, a map
+ * with only these keys, each at most once, of these types, with no
+ * trailing bytes. Otherwise the answer is ["ERR"][{error: text}].
+ *
+ * Answer to "replay": up to limit messages ["E"][topic][seq 8 B BE][event]
+ * in seq order, then ["END"][{head, next, more, count, first}]: next is
+ * the `after` of the next request (the last seq sent when more is true,
+ * else upto), more says matching events remain in (next, upto], count is
+ * the number of "E" messages, first the oldest seq still journaled (a
+ * client whose cursor is below first - 1 lost events to retention). One
+ * answer also stops early (more = true) past REPLAY_MAX_REPLY_BYTES of
+ * events. Answer to "count": just END with count = matching events in
+ * (after, upto], next = upto, more = false.
+ *
+ * The broker never blocks on a replay client: the ROUTER socket is
+ * ZMQ_ROUTER_MANDATORY with a bounded send high-water mark, and when a
+ * send fails (EAGAIN: the client does not read fast enough; EHOSTUNREACH:
+ * it is gone) the rest of that answer is abandoned. A client that gets no
+ * END within its timeout asks again from its last seq. */
+#ifndef VL_REPLAY_H
+#define VL_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "journal.h"
+#include "vl_err.h"
+#include "wire.h"
+
+#define REPLAY_MAX_REPLY_BYTES (16u << 20)
+
+typedef enum { REPLAY_OP_REPLAY, REPLAY_OP_COUNT } replay_op_t;
+
+typedef struct {
+    const char *s;     /* points into the request; not NUL-terminated */
+    size_t      len;
+} replay_prefix_t;
+
+typedef struct {
+    replay_op_t     op;
+    uint64_t        after;
+    uint64_t        upto;       /* UINT64_MAX when absent (= head) */
+    size_t          limit;
+    size_t          nprefixes;
+    replay_prefix_t prefixes[WIRE_REPLAY_MAX_PREFIXES];
+} replay_req_t;
+
+/* Parses and validates request DATA (LEN bytes) into *OUT, whose prefixes
+ * point into DATA. On error returns VL_EPARSE or VL_ETOOBIG and sets *WHY
+ * to a static message for the ERR answer. */
+vl_err_t replay_parse (const void *data, size_t len, replay_req_t *out,
+                       const char **why);
+
+typedef struct replay replay_t;
+
+/* Creates the server side over JOURNAL (borrowed; must outlive it).
+ * Caller owns the result; NULL on OOM. */
+replay_t *replay_new (journal_t *journal);
+
+/* Destroys *self_p and sets it to NULL; NULL-safe. */
+void replay_destroy (replay_t **self_p);
+
+/* Reads one request from ROUTER without waiting and answers it. Returns
+ * VL_EAGAIN when there was nothing to read, VL_OK otherwise (a bad request
+ * is answered with ERR; an abandoned answer is logged at debug level). */
+vl_err_t replay_serve_one (replay_t *self, void *router);
+
+/* Requests handled so far. */
+uint64_t replay_requests (const replay_t *self);
+
+#endif
