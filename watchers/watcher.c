@@ -1,0 +1,685 @@
+/* watcher.c: the veille-watch loop: schedule, fetch, detect, outbox, publish. */
+#include "watcher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zmq.h>
+
+#include "client_pub.h"
+#include "curve.h"
+#include "detect.h"
+#include "fetch.h"
+#include "keywords.h"
+#include "log.h"
+#include "parse.h"
+#include "schedule.h"
+#include "state.h"
+#include "util.h"
+#include "wire.h"
+
+#define OUTBOX_BATCH   256
+#define ACK_BATCH      256
+#define IDLE_WAIT_MS   1000
+#define BUSY_WAIT_MS   200
+
+/* Signal flags and the self-pipe that wakes the loop: the only state
+ * shared with signal handlers. */
+static volatile sig_atomic_t g_stop, g_hup;
+static int g_sigpipe[2] = { -1, -1 };
+
+typedef struct {
+    const source_t *src;
+    keywords_t     *kw;
+    int64_t         due;        /* wall ms */
+    bool            in_flight;
+    bool            polled;     /* once mode: done */
+} wsrc_t;
+
+typedef struct {
+    size_t polled, new_items, changed, recorded, not_modified, errors;
+} pass_t;
+
+struct watcher {
+    const watch_conf_t *conf;
+    watcher_opts_t      opts;
+    state_t            *state;
+    fetch_t            *fetch;
+    void               *zctx;
+    client_pub_t       *pub;
+    curve_client_t      curve;
+    wsrc_t             *srcs;
+    size_t              nsrcs;
+    int64_t             last_sent;    /* highest outbox rowid handed to pub */
+    bool                outbox_dirty;
+    pass_t              pass, total;
+    bool                any_failed;
+};
+
+/* ---- setup ---------------------------------------------------------------- */
+
+bool watcher_in_shard (const char *id, int k, int n)
+{
+    if (n <= 1)
+        return true;
+    char h[33];
+    util_hash_hex (id, strlen (id), h);
+    char first[9];
+    memcpy (first, h, 8);
+    first[8] = '\0';
+    return (int) (strtoul (first, NULL, 16) % (unsigned long) n) == k;
+}
+
+static void on_signal (int sig)
+{
+    if (sig == SIGHUP)
+        g_hup = 1;
+    else
+        g_stop = 1;
+    int saved = errno;
+    if (g_sigpipe[1] >= 0 && write (g_sigpipe[1], "x", 1) < 0) {
+        /* pipe full: the loop will see the flag anyway */
+    }
+    errno = saved;
+}
+
+static vl_err_t signals_install (void)
+{
+    if (g_sigpipe[0] < 0) {
+        if (pipe (g_sigpipe) != 0)
+            return VL_EIO;
+        for (int i = 0; i < 2; i++) {
+            fcntl (g_sigpipe[i], F_SETFL, fcntl (g_sigpipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl (g_sigpipe[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGHUP, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    return VL_OK;
+}
+
+static fetch_opts_t fetch_opts_of (const watch_conf_t *c)
+{
+    fetch_opts_t o = {
+        .max_concurrency = c->max_concurrency, .per_host_concurrency = c->per_host_concurrency,
+        .per_host_interval_ms = c->per_host_interval_ms, .connect_timeout_s = c->connect_timeout_s,
+        .timeout_s = c->timeout_s, .max_body_bytes = c->max_body_bytes,
+        .max_redirects = c->max_redirects, .user_agent = c->user_agent,
+    };
+    return o;
+}
+
+/* Keyword filter of SRC, or NULL when it has none (*ERR set on error). */
+static keywords_t *source_keywords (const source_t *src, vl_err_t *err)
+{
+    *err = VL_OK;
+    if (src->ninclude == 0 && src->nexclude == 0)
+        return NULL;
+    keywords_t *kw = keywords_new (src->include, src->ninclude, src->exclude,
+                                   src->nexclude, err);
+    if (!kw)
+        log_error ("source %s: bad include/exclude keywords: %s", src->id, vl_strerror (*err));
+    return kw;
+}
+
+static vl_err_t load_sources (watcher_t *self)
+{
+    const watch_conf_t *c = self->conf;
+    self->srcs = calloc (c->nsources ? c->nsources : 1, sizeof *self->srcs);
+    if (!self->srcs)
+        return VL_ENOMEM;
+    for (size_t i = 0; i < c->nsources; i++) {
+        const source_t *src = &c->sources[i];
+        if (!watcher_in_shard (src->id, self->opts.shard_k, self->opts.shard_n))
+            continue;
+        wsrc_t *w = &self->srcs[self->nsrcs];
+        vl_err_t e;
+        w->src = src;
+        w->kw = source_keywords (src, &e);
+        if (e != VL_OK)
+            return VL_ECONFIG;
+        state_source_t ss;
+        e = state_source_get (self->state, src->id, &ss);
+        if (e != VL_OK && e != VL_ENOTFOUND)
+            return e;
+        w->due = ss.next_due;
+        state_source_clear (&ss);
+        self->nsrcs++;
+    }
+    return VL_OK;
+}
+
+static vl_err_t open_publisher (watcher_t *self)
+{
+    const watch_conf_t *c = self->conf;
+    client_pub_opts_t po = { .endpoint = c->broker, .max_inflight = 1000, .resend_ms = 5000 };
+    if (c->curve_secret_key) {
+        vl_err_t e = curve_client_load (&self->curve, c->curve_secret_key, c->curve_server_key);
+        if (e != VL_OK) {
+            log_error ("cannot load CURVE keys %s / %s: %s", c->curve_secret_key,
+                       c->curve_server_key, vl_strerror (e));
+            return VL_ECONFIG;
+        }
+        po.curve = &self->curve;
+    }
+    self->zctx = zmq_ctx_new ();
+    if (!self->zctx)
+        return VL_ENOMEM;
+    vl_err_t e;
+    self->pub = client_pub_new (self->zctx, &po, &e);
+    if (!self->pub)
+        log_error ("cannot connect the publisher to %s: %s", c->broker, vl_strerror (e));
+    return self->pub ? VL_OK : e;
+}
+
+watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl_err_t *err)
+{
+    watcher_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    self->conf = conf;
+    if (opts)
+        self->opts = *opts;
+    self->opts.publish_existing |= conf->publish_existing;
+    self->outbox_dirty = true;
+    fetch_opts_t fo = fetch_opts_of (conf);
+    self->state = state_open (conf->state, err);
+    if (self->state)
+        self->fetch = fetch_new (&fo, err);
+    if (self->fetch)
+        *err = load_sources (self);
+    if (*err == VL_OK)
+        *err = open_publisher (self);
+    if (*err == VL_OK)
+        *err = signals_install ();
+    if (*err != VL_OK)
+        watcher_destroy (&self);
+    return self;
+}
+
+void watcher_destroy (watcher_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    watcher_t *self = *self_p;
+    for (size_t i = 0; i < self->nsrcs; i++)
+        keywords_destroy (&self->srcs[i].kw);
+    free (self->srcs);
+    fetch_destroy (&self->fetch);
+    client_pub_destroy (&self->pub);
+    if (self->zctx)
+        zmq_ctx_term (self->zctx);
+    state_destroy (&self->state);
+    explicit_bzero (&self->curve, sizeof self->curve);
+    free (self);
+    *self_p = NULL;
+}
+
+/* ---- one fetched source ----------------------------------------------------- */
+
+static sched_params_t params_of (const watcher_t *self, const source_t *src)
+{
+    sched_params_t p = { .interval_s = src->interval_s, .jitter_percent = self->conf->jitter_percent,
+                         .backoff_max_s = self->conf->backoff_max_s,
+                         .fail_threshold = src->fail_threshold };
+    return p;
+}
+
+/* Parses a fetched body into ITEMS; on failure writes why into WHY. */
+static vl_err_t parse_body (const source_t *src, const fetch_result_t *res,
+                            item_list_t *items, char *why, size_t whylen)
+{
+    parse_ctx_t ctx = { .base_url = res->final_url ? res->final_url : src->url,
+                        .content_type = res->content_type };
+    vl_err_t e = parse_document (src, &ctx, res->body, res->len, items);
+    if (e != VL_OK)
+        snprintf (why, whylen, "parse error: %s", vl_strerror (e));
+    return e;
+}
+
+/* Queues the error/recovered event of SRC if ACTION asks for it. */
+static vl_err_t queue_health (state_t *st, const source_t *src, sched_action_t action,
+                              const char *what, int64_t now)
+{
+    if (action == SCHED_NONE)
+        return VL_OK;
+    event_t ev;
+    const char *type = action == SCHED_SEND_ERROR ? "error" : "recovered";
+    vl_err_t e = detect_source_event (src, type, what, now, &ev);
+    if (e == VL_OK)
+        e = detect_queue (st, &ev, now);
+    if (e == VL_OK)
+        log_warn ("source %s: %s event%s%s", src->id, type, what && *what ? ": " : "",
+                  what ? what : "");
+    event_clear (&ev);
+    return e;
+}
+
+static void set_validators (state_source_t *ss, fetch_result_t *res)
+{
+    free (ss->etag);
+    free (ss->last_modified);
+    ss->etag = res->etag;
+    ss->last_modified = res->last_modified;
+    res->etag = res->last_modified = NULL;
+}
+
+/* Applies the outcome of one poll to the state in one transaction. WHY is
+ * NULL on success. ITEMS is NULL when there is nothing to compare (304). */
+static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
+                             const item_list_t *items, const char *why, detect_stats_t *ds)
+{
+    const source_t *src = w->src;
+    int64_t now = util_now_ms ();
+    state_source_t ss;
+    vl_err_t e = state_begin (self->state);
+    if (e != VL_OK)
+        return e;
+    e = state_source_get (self->state, src->id, &ss);
+    if (e == VL_ENOTFOUND)
+        e = VL_OK;
+    sched_state_t sc = { ss.failures, ss.error_sent, ss.next_due };
+    sched_params_t p = params_of (self, src);
+    sched_action_t act = why ? schedule_failure (&sc, &p, now, schedule_random ())
+                             : schedule_success (&sc, &p, now, schedule_random ());
+    if (e == VL_OK && items) {
+        bool baseline = !ss.baseline_done && !self->opts.publish_existing;
+        e = detect_items (self->state, src, w->kw, items, baseline, now, NULL, NULL, ds);
+        ss.baseline_done = true;
+        set_validators (&ss, res);
+    }
+    if (e == VL_OK)
+        e = queue_health (self->state, src, act, why, now);
+    ss.failures = sc.failures;
+    ss.error_sent = sc.error_sent;
+    ss.next_due = sc.next_due_ms;
+    if (e == VL_OK)
+        e = state_source_put (self->state, src->id, &ss);
+    if (e == VL_OK)
+        e = state_commit (self->state);
+    else
+        state_rollback (self->state);
+    w->due = e == VL_OK ? sc.next_due_ms : now + schedule_delay_ms (&p, 1);
+    state_source_clear (&ss);
+    return e;
+}
+
+static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
+{
+    const source_t *src = w->src;
+    char why[300] = "";
+    item_list_t items = { 0 };
+    bool ok = res->err == VL_OK;
+    if (!ok)
+        snprintf (why, sizeof why, "%s", res->error);
+    else if (!res->not_modified && parse_body (src, res, &items, why, sizeof why) != VL_OK)
+        ok = false;
+    detect_stats_t ds = { 0 };
+    vl_err_t e = commit_poll (self, w, res, ok && !res->not_modified ? &items : NULL,
+                              ok ? NULL : why, &ds);
+    item_list_free (&items);
+    self->pass.polled++;
+    if (!ok) {
+        self->pass.errors++;
+        self->any_failed = true;
+        log_warn ("source %s: %s (%s)", src->id, why, src->url);
+    } else if (res->not_modified)
+        self->pass.not_modified++;
+    self->pass.new_items += ds.new_items;
+    self->pass.changed += ds.changed;
+    self->pass.recorded += ds.recorded;
+    if (e != VL_OK) {
+        log_error ("source %s: cannot record the poll: %s", src->id, vl_strerror (e));
+        self->any_failed = true;
+    } else
+        self->outbox_dirty = true;   /* it may have queued events */
+    log_debug ("source %s: %s in %lld ms, %zu items, %zu new, %zu changed", src->id,
+               ok ? (res->not_modified ? "not modified" : "fetched") : "failed",
+               (long long) res->elapsed_ms, ds.items, ds.new_items, ds.changed);
+}
+
+/* ---- scheduling and fetching ---------------------------------------------------- */
+
+static void start_due (watcher_t *self)
+{
+    int64_t now = util_now_ms ();
+    for (size_t i = 0; i < self->nsrcs; i++) {
+        wsrc_t *w = &self->srcs[i];
+        if (w->in_flight || (self->opts.once ? w->polled : w->due > now))
+            continue;
+        state_source_t ss;
+        vl_err_t e = state_source_get (self->state, w->src->id, &ss);
+        if (e != VL_OK && e != VL_ENOTFOUND) {
+            state_source_clear (&ss);
+            w->due = now + 1000;
+            continue;
+        }
+        e = fetch_add (self->fetch, w->src, ss.etag, ss.last_modified, w);
+        state_source_clear (&ss);
+        if (e == VL_OK)
+            w->in_flight = true;
+        else {
+            w->due = now + (int64_t) w->src->interval_s * 1000;
+            w->polled = true;
+            self->any_failed = true;
+        }
+    }
+}
+
+static void collect_results (watcher_t *self)
+{
+    fetch_result_t res;
+    void *tag;
+    while (fetch_take (self->fetch, &res, &tag)) {
+        wsrc_t *w = tag;
+        w->in_flight = false;
+        w->polled = true;
+        handle_result (self, w, &res);
+        fetch_result_clear (&res);
+    }
+}
+
+/* ---- outbox -> broker ------------------------------------------------------------ */
+
+static void outbox_send (watcher_t *self)
+{
+    while (self->outbox_dirty) {
+        state_outbox_row_t rows[OUTBOX_BATCH];
+        size_t n = 0;
+        if (state_outbox_load (self->state, self->last_sent, OUTBOX_BATCH, rows, &n) != VL_OK)
+            return;
+        size_t sent = 0;
+        for (; sent < n; sent++) {
+            vl_err_t e = client_pub_send (self->pub, rows[sent].topic, rows[sent].event,
+                                          rows[sent].len, (uint64_t) rows[sent].rowid);
+            if (e == VL_EAGAIN)
+                break;
+            if (e != VL_OK) {   /* cannot ever be sent (too big): park it */
+                log_error ("outbox row %lld: cannot send: %s", (long long) rows[sent].rowid,
+                           vl_strerror (e));
+                state_outbox_dead (self->state, rows[sent].rowid, vl_strerror (e), util_now_ms ());
+            }
+            self->last_sent = rows[sent].rowid;
+        }
+        state_outbox_rows_clear (rows, n);
+        if (sent < n)
+            return;                     /* window full: retry after acks */
+        if (n < OUTBOX_BATCH)
+            self->outbox_dirty = false; /* everything handed over */
+    }
+}
+
+static void apply_acks (watcher_t *self, const client_pub_ack_t *acks, size_t n)
+{
+    if (state_begin (self->state) != VL_OK)
+        return;   /* rows stay; they are resent after a restart */
+    for (size_t i = 0; i < n; i++) {
+        int64_t rowid = (int64_t) acks[i].tag;
+        if (acks[i].status == WIRE_ACK_REJECTED) {
+            log_error ("broker rejected outbox row %lld: moved to the dead table",
+                       (long long) rowid);
+            state_outbox_dead (self->state, rowid, "rejected by the broker", util_now_ms ());
+        } else
+            state_outbox_delete (self->state, rowid);
+    }
+    if (state_commit (self->state) != VL_OK)
+        log_error ("cannot delete acked outbox rows (they will be resent and deduplicated)");
+}
+
+static void pub_service (watcher_t *self)
+{
+    client_pub_ack_t acks[ACK_BATCH];
+    size_t n;
+    do {
+        n = 0;
+        if (client_pub_poll (self->pub, 0, acks, ACK_BATCH, &n) != VL_OK)
+            break;
+        if (n > 0)
+            apply_acks (self, acks, n);
+        outbox_send (self);
+    } while (n == ACK_BATCH);
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static int64_t outbox_pending (watcher_t *self)
+{
+    int64_t n = 0;
+    state_outbox_count (self->state, &n);
+    return n;
+}
+
+static void report_pass (watcher_t *self, const char *what)
+{
+    pass_t *p = &self->pass;
+    fprintf (stderr, "veille-watch: %s polled=%zu new=%zu changed=%zu recorded=%zu "
+             "not_modified=%zu errors=%zu outbox=%lld\n", what, p->polled, p->new_items,
+             p->changed, p->recorded, p->not_modified, p->errors,
+             (long long) outbox_pending (self));
+    fflush (stderr);
+    self->total.polled += p->polled;
+    self->total.errors += p->errors;
+    memset (p, 0, sizeof *p);
+}
+
+/* Milliseconds until the next source is due (capped). */
+static int next_wait (watcher_t *self)
+{
+    int64_t now = util_now_ms ();
+    int64_t wait = client_pub_pending (self->pub) > 0 || self->outbox_dirty ? BUSY_WAIT_MS
+                                                                             : IDLE_WAIT_MS;
+    for (size_t i = 0; !self->opts.once && i < self->nsrcs; i++)
+        if (!self->srcs[i].in_flight && self->srcs[i].due - now < wait)
+            wait = self->srcs[i].due - now;
+    return wait < 0 ? 0 : (int) wait;
+}
+
+/* Waits for curl, the publisher socket, a signal or the next due time.
+ * ZMQ_FD is edge-triggered: check ZMQ_EVENTS first and do not block if a
+ * message is already waiting. */
+static void wait_activity (watcher_t *self)
+{
+    void *sock = client_pub_socket (self->pub);
+    int zfd = -1, events = 0;
+    size_t sz = sizeof zfd;
+    zmq_getsockopt (sock, ZMQ_FD, &zfd, &sz);
+    sz = sizeof events;
+    zmq_getsockopt (sock, ZMQ_EVENTS, &events, &sz);
+    int timeout = (events & ZMQ_POLLIN) ? 0 : next_wait (self);
+    struct curl_waitfd extra[2] = {
+        { .fd = zfd, .events = CURL_WAIT_POLLIN },
+        { .fd = g_sigpipe[0], .events = CURL_WAIT_POLLIN },
+    };
+    fetch_wait (self->fetch, extra, 2, timeout);
+    if (extra[1].revents) {
+        char drain[64];
+        while (read (g_sigpipe[0], drain, sizeof drain) > 0) {
+        }
+    }
+}
+
+static void handle_hup (void)
+{
+    if (!g_hup)
+        return;
+    g_hup = 0;
+    if (log_reopen () != VL_OK)
+        fprintf (stderr, "veille-watch: cannot reopen the log file\n");
+    log_info ("log reopened (SIGHUP)");
+}
+
+static bool all_polled (const watcher_t *self)
+{
+    for (size_t i = 0; i < self->nsrcs; i++)
+        if (!self->srcs[i].polled || self->srcs[i].in_flight)
+            return false;
+    return true;
+}
+
+int watcher_run (watcher_t *self)
+{
+    fprintf (stderr, "veille-watch: ready sources=%zu shard=%d/%d broker=%s state=%s\n",
+             self->nsrcs, self->opts.shard_k, self->opts.shard_n, self->conf->broker,
+             self->conf->state);
+    fflush (stderr);
+    int64_t drain_deadline = 0;
+    bool pass_open = false;
+    while (!g_stop) {
+        handle_hup ();
+        start_due (self);
+        if (fetch_active (self->fetch) > 0)
+            pass_open = true;
+        fetch_perform (self->fetch);
+        collect_results (self);
+        pub_service (self);
+        if (pass_open && fetch_active (self->fetch) == 0) {
+            pass_open = false;
+            if (!self->opts.once)
+                report_pass (self, "pass");
+        }
+        if (self->opts.once && all_polled (self)) {
+            if (drain_deadline == 0)
+                drain_deadline = util_mono_ms () + (int64_t) self->conf->drain_timeout_s * 1000;
+            if (outbox_pending (self) == 0 && client_pub_pending (self->pub) == 0)
+                break;
+            if (util_mono_ms () >= drain_deadline) {
+                log_error ("outbox not drained after %d s (is the broker at %s up?)",
+                           self->conf->drain_timeout_s, self->conf->broker);
+                self->any_failed = true;
+                break;
+            }
+        }
+        wait_activity (self);
+    }
+    if (self->opts.once)
+        report_pass (self, "done");
+    else
+        log_info ("stopping (%s)", g_stop ? "signal" : "end");
+    if (g_stop && self->opts.once)
+        return 1;
+    return self->opts.once && self->any_failed ? 1 : 0;
+}
+
+/* ---- --test ------------------------------------------------------------------------------ */
+
+static void json_str (json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new (o, k, json_string (v));
+}
+
+void watcher_print_event (FILE *out, const event_t *ev)
+{
+    json_t *o = json_object ();
+    if (!o)
+        return;
+    json_object_set_new (o, "v", json_integer (ev->v));
+    json_str (o, "id", ev->id);
+    json_str (o, "type", ev->type);
+    json_str (o, "source", ev->source);
+    json_str (o, "topic", ev->topic);
+    json_str (o, "url", ev->url);
+    json_str (o, "title", ev->title);
+    json_str (o, "summary", ev->summary);
+    if (ev->has_published)
+        json_object_set_new (o, "published", json_integer (ev->published));
+    if (ev->detected)
+        json_object_set_new (o, "detected", json_integer (ev->detected));
+    if (ev->ntags) {
+        json_t *tags = json_array ();
+        for (size_t i = 0; tags && i < ev->ntags; i++)
+            json_array_append_new (tags, json_string (ev->tags[i]));
+        json_object_set_new (o, "tags", tags);
+    }
+    json_str (o, "hash", ev->hash);
+    json_str (o, "prev_hash", ev->prev_hash);
+    json_str (o, "diff", ev->diff);
+    char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    if (s)
+        fprintf (out, "%s\n", s);
+    free (s);
+    json_decref (o);
+}
+
+static void print_emit (void *arg, const event_t *ev)
+{
+    watcher_print_event (arg, ev);
+}
+
+static const source_t *find_source (const watch_conf_t *conf, const char *id)
+{
+    for (size_t i = 0; i < conf->nsources; i++)
+        if (strcmp (conf->sources[i].id, id) == 0)
+            return &conf->sources[i];
+    return NULL;
+}
+
+/* Compares ITEMS with the state in a transaction that is rolled back. */
+static vl_err_t dry_detect (const watch_conf_t *conf, const source_t *src,
+                            const item_list_t *items, FILE *out, detect_stats_t *ds)
+{
+    vl_err_t e;
+    state_t *st = state_open (access (conf->state, F_OK) == 0 ? conf->state : ":memory:", &e);
+    if (!st)
+        return e;
+    keywords_t *kw = source_keywords (src, &e);
+    if (e == VL_OK)
+        e = state_begin (st);
+    if (e == VL_OK) {
+        e = detect_items (st, src, kw, items, false, util_now_ms (), print_emit, out, ds);
+        state_rollback (st);
+    }
+    keywords_destroy (&kw);
+    state_destroy (&st);
+    return e;
+}
+
+int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out)
+{
+    const source_t *src = find_source (conf, id);
+    if (!src) {
+        log_error ("no source with id '%s'", id);
+        return 2;
+    }
+    vl_err_t e;
+    fetch_opts_t fo = fetch_opts_of (conf);
+    fetch_t *f = fetch_new (&fo, &e);
+    if (!f)
+        return 1;
+    fetch_result_t res;
+    item_list_t items = { 0 };
+    char why[300] = "";
+    int rc = 1;
+    e = fetch_one (f, src, NULL, NULL, &res);
+    if (e == VL_OK && res.err != VL_OK)
+        snprintf (why, sizeof why, "%s", res.error);
+    else if (e == VL_OK && parse_body (src, &res, &items, why, sizeof why) == VL_OK) {
+        detect_stats_t ds = { 0 };
+        e = dry_detect (conf, src, &items, out, &ds);
+        if (e == VL_OK) {
+            fprintf (stderr, "veille-watch: test source=%s items=%zu filtered=%zu new=%zu "
+                     "changed=%zu unchanged=%zu (nothing published)\n", src->id, ds.items,
+                     ds.filtered, ds.new_items, ds.changed, ds.unchanged);
+            rc = 0;
+        }
+    }
+    if (why[0])
+        log_error ("source %s: %s", src->id, why);
+    item_list_free (&items);
+    fetch_result_clear (&res);
+    fetch_destroy (&f);
+    return rc;
+}

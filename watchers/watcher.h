@@ -1,0 +1,49 @@
+/* watcher.h: the veille-watch daemon: polls due sources through the
+ * fetcher, parses and compares what changed, commits items and events (the
+ * outbox) in one transaction, and drains the outbox to the broker with the
+ * pipelined publisher, deleting a row only once the broker acked it. */
+#ifndef VL_WATCHER_H
+#define VL_WATCHER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "event.h"
+#include "watch_conf.h"
+#include "vl_err.h"
+
+typedef struct {
+    bool once;              /* one pass over every source, drain, exit */
+    bool publish_existing;  /* publish items found on a first poll */
+    int  shard_k, shard_n;  /* poll only sources in shard K of N (N = 0: all) */
+} watcher_opts_t;
+
+typedef struct watcher watcher_t;
+
+/* Opens the state, the fetcher and the publisher for CONF (which must
+ * outlive the watcher). Caller owns the result. NULL and *ERR on failure
+ * (logged). */
+watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl_err_t *err);
+
+/* Runs until SIGTERM/SIGINT (daemon) or the end of the pass (once).
+ * Returns the process exit code: 0 ok, 1 a source failed (once) or a
+ * runtime failure. SIGHUP reopens the log file. */
+int watcher_run (watcher_t *self);
+
+void watcher_destroy (watcher_t **self_p);
+
+/* True if source ID belongs to shard K of N: the first 32 bits of
+ * BLAKE2b-128(id), modulo N, equal K. N <= 1 means every source. */
+bool watcher_in_shard (const char *id, int k, int n);
+
+/* `--test ID`: fetches source ID of CONF once (unconditionally), parses it
+ * and prints to OUT, one JSON object per line, the events that would be
+ * published now (against the stored state; a source never polled shows
+ * every item as `new`). Publishes nothing; the state is left untouched.
+ * Returns the exit code (0 ok, 1 fetch/parse failure, 2 unknown id). */
+int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out);
+
+/* Writes EV to OUT as one JSON object on one line (keys as in the msgpack
+ * schema). */
+void watcher_print_event (FILE *out, const event_t *ev);
+
+#endif
