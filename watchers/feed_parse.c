@@ -359,7 +359,9 @@ append_entity (const xmlNode *n, buf_t *out)
 {
     xmlEntityPtr ent = xmlGetDocEntity (n->doc, n->name);
     if (ent) {
-        if (ent->etype != XML_INTERNAL_GENERAL_ENTITY && ent->etype != XML_INTERNAL_PREDEFINED_ENTITY)
+        if (ent->etype == XML_INTERNAL_PREDEFINED_ENTITY)
+            return ent->content ? buf_puts (out, (const char *) ent->content) : VL_OK;
+        if (ent->etype != XML_INTERNAL_GENERAL_ENTITY)
             return VL_OK;
         const char *c = (const char *) ent->content;
         if (!c || strlen (c) > ENTITY_TEXT_MAX || strchr (c, '&') || strchr (c, '<'))
@@ -465,6 +467,115 @@ node_date (const xmlNode *node, int64_t *out)
 }
 
 /* ------------------------------------------------------------------ */
+/* undeclared entities                                                 */
+
+/* libxml2 drops every entity reference after the first undeclared one
+ * (recovery mode), and sloppy feeds use HTML names (&eacute;). So before
+ * parsing: &name; that is neither predefined nor declared in the prolog
+ * becomes &#N; for an HTML entity name, else &amp;name; (shown as is). */
+
+static bool
+is_name_char (char c, bool first)
+{
+    return isalpha ((unsigned char) c) || c == '_' || c == ':'
+        || (!first && (isdigit ((unsigned char) c) || c == '.' || c == '-'));
+}
+
+/* True if the prolog (before the root element) declares entity NAME. */
+static bool
+declared_in_prolog (const char *prolog, size_t plen, const char *name, size_t n)
+{
+    const char *p = prolog, *end = prolog + plen;
+    while ((p = memmem (p, (size_t) (end - p), "<!ENTITY", 8)) != NULL) {
+        p += 8;
+        while (p < end && isspace ((unsigned char) *p))
+            p++;
+        if ((size_t) (end - p) > n && memcmp (p, name, n) == 0
+            && isspace ((unsigned char) p[n]))
+            return true;
+    }
+    return false;
+}
+
+/* Returns a rewritten copy of BODY (caller frees, *OUT_LEN set), or NULL
+ * when nothing needs rewriting (or on OOM: the original is used). */
+static char *
+fix_entities (const char *body, size_t len, size_t *out_len)
+{
+    const char *root = skip_prolog (body, body + (len > 65536 ? 65536 : len));
+    size_t plen = (size_t) (root - body);
+    buf_t out;
+    buf_init (&out, 0);
+    bool changed = false;
+    const char *p = body, *end = body + len, *copied = body;
+    while ((p = memchr (p, '&', (size_t) (end - p))) != NULL) {
+        const char *name = p + 1, *q = name;
+        while (q < end && q - name < 32 && is_name_char (*q, q == name))
+            q++;
+        size_t n = (size_t) (q - name);
+        if (n == 0 || q >= end || *q != ';' || p < root) {
+            p++;
+            continue;
+        }
+        static const char *const predefined[] = { "amp", "lt", "gt", "quot", "apos" };
+        bool keep = false;
+        for (size_t i = 0; i < 5 && !keep; i++)
+            keep = strlen (predefined[i]) == n && memcmp (name, predefined[i], n) == 0;
+        keep = keep || declared_in_prolog (body, plen, name, n);
+        if (keep) {
+            p = q + 1;
+            continue;
+        }
+        char nm[40];
+        memcpy (nm, name, n);
+        nm[n] = '\0';
+        const htmlEntityDesc *h = htmlEntityLookup ((const xmlChar *) nm);
+        if (buf_append (&out, copied, (size_t) (p - copied))
+            || (h ? buf_printf (&out, "&#%u;", h->value) : buf_printf (&out, "&amp;%s;", nm))) {
+            buf_free (&out);
+            return NULL;
+        }
+        changed = true;
+        p = q + 1;
+        copied = p;
+    }
+    if (!changed || buf_append (&out, copied, (size_t) (end - copied))) {
+        buf_free (&out);
+        return NULL;
+    }
+    *out_len = out.len;
+    return buf_steal (&out);
+}
+
+/* Number of complete entries when the document is cut short (no closing
+ * root tag at the end): the count of closing ENTRY tags; SIZE_MAX when the
+ * document is complete. */
+static size_t
+complete_entries (const char *body, size_t len, feed_kind_t kind)
+{
+    size_t tail = len > 64 ? 64 : len;
+    const char *close = kind == FEED_ATOM ? "feed>" : kind == FEED_RDF ? "RDF>" : "rss>";
+    if (memmem (body + len - tail, tail, close, strlen (close)))
+        return SIZE_MAX;
+    const char *tag = kind == FEED_ATOM ? "entry>" : "item>";
+    size_t count = 0, tl = strlen (tag);
+    const char *p = body, *end = body + len;
+    while ((p = memmem (p, (size_t) (end - p), "</", 2)) != NULL) {
+        p += 2;
+        const char *gt = memchr (p, '>', (size_t) (end - p));
+        if (!gt)
+            break;
+        /* local name, any prefix */
+        const char *colon = memchr (p, ':', (size_t) (gt - p));
+        const char *local = colon ? colon + 1 : p;
+        if ((size_t) (gt + 1 - local) == tl && memcmp (local, tag, tl) == 0)
+            count++;
+        p = gt;
+    }
+    return count;
+}
+
+/* ------------------------------------------------------------------ */
 /* items                                                               */
 
 typedef struct {
@@ -525,11 +636,17 @@ rss_fields (const xmlNode *n, fields_t *f)
     f->date2 = child_elem (n, "date");   /* dc:date */
     if (!f->date2)
         f->date2 = child_elem (n, "published");
-    /* a permalink guid doubles as the link */
+    /* a permalink guid that is an absolute http(s) URL doubles as the link */
     if (!f->link && f->id) {
         xmlChar *perma = xmlGetProp (f->id, (const xmlChar *) "isPermaLink");
-        if (!perma || strcmp ((char *) perma, "false") != 0)
+        xmlChar *text = xmlNodeGetContent (f->id);
+        const char *t = text ? (const char *) text : "";
+        while (isspace ((unsigned char) *t))
+            t++;
+        if ((!perma || strcmp ((char *) perma, "false") != 0)
+            && (strncasecmp (t, "http://", 7) == 0 || strncasecmp (t, "https://", 8) == 0))
             f->link = f->id;
+        xmlFree (text);
         xmlFree (perma);
     }
 }
@@ -678,9 +795,17 @@ feed_parse (const char *body, size_t len, const char *base_url, item_list_t *out
     feed_kind_t kind = root_kind (body, len);
     if (kind == FEED_NONE)
         return VL_EPARSE;
+    size_t fixed_len = 0;
+    char *fixed = fix_entities (body, len, &fixed_len);
+    if (fixed) {
+        body = fixed;
+        len = fixed_len;
+    }
+    size_t complete = complete_entries (body, len, kind);
     xmlDocPtr doc = xmlReadMemory (body, (int) len, base_url, "UTF-8",
         XML_PARSE_NONET | XML_PARSE_RECOVER | XML_PARSE_NOERROR
-        | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC | XML_PARSE_NONET);
+        | XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC);
+    free (fixed);
     if (!doc) {
         log_warn ("feed: %s: not parseable as XML", base_url ? base_url : "(document)");
         return VL_EPARSE;
@@ -692,6 +817,12 @@ feed_parse (const char *body, size_t len, const char *base_url, item_list_t *out
         rc = walk_entries (root, kind, out);
         if (rc) {
             while (out->n > before)
+                item_list_pop (out);
+        }
+        else if (complete != SIZE_MAX) {
+            log_info ("feed: %s: truncated document, %zu complete entries kept",
+                      base_url ? base_url : "(document)", complete);
+            while (out->n > before + complete)
                 item_list_pop (out);
         }
     }
