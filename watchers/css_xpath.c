@@ -160,7 +160,7 @@ read_group (const char **p, buf_t *out, bool relative)
         while (**p == ' ' || **p == '\t')
             (*p)++;
         if (**p == '\0' || **p == ',')
-            return !first;
+            return false;   /* empty group or dangling '>' */
         const char *axis;
         if (first)
             axis = relative ? (comb == '>' ? "./" : ".//") : (comb == '>' ? "/" : "//");
