@@ -31,6 +31,8 @@ typedef struct {
     void (*deliver) (sink_t *self, const event_t *ev, uint64_t seq, sink_result_t *res);
     /* Sends what is held (digest); NULL if the sink never holds. */
     void (*flush) (sink_t *self, sink_result_t *res);
+    /* Drops what is held (after it was parked as dead letters). */
+    void (*discard) (sink_t *self);
     /* Monotonic ms when held items must be flushed; -1 if nothing held. */
     int64_t (*flush_due) (sink_t *self);
     /* After a crash: true if the event ID certainly reached the output

@@ -2,7 +2,7 @@
  * on SIGHUP (logrotate). A line is confirmed once fflush succeeded. After a
  * crash, verify() looks for the event id in the tail of the file, so an
  * event written just before a kill -9 is not written twice. */
-#define _GNU_SOURCE   /* memmem */
+/* memmem: _GNU_SOURCE comes from the build */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -250,6 +250,16 @@ mail_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
 }
 
 static void
+mail_discard (sink_t *base)
+{
+    sink_mail_t *self = (sink_mail_t *) base;
+    buf_reset (&self->dig_text);
+    buf_reset (&self->dig_html);
+    self->dig_count = 0;
+    self->dig_due = -1;
+}
+
+static void
 mail_flush (sink_t *base, sink_result_t *res)
 {
     sink_mail_t *self = (sink_mail_t *) base;
@@ -264,12 +274,8 @@ mail_flush (sink_t *base, sink_result_t *res)
                 self->dig_count, self->dig_count > 1 ? "s" : "");
     mail_send (self, subject.data, self->dig_first_id, &self->dig_text, &self->dig_html, res);
     buf_free (&subject);
-    if (res->status == SINK_DELIVERED) {
-        buf_reset (&self->dig_text);
-        buf_reset (&self->dig_html);
-        self->dig_count = 0;
-        self->dig_due = -1;
-    }
+    if (res->status == SINK_DELIVERED)
+        mail_discard (base);
 }
 
 static int64_t
@@ -304,7 +310,7 @@ mail_destroy (sink_t *base)
 }
 
 static const sink_ops_t MAIL_OPS = {
-    .type = "mail", .deliver = mail_deliver, .flush = mail_flush,
+    .type = "mail", .deliver = mail_deliver, .flush = mail_flush, .discard = mail_discard,
     .flush_due = mail_flush_due, .destroy = mail_destroy,
 };
 

@@ -1,0 +1,801 @@
+/* dispatch.c: per-sink queues and workers (see dispatch.h for the design). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cursor.h"
+#include "dispatch.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+#define BATCH_MAX       128
+#define RETRY_AFTER_CAP (3600 * 1000)
+
+/* One decoded event shared by every queue that holds it. */
+typedef struct {
+    atomic_int refs;
+    uint64_t   seq;
+    event_t    ev;
+    void      *raw;
+    size_t     rawlen;
+} item_t;
+
+/* A queue slot: an event, or a mark when ITEM is NULL. */
+typedef struct {
+    item_t  *item;
+    uint64_t mark;
+} slot_t;
+
+typedef struct {
+    dispatch_t *d;
+    char       *name;
+    sink_t     *sink;
+    filter_t   *filter;
+    int         max_attempts, backoff_initial, backoff_max;
+
+    pthread_t       thread;
+    bool            started;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    slot_t         *ring;
+    size_t          cap, head, len;
+    bool            busy, stop;
+
+    /* main thread only */
+    uint64_t fed_mark;
+    bool     suspended;
+
+    /* worker only */
+    cursor_t *db;
+    uint64_t  cursor;
+    int64_t   last_delivery;       /* mono ms */
+    int       reopen_seen;
+    item_t  **held;                /* accepted by a batching sink, not yet flushed */
+    size_t    nheld, held_cap;
+    uint64_t  held_mark;
+
+    atomic_uint_fast64_t delivered, dead, dups, retries, overflows, persisted;
+} wsink_t;
+
+struct dispatch {
+    char       *state_path;
+    int         window;
+    cursor_t   *db;          /* main thread's connection */
+    wsink_t   **sinks;
+    size_t      nsinks;
+    const char **prefixes;
+    size_t      nprefixes;
+    atomic_int  reopen_gen;
+    bool        started;
+};
+
+/* --- items ------------------------------------------------------------- */
+
+static void
+item_unref (item_t *it)
+{
+    if (it && atomic_fetch_sub (&it->refs, 1) == 1) {
+        event_clear (&it->ev);
+        free (it->raw);
+        free (it);
+    }
+}
+
+/* --- construction ------------------------------------------------------ */
+
+dispatch_t *
+dispatch_new (const dispatch_opts_t *opts, vl_err_t *err)
+{
+    dispatch_t *self = calloc (1, sizeof *self);
+    vl_err_t rc = VL_ENOMEM;
+    if (self && (self->state_path = strdup (opts->state_path))) {
+        self->window = opts->dedup_window;
+        self->db = cursor_open (opts->state_path, opts->dedup_window, &rc);
+    }
+    if (rc != VL_OK)
+        dispatch_destroy (&self);
+    if (err)
+        *err = rc;
+    return self;
+}
+
+static void
+wsink_free (wsink_t *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->len; i++)
+        item_unref (w->ring[(w->head + i) % w->cap].item);
+    for (size_t i = 0; i < w->nheld; i++)
+        item_unref (w->held[i]);
+    free (w->held);
+    free (w->ring);
+    sink_destroy (&w->sink);
+    filter_destroy (&w->filter);
+    cursor_close (&w->db);
+    pthread_mutex_destroy (&w->mu);
+    pthread_cond_destroy (&w->cv);
+    free (w->name);
+    free (w);
+}
+
+vl_err_t
+dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
+{
+    sink_t *sink = o->sink;
+    filter_t *filter = o->filter;
+    for (size_t i = 0; i < self->nsinks; i++)
+        if (strcmp (self->sinks[i]->name, sink->name) == 0) {
+            log_error ("sink %s: duplicate name", sink->name);
+            sink_destroy (&sink);
+            filter_destroy (&filter);
+            return VL_EDUP;
+        }
+    wsink_t *w = calloc (1, sizeof *w);
+    wsink_t **grown = realloc (self->sinks, (self->nsinks + 1) * sizeof *grown);
+    if (grown)
+        self->sinks = grown;
+    size_t cap = o->queue_cap < 2 ? 2 : o->queue_cap;
+    if (!w || !grown || !(w->ring = calloc (cap, sizeof (slot_t)))
+        || !(w->name = strdup (sink->name))) {
+        if (w)
+            free (w->ring);
+        free (w);
+        sink_destroy (&sink);
+        filter_destroy (&filter);
+        return VL_ENOMEM;
+    }
+    pthread_mutex_init (&w->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init (&ca);
+    pthread_condattr_setclock (&ca, CLOCK_MONOTONIC);
+    pthread_cond_init (&w->cv, &ca);
+    pthread_condattr_destroy (&ca);
+    w->d = self;
+    w->sink = sink;
+    w->filter = filter;
+    w->cap = cap;
+    w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 1;
+    w->backoff_initial = o->backoff_initial_ms > 0 ? o->backoff_initial_ms : 1;
+    w->backoff_max = o->backoff_max_ms > w->backoff_initial ? o->backoff_max_ms : w->backoff_initial;
+    self->sinks[self->nsinks++] = w;
+    return VL_OK;
+}
+
+size_t dispatch_count (const dispatch_t *self) { return self->nsinks; }
+const char *dispatch_name (const dispatch_t *self, size_t i) { return self->sinks[i]->name; }
+
+/* --- union of prefixes ---------------------------------------------------- */
+
+static bool
+covered (const char *p, const char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strncmp (p, list[i], strlen (list[i])) == 0)
+            return true;
+    return false;
+}
+
+const char **
+dispatch_prefixes (dispatch_t *self, size_t *n)
+{
+    if (!self->prefixes) {
+        size_t total = 0;
+        for (size_t i = 0; i < self->nsinks; i++)
+            for (char *const *p = filter_prefixes (self->sinks[i]->filter); *p; p++)
+                total++;
+        self->prefixes = calloc (total + 1, sizeof (char *));
+        if (!self->prefixes) {
+            *n = 0;
+            return NULL;
+        }
+        /* Shortest first, so a prefix covered by a shorter one is dropped. */
+        for (size_t len = 0; len <= EVENT_MAX_TOPIC; len++)
+            for (size_t i = 0; i < self->nsinks; i++)
+                for (char *const *p = filter_prefixes (self->sinks[i]->filter); *p; p++)
+                    if (strlen (*p) == len && !covered (*p, self->prefixes, self->nprefixes))
+                        self->prefixes[self->nprefixes++] = *p;
+    }
+    *n = self->nprefixes;
+    return self->prefixes;
+}
+
+/* --- feeding (main thread) ------------------------------------------------ */
+
+uint64_t
+dispatch_from_seq (const dispatch_t *self)
+{
+    uint64_t m = UINT64_MAX;
+    for (size_t i = 0; i < self->nsinks; i++)
+        if (self->sinks[i]->fed_mark < m)
+            m = self->sinks[i]->fed_mark;
+    return m == UINT64_MAX ? 0 : m;
+}
+
+/* Pushes a slot; false if the queue is full. */
+static bool
+push (wsink_t *w, item_t *it, uint64_t mark)
+{
+    pthread_mutex_lock (&w->mu);
+    bool ok = true;
+    if (!it && w->len > 0) {             /* coalesce consecutive marks */
+        slot_t *last = &w->ring[(w->head + w->len - 1) % w->cap];
+        if (!last->item) {
+            last->mark = mark;
+            pthread_mutex_unlock (&w->mu);
+            return true;
+        }
+    }
+    if (w->len == w->cap)
+        ok = false;
+    else {
+        w->ring[(w->head + w->len) % w->cap] = (slot_t) { it, mark };
+        w->len++;
+        if (it)
+            atomic_fetch_add (&it->refs, 1);
+        pthread_cond_broadcast (&w->cv);
+    }
+    pthread_mutex_unlock (&w->mu);
+    return ok;
+}
+
+static void
+suspend (wsink_t *w, uint64_t seq)
+{
+    w->suspended = true;
+    atomic_fetch_add (&w->overflows, 1);
+    log_warn ("sink %s: queue full at seq %llu; it will catch up by replay from %llu",
+              w->name, (unsigned long long) seq, (unsigned long long) w->fed_mark);
+}
+
+vl_err_t
+dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t len)
+{
+    item_t *it = calloc (1, sizeof *it);
+    if (!it)
+        return VL_ENOMEM;
+    atomic_init (&it->refs, 1);
+    it->seq = seq;
+    vl_err_t rc = event_decode (data, len, &it->ev);
+    if (rc == VL_OK && !(it->raw = malloc (len ? len : 1)))
+        rc = VL_ENOMEM;
+    if (rc != VL_OK) {
+        if (rc != VL_ENOMEM)
+            log_warn ("event seq %llu does not decode (%s): skipped",
+                      (unsigned long long) seq, vl_strerror (rc));
+        item_unref (it);
+        return rc == VL_ENOMEM ? rc : VL_EPARSE;
+    }
+    memcpy (it->raw, data, len);
+    it->rawlen = len;
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        if (w->suspended || seq <= w->fed_mark || !filter_match (w->filter, &it->ev))
+            continue;
+        if (!push (w, it, 0))
+            suspend (w, seq);
+    }
+    item_unref (it);
+    return VL_OK;
+}
+
+void
+dispatch_offer_mark (dispatch_t *self, uint64_t seq)
+{
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        if (w->suspended || seq <= w->fed_mark)
+            continue;
+        /* A mark that does not fit is skipped: the events before it are all
+           queued, so fed_mark still advances; a later mark persists it. */
+        push (w, NULL, seq);
+        w->fed_mark = seq;
+    }
+}
+
+bool
+dispatch_want_replay (dispatch_t *self, uint64_t *from_seq)
+{
+    bool want = false;
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        if (!w->suspended)
+            continue;
+        pthread_mutex_lock (&w->mu);
+        bool drained = w->len <= w->cap / 4;
+        pthread_mutex_unlock (&w->mu);
+        if (drained) {
+            w->suspended = false;
+            want = true;
+            log_info ("sink %s: caught up its queue; replaying from %llu", w->name,
+                      (unsigned long long) w->fed_mark);
+        }
+    }
+    if (want)
+        *from_seq = dispatch_from_seq (self);
+    return want;
+}
+
+void
+dispatch_reopen (dispatch_t *self)
+{
+    atomic_fetch_add (&self->reopen_gen, 1);
+    for (size_t i = 0; i < self->nsinks; i++) {
+        pthread_mutex_lock (&self->sinks[i]->mu);
+        pthread_cond_signal (&self->sinks[i]->cv);
+        pthread_mutex_unlock (&self->sinks[i]->mu);
+    }
+}
+
+/* --- worker --------------------------------------------------------------- */
+
+int64_t
+dispatch_backoff_ms (int attempt, int initial_ms, int max_ms)
+{
+    int64_t d = initial_ms;
+    for (int i = 1; i < attempt && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    int64_t half = d / 2;
+    return half + (half > 0 ? (int64_t) (random () % (half + 1)) : 0);
+}
+
+/* Sleeps up to MS unless stopped; returns false if stop was requested. */
+static bool
+nap (wsink_t *w, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock (&w->mu);
+    while (!w->stop && pthread_cond_timedwait (&w->cv, &w->mu, &ts) == 0)
+        ;
+    bool go = !w->stop;
+    pthread_mutex_unlock (&w->mu);
+    return go;
+}
+
+static bool
+stopping (wsink_t *w)
+{
+    pthread_mutex_lock (&w->mu);
+    bool s = w->stop;
+    pthread_mutex_unlock (&w->mu);
+    return s;
+}
+
+/* Waits for quiet hours to end and for the minimum interval. */
+static bool
+wait_schedule (wsink_t *w)
+{
+    for (;;) {
+        int64_t quiet = filter_quiet_wait_ms (w->filter, time (NULL));
+        int64_t gap = w->last_delivery
+                    ? w->last_delivery + filter_min_interval_ms (w->filter) - util_mono_ms () : 0;
+        int64_t wait = quiet > gap ? quiet : gap;
+        if (wait <= 0)
+            return !stopping (w);
+        if (!nap (w, wait > 60000 ? 60000 : wait))
+            return false;
+    }
+}
+
+typedef enum { OUT_DONE, OUT_HELD, OUT_DEAD, OUT_ABORT } outcome_t;
+
+static void
+park (wsink_t *w, item_t *it, const char *why, int attempts)
+{
+    log_warn ("sink %s: event %s (seq %llu) parked as dead letter after %d attempt(s): %s",
+              w->name, it->ev.id, (unsigned long long) it->seq, attempts, why);
+    vl_err_t rc = cursor_begin (w->db);
+    if (rc == VL_OK) rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
+                                           it->raw, it->rawlen, why, attempts);
+    if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
+    if (rc == VL_OK) rc = cursor_commit (w->db);
+    else cursor_rollback (w->db);
+    if (rc != VL_OK)
+        log_error ("sink %s: cannot park event %s: %s", w->name, it->ev.id, vl_strerror (rc));
+    atomic_fetch_add (&w->dead, 1);
+}
+
+/* Delivers one item with retries. */
+static outcome_t
+deliver (wsink_t *w, item_t *it)
+{
+    sink_result_t res;
+    for (int attempt = 1;; attempt++) {
+        if (!wait_schedule (w))
+            return OUT_ABORT;
+        sink_deliver (w->sink, &it->ev, it->seq, &res);
+        if (res.status == SINK_DELIVERED || res.status == SINK_HELD) {
+            w->last_delivery = util_mono_ms ();
+            return res.status == SINK_HELD ? OUT_HELD : OUT_DONE;
+        }
+        if (res.status == SINK_FAILED || attempt >= w->max_attempts) {
+            park (w, it, res.detail, attempt);
+            return OUT_DEAD;
+        }
+        atomic_fetch_add (&w->retries, 1);
+        int64_t delay = res.retry_after_ms > 0
+                      ? (res.retry_after_ms > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : res.retry_after_ms)
+                      : dispatch_backoff_ms (attempt, w->backoff_initial, w->backoff_max);
+        log_info ("sink %s: attempt %d for %s failed (%s); retrying in %lld ms", w->name,
+                  attempt, it->ev.id, res.detail, (long long) delay);
+        if (!nap (w, delay))
+            return OUT_ABORT;
+    }
+}
+
+/* Persists confirmations (ids) and the cursor, in one transaction. */
+static void
+commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settled)
+{
+    if (ndone == 0 && mark <= w->cursor && !settled)
+        return;
+    vl_err_t rc = cursor_begin (w->db);
+    for (size_t i = 0; rc == VL_OK && i < ndone; i++)
+        rc = cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
+    if (rc == VL_OK && settled)        /* every intent of the batch is resolved */
+        rc = cursor_pending_clear (w->db, w->name);
+    if (rc == VL_OK && mark > w->cursor)
+        rc = cursor_set (w->db, w->name, mark);
+    if (rc == VL_OK)
+        rc = cursor_commit (w->db);
+    else
+        cursor_rollback (w->db);
+    if (rc != VL_OK) {
+        log_error ("sink %s: cannot persist delivery state: %s", w->name, vl_strerror (rc));
+        return;
+    }
+    if (mark > w->cursor) {
+        w->cursor = mark;
+        atomic_store (&w->persisted, mark);
+    }
+}
+
+static bool
+in_list (item_t **list, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (list[i]->ev.id, id) == 0)
+            return true;
+    return false;
+}
+
+static bool
+is_dup (wsink_t *w, item_t *it, item_t **done, size_t ndone)
+{
+    bool seen = false;
+    if (in_list (done, ndone, it->ev.id) || in_list (w->held, w->nheld, it->ev.id))
+        return true;
+    if (cursor_seen (w->db, w->name, it->ev.id, &seen) != VL_OK)
+        return false;
+    return seen;
+}
+
+static void
+hold (wsink_t *w, item_t *it)
+{
+    if (w->nheld == w->held_cap) {
+        size_t cap = w->held_cap ? w->held_cap * 2 : 64;
+        item_t **g = realloc (w->held, cap * sizeof *g);
+        if (!g)
+            return;   /* not confirmed: replayed after a restart */
+        w->held = g;
+        w->held_cap = cap;
+    }
+    atomic_fetch_add (&it->refs, 1);
+    w->held[w->nheld++] = it;
+}
+
+/* Records delivery intents for the events of a batch (sinks that can verify
+ * after a crash whether an intent reached the output). */
+static void
+add_pending (wsink_t *w, slot_t *batch, size_t n)
+{
+    if (!w->sink->ops->verify)
+        return;
+    vl_err_t rc = cursor_begin (w->db);
+    for (size_t i = 0; rc == VL_OK && i < n; i++)
+        if (batch[i].item)
+            rc = cursor_pending_add (w->db, w->name, batch[i].item->ev.id, batch[i].item->seq);
+    if (rc == VL_OK)
+        rc = cursor_commit (w->db);
+    else
+        cursor_rollback (w->db);
+}
+
+/* Flushes held items (digest) with retries; confirms or parks them. */
+static void
+flush_held (wsink_t *w)
+{
+    sink_result_t res;
+    for (int attempt = 1;; attempt++) {
+        w->sink->ops->flush (w->sink, &res);
+        if (res.status == SINK_DELIVERED)
+            break;
+        if (res.status == SINK_FAILED || attempt >= w->max_attempts) {
+            for (size_t i = 0; i < w->nheld; i++)
+                park (w, w->held[i], res.detail, attempt);
+            if (w->sink->ops->discard)
+                w->sink->ops->discard (w->sink);
+            break;
+        }
+        int64_t delay = res.retry_after_ms > 0 ? res.retry_after_ms
+                      : dispatch_backoff_ms (attempt, w->backoff_initial, w->backoff_max);
+        log_info ("sink %s: flush attempt %d failed (%s); retrying in %lld ms", w->name,
+                  attempt, res.detail, (long long) delay);
+        if (!nap (w, delay))
+            return;
+    }
+    if (res.status == SINK_DELIVERED)
+        atomic_fetch_add (&w->delivered, w->nheld);
+    commit_batch (w, w->held, res.status == SINK_DELIVERED ? w->nheld : 0, w->held_mark, false);
+    for (size_t i = 0; i < w->nheld; i++)
+        item_unref (w->held[i]);
+    w->nheld = 0;
+}
+
+/* Processes one batch in order; returns false on abort (stop). */
+static bool
+process (wsink_t *w, slot_t *batch, size_t n)
+{
+    item_t *done[BATCH_MAX];
+    size_t ndone = 0;
+    uint64_t mark = 0;
+    bool ok = true;
+    add_pending (w, batch, n);
+    for (size_t i = 0; i < n && ok; i++) {
+        item_t *it = batch[i].item;
+        if (!it) {
+            if (w->nheld)
+                w->held_mark = batch[i].mark;
+            else
+                mark = batch[i].mark;
+            continue;
+        }
+        if (is_dup (w, it, done, ndone)) {
+            atomic_fetch_add (&w->dups, 1);
+            continue;
+        }
+        outcome_t out = deliver (w, it);
+        if (out == OUT_DONE) {
+            done[ndone++] = it;
+            atomic_fetch_add (&w->delivered, 1);
+            if (!w->sink->ops->verify) {          /* remote: confirm right away */
+                commit_batch (w, done, ndone, mark, false);
+                ndone = 0;
+            }
+        } else if (out == OUT_HELD)
+            hold (w, it);
+        ok = out != OUT_ABORT;
+    }
+    commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify);
+    return ok;
+}
+
+static size_t
+pop_batch (wsink_t *w, slot_t *batch)
+{
+    size_t n = 0;
+    while (w->len > 0 && n < BATCH_MAX) {
+        batch[n++] = w->ring[w->head];
+        w->head = (w->head + 1) % w->cap;
+        w->len--;
+    }
+    return n;
+}
+
+/* Waits for work, a due flush or stop. Called and returns with w->mu held. */
+static void
+wait_work (wsink_t *w)
+{
+    while (!w->stop && w->len == 0) {
+        int64_t due = w->sink->ops->flush_due && w->nheld ? w->sink->ops->flush_due (w->sink) : -1;
+        if (atomic_load (&w->d->reopen_gen) != w->reopen_seen)
+            return;
+        if (due < 0) {
+            pthread_cond_wait (&w->cv, &w->mu);
+            continue;
+        }
+        int64_t left = due - util_mono_ms ();
+        if (left <= 0)
+            return;
+        struct timespec ts;
+        clock_gettime (CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait (&w->cv, &w->mu, &ts);
+    }
+}
+
+static void *
+worker (void *arg)
+{
+    wsink_t *w = arg;
+    slot_t batch[BATCH_MAX];
+    for (;;) {
+        pthread_mutex_lock (&w->mu);
+        wait_work (w);
+        if (w->stop) {
+            pthread_mutex_unlock (&w->mu);
+            break;
+        }
+        size_t n = pop_batch (w, batch);
+        w->busy = true;
+        pthread_mutex_unlock (&w->mu);
+
+        int gen = atomic_load (&w->d->reopen_gen);
+        if (gen != w->reopen_seen) {
+            w->reopen_seen = gen;
+            if (w->sink->ops->reopen)
+                w->sink->ops->reopen (w->sink);
+        }
+        bool ok = process (w, batch, n);
+        for (size_t i = 0; i < n; i++)
+            item_unref (batch[i].item);
+        if (ok && w->nheld && w->sink->ops->flush_due
+            && w->sink->ops->flush_due (w->sink) <= util_mono_ms ())
+            flush_held (w);
+        pthread_mutex_lock (&w->mu);
+        w->busy = false;
+        pthread_cond_broadcast (&w->cv);
+        pthread_mutex_unlock (&w->mu);
+        if (!ok)
+            break;
+    }
+    return NULL;
+}
+
+/* --- start / stop --------------------------------------------------------- */
+
+typedef struct {
+    wsink_t *w;
+    size_t   confirmed, redo;
+} settle_t;
+
+static bool
+settle_one (const char *id, uint64_t seq, void *arg)
+{
+    settle_t *s = arg;
+    if (s->w->sink->ops->verify && s->w->sink->ops->verify (s->w->sink, id)) {
+        cursor_record (s->w->db, s->w->name, id, seq);
+        s->confirmed++;
+    } else
+        s->redo++;
+    return true;
+}
+
+/* Settles intents left by a crash: confirmed if the sink shows them,
+ * otherwise they will be delivered again from the cursor. */
+static vl_err_t
+settle_pending (wsink_t *w)
+{
+    settle_t s = { w, 0, 0 };
+    vl_err_t rc = cursor_begin (w->db);
+    if (rc == VL_OK) rc = cursor_pending_foreach (w->db, w->name, settle_one, &s);
+    if (rc == VL_OK) rc = cursor_pending_clear (w->db, w->name);
+    if (rc == VL_OK) rc = cursor_commit (w->db);
+    else cursor_rollback (w->db);
+    if (s.confirmed || s.redo)
+        log_info ("sink %s: after an interruption, %zu delivery(ies) confirmed in the output, "
+                  "%zu to redo", w->name, s.confirmed, s.redo);
+    return rc;
+}
+
+vl_err_t
+dispatch_start (dispatch_t *self)
+{
+    srandom ((unsigned) util_now_ms ());
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        vl_err_t rc = VL_OK;
+        w->db = cursor_open (self->state_path, self->window, &rc);
+        if (rc == VL_OK) rc = cursor_get (w->db, w->name, &w->cursor);
+        if (rc == VL_OK) rc = settle_pending (w);
+        if (rc != VL_OK)
+            return rc;
+        w->fed_mark = w->cursor;
+        atomic_store (&w->persisted, w->cursor);
+        w->reopen_seen = atomic_load (&self->reopen_gen);
+        if (pthread_create (&w->thread, NULL, worker, w) != 0)
+            return VL_ENOMEM;
+        w->started = true;
+        log_info ("sink %s (%s): cursor %llu", w->name, w->sink->ops->type,
+                  (unsigned long long) w->cursor);
+    }
+    self->started = true;
+    return VL_OK;
+}
+
+bool
+dispatch_wait_idle (dispatch_t *self, int timeout_ms)
+{
+    int64_t end = util_mono_ms () + timeout_ms;
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        pthread_mutex_lock (&w->mu);
+        while ((w->len > 0 || w->busy) && util_mono_ms () < end) {
+            struct timespec ts;
+            clock_gettime (CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += 10 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait (&w->cv, &w->mu, &ts);
+        }
+        bool idle = w->len == 0 && !w->busy;
+        pthread_mutex_unlock (&w->mu);
+        if (!idle)
+            return false;
+    }
+    return true;
+}
+
+void
+dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out)
+{
+    wsink_t *w = self->sinks[i];
+    memset (out, 0, sizeof *out);
+    pthread_mutex_lock (&w->mu);
+    out->queued = w->len;
+    pthread_mutex_unlock (&w->mu);
+    out->cursor = atomic_load (&w->persisted);
+    out->fed_mark = w->fed_mark;
+    out->suspended = w->suspended;
+    out->delivered = atomic_load (&w->delivered);
+    out->dead = atomic_load (&w->dead);
+    out->dups = atomic_load (&w->dups);
+    out->retries = atomic_load (&w->retries);
+    out->overflows = atomic_load (&w->overflows);
+}
+
+void
+dispatch_stop (dispatch_t *self)
+{
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        pthread_mutex_lock (&w->mu);
+        w->stop = true;
+        pthread_cond_broadcast (&w->cv);
+        pthread_mutex_unlock (&w->mu);
+    }
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        if (w->started)
+            pthread_join (w->thread, NULL);
+        w->started = false;
+    }
+}
+
+void
+dispatch_destroy (dispatch_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    dispatch_t *self = *self_p;
+    dispatch_stop (self);
+    for (size_t i = 0; i < self->nsinks; i++)
+        wsink_free (self->sinks[i]);
+    free (self->sinks);
+    free (self->prefixes);
+    cursor_close (&self->db);
+    free (self->state_path);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,113 @@
+/* dispatch.h: fan-out of subscribed events to sinks, one queue and one
+ * worker thread per sink, so a slow or dead sink never holds back another.
+ *
+ * Delivery state per sink (cursor.h): the cursor C (every event <= C was
+ * delivered, dead-lettered or filtered out) and the window of delivered
+ * ids. The main thread feeds the queues with events that pass each sink's
+ * filter and with cursor marks from client_sub ("every matching event
+ * <= seq has been offered"); a worker persists C = mark only when it
+ * reaches the mark, i.e. after every earlier event was confirmed by the
+ * sink (or parked as a dead letter). After a crash, replay restarts at C
+ * and the id window skips what was delivered above C.
+ *
+ * Bounded queues and overflow (never block the others): each sink's queue
+ * holds at most queue_cap items. When an event does not fit, the sink is
+ * SUSPENDED: the main thread stops feeding it (events and marks) and
+ * remembers fed_mark, the last mark it did enqueue (everything <= fed_mark
+ * is in the queue or done). Other sinks go on. When the suspended sink's
+ * worker has drained its queue to a quarter, dispatch_want_replay() tells
+ * the caller to re-subscribe from min(fed_mark) over all sinks; every sink
+ * then skips events <= its own fed_mark, and events above it that it
+ * already had queued are dropped at delivery by the id check. So nothing
+ * is lost (the broker journal holds it) and nothing is delivered twice. */
+#ifndef VL_DISPATCH_H
+#define VL_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "filter.h"
+#include "sink.h"
+#include "vl_err.h"
+
+typedef struct dispatch dispatch_t;
+
+typedef struct {
+    const char *state_path;     /* SQLite file */
+    int         dedup_window;   /* ids kept per sink */
+} dispatch_opts_t;
+
+typedef struct {
+    sink_t   *sink;             /* ownership passes to the dispatcher */
+    filter_t *filter;           /* ownership passes to the dispatcher */
+    int       max_attempts;     /* >= 1 */
+    int       backoff_initial_ms;
+    int       backoff_max_ms;
+    size_t    queue_cap;        /* >= 2 */
+} dispatch_sink_opts_t;
+
+typedef struct {
+    uint64_t cursor;       /* persisted */
+    uint64_t fed_mark;
+    size_t   queued;
+    bool     suspended;
+    uint64_t delivered, dead, dups, retries, overflows;
+} dispatch_stats_t;
+
+/* Opens the state store. Caller owns the result. */
+dispatch_t *dispatch_new (const dispatch_opts_t *opts, vl_err_t *err);
+
+/* Adds a sink (before dispatch_start). Takes SINK and FILTER even on error.
+ * VL_EDUP if a sink of the same name exists. */
+vl_err_t dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *opts);
+
+/* Loads cursors, settles deliveries left pending by a crash (sinks that can
+ * verify), and starts one worker thread per sink. */
+vl_err_t dispatch_start (dispatch_t *self);
+
+/* Number of sinks and the name of sink I (owned by SELF). */
+size_t dispatch_count (const dispatch_t *self);
+const char *dispatch_name (const dispatch_t *self, size_t i);
+
+/* Where the subscription must start: min over sinks of fed_mark. */
+uint64_t dispatch_from_seq (const dispatch_t *self);
+
+/* The union of the sinks' topic prefixes (just "" if one sink takes all).
+ * NULL-terminated, owned by SELF. */
+const char **dispatch_prefixes (dispatch_t *self, size_t *n);
+
+/* Offers one event (msgpack DATA) to every sink whose filter takes it.
+ * Never blocks. VL_EPARSE if the event does not decode (logged, skipped). */
+vl_err_t dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t len);
+
+/* Offers a cursor mark (every matching event <= SEQ has been offered). */
+void dispatch_offer_mark (dispatch_t *self, uint64_t seq);
+
+/* True if a suspended sink has drained and the subscription must restart
+ * from *FROM_SEQ (the suspension is lifted; call dispatch_from_seq-style
+ * skip logic is internal). */
+bool dispatch_want_replay (dispatch_t *self, uint64_t *from_seq);
+
+/* Asks every sink to reopen its files (SIGHUP). Async-signal-unsafe: call
+ * from the main loop. */
+void dispatch_reopen (dispatch_t *self);
+
+/* Waits until every queue is empty and no worker is busy, up to
+ * TIMEOUT_MS. True if idle. */
+bool dispatch_wait_idle (dispatch_t *self, int timeout_ms);
+
+/* Counters of sink I. */
+void dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out);
+
+/* Stops the workers (the current attempt finishes; queued items stay
+ * unconfirmed and will be replayed from the cursor). */
+void dispatch_stop (dispatch_t *self);
+
+/* Stops and frees everything. NULL-safe. */
+void dispatch_destroy (dispatch_t **self_p);
+
+/* Backoff before retry ATTEMPT (1-based): min(max, initial * 2^(attempt-1)),
+ * with jitter in [50%, 100%] of it. Exposed for tests. */
+int64_t dispatch_backoff_ms (int attempt, int initial_ms, int max_ms);
+
+#endif

@@ -1,0 +1,411 @@
+/* sub_app.c: veille-sub's setup, main loop and one-shot commands. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+#include "client_sub.h"
+#include "cursor.h"
+#include "format.h"
+#include "curve.h"
+#include "log.h"
+#include "sub_app.h"
+#include "util.h"
+#include "wire.h"
+
+#define RECV_SLICE_MS 200
+
+/* --- building ---------------------------------------------------------- */
+
+static filter_t *
+filter_from_config (const config_setting_t *grp, vl_err_t *err)
+{
+    char **topics = cfg_get_strlist (grp, "topics", NULL);
+    char **types = cfg_get_strlist (grp, "types", NULL);
+    char **sources = cfg_get_strlist (grp, "sources", NULL);
+    char **tags = cfg_get_strlist (grp, "tags", NULL);
+    char **keywords = cfg_get_strlist (grp, "keywords", NULL);
+    filter_t *f = NULL;
+    *err = VL_ENOMEM;
+    if (topics && types && sources && tags && keywords) {
+        filter_opts_t o = {
+            .topics = topics, .types = types, .sources = sources, .tags = tags,
+            .keywords = keywords,
+            .min_interval_s = cfg_get_int (grp, "min_interval_s", 0),
+            .quiet_hours = cfg_get_str (grp, "quiet_hours", NULL),
+        };
+        f = filter_new (&o, err);
+        if (*err == VL_EINVAL) {
+            log_error ("%s: invalid filter", cfg_where (grp));
+            *err = VL_ECONFIG;
+        }
+    }
+    cfg_strlist_free (topics);
+    cfg_strlist_free (types);
+    cfg_strlist_free (sources);
+    cfg_strlist_free (tags);
+    cfg_strlist_free (keywords);
+    return f;
+}
+
+static vl_err_t
+add_sink (dispatch_t *d, const config_setting_t *grp)
+{
+    vl_err_t rc;
+    filter_t *f = filter_from_config (grp, &rc);
+    if (!f)
+        return rc;
+    sink_t *s = sink_new_from_config (grp, &rc);
+    if (!s) {
+        filter_destroy (&f);
+        return rc;
+    }
+    dispatch_sink_opts_t o = {
+        .sink = s, .filter = f,
+        .max_attempts = cfg_get_int (grp, "max_attempts", 8),
+        .backoff_initial_ms = cfg_get_int (grp, "backoff_initial_ms", 500),
+        .backoff_max_ms = cfg_get_int (grp, "backoff_max_ms", 60000),
+        .queue_cap = (size_t) cfg_get_int (grp, "queue", 4096),
+    };
+    rc = dispatch_add (d, &o);
+    if (rc == VL_EDUP) {
+        log_error ("%s: sink name is not unique", cfg_where (grp));
+        rc = VL_ECONFIG;
+    }
+    return rc;
+}
+
+dispatch_t *
+sub_app_build (config_setting_t *section, vl_err_t *err)
+{
+    dispatch_opts_t o = {
+        .state_path = cfg_get_str (section, "state", "veille-sub.db"),
+        .dedup_window = cfg_get_int (section, "dedup_window", 10000),
+    };
+    dispatch_t *d = dispatch_new (&o, err);
+    config_setting_t *sinks = d ? config_setting_get_member (section, "sinks") : NULL;
+    int n = sinks ? config_setting_length (sinks) : 0;
+    for (int i = 0; d && i < n; i++) {
+        vl_err_t rc = add_sink (d, config_setting_get_elem (sinks, (unsigned) i));
+        if (rc != VL_OK) {
+            *err = rc;
+            dispatch_destroy (&d);
+        }
+    }
+    if (d && n == 0) {
+        log_error ("%s: no sinks configured", cfg_where (section));
+        *err = VL_ECONFIG;
+        dispatch_destroy (&d);
+    }
+    return d;
+}
+
+/* --- main loop ------------------------------------------------------------- */
+
+typedef struct {
+    void              *ctx;
+    client_sub_t      *client;
+    client_sub_opts_t  opts;
+    curve_client_t     curve;
+    dispatch_t        *d;
+    bool               ready;
+} loop_t;
+
+static vl_err_t
+loop_subscribe (loop_t *l, uint64_t from)
+{
+    client_sub_destroy (&l->client);
+    l->opts.from_seq = from;
+    vl_err_t rc;
+    l->client = client_sub_new (l->ctx, &l->opts, &rc);
+    if (!l->client)
+        log_error ("cannot subscribe to %s: %s", l->opts.sub_endpoint, vl_strerror (rc));
+    else
+        log_info ("subscribed to %s (replay %s) from seq %llu", l->opts.sub_endpoint,
+                  l->opts.replay_endpoint, (unsigned long long) from);
+    l->ready = false;
+    return rc;
+}
+
+static vl_err_t
+loop_setup (loop_t *l, config_setting_t *section)
+{
+    const char *secret = cfg_get_str (section, "curve_secret", NULL);
+    const char *server = cfg_get_str (section, "curve_server", NULL);
+    if ((secret != NULL) != (server != NULL)) {
+        log_error ("%s: curve_secret and curve_server go together", cfg_where (section));
+        return VL_ECONFIG;
+    }
+    if (secret && curve_client_load (&l->curve, secret, server) != VL_OK) {
+        log_error ("%s: cannot load CURVE keys", cfg_where (section));
+        return VL_ECONFIG;
+    }
+    size_t n;
+    l->opts.prefixes = dispatch_prefixes (l->d, &n);
+    l->opts.nprefixes = n;
+    l->opts.sub_endpoint = cfg_get_str (section, "subscribe", WIRE_DEFAULT_SUBSCRIBE);
+    l->opts.replay_endpoint = cfg_get_str (section, "replay", WIRE_DEFAULT_REPLAY);
+    l->opts.request_timeout_ms = cfg_get_int (section, "request_timeout_ms", 5000);
+    l->opts.curve = secret ? &l->curve : NULL;
+    l->opts.sub_rcvhwm = 0;
+    return l->opts.prefixes ? VL_OK : VL_ENOMEM;
+}
+
+static bool
+is_broker_topic (const client_msg_t *m)
+{
+    size_t n = strlen (WIRE_TOPIC_HEARTBEAT), s = strlen (WIRE_TOPIC_STATS);
+    return (m->topic_len == n && memcmp (m->topic, WIRE_TOPIC_HEARTBEAT, n) == 0)
+        || (m->topic_len == s && memcmp (m->topic, WIRE_TOPIC_STATS, s) == 0);
+}
+
+/* One step: receive and dispatch what arrives within a slice. */
+static vl_err_t
+loop_step (loop_t *l)
+{
+    client_msg_t msg;
+    vl_err_t rc = client_sub_recv (l->client, &msg, RECV_SLICE_MS);
+    if (rc == VL_OK && msg.kind == CLIENT_MSG_EVENT && !is_broker_topic (&msg))
+        dispatch_offer_event (l->d, msg.seq, msg.data, msg.len);
+    else if (rc == VL_OK && msg.kind == CLIENT_MSG_CURSOR)
+        dispatch_offer_mark (l->d, msg.seq);
+    if (!l->ready && client_sub_ready (l->client)) {
+        l->ready = true;
+        log_info ("veille-sub: ready sinks=%zu cursor=%llu head=%llu", dispatch_count (l->d),
+                  (unsigned long long) client_sub_cursor (l->client),
+                  (unsigned long long) client_sub_head (l->client));
+    }
+    uint64_t from;
+    if (dispatch_want_replay (l->d, &from))
+        return loop_subscribe (l, from);
+    return rc == VL_ETIMEOUT || rc == VL_EINTR ? VL_OK : rc;
+}
+
+int
+sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
+             volatile sig_atomic_t *hup)
+{
+    loop_t l;
+    memset (&l, 0, sizeof l);
+    vl_err_t rc;
+    l.d = sub_app_build (section, &rc);
+    if (!l.d)
+        return rc == VL_ECONFIG ? 2 : 1;
+    rc = loop_setup (&l, section);
+    if (rc == VL_OK) rc = dispatch_start (l.d);
+    if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
+        rc = VL_ENOMEM;
+    if (rc == VL_OK) rc = loop_subscribe (&l, dispatch_from_seq (l.d));
+    while (rc == VL_OK && !*stop) {
+        if (*hup) {
+            *hup = 0;
+            log_reopen ();
+            dispatch_reopen (l.d);
+        }
+        vl_err_t step = loop_step (&l);
+        if (step != VL_OK && step != VL_EINTR)
+            log_warn ("subscription: %s", vl_strerror (step));
+    }
+    log_info ("veille-sub: stopping");
+    dispatch_stop (l.d);
+    client_sub_destroy (&l.client);
+    if (l.ctx)
+        zmq_ctx_term (l.ctx);
+    dispatch_destroy (&l.d);
+    memset (&l.curve, 0, sizeof l.curve);
+    return rc == VL_OK ? 0 : (rc == VL_ECONFIG ? 2 : 1);
+}
+
+/* --- one-shot commands ------------------------------------------------------- */
+
+static config_setting_t *
+find_sink (config_setting_t *section, const char *name)
+{
+    config_setting_t *sinks = config_setting_get_member (section, "sinks");
+    int n = sinks ? config_setting_length (sinks) : 0;
+    for (int i = 0; i < n; i++) {
+        config_setting_t *g = config_setting_get_elem (sinks, (unsigned) i);
+        if (strcmp (cfg_get_str (g, "name", ""), name) == 0)
+            return g;
+    }
+    return NULL;
+}
+
+int
+sub_app_test_sink (config_setting_t *section, const char *name, FILE *out)
+{
+    config_setting_t *grp = find_sink (section, name);
+    if (!grp) {
+        fprintf (out, "veille-sub: no sink named '%s'\n", name);
+        return 2;
+    }
+    vl_err_t rc;
+    sink_t *s = sink_new_from_config (grp, &rc);
+    if (!s)
+        return 2;
+    event_t ev;
+    sink_result_t res;
+    if (sink_sample_event (&ev) != VL_OK) {
+        event_clear (&ev);
+        sink_destroy (&s);
+        return 1;
+    }
+    sink_deliver (s, &ev, 0, &res);
+    if (res.status == SINK_HELD && s->ops->flush)
+        s->ops->flush (s, &res);
+    char detail[300];
+    log_sanitize (detail, sizeof detail, res.detail, strlen (res.detail));
+    fprintf (out, "sink %s: %s (%s)\n", name,
+             res.status == SINK_DELIVERED ? "delivered" : "FAILED", detail);
+    event_clear (&ev);
+    sink_destroy (&s);
+    return res.status == SINK_DELIVERED ? 0 : 1;
+}
+
+static bool
+print_dead (const cursor_dead_t *d, void *arg)
+{
+    FILE *out = arg;
+    char when[32], err[300];
+    format_time_iso (d->at_ms, when);
+    log_sanitize (err, sizeof err, d->error ? d->error : "", d->error ? strlen (d->error) : 0);
+    fprintf (out, "%lld\t%s\t%llu\t%s\t%s\t%d\t%s\t%s\n", (long long) d->n, d->sink,
+             (unsigned long long) d->seq, d->topic, d->id, d->attempts, when, err);
+    return true;
+}
+
+int
+sub_app_list_dead (config_setting_t *section, const char *sink, FILE *out)
+{
+    vl_err_t rc;
+    cursor_t *db = cursor_open (cfg_get_str (section, "state", ""), 0, &rc);
+    if (!db)
+        return 1;
+    size_t n = 0;
+    fprintf (out, "# n\tsink\tseq\ttopic\tid\tattempts\tparked\terror\n");
+    rc = cursor_dead_foreach (db, sink, print_dead, out, &n);
+    fprintf (out, "# %zu dead letter(s)\n", n);
+    cursor_close (&db);
+    return rc == VL_OK ? 0 : 1;
+}
+
+typedef struct {
+    int64_t  n;
+    char    *sink;
+    uint64_t seq;
+    void    *data;
+    size_t   len;
+} dead_copy_t;
+
+typedef struct {
+    dead_copy_t *v;
+    size_t       n, cap;
+} dead_list_t;
+
+static bool
+collect_dead (const cursor_dead_t *d, void *arg)
+{
+    dead_list_t *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        dead_copy_t *g = realloc (l->v, cap * sizeof *g);
+        if (!g)
+            return false;
+        l->v = g;
+        l->cap = cap;
+    }
+    dead_copy_t *c = &l->v[l->n];
+    c->n = d->n;
+    c->seq = d->seq;
+    c->sink = strdup (d->sink);
+    c->data = malloc (d->len ? d->len : 1);
+    c->len = d->len;
+    if (!c->sink || !c->data) {
+        free (c->sink);
+        free (c->data);
+        return false;
+    }
+    memcpy (c->data, d->data, d->len);
+    l->n++;
+    return true;
+}
+
+/* Delivers one parked event through S with the sink's retry policy. */
+static bool
+redeliver (sink_t *s, const config_setting_t *grp, const event_t *ev, uint64_t seq,
+           sink_result_t *res)
+{
+    int max = cfg_get_int (grp, "max_attempts", 8);
+    for (int attempt = 1;; attempt++) {
+        sink_deliver (s, ev, seq, res);
+        if (res->status == SINK_HELD && s->ops->flush)
+            s->ops->flush (s, res);
+        if (res->status == SINK_DELIVERED)
+            return true;
+        if (res->status == SINK_FAILED || attempt >= max)
+            return false;
+        int64_t ms = res->retry_after_ms > 0 ? res->retry_after_ms
+                   : dispatch_backoff_ms (attempt, cfg_get_int (grp, "backoff_initial_ms", 500),
+                                          cfg_get_int (grp, "backoff_max_ms", 60000));
+        struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
+        nanosleep (&ts, NULL);
+    }
+}
+
+static bool
+retry_one (cursor_t *db, config_setting_t *section, const dead_copy_t *c, FILE *out)
+{
+    config_setting_t *grp = find_sink (section, c->sink);
+    if (!grp) {
+        fprintf (out, "dead letter %lld: sink %s is no longer configured\n", (long long) c->n,
+                 c->sink);
+        return false;
+    }
+    event_t ev;
+    vl_err_t rc;
+    sink_t *s = NULL;
+    bool ok = false;
+    sink_result_t res = { .detail = "cannot decode" };
+    if (event_decode (c->data, c->len, &ev) == VL_OK && (s = sink_new_from_config (grp, &rc)))
+        ok = redeliver (s, grp, &ev, c->seq, &res);
+    if (ok) {
+        rc = cursor_begin (db);
+        if (rc == VL_OK) rc = cursor_dead_remove (db, c->n);
+        if (rc == VL_OK) rc = cursor_record (db, c->sink, ev.id, c->seq);
+        if (rc == VL_OK) rc = cursor_commit (db);
+        else cursor_rollback (db);
+    }
+    char detail[300];
+    log_sanitize (detail, sizeof detail, res.detail, strlen (res.detail));
+    fprintf (out, "dead letter %lld (sink %s, seq %llu): %s (%s)\n", (long long) c->n, c->sink,
+             (unsigned long long) c->seq, ok ? "delivered" : "still parked", detail);
+    sink_destroy (&s);
+    event_clear (&ev);
+    return ok;
+}
+
+int
+sub_app_retry_dead (config_setting_t *section, const char *sink, FILE *out)
+{
+    if (sink && !find_sink (section, sink)) {
+        fprintf (out, "veille-sub: no sink named '%s'\n", sink);
+        return 2;
+    }
+    vl_err_t rc;
+    cursor_t *db = cursor_open (cfg_get_str (section, "state", ""),
+                                cfg_get_int (section, "dedup_window", 10000), &rc);
+    if (!db)
+        return 1;
+    dead_list_t l = { 0 };
+    rc = cursor_dead_foreach (db, sink, collect_dead, &l, NULL);
+    size_t delivered = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        if (retry_one (db, section, &l.v[i], out))
+            delivered++;
+        free (l.v[i].sink);
+        free (l.v[i].data);
+    }
+    free (l.v);
+    fprintf (out, "%zu of %zu dead letter(s) delivered\n", delivered, l.n);
+    cursor_close (&db);
+    return rc == VL_OK && delivered == l.n ? 0 : 1;
+}

@@ -1,0 +1,37 @@
+/* sub_app.h: veille-sub as a library: build the sinks and the dispatcher
+ * from a validated `sub` section, run the subscription loop, and the
+ * one-shot commands (--test-sink, --list-dead, --retry-dead). main.c only
+ * parses the command line. */
+#ifndef VL_SUB_APP_H
+#define VL_SUB_APP_H
+
+#include <signal.h>
+#include <stdio.h>
+#include "config.h"
+#include "dispatch.h"
+
+/* Builds a dispatcher (not started) with every sink of SECTION. Returns
+ * NULL with *ERR = VL_ECONFIG (logged) on a bad sink, VL_EDB... on state
+ * errors. Caller owns. */
+dispatch_t *sub_app_build (config_setting_t *section, vl_err_t *err);
+
+/* Runs until *STOP is set: subscribes from the sinks' cursors, feeds the
+ * dispatcher, re-subscribes when a suspended sink has drained, reopens
+ * files when *HUP is set (and clears it). Logs "ready" once the broker
+ * subscription is active. Returns 0 on a clean stop, 1 on failure. */
+int sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
+                 volatile sig_atomic_t *hup);
+
+/* Sends one sample alert through sink NAME and prints the result on OUT.
+ * 0 delivered, 1 failed, 2 no such sink / bad config. */
+int sub_app_test_sink (config_setting_t *section, const char *name, FILE *out);
+
+/* Prints the dead letters (of SINK, or all) on OUT. 0 ok, 1 error. */
+int sub_app_list_dead (config_setting_t *section, const char *sink, FILE *out);
+
+/* Delivers the dead letters (of SINK, or all) again, with the sink's retry
+ * policy; removes those delivered. 0 if all were delivered, 1 otherwise,
+ * 2 for an unknown sink. */
+int sub_app_retry_dead (config_setting_t *section, const char *sink, FILE *out);
+
+#endif
