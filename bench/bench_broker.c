@@ -1,0 +1,474 @@
+/* bench_broker.c: load generator for veille-broker and for the raw libzmq
+ * XSUB/XPUB proxy (bench/zmq_proxy.c), one process, one thread per
+ * publisher and per subscriber.
+ *
+ *   --mode veille   publishers are DEALERs speaking the veille publish
+ *                   protocol [token][topic][event] -> [token][status][seq],
+ *                   pipelined with at most --window events unacked
+ *   --mode zmq      publishers are PUB sockets (XPUB_NODROP: they block
+ *                   instead of dropping) sending [topic][seq][event]
+ * Subscribers are SUB sockets on "bench." receiving [topic][seq][event];
+ * each counts the events and measures publish -> receive latency from the
+ * send time carried in the event id (bench_common.h).
+ *
+ * A run: subscribers connect; publisher 0 sends "bench.warm" events until
+ * every subscriber has seen one (subscriptions have propagated); then every
+ * publisher sends "bench.data" events for --duration seconds (or --count
+ * events each) as fast as possible or at --rate events/s in total; the
+ * subscribers wait for all of them (or --drain seconds of silence).
+ * One "RESULT k=v ..." line goes to stdout. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "bench_common.h"
+#include "util.h"
+#include "wire.h"
+
+#define RING (1u << 20)
+#define WARM_TOKEN (UINT64_C (1) << 63)
+
+typedef struct {
+    /* configuration */
+    bool        veille;
+    const char *pub_ep, *sub_ep;
+    int         pubs, subs;
+    size_t      size;
+    double      duration_s, rate, drain_s;
+    long long   count;
+    int         window, hwm;
+    unsigned    nonce;
+    const char *seeds;
+    void       *zctx;
+    /* shared state */
+    atomic_int       subs_ready;
+    atomic_int       go;
+    atomic_int       pubs_done;
+    atomic_int       failed;
+    _Atomic uint64_t t0;
+    atomic_ullong    total_sent;
+} ctx_t;
+
+typedef struct {
+    ctx_t       *ctx;
+    int          index;
+    pthread_t    thread;
+    uint64_t     sent, acked, nacked, last_send, last_ack;
+    uint64_t     received, last_recv;
+    bench_hist_t hist;   /* sub: latency; pub: ack latency */
+} worker_t;
+
+static void set_int (void *s, int opt, int v)
+{
+    zmq_setsockopt (s, opt, &v, sizeof v);
+}
+
+/* ---- subscriber ---- */
+
+static void *sub_main (void *arg)
+{
+    worker_t *w = arg;
+    ctx_t *c = w->ctx;
+    void *s = zmq_socket (c->zctx, ZMQ_SUB);
+    set_int (s, ZMQ_RCVHWM, c->hwm);
+    set_int (s, ZMQ_LINGER, 0);
+    zmq_setsockopt (s, ZMQ_SUBSCRIBE, "bench.", 6);
+    if (zmq_connect (s, c->sub_ep) != 0) {
+        fprintf (stderr, "bench_broker: connect %s: %s\n", c->sub_ep, zmq_strerror (errno));
+        atomic_store (&c->failed, 1);
+        zmq_close (s);
+        return NULL;
+    }
+    bool ready = false;
+    uint64_t quiet_since = 0;
+    zmq_msg_t f[3];
+    for (int i = 0; i < 3; i++)
+        zmq_msg_init (&f[i]);
+    for (;;) {
+        zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
+        int rc = zmq_poll (&it, 1, 20);
+        uint64_t now = bench_now_ns ();
+        if (rc <= 0) {
+            if (atomic_load (&c->failed))
+                break;
+            if (atomic_load (&c->pubs_done)) {
+                if (w->received >= atomic_load (&c->total_sent))
+                    break;
+                if (!quiet_since)
+                    quiet_since = now;
+                else if (now - quiet_since > (uint64_t) (c->drain_s * 1e9))
+                    break;
+            }
+            continue;
+        }
+        quiet_since = 0;
+        /* drain everything queued */
+        for (;;) {
+            int n = 0, more = 1;
+            while (more && n < 3) {
+                if (zmq_msg_recv (&f[n], s, n == 0 ? ZMQ_DONTWAIT : 0) < 0)
+                    break;
+                more = zmq_msg_more (&f[n]);
+                n++;
+            }
+            if (n == 0)
+                break;
+            while (more) {  /* unexpected extra frames */
+                zmq_msg_t x;
+                zmq_msg_init (&x);
+                zmq_msg_recv (&x, s, 0);
+                more = zmq_msg_more (&x);
+                zmq_msg_close (&x);
+            }
+            if (n < 3)
+                continue;
+            const char *topic = zmq_msg_data (&f[0]);
+            size_t tlen = zmq_msg_size (&f[0]);
+            if (tlen == 10 && memcmp (topic, "bench.warm", 10) == 0) {
+                if (!ready) {
+                    ready = true;
+                    atomic_fetch_add (&c->subs_ready, 1);
+                }
+                continue;
+            }
+            uint64_t ts;
+            now = bench_now_ns ();
+            if (bench_event_ts (zmq_msg_data (&f[2]), zmq_msg_size (&f[2]), &ts)
+                && atomic_load (&c->t0) && ts >= atomic_load (&c->t0)) {
+                w->received++;
+                w->last_recv = now;
+                bench_hist_add (&w->hist, now > ts ? now - ts : 0);
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        zmq_msg_close (&f[i]);
+    zmq_close (s);
+    return NULL;
+}
+
+/* ---- publishers ---- */
+
+typedef struct {
+    worker_t      *w;
+    void          *sock;
+    int            fd;
+    bench_event_t  ev, warm;
+    uint64_t      *sent_at;   /* RING send times, veille mode */
+    uint64_t       inflight;
+} pub_t;
+
+/* Sends one event (template EV stamped with TS and COUNTER). */
+static int pub_send (pub_t *p, bench_event_t *ev, const char *topic,
+                     uint64_t token, uint64_t counter, uint64_t ts)
+{
+    ctx_t *c = p->w->ctx;
+    bench_event_stamp (ev, ts, c->nonce, (unsigned) p->w->index, counter);
+    unsigned char tok[8];
+    util_put_be64 (tok, token);
+    if (c->veille) {  /* [token][topic][event] */
+        if (zmq_send (p->sock, tok, 8, ZMQ_SNDMORE) < 0
+            || zmq_send (p->sock, topic, strlen (topic), ZMQ_SNDMORE) < 0)
+            return -1;
+    } else {          /* [topic][seq][event], as the broker fans out */
+        if (zmq_send (p->sock, topic, strlen (topic), ZMQ_SNDMORE) < 0
+            || zmq_send (p->sock, tok, 8, ZMQ_SNDMORE) < 0)
+            return -1;
+    }
+    return zmq_send (p->sock, ev->data, ev->len, 0) < 0 ? -1 : 0;
+}
+
+/* veille: reads every ack already queued (non-blocking). */
+static void pub_drain_acks (pub_t *p)
+{
+    worker_t *w = p->w;
+    for (;;) {
+        unsigned char buf[64], st[16];
+        int n = zmq_recv (p->sock, buf, sizeof buf, ZMQ_DONTWAIT);
+        if (n < 0)
+            return;
+        int more = 0;
+        size_t ml = sizeof more;
+        zmq_getsockopt (p->sock, ZMQ_RCVMORE, &more, &ml);
+        int status = -1;
+        if (more) {
+            int k = zmq_recv (p->sock, st, sizeof st, 0);
+            if (k >= 1)
+                status = st[0];
+            zmq_getsockopt (p->sock, ZMQ_RCVMORE, &more, &ml);
+            while (more) {
+                zmq_recv (p->sock, st, sizeof st, 0);
+                zmq_getsockopt (p->sock, ZMQ_RCVMORE, &more, &ml);
+            }
+        }
+        if (n != 8)
+            continue;
+        uint64_t token = util_get_be64 (buf);
+        uint64_t now = bench_now_ns ();
+        if (token & WARM_TOKEN)
+            continue;
+        if (p->inflight)
+            p->inflight--;
+        if (status == 0 || status == 1) {
+            w->acked++;
+            w->last_ack = now;
+            bench_hist_add (&w->hist, now - p->sent_at[token & (RING - 1)]);
+        } else {
+            w->nacked++;
+        }
+    }
+}
+
+/* veille: waits up to TIMEOUT_NS for the socket to become readable. */
+static void pub_wait (pub_t *p, uint64_t timeout_ns)
+{
+    int ev = 0;
+    size_t l = sizeof ev;
+    zmq_getsockopt (p->sock, ZMQ_EVENTS, &ev, &l);
+    if (ev & ZMQ_POLLIN)
+        return;
+    struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+    struct timespec ts = { .tv_sec = (time_t) (timeout_ns / 1000000000u),
+                           .tv_nsec = (long) (timeout_ns % 1000000000u) };
+    ppoll (&pfd, 1, &ts, NULL);
+}
+
+/* Publisher 0 sends a warm event every 20 ms until every subscriber got one. */
+static bool pub_warmup (pub_t *p)
+{
+    ctx_t *c = p->w->ctx;
+    uint64_t start = bench_now_ns (), n = 0;
+    while (atomic_load (&c->subs_ready) < c->subs) {
+        if (bench_now_ns () - start > UINT64_C (15000000000)) {
+            fprintf (stderr, "bench_broker: subscribers not ready after 15 s\n");
+            return false;
+        }
+        pub_send (p, &p->warm, "bench.warm", WARM_TOKEN | n, n, 1);
+        n++;
+        uint64_t until = bench_now_ns () + 20000000;
+        while (bench_now_ns () < until) {
+            if (c->veille) {
+                pub_wait (p, 2000000);
+                pub_drain_acks (p);
+            } else {
+                usleep (2000);
+            }
+        }
+    }
+    return true;
+}
+
+static void *pub_main (void *arg)
+{
+    worker_t *w = arg;
+    ctx_t *c = w->ctx;
+    pub_t p = { .w = w };
+    prctl (PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+    if (!bench_event_make (&p.ev, "bench.data", c->size, c->seeds)
+        || !bench_event_make (&p.warm, "bench.warm", 200, c->seeds)) {
+        fprintf (stderr, "bench_broker: cannot build the event template\n");
+        atomic_store (&c->failed, 1);
+        return NULL;
+    }
+    p.sock = zmq_socket (c->zctx, c->veille ? ZMQ_DEALER : ZMQ_PUB);
+    set_int (p.sock, ZMQ_SNDHWM, c->hwm);
+    set_int (p.sock, ZMQ_RCVHWM, c->hwm);
+    /* zmq: PUB queues what the proxy has not taken yet; keep it on close */
+    set_int (p.sock, ZMQ_LINGER, c->veille ? 0 : 60000);
+    if (!c->veille)
+        set_int (p.sock, ZMQ_XPUB_NODROP, 1);
+    if (zmq_connect (p.sock, c->pub_ep) != 0) {
+        fprintf (stderr, "bench_broker: connect %s: %s\n", c->pub_ep, zmq_strerror (errno));
+        atomic_store (&c->failed, 1);
+        goto out;
+    }
+    size_t fl = sizeof p.fd;
+    zmq_getsockopt (p.sock, ZMQ_FD, &p.fd, &fl);
+    if (c->veille)
+        p.sent_at = calloc (RING, sizeof *p.sent_at);
+    if (w->index == 0 && c->subs > 0 && !pub_warmup (&p)) {
+        atomic_store (&c->failed, 1);
+        goto out;
+    }
+    while (!atomic_load (&c->go)) {
+        if (atomic_load (&c->failed))
+            goto out;
+        if (c->veille) {
+            pub_wait (&p, 200000);
+            pub_drain_acks (&p);
+        } else {
+            usleep (100);
+        }
+    }
+    bench_sleep_until (c->t0);
+    double per_pub = c->rate > 0 ? c->rate / c->pubs : 0;
+    uint64_t period = per_pub > 0 ? (uint64_t) (1e9 / per_pub) : 0;
+    uint64_t t0 = c->t0 + (period ? period * (uint64_t) w->index / (uint64_t) c->pubs : 0);
+    uint64_t end = c->t0 + (uint64_t) (c->duration_s * 1e9);
+    uint64_t counter = 0;
+    for (;;) {
+        uint64_t now = bench_now_ns ();
+        if (now >= end || (c->count > 0 && counter >= (uint64_t) c->count))
+            break;
+        if (c->veille) {
+            pub_drain_acks (&p);
+            if (p.inflight >= (uint64_t) c->window) {
+                pub_wait (&p, 1000000);
+                continue;
+            }
+        }
+        if (period) {
+            uint64_t due = t0 + counter * period;
+            if (due > now) {
+                if (c->veille)
+                    pub_wait (&p, due - now);
+                else
+                    bench_sleep_until (due);
+                continue;
+            }
+        }
+        now = bench_now_ns ();
+        if (c->veille)
+            p.sent_at[counter & (RING - 1)] = now;
+        if (pub_send (&p, &p.ev, "bench.data", counter, counter, now) != 0) {
+            fprintf (stderr, "bench_broker: send: %s\n", zmq_strerror (errno));
+            atomic_store (&c->failed, 1);
+            break;
+        }
+        counter++;
+        p.inflight++;
+        w->last_send = now;
+    }
+    w->sent = counter;
+    atomic_fetch_add (&c->total_sent, counter);
+    if (c->veille) {  /* collect the remaining acks */
+        uint64_t until = bench_now_ns () + (uint64_t) (c->drain_s * 1e9) + 5000000000u;
+        while (p.inflight > 0 && bench_now_ns () < until) {
+            pub_wait (&p, 5000000);
+            pub_drain_acks (&p);
+        }
+    }
+out:
+    bench_event_free (&p.ev);
+    bench_event_free (&p.warm);
+    free (p.sent_at);
+    zmq_close (p.sock);
+    return NULL;
+}
+
+static void usage (void)
+{
+    fprintf (stderr,
+        "usage: bench_broker --mode veille|zmq --pub EP [--sub EP]\n"
+        "  [--pubs 1] [--subs 1] [--size 512] [--duration 2] [--count 0]\n"
+        "  [--rate 0 (events/s in total, 0 = max)] [--window 1000] [--hwm 1000000]\n"
+        "  [--drain 3] [--seeds DIR]\n"
+        "Prints one RESULT line. veille: --pub is the broker's publish (ROUTER)\n"
+        "endpoint; zmq: the proxy's XSUB endpoint. --sub is the XPUB endpoint.\n");
+}
+
+int main (int argc, char **argv)
+{
+    if (bench_arg (argc, argv, "help", NULL) || argc < 2) {
+        usage ();
+        return argc < 2 ? 2 : 0;
+    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp (argv[i], "--help") == 0) {
+            usage ();
+            return 0;
+        }
+    ctx_t c = { 0 };
+    const char *mode = bench_arg (argc, argv, "mode", "veille");
+    c.veille = strcmp (mode, "veille") == 0;
+    c.pub_ep = bench_arg (argc, argv, "pub", NULL);
+    c.sub_ep = bench_arg (argc, argv, "sub", NULL);
+    c.pubs = (int) bench_arg_ll (argc, argv, "pubs", 1);
+    c.subs = (int) bench_arg_ll (argc, argv, "subs", 1);
+    c.size = (size_t) bench_arg_ll (argc, argv, "size", 512);
+    c.duration_s = bench_arg_d (argc, argv, "duration", 2);
+    c.count = bench_arg_ll (argc, argv, "count", 0);
+    c.rate = bench_arg_d (argc, argv, "rate", 0);
+    c.window = (int) bench_arg_ll (argc, argv, "window", 1000);
+    c.hwm = (int) bench_arg_ll (argc, argv, "hwm", 1000000);
+    c.drain_s = bench_arg_d (argc, argv, "drain", 3);
+    c.seeds = bench_arg (argc, argv, "seeds", NULL);
+    c.nonce = (unsigned) ((uint64_t) getpid () ^ bench_now_ns ()) & 0xffffu;
+    if (!c.pub_ep || (c.subs > 0 && !c.sub_ep) || c.pubs < 1 || c.pubs > 255
+        || c.subs < 0 || c.window < 1 || (strcmp (mode, "veille") && strcmp (mode, "zmq"))) {
+        usage ();
+        return 2;
+    }
+    if (c.count > 0 && !bench_arg (argc, argv, "duration", NULL))
+        c.duration_s = 3600;
+    c.zctx = zmq_ctx_new ();
+    zmq_ctx_set (c.zctx, ZMQ_IO_THREADS, 1);
+    worker_t *subs = calloc ((size_t) c.subs + 1, sizeof *subs);
+    worker_t *pubs = calloc ((size_t) c.pubs, sizeof *pubs);
+    for (int i = 0; i < c.subs; i++) {
+        subs[i] = (worker_t) { .ctx = &c, .index = i };
+        pthread_create (&subs[i].thread, NULL, sub_main, &subs[i]);
+    }
+    for (int i = 0; i < c.pubs; i++) {
+        pubs[i] = (worker_t) { .ctx = &c, .index = i };
+        pthread_create (&pubs[i].thread, NULL, pub_main, &pubs[i]);
+    }
+    while (atomic_load (&c.subs_ready) < c.subs && !atomic_load (&c.failed))
+        usleep (1000);
+    usleep (50000);  /* let the other publishers finish connecting */
+    c.t0 = bench_now_ns () + 1000000;
+    atomic_store (&c.go, 1);
+    for (int i = 0; i < c.pubs; i++)
+        pthread_join (pubs[i].thread, NULL);
+    atomic_store (&c.pubs_done, 1);
+    for (int i = 0; i < c.subs; i++)
+        pthread_join (subs[i].thread, NULL);
+
+    bench_result_t r = { .system = bench_arg (argc, argv, "label", mode),
+                         .pubs = c.pubs, .subs = c.subs, .size = c.size, .rate = c.rate };
+    bench_hist_t *lat = calloc (1, sizeof *lat), *ack = calloc (1, sizeof *ack);
+    uint64_t last_send = 0, last_recv = 0, last_ack = 0;
+    r.received_min = c.subs ? UINT64_MAX : 0;
+    for (int i = 0; i < c.pubs; i++) {
+        r.sent += pubs[i].sent;
+        r.acked += pubs[i].acked;
+        r.nacked += pubs[i].nacked;
+        bench_hist_merge (ack, &pubs[i].hist);
+        if (pubs[i].last_ack > last_ack)
+            last_ack = pubs[i].last_ack;
+        if (pubs[i].last_send > last_send)
+            last_send = pubs[i].last_send;
+    }
+    for (int i = 0; i < c.subs; i++) {
+        r.received_sum += subs[i].received;
+        if (subs[i].received < r.received_min)
+            r.received_min = subs[i].received;
+        bench_hist_merge (lat, &subs[i].hist);
+        if (subs[i].last_recv > last_recv)
+            last_recv = subs[i].last_recv;
+    }
+    r.expected = r.sent;
+    r.send_s = last_send > c.t0 ? (double) (last_send - c.t0) / 1e9 : 0;
+    r.e2e_s = last_recv > c.t0 ? (double) (last_recv - c.t0) / 1e9 : r.send_s;
+    r.lat = lat;
+    r.ack = c.veille ? ack : NULL;
+    if (c.subs == 0)  /* publish only: throughput is acked/s */
+        r.received_min = r.acked,
+        r.e2e_s = last_ack > c.t0 ? (double) (last_ack - c.t0) / 1e9 : r.send_s;
+    bench_result_print (&r);
+    int failed = atomic_load (&c.failed);
+    free (lat);
+    free (ack);
+    free (subs);
+    free (pubs);
+    zmq_ctx_term (c.zctx);
+    return failed ? 1 : 0;
+}
