@@ -14,8 +14,14 @@ css_xpath_is_xpath (const char *sel)
         return false;
     while (*sel == ' ' || *sel == '\t')
         sel++;
-    return sel[0] == '/' || sel[0] == '(' || strncmp (sel, "./", 2) == 0
-        || strncmp (sel, "../", 3) == 0 || strcmp (sel, ".") == 0;
+    if (sel[0] == '/' || sel[0] == '(' || strncmp (sel, "./", 2) == 0
+        || strncmp (sel, "../", 3) == 0 || strcmp (sel, ".") == 0)
+        return true;
+    /* a function call: string(...), normalize-space(...), count(...) */
+    const char *p = sel;
+    while (isalpha ((unsigned char) *p) || *p == '-')
+        p++;
+    return p > sel && *p == '(';
 }
 
 static bool

@@ -2,7 +2,8 @@
  * Supported: tag, *, .class, #id, [attr], [attr=value] (value quoted or
  * not), compound (div.a#b[x]), descendant ' ', child '>', groups ','.
  * Anything else (pseudo-classes, ~, +, attribute operators) is refused.
- * A selector starting with '/', './', '(' or '//' is taken as XPath as is. */
+ * A selector starting with '/', './', '../', '(' or a function call
+ * ("string(", "normalize-space(") is taken as XPath as is. */
 #ifndef VL_CSS_XPATH_H
 #define VL_CSS_XPATH_H
 

@@ -65,6 +65,8 @@ xpath_passes_through (void **state)
     assert_true (css_xpath_is_xpath ("//div[@id='x']"));
     assert_true (css_xpath_is_xpath ("./a/@href"));
     assert_true (css_xpath_is_xpath ("(.//h2)[1]"));
+    assert_true (css_xpath_is_xpath ("normalize-space(.//h2)"));
+    assert_false (css_xpath_is_xpath ("h2"));
     assert_false (css_xpath_is_xpath ("div p"));
     assert_false (css_xpath_is_xpath (NULL));
     check ("//div[@class='a b']", false, "//div[@class='a b']");
