@@ -8,7 +8,8 @@
  * ack for a slot that was reused is recognised and ignored. Slot buffers
  * grow to the largest event seen and are kept: no allocation per message
  * once warm. A socket monitor (inproc PAIR) reports handshakes; on each,
- * every in-flight event is sent again at once (the broker dedups by id). */
+ * after a disconnection, every event that was in flight before it is sent
+ * again at once (the broker dedups by id). */
 #include "client_pub.h"
 
 #include <errno.h>
@@ -61,6 +62,7 @@ struct client_pub {
     bool        blocked;       /* last send hit EAGAIN (no peer or HWM) */
     int64_t     pause_until;   /* after UNAVAILABLE: no send before this */
     int         backoff_ms;
+    int64_t     lost_before;   /* disconnection seen: in flight before it is suspect */
     uint64_t    resent;
 };
 
@@ -98,22 +100,31 @@ s_push_tail (client_pub_t *self, int32_t i, int which)
     l->tail = i;
 }
 
-/* Moves every in-flight slot to the front of the queue, keeping order. */
+/* Moves the in-flight slots sent at or before T (the oldest ones) to the
+ * front of the queue, keeping their order. */
 static void
-s_requeue_all_inflight (client_pub_t *self)
+s_requeue_sent_before (client_pub_t *self, int64_t t)
 {
-    if (self->inflight.head == PUB_NONE)
-        return;
-    for (int32_t i = self->inflight.head; i != PUB_NONE; i = self->slots[i].next)
+    int32_t first = self->inflight.head, last = PUB_NONE;
+    for (int32_t i = first; i != PUB_NONE && self->slots[i].sent_at <= t;
+         i = self->slots[i].next) {
         self->slots[i].list = LIST_QUEUE;
-    if (self->queue.head != PUB_NONE) {
-        self->slots[self->inflight.tail].next = self->queue.head;
-        self->slots[self->queue.head].prev = self->inflight.tail;
+        last = i;
     }
+    if (last == PUB_NONE)
+        return;
+    int32_t rest = self->slots[last].next;
+    self->inflight.head = rest;
+    if (rest != PUB_NONE)
+        self->slots[rest].prev = PUB_NONE;
     else
-        self->queue.tail = self->inflight.tail;
-    self->queue.head = self->inflight.head;
-    self->inflight.head = self->inflight.tail = PUB_NONE;
+        self->inflight.tail = PUB_NONE;
+    self->slots[last].next = self->queue.head;
+    if (self->queue.head != PUB_NONE)
+        self->slots[self->queue.head].prev = last;
+    else
+        self->queue.tail = last;
+    self->queue.head = first;
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
@@ -175,6 +186,7 @@ client_pub_new (void *zmq_ctx, const client_pub_opts_t *opts, vl_err_t *err)
         self->max_inflight = INT32_MAX / 2;
     self->resend_ms = opts->resend_ms > 0 ? opts->resend_ms : PUB_DEFAULT_RESEND_MS;
     self->backoff_ms = PUB_BACKOFF_MIN_MS;
+    self->lost_before = -1;
     self->queue.head = self->queue.tail = PUB_NONE;
     self->inflight.head = self->inflight.tail = PUB_NONE;
     self->slots = calloc (self->max_inflight, sizeof *self->slots);
@@ -338,13 +350,18 @@ s_drain_monitor (client_pub_t *self)
                 break;
         }
         zmq_msg_close (&m);
-        if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            log_debug ("client_pub: connected; resending %zu pending",
-                       self->max_inflight - self->nfree);
-            s_requeue_all_inflight (self);
+        if (ev == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->lost_before >= 0) {
+            /* what went out before the disconnection may be lost; what was
+             * sent since then was refused (ZMQ_IMMEDIATE) or went out on
+             * the new connection */
+            log_info ("client_pub: reconnected; resending what was in flight");
+            s_requeue_sent_before (self, self->lost_before);
+            self->lost_before = -1;
         }
-        else if (ev == ZMQ_EVENT_DISCONNECTED)
+        else if (ev == ZMQ_EVENT_DISCONNECTED) {
             log_info ("client_pub: disconnected from the broker; will resend on reconnect");
+            self->lost_before = util_mono_ms ();
+        }
         else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
             log_warn ("client_pub: handshake with the broker failed (CURVE keys?)");
     }
