@@ -14,7 +14,7 @@
 #include "vl_err.h"
 
 #define JSON_MAX_BYTES  (16 * 1024 * 1024)
-#define JSON_MAX_DEPTH  64
+#define JSON_MAX_DEPTH  2048   /* jansson's own nesting limit (documentation) */
 
 /* Parses UTF-8 BODY (LEN bytes) for SRC, links resolved against BASE_URL;
  * appends to OUT. VL_EPARSE for invalid JSON or a path that does not lead

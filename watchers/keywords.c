@@ -5,6 +5,7 @@
 #include "fold.h"
 #include "keywords.h"
 #include "log.h"
+#include "util.h"
 
 typedef struct {
     char *as_configured;
@@ -42,8 +43,11 @@ load_terms (char *const *in, size_t n, term_t **out)
         t[i].as_configured = strdup (s);
         t[i].folded = fold_text (s, strlen (s));
         if (!t[i].as_configured || !t[i].folded) {
+            bool bad = t[i].as_configured && !util_utf8_valid (s, strlen (s));
+            if (bad)
+                log_warn ("keywords: term is not valid UTF-8");
             free_terms (t, n);
-            return VL_ENOMEM;
+            return bad ? VL_EINVAL : VL_ENOMEM;
         }
         if (!*t[i].folded || strcmp (t[i].folded, "*") == 0) {
             log_warn ("keywords: term \"%s\" has no letters or digits", s);

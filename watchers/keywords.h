@@ -15,7 +15,8 @@ typedef struct keywords keywords_t;
 
 /* Builds a filter from INCLUDE (NINCLUDE terms) and EXCLUDE (NEXCLUDE);
  * terms are kept as configured for tags and folded for matching. Returns
- * NULL with *ERR = VL_EINVAL for a term that folds to nothing, VL_ENOMEM.
+ * NULL with *ERR = VL_EINVAL for a term that folds to nothing or is not
+ * valid UTF-8, VL_ENOMEM.
  * Caller owns the result (keywords_destroy). */
 keywords_t *keywords_new (char *const *include, size_t ninclude,
                           char *const *exclude, size_t nexclude, vl_err_t *err);
