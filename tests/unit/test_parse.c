@@ -1,0 +1,262 @@
+/* test_parse: parse_document dispatch and charset handling end to end;
+ * item lists, fingerprints, identity fallback, links; item_to_json. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include "item_json.h"
+#include "parse.h"
+#include "util.h"
+
+static char *
+read_fixture (const char *rel, size_t *len)
+{
+    char path[512];
+    snprintf (path, sizeof path, "%s/%s", FIXTURES_DIR, rel);
+    char *body = NULL;
+    assert_int_equal (util_read_file (path, 1 << 24, &body, len), VL_OK);
+    return body;
+}
+
+static source_t
+src_of (source_type_t type)
+{
+    source_t s;
+    memset (&s, 0, sizeof s);
+    s.id = "t";
+    s.url = "https://doc.example/dir/doc";
+    s.type = type;
+    return s;
+}
+
+static vl_err_t
+parse_fixture (const source_t *src, const char *ct, const char *rel, item_list_t *l)
+{
+    size_t len;
+    char *body = read_fixture (rel, &len);
+    parse_ctx_t ctx = { .base_url = NULL, .content_type = ct };
+    vl_err_t rc = parse_document (src, &ctx, body, len, l);
+    free (body);
+    for (size_t i = 0; i < l->n; i++) {
+        assert_true (util_utf8_valid (l->items[i].title, strlen (l->items[i].title)));
+        assert_true (util_utf8_valid (l->items[i].content, strlen (l->items[i].content)));
+    }
+    return rc;
+}
+
+static void
+auto_detects_feed_json_html (void **state)
+{
+    source_t src = src_of (SOURCE_AUTO);
+    item_list_t l = { 0 };
+    assert_int_equal (parse_fixture (&src, NULL, "feeds/press-atom.xml", &l), VL_OK);
+    assert_int_equal (l.n, 2);
+    item_list_free (&l);
+    assert_int_equal (parse_fixture (&src, NULL, "feeds/un-ga-rdf.xml", &l), VL_OK);
+    assert_int_equal (l.n, 2);
+    item_list_free (&l);
+    src.json_items = "data.items";
+    assert_int_equal (parse_fixture (&src, "application/json", "json/api-sample.json", &l), VL_OK);
+    assert_int_equal (l.n, 4);
+    item_list_free (&l);
+    assert_int_equal (parse_fixture (&src, "text/html", "pages/un-ctitf.html", &l), VL_OK);
+    assert_int_equal (l.n, 1);
+    item_list_free (&l);
+}
+
+static void
+forced_type_mismatch_is_a_parse_error (void **state)
+{
+    source_t src = src_of (SOURCE_FEED);
+    item_list_t l = { 0 };
+    assert_int_equal (parse_fixture (&src, NULL, "pages/un-ctitf.html", &l), VL_EPARSE);
+    src.type = SOURCE_JSON;
+    assert_int_equal (parse_fixture (&src, NULL, "pages/un-ctitf.html", &l), VL_EPARSE);
+    assert_int_equal (l.n, 0);
+    assert_int_equal (parse_document (NULL, NULL, "x", 1, &l), VL_EINVAL);
+    assert_int_equal (parse_document (&src, NULL, NULL, 0, &l), VL_EINVAL);
+}
+
+static void
+latin1_page_via_meta_and_header (void **state)
+{
+    source_t src = src_of (SOURCE_HTML);
+    src.select = ".post";
+    item_list_t l = { 0 };
+    /* meta http-equiv says iso-8859-1 */
+    assert_int_equal (parse_fixture (&src, "text/html", "pages/press-latin1.html", &l), VL_OK);
+    assert_int_equal (l.n, 1);
+    assert_string_equal (l.items[0].title,
+        "Cyber-sécurité : le gouvernement favorise un plan d’actions face au terrorisme");
+    assert_non_null (strstr (l.items[0].content, "l’Intérieur"));
+    assert_non_null (strstr (l.items[0].content, "Cybersécurité"));
+    char hash[33];
+    memcpy (hash, l.items[0].hash, 33);
+    item_list_free (&l);
+    /* the header agrees; and a forced charset gives the same */
+    assert_int_equal (parse_fixture (&src, "text/html; charset=windows-1252",
+                                     "pages/press-latin1.html", &l), VL_OK);
+    assert_string_equal (l.items[0].hash, hash);
+    item_list_free (&l);
+    src.charset = "windows-1252";
+    assert_int_equal (parse_fixture (&src, "text/html; charset=utf-8",
+                                     "pages/press-latin1.html", &l), VL_OK);
+    assert_string_equal (l.items[0].hash, hash);
+    item_list_free (&l);
+}
+
+static void
+header_wrongly_says_utf8 (void **state)
+{
+    source_t src = src_of (SOURCE_AUTO);
+    item_list_t l = { 0 }, ref = { 0 };
+    assert_int_equal (parse_fixture (&src, NULL, "feeds/press-rss2.xml", &ref), VL_OK);
+    assert_int_equal (parse_fixture (&src, "application/rss+xml; charset=utf-8",
+                                     "feeds/press-rss2-cp1252.xml", &l), VL_OK);
+    assert_int_equal (l.n, ref.n);
+    for (size_t i = 0; i < l.n; i++)
+        assert_string_equal (l.items[i].hash, ref.items[i].hash);
+    item_list_free (&l);
+    item_list_free (&ref);
+}
+
+static void
+bad_selector_is_einval (void **state)
+{
+    source_t src = src_of (SOURCE_HTML);
+    src.select = "a:hover";
+    item_list_t l = { 0 };
+    assert_int_equal (parse_fixture (&src, NULL, "pages/un-ctitf.html", &l), VL_EINVAL);
+    assert_int_equal (l.n, 0);
+}
+
+static void
+item_list_cap_pop_and_free (void **state)
+{
+    item_list_t l = { 0 };
+    for (int i = 0; i < ITEM_MAX_ITEMS; i++) {
+        item_t *it = item_list_add (&l);
+        assert_non_null (it);
+        it->title = strdup ("t");
+    }
+    assert_null (item_list_add (&l));
+    item_list_pop (&l);
+    assert_int_equal (l.n, ITEM_MAX_ITEMS - 1);
+    item_list_free (&l);
+    assert_int_equal (l.n, 0);
+    assert_null (l.items);
+    item_list_pop (&l);
+    item_list_free (&l);
+}
+
+static void
+item_finish_hash_and_identity_fallback (void **state)
+{
+    item_t a = { 0 }, b = { 0 }, c = { 0 };
+    a.title = strdup ("Titre");
+    a.content = strdup ("ligne 1\nligne 2");
+    a.link = strdup ("https://x.example/a");
+    item_finish (&a);
+    assert_int_equal (strlen (a.hash), 32);
+    assert_string_equal (a.identity, "https://x.example/a");
+    /* same title+content, same hash; the hash covers title '\n' content */
+    b.title = strdup ("Titre");
+    b.content = strdup ("ligne 1\nligne 2");
+    b.identity = strdup ("guid-1");
+    item_finish (&b);
+    assert_string_equal (a.hash, b.hash);
+    assert_string_equal (b.identity, "guid-1");
+    char want[33];
+    util_hash_hex ("Titre\nligne 1\nligne 2", 21, want);
+    assert_string_equal (a.hash, want);
+    /* no identity, no link: hash of title '\n' link */
+    c.title = strdup ("Titre");
+    c.identity = strdup ("");
+    item_finish (&c);
+    util_hash_hex ("Titre\n", 6, want);
+    assert_string_equal (c.identity, want);
+    item_clear (&a);
+    item_clear (&b);
+    item_clear (&c);
+    assert_null (a.title);
+}
+
+static void
+resolve_link_schemes_and_bases (void **state)
+{
+    char *u = item_resolve_link (" ../b?x=1#f ", "https://h.example/d/e/f");
+    assert_string_equal (u, "https://h.example/d/b?x=1#f");
+    free (u);
+    u = item_resolve_link ("//cdn.example/x", "https://h.example/");
+    assert_string_equal (u, "https://cdn.example/x");
+    free (u);
+    u = item_resolve_link ("HTTP://UP.example/", NULL);
+    assert_non_null (u);
+    free (u);
+    assert_null (item_resolve_link ("javascript:alert(1)", "https://h.example/"));
+    assert_null (item_resolve_link ("data:text/html,x", NULL));
+    assert_null (item_resolve_link ("relative/only", NULL));
+    assert_null (item_resolve_link ("", "https://h.example/"));
+    assert_null (item_resolve_link ("   ", "https://h.example/"));
+    assert_null (item_resolve_link (NULL, "https://h.example/"));
+    assert_null (item_resolve_link ("https://h.example/a\nb", NULL));
+}
+
+static void
+item_json_is_escaped_utf8 (void **state)
+{
+    item_t it = { 0 };
+    it.identity = "id\"1";
+    it.title = "« Titre »\twith \\ and \x01";
+    it.link = "https://x.example/";
+    it.summary = "s";
+    it.content = "c\nd";
+    it.published = 1453802400;
+    it.has_published = true;
+    strcpy (it.hash, "0123456789abcdef0123456789abcdef");
+    char *j = item_to_json (&it, false);
+    assert_non_null (j);
+    assert_null (strchr (j, '\n'));
+    assert_null (strstr (j, "content"));
+    json_error_t e;
+    json_t *o = json_loads (j, 0, &e);
+    assert_non_null (o);
+    assert_string_equal (json_string_value (json_object_get (o, "id")), "id\"1");
+    assert_string_equal (json_string_value (json_object_get (o, "title")), it.title);
+    assert_int_equal (json_integer_value (json_object_get (o, "published")), 1453802400);
+    assert_string_equal (json_string_value (json_object_get (o, "hash")), it.hash);
+    assert_non_null (strstr (j, "« Titre »"));
+    json_decref (o);
+    free (j);
+    it.has_published = false;
+    it.link = NULL;
+    j = item_to_json (&it, true);
+    o = json_loads (j, 0, &e);
+    assert_null (json_object_get (o, "published"));
+    assert_string_equal (json_string_value (json_object_get (o, "link")), "");
+    assert_string_equal (json_string_value (json_object_get (o, "content")), "c\nd");
+    json_decref (o);
+    free (j);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (auto_detects_feed_json_html),
+        cmocka_unit_test (forced_type_mismatch_is_a_parse_error),
+        cmocka_unit_test (latin1_page_via_meta_and_header),
+        cmocka_unit_test (header_wrongly_says_utf8),
+        cmocka_unit_test (bad_selector_is_einval),
+        cmocka_unit_test (item_list_cap_pop_and_free),
+        cmocka_unit_test (item_finish_hash_and_identity_fallback),
+        cmocka_unit_test (resolve_link_schemes_and_bases),
+        cmocka_unit_test (item_json_is_escaped_utf8),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
