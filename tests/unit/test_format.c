@@ -1,0 +1,195 @@
+/* test_format.c: text/JSON/RFC 2047 formatting of hostile events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include "format.h"
+#include "util.h"
+#include "test_sub_hostile.h"
+
+static void
+text_line_is_one_clean_line_for_every_hostile_event (void **state)
+{
+    for (size_t i = 0; i < HOSTILE_N; i++) {
+        event_t ev;
+        hostile_event (i, &ev);
+        buf_t b;
+        buf_init (&b, 0);
+        assert_int_equal (format_text_line (&b, &ev, 42), VL_OK);
+        assert_true (hostile_clean (b.data, b.len, ""));
+        assert_null (memchr (b.data, '\x1b', b.len));
+        assert_null (strstr (b.data, "\xe2\x80\xae"));      /* bidi override gone */
+        assert_true (b.len < 4096);
+        assert_non_null (strstr (b.data, " id=0123456789abcdef0123456789abcdef seq=42"));
+        assert_non_null (strstr (b.data, "un.test new (src-1) "));
+        buf_free (&b);
+        event_clear (&ev);
+    }
+}
+
+static void
+text_body_keeps_newlines_only (void **state)
+{
+    for (size_t i = 0; i < HOSTILE_N; i++) {
+        event_t ev;
+        hostile_event (i, &ev);
+        buf_t b;
+        buf_init (&b, 0);
+        assert_int_equal (format_text_body (&b, &ev, 7), VL_OK);
+        assert_true (hostile_clean (b.data, b.len, "\n"));
+        assert_null (strchr (b.data, '\r'));
+        assert_true (b.len < 2 * FORMAT_BODY_FIELD_MAX + 8192);
+        buf_free (&b);
+        event_clear (&ev);
+    }
+}
+
+static void
+json_line_parses_back_and_escapes_script (void **state)
+{
+    for (size_t i = 0; i < HOSTILE_N; i++) {
+        event_t ev;
+        hostile_event (i, &ev);
+        buf_t b;
+        buf_init (&b, 0);
+        assert_int_equal (format_json_line (&b, &ev, 9), VL_OK);
+        assert_null (memchr (b.data, '\n', b.len));
+        assert_null (strstr (b.data, "</script>"));
+        assert_true (util_utf8_valid (b.data, b.len));
+        assert_true (b.len < FORMAT_BODY_FIELD_MAX + 16384);
+        json_error_t jerr;
+        json_t *o = json_loadb (b.data, b.len, 0, &jerr);
+        assert_non_null (o);
+        assert_int_equal (json_integer_value (json_object_get (o, "seq")), 9);
+        const char *title = json_string_value (json_object_get (o, "title"));
+        assert_non_null (title);
+        if (util_utf8_valid (HOSTILE[i].title, strlen (HOSTILE[i].title)))
+            assert_string_equal (title, HOSTILE[i].title);   /* exact round trip */
+        else
+            assert_non_null (strstr (title, "\xef\xbf\xbd"));  /* U+FFFD */
+        json_decref (o);
+        buf_free (&b);
+        event_clear (&ev);
+    }
+}
+
+static void
+clean_strips_escapes_and_caps_on_char_boundary (void **state)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    const char *s = "a\x1b[1;31mb\x1b]8;;http://x\x07" "c\td\xc3\xa9\xc3\xa9\xc3\xa9";
+    assert_int_equal (format_clean (&b, s, strlen (s), 100, 0), VL_OK);
+    assert_string_equal (b.data, "abc d\xc3\xa9\xc3\xa9\xc3\xa9");
+    buf_reset (&b);
+    assert_int_equal (format_clean (&b, s, strlen (s), 6, 0), VL_OK);
+    assert_string_equal (b.data, "abc d\xe2\x80\xa6");   /* é does not fit: cut before it */
+    buf_free (&b);
+}
+
+static void
+utf8_prefix_counts_code_points (void **state)
+{
+    const char *s = "\xc3\xa9t\xc3\xa9";   /* été */
+    assert_int_equal (format_utf8_count (s, strlen (s)), 3);
+    assert_int_equal (format_utf8_prefix_cp (s, strlen (s), 2), 3);
+    assert_int_equal (format_utf8_prefix_cp (s, strlen (s), 5), strlen (s));
+}
+
+/* Decodes one "=?UTF-8?B?...?=" word at P into OUT; returns bytes used. */
+static size_t
+decode_word (const char *p, buf_t *out)
+{
+    assert_memory_equal (p, "=?UTF-8?B?", 10);
+    const char *end = strstr (p + 10, "?=");
+    assert_non_null (end);
+    unsigned char bin[256];
+    size_t n = 0;
+    assert_int_equal (sodium_base642bin (bin, sizeof bin, p + 10, (size_t) (end - p - 10), NULL,
+                                         &n, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+    assert_true (util_utf8_valid (bin, n));   /* words never split a character */
+    buf_append (out, bin, n);
+    return (size_t) (end + 2 - p);
+}
+
+static void
+rfc2047_words_fold_under_76_and_decode_back (void **state)
+{
+    for (size_t i = 0; i < HOSTILE_N; i++) {
+        if (HOSTILE[i].big_summary)
+            continue;
+        buf_t b, dec, want;
+        buf_init (&b, 0);
+        buf_init (&dec, 0);
+        buf_init (&want, 0);
+        assert_int_equal (buf_puts (&b, "Subject: "), VL_OK);
+        assert_int_equal (format_rfc2047 (&b, HOSTILE[i].title, 9, 900), VL_OK);
+        format_clean (&want, HOSTILE[i].title, strlen (HOSTILE[i].title), 900, 0);
+        /* lines: split on CRLF; each <= 76; continuation starts with a space */
+        const char *line = b.data;
+        bool first = true;
+        while (line) {
+            const char *crlf = strstr (line, "\r\n");
+            size_t len = crlf ? (size_t) (crlf - line) : strlen (line);
+            assert_true (len <= 76);
+            assert_null (memchr (line, '\n', len));
+            assert_null (memchr (line, '\r', len));
+            const char *p = line + (first ? 9 : 1);
+            if (!first)
+                assert_int_equal (line[0], ' ');
+            if (strncmp (p, "=?UTF-8?B?", 10) == 0)
+                decode_word (p, &dec);
+            else
+                buf_append (&dec, p, len - (size_t) (p - line));
+            first = false;
+            line = crlf ? crlf + 2 : NULL;
+        }
+        assert_int_equal (dec.len, want.len);
+        assert_memory_equal (dec.data, want.data, want.len);
+        buf_free (&b);
+        buf_free (&dec);
+        buf_free (&want);
+    }
+}
+
+static void
+rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words (void **state)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    format_rfc2047 (&b, "Plain subject", 9, 900);
+    assert_string_equal (b.data, "Plain subject");
+    buf_reset (&b);
+    format_rfc2047 (&b, "=?UTF-8?B?ZXZpbA==?=", 9, 900);
+    assert_memory_equal (b.data, "=?UTF-8?B?", 10);
+    assert_null (strstr (b.data, "ZXZpbA==?="));   /* encoded again, not passed raw */
+    buf_free (&b);
+}
+
+static void
+html_escape_neutralises_markup (void **state)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    format_html_escape (&b, "</script><a href='x'>&\"", 100);
+    assert_string_equal (b.data, "&lt;/script&gt;&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
+    buf_free (&b);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (text_line_is_one_clean_line_for_every_hostile_event),
+        cmocka_unit_test (text_body_keeps_newlines_only),
+        cmocka_unit_test (json_line_parses_back_and_escapes_script),
+        cmocka_unit_test (clean_strips_escapes_and_caps_on_char_boundary),
+        cmocka_unit_test (utf8_prefix_counts_code_points),
+        cmocka_unit_test (rfc2047_words_fold_under_76_and_decode_back),
+        cmocka_unit_test (rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words),
+        cmocka_unit_test (html_escape_neutralises_markup),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,256 @@
+/* test_sink_webhook.c: payloads of every webhook style from hostile
+ * events, limits, headers, and HTTP outcome classification. (Real HTTP:
+ * integration tests 43-sub-webhook.py, 46-sub-blocked-sink.py.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include <jansson.h>
+#include "format.h"
+#include "sink_webhook.h"
+#include "util.h"
+#include "test_sub_hostile.h"
+
+static char *const NTFY_TAGS[] = { "warning", "rotating_light", NULL };
+
+static sink_webhook_opts_t
+opts (webhook_style_t style)
+{
+    sink_webhook_opts_t o = {
+        .name = "hook", .url = "http://127.0.0.1:9/hook", .style = style,
+        .token = "tok\r\nX-Evil: 1", .chat_id = "-100123", .room = "!room:example.org",
+        .priority = 4, .ntfy_tags = NTFY_TAGS, .timeout_s = 5,
+    };
+    return o;
+}
+
+static void
+check_headers (const webhook_req_t *req)
+{
+    for (struct curl_slist *l = req->headers; l; l = l->next) {
+        assert_true (hostile_clean (l->data, strlen (l->data), ""));
+        assert_true (strncmp (l->data, "X-Evil", 6) != 0);
+    }
+}
+
+static const char *
+header (const webhook_req_t *req, const char *name)
+{
+    size_t n = strlen (name);
+    for (struct curl_slist *l = req->headers; l; l = l->next)
+        if (strncmp (l->data, name, n) == 0 && l->data[n] == ':')
+            return l->data + n + 2;
+    return NULL;
+}
+
+static json_t *
+parse (const webhook_req_t *req)
+{
+    assert_null (strstr (req->body.data, "</script>"));
+    json_error_t e;
+    json_t *j = json_loadb (req->body.data, req->body.len, 0, &e);
+    assert_non_null (j);
+    return j;
+}
+
+static void
+every_style_builds_valid_payloads_from_hostile_events (void **state)
+{
+    for (int style = WEBHOOK_JSON; style <= WEBHOOK_NTFY; style++) {
+        sink_webhook_opts_t o = opts ((webhook_style_t) style);
+        for (size_t i = 0; i < HOSTILE_N; i++) {
+            event_t ev;
+            hostile_event (i, &ev);
+            webhook_req_t req;
+            assert_int_equal (sink_webhook_build (&o, &ev, 5, &req), VL_OK);
+            check_headers (&req);
+            assert_true (util_utf8_valid (req.body.data, req.body.len));
+            assert_true (req.body.len < FORMAT_BODY_FIELD_MAX + 32768);
+            assert_string_equal (header (&req, "X-Veille-Event-Id"), ev.id);
+            if (style != WEBHOOK_NTFY)
+                json_decref (parse (&req));
+            else
+                assert_true (hostile_clean (req.body.data, req.body.len, "\n"));
+            sink_webhook_req_free (&req);
+            event_clear (&ev);
+        }
+    }
+}
+
+static void
+json_style_is_the_event (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_JSON);
+    event_t ev;
+    hostile_event (1, &ev);                 /* quotes and backslashes */
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 77, &req);
+    json_t *j = parse (&req);
+    assert_string_equal (json_string_value (json_object_get (j, "title")), HOSTILE[1].title);
+    assert_int_equal (json_integer_value (json_object_get (j, "seq")), 77);
+    assert_string_equal (req.method, "POST");
+    json_decref (j);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+discord_is_cut_at_2000_code_points (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_DISCORD);
+    event_t ev;
+    hostile_event (4, &ev);                 /* emoji title */
+    free (ev.summary);
+    ev.summary = malloc (4 * 3000 + 1);
+    for (int k = 0; k < 3000; k++)
+        memcpy (ev.summary + 4 * k, "\xf0\x9f\x98\x80", 4);
+    ev.summary[4 * 3000] = '\0';
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    json_t *j = parse (&req);
+    const char *content = json_string_value (json_object_get (j, "content"));
+    assert_true (format_utf8_count (content, strlen (content)) <= WEBHOOK_DISCORD_MAX);
+    assert_true (util_utf8_valid (content, strlen (content)));
+    assert_non_null (strstr (content, "\xe2\x80\xa6"));      /* ends with an ellipsis */
+    json_t *am = json_object_get (json_object_get (j, "allowed_mentions"), "parse");
+    assert_true (json_is_array (am) && json_array_size (am) == 0);   /* no @everyone */
+    json_decref (j);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+slack_escapes_control_characters (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_SLACK);
+    event_t ev;
+    hostile_event (6, &ev);                 /* </script> */
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    json_t *j = parse (&req);
+    const char *text = json_string_value (json_object_get (j, "text"));
+    assert_null (strchr (text, '<'));
+    assert_non_null (strstr (text, "&lt;/script&gt;"));
+    json_decref (j);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+matrix_puts_to_the_room_with_the_event_id_as_txn (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_MATRIX);
+    o.url = "https://matrix.example.org/";
+    event_t ev;
+    hostile_event (6, &ev);
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    assert_string_equal (req.method, "PUT");
+    assert_string_equal (req.url, "https://matrix.example.org/_matrix/client/v3/rooms/"
+                         "%21room%3Aexample.org/send/m.room.message/0123456789abcdef0123456789abcdef");
+    json_t *j = parse (&req);
+    assert_string_equal (json_string_value (json_object_get (j, "msgtype")), "m.text");
+    assert_null (strstr (json_string_value (json_object_get (j, "formatted_body")), "<script"));
+    assert_non_null (header (&req, "Authorization"));
+    json_decref (j);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+telegram_puts_the_token_in_the_path_and_chat_id_in_body (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_TELEGRAM);
+    o.url = "https://api.telegram.org";
+    o.token = "123:ABC";
+    event_t ev;
+    hostile_event (5, &ev);
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    assert_string_equal (req.url, "https://api.telegram.org/bot123:ABC/sendMessage");
+    assert_null (header (&req, "Authorization"));
+    json_t *j = parse (&req);
+    assert_string_equal (json_string_value (json_object_get (j, "chat_id")), "-100123");
+    json_decref (j);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+ntfy_sets_title_tags_priority_click (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_NTFY);
+    event_t ev;
+    hostile_event (0, &ev);                 /* CR/LF title */
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    const char *title = header (&req, "Title");
+    assert_non_null (title);
+    assert_string_equal (title, "Line one  Bcc: evil@example.org  Subject: pwned  body");
+    assert_string_equal (header (&req, "Tags"), "warning,rotating_light");
+    assert_string_equal (header (&req, "Priority"), "4");
+    assert_string_equal (header (&req, "Click"), "https://example.org/a?b=1&c=\"2\"");
+    assert_string_equal (header (&req, "Authorization"), "Bearer tok  X-Evil: 1");
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+    hostile_event (4, &ev);                 /* emoji: RFC 2047 encoded */
+    sink_webhook_build (&o, &ev, 1, &req);
+    assert_memory_equal (header (&req, "Title"), "=?UTF-8?B?", 10);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+http_outcomes_are_classified (void **state)
+{
+    sink_result_t r;
+    sink_webhook_classify (CURLE_OK, 204, 0, "", &r);
+    assert_int_equal (r.status, SINK_DELIVERED);
+    sink_webhook_classify (CURLE_OK, 429, 7, "slow down", &r);
+    assert_int_equal (r.status, SINK_RETRY);
+    assert_int_equal (r.retry_after_ms, 7000);
+    sink_webhook_classify (CURLE_OK, 503, 0, "", &r);
+    assert_int_equal (r.status, SINK_RETRY);
+    sink_webhook_classify (CURLE_OPERATION_TIMEDOUT, 0, 0, NULL, &r);
+    assert_int_equal (r.status, SINK_RETRY);
+    sink_webhook_classify (CURLE_OK, 400, 0, "bad \x1b[31m request", &r);
+    assert_int_equal (r.status, SINK_FAILED);
+    assert_null (strchr (r.detail, '\x1b'));
+    sink_webhook_classify (CURLE_OK, 404, 0, "", &r);
+    assert_int_equal (r.status, SINK_FAILED);
+}
+
+static void
+style_names_parse (void **state)
+{
+    assert_int_equal (sink_webhook_style_parse ("discord"), WEBHOOK_DISCORD);
+    assert_int_equal (sink_webhook_style_parse ("ntfy"), WEBHOOK_NTFY);
+    assert_int_equal (sink_webhook_style_parse ("irc"), -1);
+    sink_webhook_opts_t o = opts (WEBHOOK_MATRIX);
+    o.room = NULL;
+    vl_err_t err;
+    assert_null (sink_webhook_new (&o, &err));
+    assert_int_equal (err, VL_EINVAL);
+}
+
+int
+main (void)
+{
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (every_style_builds_valid_payloads_from_hostile_events),
+        cmocka_unit_test (json_style_is_the_event),
+        cmocka_unit_test (discord_is_cut_at_2000_code_points),
+        cmocka_unit_test (slack_escapes_control_characters),
+        cmocka_unit_test (matrix_puts_to_the_room_with_the_event_id_as_txn),
+        cmocka_unit_test (telegram_puts_the_token_in_the_path_and_chat_id_in_body),
+        cmocka_unit_test (ntfy_sets_title_tags_priority_click),
+        cmocka_unit_test (http_outcomes_are_classified),
+        cmocka_unit_test (style_names_parse),
+    };
+    int rc = cmocka_run_group_tests (tests, NULL, NULL);
+    curl_global_cleanup ();
+    return rc;
+}
