@@ -6,7 +6,9 @@
  * ligatures œ/æ fold to "oe"/"ae". One exception keeps terms like "cyber*"
  * working: a '*' that is the last non-space character of the input is kept
  * (glued to the last word), so fold_text("Cyber*") is "cyber*". */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* memmem */
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,9 @@
  * DTD loading; entity references are resolved by hand only for short
  * internal entities whose text holds no further reference, or for
  * undeclared HTML entity names (&eacute; in sloppy feeds). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* memmem */
+#endif
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
