@@ -388,7 +388,7 @@ s_monitor_event (auth_t *self, size_t i)
     self->stats.failed++;
     pthread_mutex_unlock (&self->lock);
     char where[160];
-    snprintf (where, sizeof where, "a peer of %s", f[1]);
+    snprintf (where, sizeof where, "a peer of %.140s", f[1]);
     s_refusal (self, where, self->mon_domain[i], why, NULL);
 }
 
@@ -409,7 +409,7 @@ s_command (auth_t *self)
         if (s && zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof zero) == 0
             && zmq_connect (s, f[1]) == 0) {
             self->mon[self->nmon] = s;
-            snprintf (self->mon_domain[self->nmon], sizeof self->mon_domain[0], "%s", f[2]);
+            snprintf (self->mon_domain[self->nmon], sizeof self->mon_domain[0], "%.15s", f[2]);
             self->nmon++;
             answer = "OK";
         }

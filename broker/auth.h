@@ -30,6 +30,7 @@
 #define VL_AUTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "vl_err.h"
 
