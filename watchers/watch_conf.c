@@ -7,6 +7,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "page_parse.h"
 #include "util.h"
 #include "wire.h"
 
@@ -165,6 +166,13 @@ static bool source_checks (const config_setting_t *grp, const source_t *s)
         if (!strchr (h, ':') || strpbrk (h, "\r\n") || h[0] == ':') {
             log_error ("%s: source '%s': header '%s': expected \"Name: value\"",
                        cfg_where (grp), s->id ? s->id : "", h);
+            ok = false;
+        }
+    }
+    if (ok && (s->select || s->items || s->item_title || s->item_link || s->nignore)) {
+        char why[256] = "";
+        if (page_parse_check (s, why, sizeof why) != VL_OK) {
+            log_error ("%s: source '%s': %s", cfg_where (grp), s->id, why[0] ? why : "bad selector");
             ok = false;
         }
     }

@@ -174,6 +174,12 @@ static void invalid_sources_are_reported_with_line (void **s)
     expect_error ("watch = {\n state = \"x\";\n sources = (\n"
                   "  { id = \"a\"; topic = \"t\"; url = \"http://h/\"; headers = [\"nocolon\"]; }\n"
                   " );\n};\n", VL_ECONFIG, "header");
+    expect_error ("watch = {\n state = \"x\";\n sources = (\n"
+                  "  { id = \"a\"; topic = \"t\"; url = \"http://h/\"; select = \"//div[\"; }\n"
+                  " );\n};\n", VL_ECONFIG, ".conf:4: ");
+    expect_error ("watch = {\n state = \"x\";\n sources = (\n"
+                  "  { id = \"a\"; topic = \"t\"; url = \"http://h/\"; ignore = [\"re:(\"]; }\n"
+                  " );\n};\n", VL_ECONFIG, ".conf:4: ");
 }
 
 static void table_errors_come_from_cfg (void **s)
