@@ -117,6 +117,16 @@ charset_from_content_type (const char *ct, char name[CHARSET_NAME_MAX])
     return copy_label (p + 1, ct + strlen (ct), name);
 }
 
+static bool
+starts_with_xml_decl (const char *s, size_t len)
+{
+    while (len > 0 && (*s == ' ' || *s == '\n' || *s == '\r' || *s == '\t')) {
+        s++;
+        len--;
+    }
+    return len >= 5 && strncmp (s, "<?xml", 5) == 0;
+}
+
 /* <?xml ... encoding="x" ?> at the very start (after a BOM). */
 static bool
 from_xml_decl (const char *s, size_t len, char name[CHARSET_NAME_MAX])
@@ -189,6 +199,12 @@ charset_detect (const char *body, size_t len, const char *content_type,
         return;
     if (from_xml_decl (body, len, name))
         return;
+    /* an XML declaration without encoding means UTF-8 (XML 1.0 4.3.3):
+     * a <meta charset> inside an escaped or CDATA description must not win */
+    if (starts_with_xml_decl (body, len)) {
+        strcpy (name, "utf-8");
+        return;
+    }
     if (from_meta (body, len, name))
         return;
     strcpy (name, "utf-8");

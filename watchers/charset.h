@@ -3,7 +3,8 @@
  *   1. a forced charset from the source configuration (`charset = "..."`);
  *   2. a byte-order mark (UTF-8, UTF-16LE/BE);
  *   3. the HTTP Content-Type `charset=` parameter;
- *   4. the XML declaration `<?xml ... encoding="..."?>`;
+ *   4. the XML declaration `<?xml ... encoding="..."?>` (an XML declaration
+ *      without encoding means UTF-8, and then no meta sniffing);
  *   5. an HTML `<meta charset>` or `<meta http-equiv="Content-Type"
  *      content="...; charset=...">` within the first 4 KiB;
  *   6. UTF-8.

@@ -483,19 +483,42 @@ is_name_char (char c, bool first)
         || (!first && (isdigit ((unsigned char) c) || c == '.' || c == '-'));
 }
 
-/* True if the prolog (before the root element) declares entity NAME. */
-static bool
-declared_in_prolog (const char *prolog, size_t plen, const char *name, size_t n)
+#define DECLARED_MAX 256
+
+/* Names of the general entities declared in the prolog (at most
+ * DECLARED_MAX, pointers into the prolog). */
+typedef struct {
+    const char *name[DECLARED_MAX];
+    size_t      len[DECLARED_MAX];
+    size_t      n;
+} declared_t;
+
+static void
+scan_declared (const char *prolog, size_t plen, declared_t *d)
 {
     const char *p = prolog, *end = prolog + plen;
-    while ((p = memmem (p, (size_t) (end - p), "<!ENTITY", 8)) != NULL) {
+    d->n = 0;
+    while (d->n < DECLARED_MAX
+           && (p = memmem (p, (size_t) (end - p), "<!ENTITY", 8)) != NULL) {
         p += 8;
         while (p < end && isspace ((unsigned char) *p))
             p++;
-        if ((size_t) (end - p) > n && memcmp (p, name, n) == 0
-            && isspace ((unsigned char) p[n]))
-            return true;
+        const char *name = p;
+        while (p < end && is_name_char (*p, p == name))
+            p++;
+        if (p > name) {
+            d->name[d->n] = name;
+            d->len[d->n++] = (size_t) (p - name);
+        }
     }
+}
+
+static bool
+is_declared (const declared_t *d, const char *name, size_t n)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->len[i] == n && memcmp (d->name[i], name, n) == 0)
+            return true;
     return false;
 }
 
@@ -505,7 +528,8 @@ static char *
 fix_entities (const char *body, size_t len, size_t *out_len)
 {
     const char *root = skip_prolog (body, body + (len > 65536 ? 65536 : len));
-    size_t plen = (size_t) (root - body);
+    declared_t declared;
+    scan_declared (body, (size_t) (root - body), &declared);
     buf_t out;
     buf_init (&out, 0);
     bool changed = false;
@@ -523,7 +547,7 @@ fix_entities (const char *body, size_t len, size_t *out_len)
         bool keep = false;
         for (size_t i = 0; i < 5 && !keep; i++)
             keep = strlen (predefined[i]) == n && memcmp (name, predefined[i], n) == 0;
-        keep = keep || declared_in_prolog (body, plen, name, n);
+        keep = keep || is_declared (&declared, name, n);
         if (keep) {
             p = q + 1;
             continue;

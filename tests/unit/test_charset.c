@@ -48,6 +48,10 @@ detect_priority_bom_header_decl_meta (void **state)
                          "content='text/html; charset=ISO-8859-1'></head>";
     charset_detect (meta2, strlen (meta2), NULL, NULL, name, &bom);
     assert_string_equal (name, "iso-8859-1");
+    const char xmlmeta[] = "<?xml version='1.0'?><rss><description><![CDATA[<meta charset="
+                           "'windows-1252'>]]></description></rss>";
+    charset_detect (xmlmeta, strlen (xmlmeta), NULL, NULL, name, &bom);
+    assert_string_equal (name, "utf-8");
     charset_detect ("plain", 5, NULL, NULL, name, &bom);
     assert_string_equal (name, "utf-8");
     const char le[] = "\xFF\xFE<\0r\0";

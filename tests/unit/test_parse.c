@@ -244,6 +244,81 @@ item_json_is_escaped_utf8 (void **state)
     free (j);
 }
 
+static const char *const ALL_FIXTURES[] = {
+    "feeds/press-rss2.xml", "feeds/press-rss2-cp1252.xml", "feeds/press-atom.xml",
+    "feeds/un-ga-rdf.xml", "pages/rfi-original.html", "pages/un-ctitf.html",
+    "pages/press-latin1.html", "json/api-sample.json", "broken/truncated.xml",
+    "broken/wrong-charset.xml", "broken/entities-cdata.xml", "broken/no-dates.xml",
+    "broken/xml-base-relative.xml", "broken/duplicate-guids.xml",
+    "broken/billion-laughs.xml", "broken/xxe.xml", "broken/bad.json",
+};
+
+/* Parses BODY as auto and checks the invariants of every item. */
+static void
+parse_checked (const char *body, size_t len)
+{
+    static char *ign[] = { "re:^a", "script" };
+    source_t src = src_of (SOURCE_AUTO);
+    src.json_items = "data.items";
+    src.ignore = ign;
+    src.nignore = 2;
+    item_list_t l = { 0 };
+    parse_ctx_t ctx = { .base_url = "https://doc.example/x/y", .content_type = NULL };
+    vl_err_t rc = parse_document (&src, &ctx, body, len, &l);
+    assert_true (rc == VL_OK || rc == VL_EPARSE);
+    for (size_t i = 0; i < l.n; i++) {
+        const item_t *it = &l.items[i];
+        assert_non_null (it->identity);
+        assert_true (util_utf8_valid (it->title, strlen (it->title)));
+        assert_true (util_utf8_valid (it->summary, strlen (it->summary)));
+        assert_true (util_utf8_valid (it->content, strlen (it->content)));
+        assert_true (strlen (it->title) <= ITEM_MAX_TITLE);
+        assert_true (strlen (it->summary) <= ITEM_MAX_SUMMARY);
+        assert_true (!it->link || strncmp (it->link, "javascript:", 11) != 0);
+        assert_int_equal (strlen (it->hash), 32);
+    }
+    item_list_free (&l);
+}
+
+static void
+every_prefix_of_every_fixture_is_safe (void **state)
+{
+    for (size_t f = 0; f < sizeof ALL_FIXTURES / sizeof ALL_FIXTURES[0]; f++) {
+        size_t len;
+        char *body = read_fixture (ALL_FIXTURES[f], &len);
+        size_t step = len / 60 + 1;
+        for (size_t cut = 0; cut <= len; cut += step)
+            parse_checked (body, cut);
+        free (body);
+    }
+}
+
+static void
+random_byte_mutations_are_safe (void **state)
+{
+    uint32_t seed = 20260125u;
+    for (size_t f = 0; f < sizeof ALL_FIXTURES / sizeof ALL_FIXTURES[0]; f++) {
+        size_t len;
+        char *body = read_fixture (ALL_FIXTURES[f], &len);
+        for (int round = 0; round < 25 && len > 0; round++) {
+            char *m = malloc (len);
+            assert_non_null (m);
+            memcpy (m, body, len);
+            for (int k = 0; k < 8; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                size_t pos = (seed >> 8) % len;
+                seed = seed * 1664525u + 1013904223u;
+                static const char evil[] = "<>&;\"\0\xff\xc3]]!-[";
+                m[pos] = (seed & 1) ? evil[(seed >> 8) % (sizeof evil - 1)]
+                                    : (char) (seed >> 16);
+            }
+            parse_checked (m, len);
+            free (m);
+        }
+        free (body);
+    }
+}
+
 int
 main (void)
 {
@@ -257,6 +332,8 @@ main (void)
         cmocka_unit_test (item_finish_hash_and_identity_fallback),
         cmocka_unit_test (resolve_link_schemes_and_bases),
         cmocka_unit_test (item_json_is_escaped_utf8),
+        cmocka_unit_test (every_prefix_of_every_fixture_is_safe),
+        cmocka_unit_test (random_byte_mutations_are_safe),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
