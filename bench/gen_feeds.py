@@ -109,6 +109,7 @@ def main():
     ap.add_argument('--state')
     ap.add_argument('--concurrency', type=int, default=32)
     ap.add_argument('--urlwatch-urls')
+    ap.add_argument('--path', default='/feeds/', help='URL path of the feeds directory')
     a = ap.parse_args()
     os.makedirs(os.path.join(a.dir, 'feeds'), exist_ok=True)
 
@@ -123,14 +124,14 @@ def main():
                      '  sources = (\n')
             fp.write(',\n'.join(
                 f'    {{ id = "f{i:05d}"; topic = "bench.feed"; type = "feed"; interval = 86400;\n'
-                f'      url = "http://127.0.0.1:{a.port}/feeds/{i:05d}.xml"; }}'
+                f'      url = "http://127.0.0.1:{a.port}{a.path}{i:05d}.xml"; }}'
                 for i in range(a.count)))
             fp.write('\n  );\n};\n')
         return 0
     if a.urlwatch_urls:
         with open(a.urlwatch_urls, 'w') as fp:
             fp.write('\n---\n'.join(
-                f'name: "f{i:05d}"\nurl: "http://127.0.0.1:{a.port}/feeds/{i:05d}.xml"\n'
+                f'name: "f{i:05d}"\nurl: "http://127.0.0.1:{a.port}{a.path}{i:05d}.xml"\n'
                 for i in range(a.count)))
         return 0
 

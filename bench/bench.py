@@ -1,0 +1,953 @@
+#!/usr/bin/python3
+"""veille benchmark: veille side by side with its peers, in one run.
+
+  bench.py BUILD full|quick      (bench/run.sh builds the tools, then runs this)
+
+Sections (BENCH_SECTIONS=broker,watcher,subscriber picks some):
+  broker      veille-broker (fsync batch / interval / none, and none with the
+              journal on tmpfs) vs a raw libzmq XSUB/XPUB proxy and mosquitto
+              QoS 0 / QoS 1: events/s end to end and ack latency at full
+              speed; publish -> subscriber latency at fixed rates
+  watcher     veille-watch vs urlwatch on feeds served by nginx: cold pass,
+              unchanged pass (conditional GET), 1 % of the feeds edited
+  subscriber  veille-sub log sink (file) and webhook sink (local keep-alive
+              receiver): events/s, and the cost of the durable cursor commit
+              (state on disk vs on tmpfs)
+Every figure is printed next to a peer measured in the same run, as a
+ratio; this machine is small and shared, so absolute numbers are noisy.
+Writes bench/results.md (and bench/results.png when gnuplot is there).
+Nothing here asserts timings: targets are reported, never enforced.
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+SEEDS = os.path.normpath(os.path.join(SRC, '..', 'shared', 'seeds'))
+PROCS = []
+RESULTS = {'broker': [], 'latency': [], 'watcher': [], 'subscriber': [], 'profile': []}
+OUT = []      # lines of the report (markdown tables)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def say(line=''):
+    """A line for both the terminal and results.md."""
+    print(line, flush=True)
+    OUT.append(line)
+
+
+# ---------------------------------------------------------------- processes
+
+class Proc:
+    """A child process whose stderr is watched for a readiness line."""
+
+    def __init__(self, argv, ready=None, timeout=20, name=None, stdout=None, env=None, cwd=None):
+        self.name = name or os.path.basename(argv[0])
+        self.lines = []
+        self.cv = threading.Condition()
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                  stdout=stdout or subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, errors='replace',
+                                  env=env, cwd=cwd, start_new_session=True)
+        PROCS.append(self)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.match = None
+        if ready:
+            self.match = self.wait_line(ready, timeout)
+
+    def _read(self):
+        for line in self.p.stderr:
+            with self.cv:
+                self.lines.append(line.rstrip('\n'))
+                self.cv.notify_all()
+        with self.cv:
+            self.cv.notify_all()
+
+    def wait_line(self, pattern, timeout):
+        rx = re.compile(pattern)
+        deadline = time.time() + timeout
+        i = 0
+        with self.cv:
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i])
+                    i += 1
+                    if m:
+                        return m
+                if self.p.poll() is not None and i >= len(self.lines):
+                    raise RuntimeError(f'{self.name} exited ({self.p.returncode}) before '
+                                       f'{pattern!r}:\n' + '\n'.join(self.lines[-20:]))
+                left = deadline - time.time()
+                if left <= 0:
+                    raise RuntimeError(f'{self.name}: no {pattern!r} after {timeout} s:\n'
+                                       + '\n'.join(self.lines[-20:]))
+                self.cv.wait(min(left, 0.2))
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.send_signal(signal.SIGTERM)
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        if self in PROCS:
+            PROCS.remove(self)
+
+
+def stop_all():
+    for p in list(PROCS):
+        try:
+            p.stop()
+        except Exception:
+            pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_port(proc, port, timeout=10):
+    """Waits until PROC accepts connections on 127.0.0.1:PORT."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1):
+                return
+        except OSError:
+            if time.time() > deadline or proc.p.poll() is not None:
+                raise RuntimeError(f'{proc.name} not listening on {port}:\n'
+                                   + '\n'.join(proc.lines[-20:]))
+            time.sleep(0.02)
+
+
+def parse_result(text):
+    for line in text.splitlines():
+        if line.startswith('RESULT '):
+            r = {}
+            for kv in line.split()[1:]:
+                k, _, v = kv.partition('=')
+                try:
+                    r[k] = float(v) if '.' in v or v.isdigit() else v
+                except ValueError:
+                    r[k] = v
+            return r
+    return None
+
+
+def run_driver(argv, timeout):
+    try:
+        cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log(f'  ! {os.path.basename(argv[0])} timed out')
+        return None
+    r = parse_result(cp.stdout)
+    if r is None or cp.returncode != 0:
+        log(f'  ! {os.path.basename(argv[0])} rc={cp.returncode}: {cp.stderr.strip()[-400:]}')
+    return r
+
+
+def timed(argv, env=None, stdout=subprocess.DEVNULL, timeout=600):
+    """Runs ARGV under /usr/bin/time: (rc, wall s, cpu s, peak RSS KiB, stderr)."""
+    tf = tempfile.NamedTemporaryFile(prefix='bench-time', delete=False)
+    tf.close()
+    t0 = time.monotonic()
+    cp = subprocess.run(['/usr/bin/time', '-o', tf.name, '-f', '%e %U %S %M'] + argv,
+                        stdout=stdout, stderr=subprocess.PIPE, text=True,
+                        errors='replace', env=env, timeout=timeout)
+    wall = time.monotonic() - t0
+    with open(tf.name) as fp:
+        parts = fp.read().split()[-4:]
+    os.unlink(tf.name)
+    try:
+        e, u, s, m = float(parts[0]), float(parts[1]), float(parts[2]), int(parts[3])
+    except (IndexError, ValueError):
+        e, u, s, m = wall, 0.0, 0.0, 0
+    return cp.returncode, e, u + s, m, cp.stderr
+
+
+# ---------------------------------------------------------------- formatting
+
+def fnum(v, unit=''):
+    if v is None:
+        return 'n/a'
+    if isinstance(v, str):
+        return v
+    if v >= 1e6:
+        return f'{v / 1e6:.2f}M{unit}'
+    if v >= 1e4:
+        return f'{v / 1e3:.0f}k{unit}'
+    if v >= 1e3:
+        return f'{v / 1e3:.1f}k{unit}'
+    if v >= 100:
+        return f'{v:.0f}{unit}'
+    if v >= 1:
+        return f'{v:.1f}{unit}'
+    return f'{v:.2f}{unit}'
+
+
+def fus(us):
+    """Microseconds as a short duration."""
+    if us is None:
+        return 'n/a'
+    if us >= 1e6:
+        return f'{us / 1e6:.2f} s'
+    if us >= 1000:
+        return f'{us / 1000:.2f} ms'
+    return f'{us:.0f} µs'
+
+
+def ratio(a, b):
+    if not a or not b:
+        return 'n/a'
+    return f'{a / b:.2f}x'
+
+
+def table(header, rows):
+    say('| ' + ' | '.join(header) + ' |')
+    say('|' + '|'.join('---' for _ in header) + '|')
+    for r in rows:
+        say('| ' + ' | '.join(str(c) for c in r) + ' |')
+    say()
+
+
+# ---------------------------------------------------------------- systems
+
+class Bench:
+    def __init__(self, build, mode):
+        self.build = os.path.abspath(build)
+        self.mode = mode
+        self.full = mode == 'full'
+        self.tmp = tempfile.mkdtemp(prefix='veille-bench-')
+        self.shm = tempfile.mkdtemp(prefix='veille-bench-', dir='/dev/shm') \
+            if os.path.isdir('/dev/shm') else self.tmp
+        self.bin = {
+            'broker': os.path.join(self.build, 'broker', 'veille-broker'),
+            'watch': os.path.join(self.build, 'watchers', 'veille-watch'),
+            'sub': os.path.join(self.build, 'subscribers', 'veille-sub'),
+            'driver': os.path.join(self.build, 'bench', 'bench_broker'),
+            'mqtt': os.path.join(self.build, 'bench', 'bench_mqtt'),
+            'proxy': os.path.join(self.build, 'bench', 'zmq_proxy'),
+        }
+        self.hwm = 100000          # the broker's default sndhwm, used everywhere
+        self.window = 1000         # unacked events per publisher (veille, mosquitto)
+        self.runs = 0
+
+    def have(self, key):
+        return os.access(self.bin[key], os.X_OK)
+
+    def cleanup(self):
+        stop_all()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.shm != self.tmp:
+            shutil.rmtree(self.shm, ignore_errors=True)
+
+    # -- veille-broker
+    def start_veille(self, fsync, on_tmpfs=False, extra=''):
+        self.runs += 1
+        base = self.shm if on_tmpfs else self.tmp
+        d = os.path.join(base, f'broker{self.runs}')
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, 'broker.conf')
+        with open(conf, 'w') as fp:
+            fp.write('broker = {\n'
+                     '  publish = "tcp://127.0.0.1:*";\n'
+                     '  subscribe = "tcp://127.0.0.1:*";\n'
+                     '  replay = "tcp://127.0.0.1:*";\n'
+                     f'  journal_dir = "{d}/journal";\n'
+                     f'  fsync = "{fsync}";\n'
+                     '  stats_interval_s = 0;\n'
+                     f'  sndhwm = {self.hwm};\n'
+                     f'{extra}'
+                     '};\n')
+        p = Proc([self.bin['broker'], '-c', conf, '--log-level', 'warn'],
+                 ready=r'veille-broker: ready publish=(\S+) subscribe=(\S+) replay=(\S+)',
+                 name='veille-broker')
+        p.dir = d
+        return p, p.match.group(1), p.match.group(2), p.match.group(3)
+
+    def start_proxy(self):
+        p = Proc([self.bin['proxy'], '--hwm', str(self.hwm), '--nodrop'],
+                 ready=r'zmq_proxy: ready xsub=(\S+) xpub=(\S+)', name='zmq_proxy')
+        return p, p.match.group(1), p.match.group(2)
+
+    def start_mosquitto(self):
+        self.runs += 1
+        port = free_port()
+        conf = os.path.join(self.tmp, f'mosquitto{self.runs}.conf')
+        with open(conf, 'w') as fp:
+            fp.write(f'listener {port} 127.0.0.1\n'
+                     'allow_anonymous true\n'
+                     'persistence false\n'
+                     f'max_inflight_messages {self.window}\n'
+                     'max_queued_messages 0\n'
+                     'set_tcp_nodelay true\n'
+                     'log_dest stderr\n'
+                     'log_type error\nlog_type warning\n')
+        p = Proc(['mosquitto', '-c', conf], name='mosquitto')
+        wait_port(p, port)
+        return p, port
+
+    # -- one broker run: SYSTEM is a key of SYSTEMS
+    def broker_run(self, system, pubs, subs, size, duration, rate=0):
+        kind, opt = SYSTEMS[system]
+        common = ['--pubs', str(pubs), '--subs', str(subs), '--size', str(size),
+                  '--duration', str(duration), '--rate', str(rate), '--seeds', SEEDS,
+                  '--window', str(self.window), '--label', system.replace(' ', '_')]
+        timeout = duration + 60
+        if kind == 'veille':
+            p, pub, sub, _ = self.start_veille(opt['fsync'], opt.get('tmpfs', False))
+            try:
+                r = run_driver([self.bin['driver'], '--mode', 'veille', '--pub', pub, '--sub', sub,
+                                '--hwm', str(self.hwm)] + common, timeout)
+            finally:
+                p.stop()
+                shutil.rmtree(p.dir, ignore_errors=True)
+        elif kind == 'zmq':
+            p, xsub, xpub = self.start_proxy()
+            try:
+                r = run_driver([self.bin['driver'], '--mode', 'zmq', '--pub', xsub, '--sub', xpub,
+                                '--hwm', str(self.hwm)] + common, timeout)
+            finally:
+                p.stop()
+        else:
+            p, port = self.start_mosquitto()
+            try:
+                r = run_driver([self.bin['mqtt'], '--port', str(port), '--qos', str(opt['qos'])]
+                               + common, timeout)
+            finally:
+                p.stop()
+        if r:
+            r['system'] = system
+            r['complete'] = r['received_min'] >= r['expected'] > 0
+        return r
+
+
+SYSTEMS = {
+    'veille batch': ('veille', {'fsync': 'batch'}),
+    'veille interval': ('veille', {'fsync': 'interval'}),
+    'veille none': ('veille', {'fsync': 'none'}),
+    'veille tmpfs': ('veille', {'fsync': 'none', 'tmpfs': True}),
+    'zmq proxy': ('zmq', {}),
+    'mosquitto q0': ('mqtt', {'qos': 0}),
+    'mosquitto q1': ('mqtt', {'qos': 1}),
+}
+
+
+# ---------------------------------------------------------------- broker
+
+def section_broker(b):
+    say('## Broker')
+    say()
+    missing = [k for k in ('broker', 'driver', 'proxy', 'mqtt') if not b.have(k)]
+    if missing:
+        say(f'skipped: missing {", ".join(b.bin[k] for k in missing)}')
+        say()
+        return
+    if b.full:
+        sizes, topos, dur = [512, 2048], [(1, 1), (4, 1), (1, 10)], 2.0
+        systems = list(SYSTEMS)
+        rates, lat_dur = [1000, 10000, 50000], 3.0
+        lat_systems = ['veille batch', 'veille interval', 'veille none', 'zmq proxy',
+                       'mosquitto q0', 'mosquitto q1']
+    else:
+        sizes, topos, dur = [512], [(1, 1)], 1.0
+        systems = ['veille batch', 'veille none', 'veille tmpfs', 'zmq proxy', 'mosquitto q1']
+        rates, lat_dur = [10000], 1.0
+        lat_systems = ['veille batch', 'zmq proxy', 'mosquitto q1']
+    say(f'Events of exactly 512 B / 2 KiB (real veille events, event_encode), '
+        f'{dur:g} s of publishing per run, fresh broker per run, all on loopback. '
+        f'veille and mosquitto publishers keep at most {b.window} events unacked; the '
+        f'raw proxy\'s PUB sockets block at the high-water mark ({b.hwm}, XPUB_NODROP), '
+        f'so every system delivers everything. "events/s" = events received by the '
+        f'slowest subscriber / (first publish -> last receive); for 1->10 also the '
+        f'deliveries/s (sum over subscribers). "veille tmpfs" = fsync none with the '
+        f'journal on tmpfs: the broker has no journal-off switch, this is the closest.')
+    say()
+    for size in sizes:
+        for pubs, subs in topos:
+            reps = 2 if (b.full and size == 512 and (pubs, subs) == (1, 1)) else 1
+            rows = {}
+            for rep in range(reps):
+                for s in systems:
+                    log(f'broker: {s} {size} B {pubs}->{subs} (run {rep + 1}/{reps})')
+                    r = b.broker_run(s, pubs, subs, size, dur)
+                    if r is None:
+                        continue
+                    r['case'] = f'{size}B {pubs}->{subs}'
+                    best = rows.get(s)
+                    if best is None or r['eps'] > best['eps']:
+                        rows[s] = r
+            for r in rows.values():
+                RESULTS['broker'].append(r)
+            print_broker_table(size, pubs, subs, rows, reps)
+    say(f'### Latency, 512 B, 1 publisher -> 1 subscriber, fixed rates ({lat_dur:g} s each)')
+    say()
+    rows = []
+    for rate in rates:
+        per_rate = {}
+        for s in lat_systems:
+            log(f'latency: {s} at {rate}/s')
+            r = b.broker_run(s, 1, 1, 512, lat_dur, rate)
+            if r is None:
+                continue
+            r['case'] = f'latency {rate}'
+            RESULTS['latency'].append(r)
+            per_rate[s] = r
+        zp = per_rate.get('zmq proxy', {}).get('lat_p99_us')
+        for s, r in per_rate.items():
+            rows.append([f'{rate // 1000}k/s', s, fus(r.get('lat_p50_us')), fus(r.get('lat_p99_us')),
+                         fus(r.get('lat_p999_us')), ratio(r.get('lat_p99_us'), zp),
+                         fus(r.get('ack_p50_us')), fus(r.get('ack_p99_us')),
+                         'yes' if r['complete'] else f'{int(r["received_min"])}/{int(r["expected"])}'])
+    table(['rate', 'system', 'p50', 'p99', 'p999', 'p99 / proxy p99', 'ack p50', 'ack p99',
+           'all received'], rows)
+
+
+def print_broker_table(size, pubs, subs, rows, reps):
+    title = f'### {size} B, {pubs} publisher{"s" if pubs > 1 else ""} -> {subs} subscriber{"s" if subs > 1 else ""}'
+    if reps > 1:
+        title += f' (best of {reps})'
+    say(title)
+    say()
+    zp = rows.get('zmq proxy', {}).get('eps')
+    mq1 = rows.get('mosquitto q1', {}).get('eps')
+    out = []
+    for s, r in rows.items():
+        line = [s, fnum(r['eps'])]
+        if subs > 1:
+            line.append(fnum(r['deliveries_ps']))
+        line += [ratio(r['eps'], zp), ratio(r['eps'], mq1),
+                 fus(r.get('ack_p50_us')), fus(r.get('ack_p99_us')),
+                 'yes' if r['complete'] else f'{int(r["received_min"])}/{int(r["expected"])}']
+        out.append(line)
+    head = ['system', 'events/s']
+    if subs > 1:
+        head.append('deliveries/s')
+    head += ['x raw proxy', 'x mosquitto q1', 'ack p50', 'ack p99', 'all received']
+    table(head, out)
+
+
+# ---------------------------------------------------------------- watcher
+
+class Nginx:
+    def __init__(self, b, root):
+        self.dir = os.path.join(b.tmp, 'nginx')
+        os.makedirs(os.path.join(self.dir, 'nginx-tmp'), exist_ok=True)
+        self.port = free_port()
+        with open(os.path.join(HERE, 'nginx.conf')) as fp:
+            conf = fp.read()
+        conf = conf.replace('@DIR@', self.dir).replace('@ROOT@', root) \
+                   .replace('@PORT@', str(self.port))
+        path = os.path.join(self.dir, 'nginx.conf')
+        with open(path, 'w') as fp:
+            fp.write(conf)
+        self.proc = Proc(['nginx', '-p', self.dir, '-c', path, '-e',
+                          os.path.join(self.dir, 'early-error.log')], name='nginx')
+        wait_port(self.proc, self.port)
+
+    def stop(self):
+        self.proc.stop()
+
+
+def gen(args):
+    cp = subprocess.run([sys.executable, os.path.join(HERE, 'gen_feeds.py')] + args,
+                        stdout=subprocess.PIPE, text=True, check=True)
+    return cp.stdout.strip()
+
+
+def broker_count(rep_ep):
+    """Events in the broker's journal (replay op count), or None."""
+    try:
+        import msgpack
+        import zmq
+    except ImportError:
+        return None
+    ctx = zmq.Context.instance()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(rep_ep)
+    try:
+        s.send(msgpack.packb({'op': 'count', 'after': 0}))
+        if not s.poll(5000):
+            return None
+        while True:
+            frames = s.recv_multipart()
+            if frames[0] == b'END':
+                return msgpack.unpackb(frames[1]).get('count')
+            if frames[0] == b'ERR':
+                return None
+    finally:
+        s.close()
+
+
+def section_watcher(b):
+    say('## Watcher')
+    say()
+    if not (b.have('watch') and b.have('broker')):
+        say('skipped: veille-watch or veille-broker not built')
+        say()
+        return
+    sizes = [1000, 10000] if b.full else [1000]
+    root = os.path.join(b.tmp, 'www')
+    os.makedirs(root, exist_ok=True)
+    nginx = None
+    try:
+        port_probe = free_port()  # nginx port is chosen before the feeds (links carry it)
+        dirs = {}
+        for n in sizes:
+            d = os.path.join(root, f'f{n}')
+            log(f'watcher: generating {n} feeds')
+            gen(['--dir', d, '--count', str(n), '--port', str(port_probe), '--seeds', SEEDS])
+            dirs[n] = d
+        nginx = Nginx(b, root)
+        say(f'Feeds: RSS 2.0, 20 items, ~12 KB each, generated from the seeds; nginx-light '
+            f'(1 worker, keep-alive, ETag/Last-Modified) on 127.0.0.1:{nginx.port}. veille-watch '
+            f'--once with publish_existing (every item is an event, acked by a veille-broker '
+            f'with fsync none), max_concurrency = per_host_concurrency = 32 (all feeds are on '
+            f'one host); urlwatch 2.25 with its default 10 worker threads. Wall and CPU time '
+            f'and peak RSS from /usr/bin/time (whole process, start to exit).')
+        say()
+        rows = []
+        uw = {}
+        for n in sizes:
+            res = watcher_passes(b, n, dirs[n], nginx.port, with_urlwatch=(n == 1000))
+            for r in res:
+                RESULTS['watcher'].append(r)
+                if r['system'] == 'urlwatch':
+                    uw[r['pass']] = r
+            for r in res:
+                peer = uw.get(r['pass']) if r['system'] == 'veille' and n == 1000 else None
+                rows.append([r['system'], f'{n}', r['pass'], f'{r["wall"]:.2f} s',
+                             f'{r["cpu"]:.2f} s', f'{r["rss"] / 1024:.1f} MiB',
+                             fnum(r['items'] / r['wall']) if r['wall'] > 0 else 'n/a',
+                             r.get('events', ''),
+                             ratio(peer['wall'], r['wall']) if peer else '',
+                             'ok' if r['rc'] == 0 else f'rc={r["rc"]}'])
+        table(['system', 'feeds', 'pass', 'wall', 'CPU', 'peak RSS', 'items/s', 'events',
+               'speed-up vs urlwatch', 'exit'], rows)
+    finally:
+        if nginx:
+            nginx.stop()
+
+
+def watcher_passes(b, n, fdir, port, with_urlwatch):
+    wd = os.path.join(b.tmp, f'watch{n}')
+    os.makedirs(wd, exist_ok=True)
+    bp, pub, _, rep = b.start_veille('none')
+    out = []
+    try:
+        conf = os.path.join(wd, 'watch.conf')
+        gen(['--dir', fdir, '--count', str(n), '--port', str(port), '--watch-conf', conf,
+             '--broker', pub, '--state', os.path.join(wd, 'state.db'),
+             '--path', f'/f{n}/feeds/'])
+        uwd = os.path.join(wd, 'urlwatch')
+        if with_urlwatch:
+            os.makedirs(uwd, exist_ok=True)
+            gen(['--dir', fdir, '--count', str(n), '--port', str(port),
+                 '--urlwatch-urls', os.path.join(uwd, 'urls.yaml'), '--path', f'/f{n}/feeds/'])
+            with open(os.path.join(uwd, 'urlwatch.yaml'), 'w') as fp:
+                fp.write('report:\n  stdout:\n    enabled: true\n    color: false\n'
+                         '  text:\n    details: true\n')
+        before = 0
+        for pas in ('cold', 'unchanged', 'edited 1%'):
+            if pas == 'edited 1%':
+                edited = gen(['--dir', fdir, '--count', str(n), '--port', str(port),
+                              '--edit', '1', '--round', '1', '--seeds', SEEDS])
+                log(f'watcher: edited {edited} feeds')
+            log(f'watcher: veille-watch {n} feeds, {pas}')
+            rc, wall, cpu, rss, err = timed([b.bin['watch'], '-c', conf, '--once',
+                                             '--log-level', 'warn'])
+            if rc != 0:
+                log(err[-1000:])
+            count = broker_count(rep)
+            ev = count - before if count is not None else ''
+            before = count or 0
+            out.append({'system': 'veille', 'feeds': n, 'pass': pas, 'rc': rc, 'wall': wall,
+                        'cpu': cpu, 'rss': rss, 'items': 20 * n, 'events': ev})
+            if with_urlwatch:
+                log(f'watcher: urlwatch {n} feeds, {pas}')
+                env = dict(os.environ, HOME=uwd, XDG_CACHE_HOME=uwd, XDG_CONFIG_HOME=uwd)
+                rc, wall, cpu, rss, err = timed(
+                    ['urlwatch', '--urls', os.path.join(uwd, 'urls.yaml'),
+                     '--config', os.path.join(uwd, 'urlwatch.yaml'),
+                     '--cache', os.path.join(uwd, 'cache.db')], env=env)
+                if rc != 0:
+                    log(err[-1000:])
+                out.append({'system': 'urlwatch', 'feeds': n, 'pass': pas, 'rc': rc,
+                            'wall': wall, 'cpu': cpu, 'rss': rss, 'items': 20 * n})
+    finally:
+        bp.stop()
+    return out
+
+
+# ---------------------------------------------------------------- subscriber
+
+def count_lines(path):
+    try:
+        with open(path, 'rb') as fp:
+            return sum(chunk.count(b'\n') for chunk in iter(lambda: fp.read(1 << 20), b''))
+    except OSError:
+        return 0
+
+
+def webhook_count(port):
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=2) as s:
+            s.sendall(b'GET /count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n')
+            data = b''
+            while b'\r\n\r\n' not in data or not data.split(b'\r\n\r\n', 1)[1]:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return int(data.split(b'\r\n\r\n', 1)[1])
+    except (OSError, ValueError):
+        return 0
+
+
+def section_subscriber(b):
+    say('## Subscriber')
+    say()
+    if not (b.have('sub') and b.have('broker') and b.have('driver')):
+        say('skipped: veille-sub, veille-broker or bench_broker not built')
+        say()
+        return
+    n = 20000 if b.full else 5000
+    say(f'{n} events of 512 B published as fast as the broker acks them (veille-broker, fsync '
+        f'none) to a running veille-sub with one sink; events/s = {n} / (first publish -> '
+        f'last event written by the sink). The cursor-commit cost is the difference between '
+        f'the sink\'s SQLite state on disk (WAL, synchronous=FULL: an fsync per commit) and '
+        f'on tmpfs (same code, the fsync costs nothing).')
+    say()
+    rows = []
+    for sink in ('log', 'webhook'):
+        per = {}
+        for where in ('disk', 'tmpfs'):
+            log(f'subscriber: {sink} sink, state on {where}')
+            r = sub_run(b, sink, where, n)
+            if r:
+                RESULTS['subscriber'].append(r)
+                per[where] = r
+        for where, r in per.items():
+            rows.append([sink, where, fnum(r['eps']), f'{r["delivered"]}/{n}',
+                         ratio(r['eps'], per.get('tmpfs', {}).get('eps')),
+                         f'{r["cost_us"]:.1f} µs' if where == 'disk' and 'cost_us' in r else ''])
+        if 'disk' in per and 'tmpfs' in per and per['disk']['eps'] and per['tmpfs']['eps']:
+            per['disk']['cost_us'] = 1e6 / per['disk']['eps'] - 1e6 / per['tmpfs']['eps']
+            rows[-2][-1] = f'{per["disk"]["cost_us"]:.1f} µs/event'
+    table(['sink', 'state', 'events/s', 'delivered', 'x state on tmpfs',
+           'durable commit cost'], rows)
+
+
+def sub_run(b, sink, where, n):
+    base = b.shm if where == 'tmpfs' else b.tmp
+    b.runs += 1
+    d = os.path.join(base, f'sub{b.runs}')
+    os.makedirs(d, exist_ok=True)
+    bp, pub, subep, rep = b.start_veille('none')
+    procs = [bp]
+    try:
+        recv_port = None
+        if sink == 'log':
+            out = os.path.join(b.tmp, f'sink{b.runs}.log')
+            sink_conf = f'{{ name = "log"; type = "log"; file = "{out}"; format = "json"; }}'
+        else:
+            rp = Proc([sys.executable, os.path.join(HERE, 'webhook_recv.py')],
+                      ready=r'webhook_recv: ready port=(\d+)', name='webhook_recv')
+            procs.append(rp)
+            recv_port = int(rp.match.group(1))
+            sink_conf = (f'{{ name = "hook"; type = "webhook"; style = "json"; '
+                         f'url = "http://127.0.0.1:{recv_port}/hook"; }}')
+        conf = os.path.join(d, 'sub.conf')
+        with open(conf, 'w') as fp:
+            fp.write('sub = {\n'
+                     f'  subscribe = "{subep}";\n'
+                     f'  replay = "{rep}";\n'
+                     f'  state = "{d}/state.db";\n'
+                     f'  sinks = ( {sink_conf} );\n'
+                     '};\n')
+        sp = Proc([b.bin['sub'], '-c', conf, '--log-level', 'info'],
+                  ready=r'veille-sub: ready', name='veille-sub', timeout=20)
+        procs.append(sp)
+        t0 = time.monotonic()
+        pr = run_driver([b.bin['driver'], '--mode', 'veille', '--pub', pub, '--subs', '0',
+                         '--count', str(n), '--size', '512', '--seeds', SEEDS,
+                         '--window', str(b.window)], 120)
+        deadline = time.monotonic() + 120
+        last, last_change = -1, time.monotonic()
+        while True:
+            got = count_lines(out) if sink == 'log' else webhook_count(recv_port)
+            now = time.monotonic()
+            if got >= n:
+                break
+            if got != last:
+                last, last_change = got, now
+            if now - last_change > 10 or now > deadline:
+                break
+            time.sleep(0.01)
+        elapsed = time.monotonic() - t0
+        return {'sink': sink, 'state': where, 'delivered': got, 'events': n,
+                'eps': got / elapsed if elapsed > 0 else 0, 'elapsed': elapsed,
+                'publish_eps': pr['eps'] if pr else None}
+    finally:
+        for p in reversed(procs):
+            p.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- profile
+
+def section_profile(b):
+    """perf record of the broker during one 512 B 1->1 run per fsync policy."""
+    if not shutil.which('perf') or not b.have('broker'):
+        return
+    say('## Profile (perf record -g of veille-broker, 512 B 1->1, full speed)')
+    say()
+    for fsync in ('batch', 'none'):
+        log(f'profile: broker fsync {fsync}')
+        p, pub, sub, _ = b.start_veille(fsync)
+        data = os.path.join(b.tmp, f'perf-{fsync}.data')
+        try:
+            perf = subprocess.Popen(['perf', 'record', '-g', '-o', data, '-p', str(p.pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            r = run_driver([b.bin['driver'], '--mode', 'veille', '--pub', pub, '--sub', sub,
+                            '--size', '512', '--duration', '2', '--seeds', SEEDS,
+                            '--window', str(b.window), '--hwm', str(b.hwm)], 60)
+            perf.send_signal(signal.SIGINT)
+            perf.wait(30)
+        finally:
+            p.stop()
+            shutil.rmtree(p.dir, ignore_errors=True)
+        rep = subprocess.run(['perf', 'report', '-i', data, '--stdio', '--no-children',
+                              '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '1.5'],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        lines = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith('#')]
+        say(f'fsync {fsync}: {fnum(r["eps"]) if r else "n/a"} events/s during the profile; '
+            'self time by symbol (>= 1.5 %):')
+        say()
+        say('```')
+        for ln in lines[:25]:
+            say(ln.rstrip())
+        say('```')
+        say()
+        RESULTS['profile'].append({'fsync': fsync, 'top': lines[:25]})
+
+
+# ---------------------------------------------------------------- targets
+
+def section_targets():
+    def find(sec, **kw):
+        for r in RESULTS[sec]:
+            if all(r.get(k) == v for k, v in kw.items()):
+                return r
+        return None
+
+    rows = []
+
+    def check(name, value, ok, text):
+        rows.append([name, text, 'n/a' if value is None else ('met' if ok else 'NOT met')])
+
+    c = '512B 1->1'
+    vb = find('broker', case=c, system='veille batch')
+    zp = find('broker', case=c, system='zmq proxy')
+    mq1 = find('broker', case=c, system='mosquitto q1')
+    vt = find('broker', case=c, system='veille tmpfs')
+    vn = find('broker', case=c, system='veille none')
+    if vb:
+        check('journaled+acked 512 B 1->1 >= 300k events/s', vb['eps'], vb['eps'] >= 300000,
+              f'{fnum(vb["eps"])}/s (fsync batch)')
+    if vb and zp:
+        x = vb['eps'] / zp['eps']
+        check('... >= 0.45x the raw proxy', x, x >= 0.45, f'{x:.2f}x')
+    if vb and mq1:
+        x = vb['eps'] / mq1['eps']
+        check('... >= 5x mosquitto QoS 1', x, x >= 5, f'{x:.2f}x')
+    off = vt or vn
+    if off and zp:
+        x = off['eps'] / zp['eps']
+        check('journal off >= 0.9x the raw proxy', x, x >= 0.9,
+              f'{x:.2f}x ({off["system"]})')
+    lat = [r for r in RESULTS['latency'] if r.get('system') == 'veille batch' and r.get('rate') == 10000]
+    if lat and lat[0].get('lat_p99_us') is not None:
+        v = lat[0]['lat_p99_us']
+        check('p99 <= 1 ms at 10k events/s', v, v <= 1000, f'{fus(v)} (fsync batch)')
+    w1 = find('watcher', system='veille', feeds=1000, **{'pass': 'cold'})
+    u1 = find('watcher', system='urlwatch', feeds=1000, **{'pass': 'cold'})
+    if w1:
+        check('1,000 feeds cold <= 0.4 s', w1['wall'], w1['wall'] <= 0.4, f'{w1["wall"]:.2f} s')
+    if w1 and u1:
+        x = u1['wall'] / w1['wall']
+        check('... >= 5x faster than urlwatch', x, x >= 5, f'{x:.1f}x')
+    w2 = find('watcher', system='veille', feeds=1000, **{'pass': 'unchanged'})
+    if w2:
+        check('1,000 feeds unchanged <= 0.15 s', w2['wall'], w2['wall'] <= 0.15,
+              f'{w2["wall"]:.2f} s')
+    w3 = find('watcher', system='veille', feeds=10000, **{'pass': 'cold'})
+    if w3:
+        check('10,000 feeds cold <= 4 s', w3['wall'], w3['wall'] <= 4, f'{w3["wall"]:.2f} s')
+        peak = max(r['rss'] for r in RESULTS['watcher']
+                   if r['system'] == 'veille' and r['feeds'] == 10000)
+        check('peak RSS <= 64 MiB at 10,000 feeds', peak, peak <= 64 * 1024,
+              f'{peak / 1024:.1f} MiB')
+    if rows:
+        say('## Targets (issue #7)')
+        say()
+        table(['target', 'measured', 'verdict'], rows)
+
+
+# ---------------------------------------------------------------- report
+
+def machine():
+    cpu = 'unknown'
+    try:
+        with open('/proc/cpuinfo') as fp:
+            for line in fp:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
+    try:
+        commit = subprocess.run(['git', '-C', SRC, 'rev-parse', '--short', 'HEAD'],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', SRC, 'status', '--porcelain', '--untracked-files=no'],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True).stdout.strip()
+        if dirty:
+            commit += ' (with uncommitted changes)'
+    except OSError:
+        commit = 'unknown'
+
+    def ver(argv, rx=r'(\d+\.\d+[\.\d]*)'):
+        try:
+            cp = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            m = re.search(rx, cp.stdout)
+            return m.group(1) if m else '?'
+        except OSError:
+            return 'absent'
+    return {
+        'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+        'host': f'{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} '
+                f'{platform.release()}',
+        'commit': commit,
+        'peers': f'libzmq {ver(["pkg-config", "--modversion", "libzmq"])}, mosquitto '
+                 f'{ver(["mosquitto", "-h"])}, nginx {ver(["nginx", "-v"])}, urlwatch '
+                 f'{ver(["urlwatch", "--version"])}',
+    }
+
+
+def plot(b, path):
+    rows = [r for r in RESULTS['broker'] if r['case'] == '512B 1->1']
+    if not rows or not shutil.which('gnuplot'):
+        return False
+    dat = os.path.join(b.tmp, 'plot.dat')
+    with open(dat, 'w') as fp:
+        for r in rows:
+            fp.write(f'"{r["system"]}" {r["eps"]:.0f}\n')
+    lat = [r for r in RESULTS['latency'] if r.get('lat_p99_us')]
+    script = (f'set terminal pngcairo size 900,420 noenhanced font ",10"\n'
+              f'set output "{path}"\n'
+              'set multiplot layout 1,2\n'
+              'set title "events/s, 512 B, 1 -> 1"\nset style fill solid 0.6\n'
+              'set boxwidth 0.6\nset yrange [0:*]\nset xtics rotate by -30\nunset key\n'
+              f'plot "{dat}" using 0:2:xtic(1) with boxes\n')
+    if lat:
+        ldat = os.path.join(b.tmp, 'lat.dat')
+        systems = sorted({r['system'] for r in lat}, key=list(SYSTEMS).index)
+        with open(ldat, 'w') as fp:
+            for s in systems:
+                fp.write(f'# {s}\n')
+                for r in lat:
+                    if r['system'] == s:
+                        fp.write(f'{r["rate"]:.0f} {r["lat_p99_us"] / 1000:.3f}\n')
+                fp.write('\n\n')
+        script += ('set title "p99 publish -> subscriber (ms), 512 B"\nset logscale xy\n'
+                   'set xtics norotate\nset key top left\nset xlabel "events/s"\n'
+                   'plot ' + ', '.join(f'"{ldat}" index {i} using 1:2 with linespoints title "{s}"'
+                                       for i, s in enumerate(systems)) + '\n')
+    script += 'unset multiplot\n'
+    cp = subprocess.run(['gnuplot'], input=script, text=True, stderr=subprocess.PIPE)
+    if cp.returncode != 0:
+        script = script.replace('pngcairo', 'png')
+        cp = subprocess.run(['gnuplot'], input=script, text=True, stderr=subprocess.PIPE)
+    return cp.returncode == 0 and os.path.exists(path)
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] in ('-h', '--help'):
+        print(__doc__)
+        return 0 if len(sys.argv) >= 2 else 2
+    build = sys.argv[1]
+    mode = sys.argv[2] if len(sys.argv) > 2 else 'quick'
+    if mode not in ('quick', 'full'):
+        print('mode: quick or full', file=sys.stderr)
+        return 2
+    sections = os.environ.get('BENCH_SECTIONS', 'broker,watcher,subscriber,profile').split(',')
+    b = Bench(build, mode)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    t_start = time.monotonic()
+    m = machine()
+    say(f'# veille benchmark ({mode})')
+    say()
+    say(f'- date: {m["date"]}')
+    say(f'- machine: {m["host"]}')
+    say(f'- commit: {m["commit"]}')
+    say(f'- peers: {m["peers"]}')
+    say()
+    say('Every figure comes from this one run; ratios compare systems measured minutes '
+        'apart on the same machine. On a 2-core machine shared with other work, absolute '
+        'numbers move by tens of percent between runs; the ratios move less.')
+    say()
+    try:
+        if 'broker' in sections:
+            section_broker(b)
+        if 'watcher' in sections:
+            section_watcher(b)
+        if 'subscriber' in sections:
+            section_subscriber(b)
+        if 'profile' in sections and b.full:
+            section_profile(b)
+        section_targets()
+        png = os.path.join(HERE, 'results.png')
+        if b.full and plot(b, png):
+            say('![events/s and p99 latency](results.png)')
+            say()
+        say(f'Total bench time: {time.monotonic() - t_start:.0f} s.')
+        with open(os.path.join(HERE, 'results.md'), 'w') as fp:
+            fp.write('\n'.join(OUT) + '\n')
+            fp.write('\n<details><summary>raw results (JSON)</summary>\n\n```json\n')
+            fp.write(json.dumps(RESULTS, indent=1, default=str))
+            fp.write('\n```\n</details>\n')
+        log(f'bench: wrote {os.path.join(HERE, "results.md")}')
+    finally:
+        b.cleanup()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
