@@ -304,7 +304,7 @@ dispatch_want_replay (dispatch_t *self, uint64_t *from_seq)
         if (!w->suspended)
             continue;
         pthread_mutex_lock (&w->mu);
-        bool drained = w->len <= w->cap / 4;
+        bool drained = w->len == 0 && !w->busy;   /* nothing queued or in flight */
         pthread_mutex_unlock (&w->mu);
         if (drained) {
             w->suspended = false;

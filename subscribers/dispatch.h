@@ -15,7 +15,8 @@
  * SUSPENDED: the main thread stops feeding it (events and marks) and
  * remembers fed_mark, the last mark it did enqueue (everything <= fed_mark
  * is in the queue or done). Other sinks go on. When the suspended sink's
- * worker has drained its queue to a quarter, dispatch_want_replay() tells
+ * worker has emptied its queue and is idle (so a sink that stays blocked
+ * causes no replay churn), dispatch_want_replay() tells
  * the caller to re-subscribe from min(fed_mark) over all sinks; every sink
  * then skips events <= its own fed_mark, and events above it that it
  * already had queued are dropped at delivery by the id check. So nothing
