@@ -23,6 +23,8 @@ Routes
   /echo                     the request headers, as text (one per line)
   /_ctl/status?path=/P&code=C  force status C for /P (0 clears)
   /_ctl/hits?path=/P        number of requests seen for /P (text)
+  /_ctl/concurrency?target=T  most requests for target T (path?query) in progress at once
+  /_ctl/arrivals?path=/P    arrival times of requests for /P (monotonic s, one a line)
   /_ctl/reset               clears overrides and counters
 
 Use from Python tests: `with FixtureServer(root) as fs: fs.url("/a.xml")`.
@@ -52,6 +54,9 @@ class State:
         self.lock = threading.Lock()
         self.overrides = {}
         self.hits = {}
+        self.arrivals = {}
+        self.active = {}
+        self.max_active = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -99,6 +104,18 @@ class Handler(BaseHTTPRequestHandler):
             forced = st.overrides.get(path, 0)
         if path.startswith("/_ctl/"):
             return self.control(path)
+        with st.lock:
+            st.arrivals.setdefault(path, []).append(time.monotonic())
+            t = self.path
+            st.active[t] = st.active.get(t, 0) + 1
+            st.max_active[t] = max(st.max_active.get(t, 0), st.active[t])
+        try:
+            return self.route(path, forced)
+        finally:
+            with st.lock:
+                st.active[t] -= 1
+
+    def route(self, path, forced):
         if forced:
             return self.send_body(forced, b"forced status\n")
         routes = [
@@ -131,10 +148,20 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 n = st.hits.get(self.q("path"), 0)
             return self.send_body(200, b"%d\n" % n)
+        if path == "/_ctl/concurrency":
+            with st.lock:
+                n = st.max_active.get(self.q("target"), 0)
+            return self.send_body(200, b"%d\n" % n)
+        if path == "/_ctl/arrivals":
+            with st.lock:
+                times = list(st.arrivals.get(self.q("path"), []))
+            return self.send_body(200, "".join("%.6f\n" % t for t in times).encode())
         if path == "/_ctl/reset":
             with st.lock:
                 st.overrides.clear()
                 st.hits.clear()
+                st.arrivals.clear()
+                st.max_active.clear()
             return self.send_body(200, b"ok\n")
         return self.send_body(404, b"no such control\n")
 

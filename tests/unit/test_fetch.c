@@ -338,6 +338,80 @@ static void fetch_many_concurrently (void **state)
     fetch_destroy (&f);
 }
 
+/* Text of fixture control URL PATH (fetched with F). Caller frees. */
+static char *ctl (fetch_t *f, const char *path)
+{
+    fetch_result_t r;
+    get (f, path, NULL, NULL, &r);
+    assert_int_equal (r.err, VL_OK);
+    char *body = r.body;
+    r.body = NULL;
+    fetch_result_clear (&r);
+    return body;
+}
+
+static void run_all (fetch_t *f, int n)
+{
+    int done = 0;
+    while (fetch_active (f) > 0) {
+        assert_int_equal (fetch_perform (f), VL_OK);
+        fetch_result_t r;
+        while (fetch_take (f, &r, NULL)) {
+            assert_int_equal (r.err, VL_OK);
+            done++;
+            fetch_result_clear (&r);
+        }
+        assert_int_equal (fetch_wait (f, NULL, 0, 500), VL_OK);
+    }
+    assert_int_equal (done, n);
+}
+
+/* The server sees at most per_host_concurrency requests at once, and
+ * requests at least per_host_interval_ms apart. */
+static void fetch_per_host_limits_respected (void **state)
+{
+    fetch_opts_t o = { .max_body_bytes = 1 << 20, .timeout_s = 10, .per_host_concurrency = 2,
+                       .max_concurrency = 16 };
+    vl_err_t e;
+    fetch_t *f = fetch_new (&o, &e);
+    fetch_t *c = mk (1 << 20, 10);
+    free (ctl (c, "/_ctl/reset"));
+    char url[128];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/slow?delay=0.3&k=conc", fx.port);
+    source_t s;
+    src_init (&s, url);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal (fetch_add (f, &s, NULL, NULL, NULL), VL_OK);
+    run_all (f, 6);
+    char *conc = ctl (c, "/_ctl/concurrency?target=/slow%3Fdelay%3D0.3%26k%3Dconc");
+    assert_true (atoi (conc) >= 1 && atoi (conc) <= 2);
+    free (conc);
+    fetch_destroy (&f);
+
+    fetch_opts_t o2 = { .max_body_bytes = 1 << 20, .timeout_s = 10, .per_host_concurrency = 4,
+                        .per_host_interval_ms = 250 };
+    f = fetch_new (&o2, &e);
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/a.xml", fx.port);
+    src_init (&s, url);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (fetch_add (f, &s, NULL, NULL, NULL), VL_OK);
+    run_all (f, 4);
+    char *arr = ctl (c, "/_ctl/arrivals?path=/a.xml");
+    double t[8];
+    int n = 0;
+    for (char *p = arr; n < 8 && *p; n++) {
+        t[n] = strtod (p, &p);
+        while (*p == '\n')
+            p++;
+    }
+    assert_int_equal (n, 4);
+    for (int i = 1; i < n; i++)
+        assert_true (t[i] - t[i - 1] >= 0.2);   /* 250 ms, minus loopback jitter */
+    free (arr);
+    fetch_destroy (&f);
+    fetch_destroy (&c);
+}
+
 int main (void)
 {
     log_setup ("test_fetch", LOG_LVL_WARN, false, NULL);
@@ -354,6 +428,7 @@ int main (void)
         cmocka_unit_test (fetch_file_url),
         cmocka_unit_test (fetch_headers_and_basic_auth),
         cmocka_unit_test (fetch_many_concurrently),
+        cmocka_unit_test (fetch_per_host_limits_respected),
     };
     int rc = cmocka_run_group_tests (tests, fx_start, fx_stop);
     curl_global_cleanup ();

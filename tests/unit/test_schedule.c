@@ -1,12 +1,16 @@
 /* test_schedule.c: jitter bounds, exponential backoff with its cap, one
- * error event after fail_threshold failures, one recovered event after. */
+ * error event after fail_threshold failures, one recovered event after;
+ * --shard K/N partitions the sources. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+
 #include "schedule.h"
+#include "watcher.h"
 
 static void jitter_stays_within_bounds (void **state)
 {
@@ -83,6 +87,28 @@ static void jittered_due_time_is_in_range (void **state)
     }
 }
 
+/* --shard K/N: every source id lands in exactly one shard, and the split
+ * is stable (the same id always lands in the same shard). */
+static void shards_partition_sources (void **state)
+{
+    int counts[4] = { 0 };
+    for (int i = 0; i < 400; i++) {
+        char id[32];
+        snprintf (id, sizeof id, "source-%d", i);
+        int owners = 0;
+        for (int k = 0; k < 4; k++)
+            if (watcher_in_shard (id, k, 4)) {
+                owners++;
+                counts[k]++;
+            }
+        assert_int_equal (owners, 1);
+        assert_true (watcher_in_shard (id, 0, 1));
+        assert_true (watcher_in_shard (id, 0, 0));
+    }
+    for (int k = 0; k < 4; k++)
+        assert_true (counts[k] > 50);   /* no shard left empty by the hash */
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +116,7 @@ int main (void)
         cmocka_unit_test (backoff_doubles_up_to_cap),
         cmocka_unit_test (error_after_threshold_once_then_recovered),
         cmocka_unit_test (jittered_due_time_is_in_range),
+        cmocka_unit_test (shards_partition_sources),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
