@@ -422,6 +422,8 @@ class Demo:
         self.problems = []
         self.phase_marks = {}     # phase -> broker head at its start
         self.stopping = False
+        self.completed = False
+        self.interrupted = False
 
     # -- setup --------------------------------------------------------------
     def bins(self):
@@ -650,6 +652,7 @@ class Demo:
         self.settle(20)
         self.linger(t, 4 if not q else 0)
         o.note("nothing: noise is not news")
+        self.completed = True
 
     # -- end ----------------------------------------------------------------
     def summary(self, events):
@@ -663,14 +666,15 @@ class Demo:
         by_type = {}
         for _, _, ev in events:
             by_type[ev.get("type", "?")] = by_type.get(ev.get("type", "?"), 0) + 1
-        mid = self.phase_marks.get("midway", 0)
+        mid = self.phase_marks.get("midway", 1 << 62)
         noise_mark = self.phase_marks.get("noise", 0)
         later = [(s, t, ev) for s, t, ev in events if s > mid]
         noise = [(s, t, ev) for s, t, ev in events if t == NOISE_TOPIC and s > mid]
         o.say("   events      %d stored by the broker: %s" % (
             len(events), ", ".join("%d %s" % (v, k) for k, v in sorted(by_type.items()))))
-        o.say("               %d at the first poll, %d after the midway changes, %d from the "
-              "RFI noise" % (len([e for e in events if e[0] <= mid]), len(later), len(noise)))
+        if "midway" in self.phase_marks:
+            o.say("               %d at the first poll, %d after the midway changes, %d from the "
+                  "RFI noise" % (len([e for e in events if e[0] <= mid]), len(later), len(noise)))
         exp = self.expected(events)
         got = self.delivered()
         for s in self.sinks:
@@ -684,17 +688,19 @@ class Demo:
 
         new_mid = [e for e in later if e[2].get("type") == "new"]
         chg_mid = [e for e in later if e[2].get("type") == "changed"]
-        if not events:
-            self.problems.append("the broker stored no event")
-        if not new_mid:
-            self.problems.append("no `new` event after the midway changes")
-        if not chg_mid:
-            self.problems.append("no `changed` event after the midway changes")
-        if noise:
-            self.problems.append("the RFI noise produced %d event(s): %s" % (
-                len(noise), "; ".join("%s %s" % (e[2].get("type"), e[2].get("title")) for e in noise)))
+        if self.completed:
+            if not events:
+                self.problems.append("the broker stored no event")
+            if not new_mid:
+                self.problems.append("no `new` event after the midway changes")
+            if not chg_mid:
+                self.problems.append("no `changed` event after the midway changes")
+            if noise:
+                self.problems.append("the RFI noise produced %d event(s): %s" % (
+                    len(noise), "; ".join("%s %s" % (e[2].get("type"), e[2].get("title"))
+                                          for e in noise)))
         for k, v in exp.items():
-            if got.get(k, 0) < v:
+            if got.get(k, 0) < v and self.completed:
                 self.problems.append("sink %s got %d of %d" % (k, got.get(k, 0), v))
         self.result = {
             "events": len(events), "new": by_type.get("new", 0),
@@ -745,9 +751,8 @@ class Demo:
             self.story()
             events = broker_events(self.eps["replay"])
         except KeyboardInterrupt:
-            self.stopping = True
+            self.stopping = self.interrupted = True
             o.say("\n   interrupted: stopping")
-            self.problems.append("interrupted")
             try:
                 events = broker_events(self.eps["replay"], 1000)
             except Exception:  # noqa: BLE001
@@ -778,7 +783,10 @@ class Demo:
         for n, pid, st in bad:
             self.problems.append("%s (pid %d) exited with status %s" % (n, pid, st))
         o.say("   stopped     " + ", ".join("%s (pid %d, exit %s)" % s for s in statuses))
-        if self.problems:
+        if self.interrupted and not self.problems:
+            rc = 130
+            o.say("   interrupted after %.0fs: nothing left running." % (time.monotonic() - o.t0))
+        elif self.problems:
             rc = 1
             o.say(o.c("1;31", "   problems:"))
             for p in self.problems:
@@ -786,7 +794,7 @@ class Demo:
         else:
             o.say(o.c("1;32", "   all good: new and changed alerts delivered, noise silent."))
         res = dict(self.result)
-        res["status"] = "ok" if rc == 0 else "fail"
+        res["status"] = {0: "ok", 130: "interrupted"}.get(rc, "fail")
         res["pids"] = ",".join(str(pid) for _, pid, _ in statuses)
         res["workdir"] = self.work
         o.say("demo-result " + " ".join("%s=%s" % kv for kv in res.items()))
@@ -806,6 +814,13 @@ def main():
     if zmq is None:
         print("demo: python3-zmq and python3-msgpack are needed (make deps)", file=sys.stderr)
         return 2
+    # Ctrl-C and SIGTERM (a `timeout`, a closed terminal) both end the demo
+    # the same way: summary, then every process stopped.
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
     return Demo(args).run()
 
 
