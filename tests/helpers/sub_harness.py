@@ -1,0 +1,160 @@
+"""sub_harness: run veille-sub against a broker started with broker_harness,
+publish events with pyzmq (broker_harness.Publisher), read what the sinks
+produced. For tests/integration/4x-sub-*.py. Every process is killed at exit."""
+import atexit
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import msgpack
+import zmq
+
+from broker_harness import Broker, Publisher, workdir  # noqa: F401 (re-exported)
+
+_PROCS = []
+
+
+def _cleanup():
+    for p in _PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(_cleanup)
+
+
+def sub_bin():
+    return os.path.join(os.environ.get("VEILLE_BIN", "build"), "subscribers", "veille-sub")
+
+
+def write_conf(path, broker, state, sinks, extra=""):
+    """Writes a `sub` config: SINKS is a list of libconfig group bodies."""
+    with open(path, "w") as f:
+        f.write('sub = {\n  subscribe = "%s";\n  replay = "%s";\n  state = "%s";\n'
+                '  request_timeout_ms = 1000;\n%s\n  sinks = (\n    %s\n  );\n};\n'
+                % (broker.subscribe, broker.replay, state, extra,
+                   ",\n    ".join("{ %s }" % s for s in sinks)))
+    return path
+
+
+class Sub:
+    """One veille-sub process; stderr collected by a thread."""
+
+    def __init__(self, conf, args=(), env=None):
+        self.conf = conf
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.lines = []
+        self.cond = threading.Condition()
+
+    def start(self, wait_ready=True, timeout=60):
+        self.lines = []
+        self.proc = subprocess.Popen([sub_bin(), "-c", self.conf] + self.args,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, env=self.env)
+        _PROCS.append(self.proc)
+        threading.Thread(target=self._reader, args=(self.proc,), daemon=True).start()
+        if wait_ready:
+            self.wait_log(r"veille-sub: ready", timeout)
+        return self
+
+    def _reader(self, proc):
+        for raw in proc.stderr:
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def log_text(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def count_log(self, pattern):
+        rx = re.compile(pattern)
+        with self.cond:
+            return sum(1 for line in self.lines if rx.search(line))
+
+    def wait_log(self, pattern, timeout=30, count=1):
+        rx = re.compile(pattern)
+        deadline = time.time() + timeout
+        with self.cond:
+            while True:
+                hits = [m for m in (rx.search(l) for l in self.lines) if m]
+                if len(hits) >= count:
+                    return hits[-1]
+                if self.proc.poll() is not None:
+                    self.cond.wait(0.3)
+                    hits = [m for m in (rx.search(l) for l in self.lines) if m]
+                    if len(hits) >= count:
+                        return hits[-1]
+                    raise AssertionError("veille-sub exited (%s) before %r:\n%s"
+                                         % (self.proc.returncode, pattern,
+                                            "\n".join(self.lines[-30:])))
+                left = deadline - time.time()
+                if left <= 0:
+                    raise AssertionError("timeout waiting for %r:\n%s"
+                                         % (pattern, "\n".join(self.lines[-30:])))
+                self.cond.wait(min(left, 0.5))
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(30)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+
+def run_sub(conf, *args, env=None, timeout=120):
+    """Runs a one-shot veille-sub command; returns (exit code, stdout, stderr)."""
+    p = subprocess.run([sub_bin(), "-c", conf] + list(args), capture_output=True,
+                       env=env, timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def event(n, topic="un.test", title=None, summary="", salt="sub", tags=None, type_="new"):
+    """A valid event; returns (id, msgpack bytes)."""
+    eid = hashlib.md5(("%s:%d" % (salt, n)).encode()).hexdigest()
+    ev = {"v": 1, "id": eid, "type": type_, "source": "src-%s" % salt, "topic": topic,
+          "url": "https://example.org/%s/%d" % (salt, n),
+          "title": title if title is not None else "%s %d" % (salt, n),
+          "summary": summary, "detected": int(time.time() * 1000), "tags": tags or []}
+    return eid, msgpack.packb(ev)
+
+
+def publish(broker, items, window=2000):
+    """Publishes (topic, msgpack) ITEMS and checks every ack; returns seqs."""
+    ctx = zmq.Context.instance()
+    p = Publisher(ctx, broker.publish)
+    acks = p.publish_many(items, window=window)
+    p.close()
+    for status, seq, reason in acks:
+        assert status in (0, 1), "publish refused: %s %s" % (status, reason)
+    return [a[1] for a in acks]
+
+
+def wait_until(pred, timeout=60, what="condition", interval=0.05):
+    deadline = time.time() + timeout
+    while not pred():
+        if time.time() > deadline:
+            raise AssertionError("timeout waiting for " + what)
+        time.sleep(interval)
+
+
+def read_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        data = f.read()
+    return [l.decode("utf-8") for l in data.split(b"\n")[:-1]]
