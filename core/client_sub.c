@@ -72,7 +72,9 @@ struct client_sub {
 
     sub_req_t   req;
     uint64_t    req_after, req_upto;
-    int64_t     req_sent_at;
+    uint64_t    req_last;       /* last "E" seq of the current answer */
+    int64_t     req_sent_at;    /* last send or last message of the answer */
+    int         limit;          /* replay chunk size (adaptive) */
     int64_t     retry_at;
     buf_t       reqbuf;
 
@@ -494,7 +496,7 @@ s_build_request (client_sub_t *self, const char *op, uint64_t after, bool with_u
     for (size_t i = 0; !self->all && i < self->nprefixes; i++)
         TRY (s_put_str (b, self->prefixes[i]));
     TRY (s_put_str (b, "limit"));
-    TRY (s_put_uint (b, SUB_REPLAY_LIMIT));
+    TRY (s_put_uint (b, (uint64_t) self->limit));
 #undef TRY
     return rc;
 }
@@ -618,6 +620,7 @@ client_sub_new (void *zmq_ctx, const client_sub_opts_t *opts, vl_err_t *err)
     }
     self->ctx = zmq_ctx;
     self->req_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 5000;
+    self->limit = SUB_REPLAY_LIMIT;
     buf_init (&self->reqbuf, WIRE_REPLAY_MAX_REQUEST);
     self->live.cap = SUB_LIVE_CAP;
     self->rep.cap = SUB_REP_CAP;
@@ -734,6 +737,7 @@ s_send_request (client_sub_t *self)
         /* no connection yet: the request timer retries */
         log_debug ("client_sub: replay request not sent yet");
     }
+    self->req_last = 0;
     self->req_sent_at = util_mono_ms ();
 }
 
@@ -765,9 +769,19 @@ s_check_request_timeout (client_sub_t *self, int64_t now)
 {
     if (self->req == REQ_NONE || now - self->req_sent_at < self->req_timeout_ms)
         return;
-    log_warn ("client_sub: no answer from the replay endpoint %s in %d ms; retrying",
-              self->replay_ep, self->req_timeout_ms);
     self->stats.timeouts++;
+    if (self->req == REQ_REPLAY && self->req_last > self->cursor) {
+        /* The broker abandons an answer it cannot send (slow reader) and
+         * never skips within one: the E messages received are a gap-free
+         * prefix, so continue after the last one, in smaller chunks. */
+        log_info ("client_sub: replay answer cut after seq %" PRIu64 "; continuing",
+                  self->req_last);
+        s_advance (self, self->req_last);
+        self->limit = self->limit / 4 > 0 ? self->limit / 4 : 1;
+    }
+    else
+        log_warn ("client_sub: no answer from the replay endpoint %s in %d ms; retrying",
+                  self->replay_ep, self->req_timeout_ms);
     s_open_dealer (self);
     if (self->req == REQ_REPLAY)
         self->req_after = self->cursor;   /* continue where we are */
@@ -796,6 +810,8 @@ s_on_end (client_sub_t *self, const void *data, size_t len)
     if (kind == REQ_REPLAY) {
         uint64_t next = end.has_next ? end.next : end.head;
         s_advance (self, next);
+        if (self->limit < SUB_REPLAY_LIMIT)
+            self->limit = self->limit * 2 < SUB_REPLAY_LIMIT ? self->limit * 2 : SUB_REPLAY_LIMIT;
         if (end.more) {
             self->req = REQ_REPLAY;
             self->req_after = self->cursor;
@@ -952,6 +968,9 @@ s_on_replay_event (client_sub_t *self, client_msg_t *msg)
         || zmq_msg_size (&self->held[2]) != WIRE_SEQ_LEN)
         return 0;
     uint64_t seq = util_get_be64 (zmq_msg_data (&self->held[2]));
+    self->req_sent_at = util_mono_ms ();   /* the answer is flowing */
+    if (seq > self->req_last)
+        self->req_last = seq;
     if (seq <= self->cursor || s_ring_has (&self->live, seq) || s_ring_has (&self->rep, seq)) {
         self->stats.dup_seq++;
         return 0;

@@ -26,7 +26,8 @@ typedef struct {
     size_t       nprefixes;
     uint64_t     from_seq;         /* replay everything after this seq first;
                                       CLIENT_SUB_LIVE_ONLY = start at the head */
-    int          request_timeout_ms; /* replay request timeout, default 5000 */
+    int          request_timeout_ms; /* replay request timeout (no message of the
+                                      answer for that long), default 5000 */
     const curve_client_t *curve;   /* NULL = plaintext */
     int          sub_rcvhwm;       /* SUB receive high-water mark: 0 = libzmq
                                       default (1000), -1 = unlimited */

@@ -33,6 +33,7 @@ typedef struct {
     int         timeout_ms;    /* -1 = none */
     int         rcvhwm;
     int         delay_ms;
+    int         request_timeout_ms;
     char      **conf_strs;     /* strings copied from the config */
 } tail_opts_t;
 
@@ -59,6 +60,7 @@ s_usage (FILE *fp)
         "      --curve-server F   broker public key file\n"
         "      --rcvhwm N         SUB receive high-water mark (-1 = unlimited)\n"
         "      --delay-ms N       pause after each event (to test slow consumers)\n"
+        "      --request-timeout-ms T  replay request timeout (default 5000)\n"
         "  -v, --verbose          log recovery activity (info level)\n"
         "  -h, --help             this help\n"
         "\n"
@@ -168,7 +170,7 @@ s_load_config (tail_opts_t *o)
 static int
 s_parse (int argc, char **argv, tail_opts_t *o)
 {
-    enum { O_JSON = 256, O_FROM, O_COUNT, O_TIMEOUT, O_SECRET, O_SERVER, O_HWM, O_DELAY };
+    enum { O_JSON = 256, O_FROM, O_COUNT, O_TIMEOUT, O_SECRET, O_SERVER, O_HWM, O_DELAY, O_REQTMO };
     static const struct option longs[] = {
         { "subscribe", required_argument, NULL, 's' },
         { "replay", required_argument, NULL, 'r' },
@@ -181,6 +183,7 @@ s_parse (int argc, char **argv, tail_opts_t *o)
         { "curve-server", required_argument, NULL, O_SERVER },
         { "rcvhwm", required_argument, NULL, O_HWM },
         { "delay-ms", required_argument, NULL, O_DELAY },
+        { "request-timeout-ms", required_argument, NULL, O_REQTMO },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -203,6 +206,7 @@ s_parse (int argc, char **argv, tail_opts_t *o)
         case O_SERVER: o->curve_server = optarg; break;
         case O_HWM: ok = tools_parse_int (optarg, -1, INT32_MAX, &o->rcvhwm); break;
         case O_DELAY: ok = tools_parse_int (optarg, 0, 3600000, &o->delay_ms); break;
+        case O_REQTMO: ok = tools_parse_int (optarg, 1, 3600000, &o->request_timeout_ms); break;
         default: ok = false; break;
         }
         if (!ok) {
@@ -306,6 +310,7 @@ cmd_tail (int argc, char **argv)
         .sub_endpoint = o.sub_ep, .replay_endpoint = o.replay_ep,
         .prefixes = (const char **) (argv + optind), .nprefixes = (size_t) (argc - optind),
         .from_seq = o.from_seq, .curve = curve ? &keys : NULL, .sub_rcvhwm = o.rcvhwm,
+        .request_timeout_ms = o.request_timeout_ms,
     };
     vl_err_t err;
     client_sub_t *sub = client_sub_new (ctx, &so, &err);
