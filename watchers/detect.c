@@ -12,6 +12,8 @@
 #include "util.h"
 #include "wire.h"
 
+#define DETECT_SEEN_RESOLUTION_MS (3600 * 1000)
+
 vl_err_t detect_queue (state_t *st, const event_t *ev, int64_t now_ms)
 {
     buf_t b;
@@ -145,7 +147,10 @@ static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
         return e;
     if (strcmp (old.hash, it->hash) == 0) {
         s->unchanged++;
-        e = state_item_seen (st, src->id, it->identity, now_ms);
+        /* last_seen is coarse (hourly) so that polling an unchanged
+         * document does not rewrite every row. */
+        if (now_ms - old.last_seen >= DETECT_SEEN_RESOLUTION_MS)
+            e = state_item_seen (st, src->id, it->identity, now_ms);
     } else {
         if (baseline)
             s->recorded++;

@@ -27,6 +27,7 @@
 #define ACK_BATCH      256
 #define IDLE_WAIT_MS   1000
 #define BUSY_WAIT_MS   200
+#define REPORT_EVERY_MS 10000  /* daemon: at most one pass line per 10 s */
 
 /* Signal flags and the self-pipe that wakes the loop: the only state
  * shared with signal handlers. */
@@ -59,6 +60,7 @@ struct watcher {
     bool                outbox_dirty;
     pass_t              pass, total;
     bool                any_failed;
+    int64_t             last_report;  /* mono ms of the last pass line; 0 = none yet */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -547,8 +549,12 @@ int watcher_run (watcher_t *self)
         pub_service (self);
         if (pass_open && fetch_active (self->fetch) == 0) {
             pass_open = false;
-            if (!self->opts.once)
+            int64_t mono = util_mono_ms ();
+            if (!self->opts.once
+                && (self->last_report == 0 || mono - self->last_report >= REPORT_EVERY_MS)) {
                 report_pass (self, "pass");
+                self->last_report = mono;
+            }
         }
         if (self->opts.once && all_polled (self)) {
             if (drain_deadline == 0)
