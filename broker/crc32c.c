@@ -1,5 +1,6 @@
-/* crc32c.c: table-driven CRC-32C, slicing by 8 (about 1.5 GB/s, far more
- * than a journal needs). */
+/* crc32c.c: CRC-32C. Portable path: tables, slicing by 8 (about 1.5 GB/s).
+ * On x86-64 CPUs with SSE4.2 the crc32 instruction is used instead (about
+ * 10x faster); both give the same values (test_journal checks both). */
 #include <pthread.h>
 #include <string.h>
 #include "crc32c.h"
@@ -25,7 +26,7 @@ s_build_tables (void)
 }
 
 uint32_t
-crc32c (uint32_t crc, const void *data, size_t len)
+crc32c_sw (uint32_t crc, const void *data, size_t len)
 {
     pthread_once (&s_once, s_build_tables);
     const unsigned char *p = data;
@@ -47,3 +48,37 @@ crc32c (uint32_t crc, const void *data, size_t len)
         crc = (crc >> 8) ^ s_table[0][(crc ^ *p++) & 0xff];
     return ~crc;
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__ ((target ("sse4.2"))) static uint32_t
+s_crc32c_hw (uint32_t crc, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t c = ~crc;
+    while (len >= 8) {
+        uint64_t v;
+        memcpy (&v, p, 8);
+        c = __builtin_ia32_crc32di (c, v);
+        p += 8;
+        len -= 8;
+    }
+    uint32_t c32 = (uint32_t) c;
+    while (len--)
+        c32 = __builtin_ia32_crc32qi (c32, *p++);
+    return ~c32;
+}
+
+uint32_t
+crc32c (uint32_t crc, const void *data, size_t len)
+{
+    if (__builtin_cpu_supports ("sse4.2"))
+        return s_crc32c_hw (crc, data, len);
+    return crc32c_sw (crc, data, len);
+}
+#else
+uint32_t
+crc32c (uint32_t crc, const void *data, size_t len)
+{
+    return crc32c_sw (crc, data, len);
+}
+#endif

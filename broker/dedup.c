@@ -16,20 +16,25 @@ struct dedup {
     uint64_t  head;       /* absolute position after the newest */
     uint64_t  committed;  /* head at the last commit */
     size_t    window;
-    uint32_t *slots;      /* ring index + 1; 0 = empty */
+    uint64_t *slots;      /* (hash tag << 32) | (ring index + 1); 0 = empty */
     size_t    mask;       /* nslots - 1 */
     unsigned char hkey[crypto_shorthash_KEYBYTES];
 };
 
-static size_t
-s_slot_of (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
+/* Keyed 64-bit hash of KEY: the low bits pick the home slot, the high 32
+ * bits are kept in the slot as a tag, so a probe rarely touches the ring. */
+static uint64_t
+s_hash (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
 {
     unsigned char h[crypto_shorthash_BYTES];
     crypto_shorthash (h, key, DEDUP_KEY_LEN, self->hkey);
     uint64_t v;
     memcpy (&v, h, sizeof v);
-    return (size_t) v & self->mask;
+    return v;
 }
+
+#define SLOT_IDX(s) ((uint32_t) (s))          /* ring index + 1 */
+#define SLOT_TAG(s) ((uint32_t) ((s) >> 32))
 
 dedup_t *
 dedup_new (size_t window, size_t slack)
@@ -97,10 +102,12 @@ dedup_key (const char *id, size_t len, unsigned char key[DEDUP_KEY_LEN])
 static size_t
 s_probe (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
 {
-    size_t i = s_slot_of (self, key);
+    uint64_t h = s_hash (self, key);
+    uint32_t tag = (uint32_t) (h >> 32);
+    size_t i = (size_t) h & self->mask;
     while (self->slots[i]) {
-        const entry_t *e = &self->ring[self->slots[i] - 1];
-        if (memcmp (e->key, key, DEDUP_KEY_LEN) == 0)
+        if (SLOT_TAG (self->slots[i]) == tag
+            && memcmp (self->ring[SLOT_IDX (self->slots[i]) - 1].key, key, DEDUP_KEY_LEN) == 0)
             break;
         i = (i + 1) & self->mask;
     }
@@ -114,7 +121,7 @@ dedup_find (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_
     if (!self->slots[i])
         return false;
     if (seq)
-        *seq = self->ring[self->slots[i] - 1].seq;
+        *seq = self->ring[SLOT_IDX (self->slots[i]) - 1].seq;
     return true;
 }
 
@@ -127,7 +134,8 @@ dedup_insert (dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t se
     size_t r = (size_t) (self->head % self->ring_cap);
     memcpy (self->ring[r].key, key, DEDUP_KEY_LEN);
     self->ring[r].seq = seq;
-    self->slots[i] = (uint32_t) r + 1;   /* a key already there: newest wins */
+    /* a key already there: the newest wins */
+    self->slots[i] = (s_hash (self, key) >> 32 << 32) | ((uint64_t) r + 1);
     self->head++;
     return VL_OK;
 }
@@ -137,8 +145,8 @@ dedup_insert (dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t se
 static void
 s_unlink (dedup_t *self, size_t r)
 {
-    size_t i = s_slot_of (self, self->ring[r].key);
-    while (self->slots[i] && self->slots[i] != r + 1)
+    size_t i = (size_t) s_hash (self, self->ring[r].key) & self->mask;
+    while (self->slots[i] && SLOT_IDX (self->slots[i]) != r + 1)
         i = (i + 1) & self->mask;
     if (!self->slots[i])
         return;     /* replaced by a newer insert of the same key */
@@ -148,7 +156,8 @@ s_unlink (dedup_t *self, size_t r)
         j = (j + 1) & self->mask;
         if (!self->slots[j])
             return;
-        size_t home = s_slot_of (self, self->ring[self->slots[j] - 1].key);
+        size_t home = (size_t) s_hash (self, self->ring[SLOT_IDX (self->slots[j]) - 1].key)
+                      & self->mask;
         /* move j back to i if its home is not in (i, j] (cyclically) */
         bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {

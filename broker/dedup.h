@@ -5,7 +5,7 @@
  * Open addressing (linear probing, SipHash-keyed with a per-process random
  * key, so chosen ids cannot build probe chains) over a FIFO ring that
  * evicts the oldest id once more than WINDOW are held. Memory: about
- * 32 bytes per id (24 in the ring, 4 x 2 in the table), 32 MB for 1e6.
+ * 40 bytes per id (24 in the ring, 8 x 2 in the table), 40 MB for 1e6.
  *
  * Inserts are provisional until dedup_commit(): dedup_rollback() forgets
  * the ids inserted since the last commit (a journal commit failed), and

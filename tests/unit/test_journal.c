@@ -142,6 +142,15 @@ crc32c_matches_reference (void **state)
     uint32_t two = crc32c (crc32c (0, s, 10), s + 10, strlen (s) - 10);
     assert_int_equal (one, two);
     assert_int_equal (crc32c (0, "", 0), 0);
+    /* the accelerated and the portable paths agree, at every length and
+     * alignment */
+    unsigned char buf[300];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char) (i * 7 + 3);
+    for (size_t off = 0; off < 8; off++)
+        for (size_t len = 0; len + off <= sizeof buf; len += 13)
+            assert_int_equal (crc32c (5, buf + off, len), crc32c_sw (5, buf + off, len));
+    assert_int_equal (crc32c_sw (0, "123456789", 9), 0xE3069283u);
 }
 
 static void
