@@ -14,7 +14,7 @@ typedef enum {
 
 #define WEBHOOK_DISCORD_MAX   2000   /* code points */
 #define WEBHOOK_TELEGRAM_MAX  4096   /* code points */
-#define WEBHOOK_CHAT_SUMMARY  1000   /* bytes of summary in chat messages */
+#define WEBHOOK_CHAT_SUMMARY  4000   /* bytes of summary in chat messages */
 
 typedef struct {
     const char     *name;
