@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "charset.h"
 #include "log.h"
+#include "util.h"
 
 #define SNIFF_BYTES 4096
 
@@ -297,10 +298,23 @@ charset_to_utf8 (const char *body, size_t len, const char *content_type,
     charset_detect (body, len, content_type, forced, name, &bom);
     body += bom;
     len -= bom;
-    if (is_utf8_label (name) && looks_like_legacy (body, len)) {
+    bool valid = util_utf8_valid (body, len);
+    if (is_utf8_label (name) && !valid && looks_like_legacy (body, len)) {
         log_info ("charset: declared %s but bytes are not UTF-8, decoding as windows-1252",
                   name);
         strcpy (name, "windows-1252");
+    }
+    if (is_utf8_label (name) && valid && !memchr (body, '\0', len)) {
+        if (max && len > max)
+            return VL_ETOOBIG;
+        char *s = malloc (len + 1);
+        if (!s)
+            return VL_ENOMEM;
+        memcpy (s, body, len);
+        s[len] = '\0';
+        *out = s;
+        *out_len = len;
+        return VL_OK;
     }
     if (is_utf8_label (name)) {
         char *s = charset_utf8_repair (body, len, out_len);

@@ -629,10 +629,11 @@ fill_item (item_t *item, const fields_t *f)
     const xmlNode *body = f->content ? f->content : f->summary;
     txt_kind_t bkind = f->content ? f->content_kind : f->summary_kind;
     item->content = node_text (body, bkind, true, ITEM_MAX_CONTENT);
-    if (f->summary)
+    if (f->summary && f->summary != body)
         item->summary = node_text (f->summary, f->summary_kind, false, ITEM_MAX_SUMMARY);
-    else
-        item->summary = node_text (body, bkind, false, ITEM_MAX_SUMMARY);
+    else if (item->content)   /* same text on one line, without a second parse */
+        item->summary = text_norm_plain (item->content, strlen (item->content), false,
+                                         ITEM_MAX_SUMMARY);
     int64_t t;
     if (node_date (f->date, &t) || node_date (f->date2, &t)) {
         item->published = t;
@@ -736,18 +737,9 @@ atom_fields (const xmlNode *n, fields_t *f)
     f->link_url = atom_link (n);
 }
 
-static bool
-seen_identity (const item_list_t *out, size_t from, const char *id)
-{
-    for (size_t i = from; i + 1 < out->n; i++)
-        if (out->items[i].identity && strcmp (out->items[i].identity, id) == 0)
-            return true;
-    return false;
-}
-
 /* Adds one entry; duplicates (same identity) are dropped. */
 static vl_err_t
-add_entry (const xmlNode *n, feed_kind_t kind, size_t first, item_list_t *out)
+add_entry (const xmlNode *n, feed_kind_t kind, item_idset_t *seen, item_list_t *out)
 {
     fields_t f;
     memset (&f, 0, sizeof f);
@@ -775,18 +767,19 @@ add_entry (const xmlNode *n, feed_kind_t kind, size_t first, item_list_t *out)
         item_list_pop (out);
         return VL_ENOMEM;
     }
-    if (seen_identity (out, first, item->identity)) {
+    if (!item_idset_add (seen, item->identity)) {
         log_debug ("feed: duplicate entry %s dropped", item->identity);
         item_list_pop (out);
     }
     return VL_OK;
 }
 
-/* Walks the entries of the feed under ROOT. */
+/* Walks the first LIMIT entries of the feed under ROOT. */
 static vl_err_t
-walk_entries (const xmlNode *root, feed_kind_t kind, item_list_t *out)
+walk_entries (const xmlNode *root, feed_kind_t kind, size_t limit, item_list_t *out)
 {
-    size_t first = out->n;
+    item_idset_t seen = { 0 };
+    size_t visited = 0;
     const char *entry = kind == FEED_ATOM ? "entry" : "item";
     const xmlNode *containers[2] = { root, NULL };
     if (kind == FEED_RSS) {
@@ -800,10 +793,18 @@ walk_entries (const xmlNode *root, feed_kind_t kind, item_list_t *out)
     for (size_t k = 0; k < 2 && !rc; k++) {
         if (!containers[k])
             continue;
-        for (const xmlNode *c = containers[k]->children; c && !rc; c = c->next)
-            if (is_elem (c, entry))
-                rc = add_entry (c, kind, first, out);
+        for (const xmlNode *c = containers[k]->children; c && !rc; c = c->next) {
+            if (!is_elem (c, entry))
+                continue;
+            if (visited++ >= limit) {
+                log_info ("feed: truncated document, %zu complete entries kept", limit);
+                k = 2;
+                break;
+            }
+            rc = add_entry (c, kind, &seen, out);
+        }
     }
+    item_idset_free (&seen);
     if (rc == VL_ETOOBIG) {
         log_warn ("feed: more than %d items, the rest is ignored", ITEM_MAX_ITEMS);
         rc = VL_OK;
@@ -840,15 +841,9 @@ feed_parse (const char *body, size_t len, const char *base_url, item_list_t *out
     vl_err_t rc = VL_EPARSE;
     if (root) {
         size_t before = out->n;
-        rc = walk_entries (root, kind, out);
+        rc = walk_entries (root, kind, complete, out);
         if (rc) {
             while (out->n > before)
-                item_list_pop (out);
-        }
-        else if (complete != SIZE_MAX) {
-            log_info ("feed: %s: truncated document, %zu complete entries kept",
-                      base_url ? base_url : "(document)", complete);
-            while (out->n > before + complete)
                 item_list_pop (out);
         }
     }

@@ -8,6 +8,63 @@
 #include "item.h"
 #include "util.h"
 
+static uint64_t
+fnv1a (const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char) *s) * 1099511628211ull;
+    return h;
+}
+
+static bool
+idset_grow (item_idset_t *self)
+{
+    size_t cap = self->cap ? self->cap * 2 : 64;
+    const char **slots = calloc (cap, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t i = 0; i < self->cap; i++) {
+        const char *id = self->slots[i];
+        if (!id)
+            continue;
+        size_t j = (size_t) fnv1a (id) & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = id;
+    }
+    free (self->slots);
+    self->slots = slots;
+    self->cap = cap;
+    return true;
+}
+
+bool
+item_idset_add (item_idset_t *self, const char *id)
+{
+    if (!id)
+        return true;
+    if ((self->n + 1) * 2 > self->cap && !idset_grow (self))
+        return true;
+    size_t j = (size_t) fnv1a (id) & (self->cap - 1);
+    while (self->slots[j]) {
+        if (strcmp (self->slots[j], id) == 0)
+            return false;
+        j = (j + 1) & (self->cap - 1);
+    }
+    self->slots[j] = id;
+    self->n++;
+    return true;
+}
+
+void
+item_idset_free (item_idset_t *self)
+{
+    free (self->slots);
+    self->slots = NULL;
+    self->cap = self->n = 0;
+}
+
 item_t *
 item_list_add (item_list_t *self)
 {

@@ -32,6 +32,20 @@ typedef struct {
     size_t  n, cap;
 } item_list_t;
 
+/* Set of identities already seen in one document (duplicate guids: the
+ * first is kept). Zero-initialise; free with item_idset_free. */
+typedef struct {
+    const char **slots;   /* borrowed identity strings */
+    size_t       cap, n;
+} item_idset_t;
+
+/* Adds ID (borrowed: it must outlive the set). Returns false if ID was
+ * already in the set; true if added (or on OOM: never drops an item). */
+bool item_idset_add (item_idset_t *self, const char *id);
+
+/* Frees the set's memory (not the identities). */
+void item_idset_free (item_idset_t *self);
+
 /* Appends an empty item and returns it (owned by the list); NULL on OOM
  * or past ITEM_MAX_ITEMS. */
 item_t *item_list_add (item_list_t *self);

@@ -150,15 +150,6 @@ add_record (const source_t *src, json_t *rec, const char *base_url, item_list_t 
     return VL_OK;
 }
 
-static bool
-seen_identity (const item_list_t *out, size_t from, const char *id)
-{
-    for (size_t i = from; i + 1 < out->n; i++)
-        if (strcmp (out->items[i].identity, id) == 0)
-            return true;
-    return false;
-}
-
 vl_err_t
 json_parse (const source_t *src, const char *body, size_t len,
             const char *base_url, item_list_t *out)
@@ -183,6 +174,7 @@ json_parse (const source_t *src, const char *body, size_t len,
     if (!base_url)
         base_url = src->url;
     size_t first = out->n, i;
+    item_idset_t seen = { 0 };
     json_t *rec;
     vl_err_t rc = VL_OK;
     json_array_foreach (arr, i, rec) {
@@ -191,9 +183,10 @@ json_parse (const source_t *src, const char *body, size_t len,
         rc = add_record (src, rec, base_url, out);
         if (rc)
             break;
-        if (seen_identity (out, first, out->items[out->n - 1].identity))
+        if (!item_idset_add (&seen, out->items[out->n - 1].identity))
             item_list_pop (out);
     }
+    item_idset_free (&seen);
     json_decref (root);
     if (rc == VL_ETOOBIG) {
         log_warn ("json: %s: more than %d items, the rest is ignored", src->id,

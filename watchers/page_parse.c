@@ -360,18 +360,9 @@ whole_page (page_t *self, xmlNodeSetPtr region, item_list_t *out)
     return VL_OK;
 }
 
-static bool
-seen_identity (const item_list_t *out, size_t from, const char *id)
-{
-    for (size_t i = from; i + 1 < out->n; i++)
-        if (strcmp (out->items[i].identity, id) == 0)
-            return true;
-    return false;
-}
-
 /* One item from NODE (items mode). */
 static vl_err_t
-one_item (page_t *self, xmlNodePtr node, size_t first, item_list_t *out)
+one_item (page_t *self, xmlNodePtr node, item_idset_t *seen, item_list_t *out)
 {
     vl_err_t err = VL_OK;
     const char *tsel = self->src->item_title ? self->src->item_title : DEFAULT_TITLE_XP;
@@ -409,7 +400,7 @@ one_item (page_t *self, xmlNodePtr node, size_t first, item_list_t *out)
         item_list_pop (out);
         return VL_ENOMEM;
     }
-    if (seen_identity (out, first, item->identity))
+    if (!item_idset_add (seen, item->identity))
         item_list_pop (out);
     return VL_OK;
 }
@@ -419,6 +410,7 @@ static vl_err_t
 items_mode (page_t *self, xmlNodeSetPtr region, item_list_t *out)
 {
     size_t first = out->n;
+    item_idset_t seen = { 0 };
     vl_err_t err = VL_OK;
     int nreg = region ? region->nodeNr : 1;
     for (int r = 0; r < nreg && !err; r++) {
@@ -432,9 +424,10 @@ items_mode (page_t *self, xmlNodeSetPtr region, item_list_t *out)
         }
         xmlNodeSetPtr ns = obj->nodesetval;
         for (int k = 0; !err && ns && k < ns->nodeNr; k++)
-            err = one_item (self, ns->nodeTab[k], first, out);
+            err = one_item (self, ns->nodeTab[k], &seen, out);
         xmlXPathFreeObject (obj);
     }
+    item_idset_free (&seen);
     if (err == VL_ETOOBIG) {
         log_warn ("page: %s: more than %d items, the rest is ignored",
                   self->src->id, ITEM_MAX_ITEMS);

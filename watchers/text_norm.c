@@ -131,29 +131,16 @@ is_removed_cp (utf8proc_int32_t cp)
     return false;
 }
 
-/* Line builder: accumulates one line, trims it, appends it to OUT. */
-typedef struct {
-    buf_t *out;
-    buf_t  line;
-    bool   multiline;
-    bool   pending_space;
-} liner_t;
-
-/* Length of LINE once trailing NBSP-like characters are cut. */
+/* Length of S once trailing spaces and NBSP-like characters are cut. */
 static size_t
 rtrim_nbsp (const char *s, size_t len)
 {
     for (;;) {
-        if (len >= 2 && (unsigned char) s[len - 2] == 0xC2
-            && (unsigned char) s[len - 1] == 0xA0)
+        const unsigned char *u = (const unsigned char *) s;
+        if (len >= 2 && u[len - 2] == 0xC2 && u[len - 1] == 0xA0)
             len -= 2;
-        else if (len >= 3 && (unsigned char) s[len - 3] == 0xE2
-                 && (unsigned char) s[len - 2] == 0x80
-                 && ((unsigned char) s[len - 1] == 0xAF))
-            len -= 3;
-        else if (len >= 3 && (unsigned char) s[len - 3] == 0xE2
-                 && (unsigned char) s[len - 2] == 0x80
-                 && ((unsigned char) s[len - 1] == 0x87))
+        else if (len >= 3 && u[len - 3] == 0xE2 && u[len - 2] == 0x80
+                 && (u[len - 1] == 0xAF || u[len - 1] == 0x87))
             len -= 3;
         else if (len >= 1 && s[len - 1] == ' ')
             len--;
@@ -162,52 +149,75 @@ rtrim_nbsp (const char *s, size_t len)
     }
 }
 
-static vl_err_t
-liner_flush (liner_t *self)
-{
-    size_t len = rtrim_nbsp (self->line.data ? self->line.data : "", self->line.len);
-    vl_err_t rc = VL_OK;
-    if (len > 0) {
-        if (self->out->len > 0)
-            rc = buf_putc (self->out, self->multiline ? '\n' : ' ');
-        if (!rc)
-            rc = buf_append (self->out, self->line.data, len);
-    }
-    buf_reset (&self->line);
-    self->pending_space = false;
-    return rc;
-}
+/* Output writer. The output is never longer than the NFC input (spaces
+ * and breaks are only ever replaced by one byte or dropped), so it is
+ * written in place into a buffer of the input's size. */
+typedef struct {
+    char  *out;
+    size_t len;
+    size_t line_start;     /* where the current line's text begins */
+    bool   in_line;        /* the current line has visible text */
+    bool   pending_space;
+    bool   multiline;
+} writer_t;
 
-static vl_err_t
-liner_add (liner_t *self, utf8proc_int32_t cp)
-{
-    if (is_break_cp (cp))
-        return liner_flush (self);
-    if (is_space_cp (cp)) {
-        self->pending_space = self->line.len > 0;
-        return VL_OK;
-    }
-    if (is_removed_cp (cp))
-        return VL_OK;
-    if (is_nbsp_cp (cp) && self->line.len == 0)
-        return VL_OK;      /* leading NBSP trimmed */
-    vl_err_t rc = VL_OK;
-    if (self->pending_space)
-        rc = buf_putc (&self->line, ' ');
-    self->pending_space = false;
-    utf8proc_uint8_t enc[4];
-    utf8proc_ssize_t n = utf8proc_encode_char (cp, enc);
-    return rc ? rc : buf_append (&self->line, enc, (size_t) n);
-}
-
-/* Caps S in place at MAX bytes on a character boundary. */
 static void
-cap_utf8 (char *s, size_t *len, size_t max)
+end_line (writer_t *w)
 {
-    if (max && *len > max) {
-        *len = util_utf8_cut (s, *len, max);
-        s[*len] = '\0';
+    if (w->in_line)
+        w->len = w->line_start + rtrim_nbsp (w->out + w->line_start,
+                                             w->len - w->line_start);
+    w->in_line = false;
+    w->pending_space = false;
+}
+
+static void
+put_cp (writer_t *w, utf8proc_int32_t cp)
+{
+    if (is_break_cp (cp)) {
+        end_line (w);
+        return;
     }
+    if (is_space_cp (cp)) {
+        w->pending_space = w->in_line;
+        return;
+    }
+    if (is_removed_cp (cp) || (is_nbsp_cp (cp) && !w->in_line))
+        return;
+    if (!w->in_line) {
+        if (w->len > 0)
+            w->out[w->len++] = w->multiline ? '\n' : ' ';
+        w->line_start = w->len;
+        w->in_line = true;
+    }
+    else if (w->pending_space)
+        w->out[w->len++] = ' ';
+    w->pending_space = false;
+    w->len += (size_t) utf8proc_encode_char (cp, (utf8proc_uint8_t *) w->out + w->len);
+}
+
+/* True if S (valid UTF-8) is certainly NFC already: every code point is
+ * below U+0300 (before the first combining mark; all of Latin-1 and Latin
+ * Extended are NFC) or in the General Punctuation block after U+2001 (’ “
+ * ” – — … and NNBSP), or €. French press text nearly always is. */
+static bool
+nfc_quick_yes (const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *) s;
+    for (size_t i = 0; i < len;) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate (u + i, (utf8proc_ssize_t) (len - i), &cp);
+        if (n <= 0)
+            return false;
+        if (!(cp < 0x300 || (cp >= 0x2002 && cp <= 0x206F) || cp == 0x20AC))
+            return false;
+        i += (size_t) n;
+    }
+    return true;
 }
 
 char *
@@ -215,46 +225,49 @@ text_norm_plain (const char *s, size_t len, bool multiline, size_t max)
 {
     if (!s)
         s = "";
-    size_t rlen;
-    char *repaired = charset_utf8_repair (s, len, &rlen);
-    if (!repaired)
-        return NULL;
+    char *repaired = NULL;
+    if (!util_utf8_valid (s, len) || memchr (s, '\0', len)) {
+        repaired = charset_utf8_repair (s, len, &len);
+        if (!repaired)
+            return NULL;
+        s = repaired;
+    }
     utf8proc_uint8_t *nfc = NULL;
-    utf8proc_ssize_t nlen = utf8proc_map ((utf8proc_uint8_t *) repaired,
-        (utf8proc_ssize_t) rlen, &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t nlen;
+    if (nfc_quick_yes (s, len)) {
+        nfc = malloc (len + 1);
+        nlen = nfc ? (utf8proc_ssize_t) len : -1;
+        if (nfc)
+            memcpy (nfc, s, len);
+    }
+    else
+        nlen = utf8proc_map ((const utf8proc_uint8_t *) s, (utf8proc_ssize_t) len,
+                             &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     free (repaired);
     if (nlen < 0)
         return NULL;
-    buf_t out;
-    buf_init (&out, 0);
-    liner_t ln = { .out = &out, .multiline = multiline };
-    buf_init (&ln.line, 0);
-    vl_err_t rc = VL_OK;
-    for (utf8proc_ssize_t i = 0; i < nlen && !rc;) {
+    writer_t w = { .multiline = multiline };
+    w.out = malloc ((size_t) nlen + 2);
+    if (!w.out) {
+        free (nfc);
+        return NULL;
+    }
+    for (utf8proc_ssize_t i = 0; i < nlen;) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate (nfc + i, nlen - i, &cp);
         if (n <= 0)
             break;    /* cannot happen after repair */
         i += n;
-        rc = liner_add (&ln, cp);
-        /* stop early once far past the cap */
-        if (max && out.len > max + 8)
-            break;
+        put_cp (&w, cp);
+        if (max && w.len > max + 8)
+            break;    /* far enough past the cap */
     }
-    if (!rc)
-        rc = liner_flush (&ln);
-    buf_free (&ln.line);
+    end_line (&w);
     free (nfc);
-    if (rc) {
-        buf_free (&out);
-        return NULL;
-    }
-    char *res = buf_steal (&out);
-    if (res) {
-        size_t rl = strlen (res);
-        cap_utf8 (res, &rl, max);
-    }
-    return res;
+    if (max && w.len > max)
+        w.len = util_utf8_cut (w.out, w.len, max);
+    w.out[w.len] = '\0';
+    return w.out;
 }
 
 char *
@@ -266,11 +279,15 @@ text_norm_html (const char *s, size_t len, bool multiline, size_t max)
         return text_norm_plain (s, len, multiline, max);
     if (len > (size_t) INT32_MAX)
         return NULL;
-    size_t rlen;
-    char *repaired = charset_utf8_repair (s, len, &rlen);
-    if (!repaired)
-        return NULL;
-    htmlDocPtr doc = htmlReadMemory (repaired, (int) rlen, NULL, "UTF-8",
+    size_t rlen = len;
+    char *repaired = NULL;
+    if (!util_utf8_valid (s, len) || memchr (s, '\0', len)) {
+        repaired = charset_utf8_repair (s, len, &rlen);
+        if (!repaired)
+            return NULL;
+        s = repaired;
+    }
+    htmlDocPtr doc = htmlReadMemory (s, (int) rlen, NULL, "UTF-8",
         HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
         | HTML_PARSE_RECOVER);
     free (repaired);
