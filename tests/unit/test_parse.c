@@ -187,6 +187,26 @@ item_finish_hash_and_identity_fallback (void **state)
 }
 
 static void
+idset_detects_duplicates_and_grows (void **state)
+{
+    item_idset_t set = { 0 };
+    char ids[300][16];
+    for (int i = 0; i < 300; i++) {
+        snprintf (ids[i], sizeof ids[i], "id-%d", i);
+        assert_true (item_idset_add (&set, ids[i]));
+    }
+    for (int i = 0; i < 300; i++) {
+        char copy[16];
+        strcpy (copy, ids[i]);
+        assert_false (item_idset_add (&set, copy));
+    }
+    assert_true (item_idset_add (&set, NULL));
+    assert_int_equal (set.n, 300);
+    item_idset_free (&set);
+    assert_null (set.slots);
+}
+
+static void
 resolve_link_schemes_and_bases (void **state)
 {
     char *u = item_resolve_link (" ../b?x=1#f ", "https://h.example/d/e/f");
@@ -330,6 +350,7 @@ main (void)
         cmocka_unit_test (bad_selector_is_einval),
         cmocka_unit_test (item_list_cap_pop_and_free),
         cmocka_unit_test (item_finish_hash_and_identity_fallback),
+        cmocka_unit_test (idset_detects_duplicates_and_grows),
         cmocka_unit_test (resolve_link_schemes_and_bases),
         cmocka_unit_test (item_json_is_escaped_utf8),
         cmocka_unit_test (every_prefix_of_every_fixture_is_safe),
