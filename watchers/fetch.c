@@ -381,7 +381,9 @@ static vl_err_t setup_easy (fetch_t *self, req_t *r)
 static void set_error (fetch_result_t *res, vl_err_t err, const char *what, const char *detail)
 {
     res->err = err;
-    snprintf (res->error, sizeof res->error, "%s%s", what, detail ? detail : "");
+    /* Truncation is fine: a summary for logs and the error event title. */
+    if (snprintf (res->error, sizeof res->error, "%s%s", what, detail ? detail : "") < 0)
+        res->error[0] = '\0';
 }
 
 /* A validator worth keeping: short, printable ASCII. Caller frees. */
