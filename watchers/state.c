@@ -13,7 +13,8 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS sources ("
     "  id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
     "  failures INTEGER NOT NULL DEFAULT 0, error_sent INTEGER NOT NULL DEFAULT 0,"
-    "  baseline_done INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0);"
+    "  baseline_done INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0,"
+    "  conf_hash TEXT);"
     "CREATE TABLE IF NOT EXISTS items ("
     "  source TEXT NOT NULL, identity TEXT NOT NULL, hash TEXT NOT NULL,"
     "  content TEXT, title TEXT, link TEXT,"
@@ -32,10 +33,11 @@ enum {
 };
 
 static const char *const SQL[Q_COUNT] = {
-    [Q_SRC_GET] = "SELECT etag, last_modified, failures, error_sent, baseline_done, next_due"
+    [Q_SRC_GET] = "SELECT etag, last_modified, failures, error_sent, baseline_done, next_due,"
+                  " conf_hash"
                   " FROM sources WHERE id = ?1",
     [Q_SRC_PUT] = "INSERT OR REPLACE INTO sources (id, etag, last_modified, failures,"
-                  " error_sent, baseline_done, next_due) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  " error_sent, baseline_done, next_due, conf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_ITEM_GET] = "SELECT hash, content, title, link, first_seen, last_seen FROM items"
                    " WHERE source = ?1 AND identity = ?2",
     [Q_ITEM_PUT] = "INSERT INTO items (source, identity, hash, content, title, link,"
@@ -166,6 +168,8 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
         out->error_sent = sqlite3_column_int (st, 3) != 0;
         out->baseline_done = sqlite3_column_int (st, 4) != 0;
         out->next_due = sqlite3_column_int64 (st, 5);
+        const unsigned char *ch = sqlite3_column_text (st, 6);
+        snprintf (out->conf_hash, sizeof out->conf_hash, "%s", ch ? (const char *) ch : "");
     } else if (rc == SQLITE_DONE)
         e = VL_ENOTFOUND;
     else {
@@ -188,6 +192,7 @@ vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *
     sqlite3_bind_int (st, 5, in->error_sent);
     sqlite3_bind_int (st, 6, in->baseline_done);
     sqlite3_bind_int64 (st, 7, in->next_due);
+    bind_text (st, 8, in->conf_hash[0] ? in->conf_hash : NULL);
     return run (self, st);
 }
 

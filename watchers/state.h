@@ -5,7 +5,7 @@
  * leaves either both or neither.
  *
  * Tables: sources(id, etag, last_modified, failures, error_sent,
- * baseline_done, next_due), items(source, identity, hash, content, title,
+ * baseline_done, next_due, conf_hash), items(source, identity, hash, content, title,
  * link, first_seen, last_seen), outbox(rowid, topic, event, created),
  * dead(rowid, topic, event, created, reason, died) for rejected events. */
 #ifndef VL_STATE_H
@@ -39,6 +39,8 @@ typedef struct {
     bool    error_sent;
     bool    baseline_done;
     int64_t next_due;        /* ms since the epoch; 0 = now */
+    char    conf_hash[33];   /* fingerprint of the source's configuration at
+                                its last baseline ("" = unknown) */
 } state_source_t;
 
 /* Reads source ID into *OUT (zeroed first). VL_ENOTFOUND if unknown (OUT

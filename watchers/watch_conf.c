@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "event.h"
 #include "log.h"
 #include "page_parse.h"
@@ -296,6 +297,39 @@ vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out)
     if (e != VL_OK)
         watch_conf_free (out);
     return e;
+}
+
+static void hash_str (buf_t *b, const char *s)
+{
+    /* A NULL and an empty string differ; 0x1f separates fields. */
+    buf_puts (b, s ? "+" : "-");
+    if (s)
+        buf_puts (b, s);
+    buf_putc (b, '\x1f');
+}
+
+static void hash_list (buf_t *b, char **l, size_t n)
+{
+    buf_printf (b, "%zu", n);
+    for (size_t i = 0; i < n; i++)
+        hash_str (b, l[i]);
+}
+
+void watch_conf_source_hash (const source_t *src, char out[33])
+{
+    buf_t b;
+    buf_init (&b, 0);
+    buf_printf (&b, "v1 %d", (int) src->type);
+    const char *fields[] = { src->url, src->select, src->items, src->item_title,
+                             src->item_link, src->json_items, src->json_id, src->json_title,
+                             src->json_link, src->json_date, src->json_summary, src->charset };
+    for (size_t i = 0; i < VL_ARRAY_LEN (fields); i++)
+        hash_str (&b, fields[i]);
+    hash_list (&b, src->ignore, src->nignore);
+    hash_list (&b, src->include, src->ninclude);
+    hash_list (&b, src->exclude, src->nexclude);
+    util_hash_hex (b.data ? b.data : "", b.len, out);
+    buf_free (&b);
 }
 
 void watch_conf_free (watch_conf_t *self)

@@ -59,6 +59,12 @@ vl_err_t watch_conf_source (const config_setting_t *grp, int default_fail,
 /* Frees every string and source of *SELF and zeroes it. NULL-safe. */
 void watch_conf_free (watch_conf_t *self);
 
+/* Writes to OUT (33 bytes, hex) a fingerprint of what in SRC shapes its
+ * items: url, type, selectors, ignore, json paths, keywords, charset. The
+ * watcher re-records a source silently when it changes, so that editing a
+ * selector does not turn every item into a `changed` event. */
+void watch_conf_source_hash (const source_t *src, char out[33]);
+
 /* True if S (NUL-terminated) is an http://, https:// or file:// URL. */
 bool watch_conf_url_ok (const char *s);
 

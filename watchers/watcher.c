@@ -40,6 +40,7 @@ typedef struct {
     int64_t         due;        /* wall ms */
     bool            in_flight;
     bool            polled;     /* once mode: done */
+    char            conf_hash[33];
 } wsrc_t;
 
 typedef struct {
@@ -148,6 +149,7 @@ static vl_err_t load_sources (watcher_t *self)
         wsrc_t *w = &self->srcs[self->nsrcs];
         vl_err_t e;
         w->src = src;
+        watch_conf_source_hash (src, w->conf_hash);
         w->kw = source_keywords (src, &e);
         if (e != VL_OK)
             return VL_ECONFIG;
@@ -298,9 +300,17 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
     sched_action_t act = why ? schedule_failure (&sc, &p, now, schedule_random ())
                              : schedule_success (&sc, &p, now, schedule_random ());
     if (e == VL_OK && items) {
-        bool baseline = !ss.baseline_done && !self->opts.publish_existing;
+        /* A changed configuration (selectors, keywords...) re-records the
+         * source silently: a config edit is not news. */
+        bool reconf = ss.baseline_done && ss.conf_hash[0]
+                      && strcmp (ss.conf_hash, w->conf_hash) != 0;
+        if (reconf)
+            log_info ("source %s: configuration changed: recording its items again "
+                      "without publishing", src->id);
+        bool baseline = reconf || (!ss.baseline_done && !self->opts.publish_existing);
         e = detect_items (self->state, src, w->kw, items, baseline, now, NULL, NULL, ds);
         ss.baseline_done = true;
+        memcpy (ss.conf_hash, w->conf_hash, sizeof ss.conf_hash);
         set_validators (&ss, res);
     }
     if (e == VL_OK)
@@ -369,7 +379,10 @@ static void start_due (watcher_t *self)
             w->due = now + 1000;
             continue;
         }
-        e = fetch_add (self->fetch, w->src, ss.etag, ss.last_modified, w);
+        /* After a configuration change, fetch in full to re-record. */
+        bool same_conf = !ss.conf_hash[0] || strcmp (ss.conf_hash, w->conf_hash) == 0;
+        e = fetch_add (self->fetch, w->src, same_conf ? ss.etag : NULL,
+                       same_conf ? ss.last_modified : NULL, w);
         state_source_clear (&ss);
         if (e == VL_OK)
             w->in_flight = true;

@@ -7,7 +7,9 @@ changed), a second --once publishes exactly one `new` and one `changed`
 (with prev_hash and a diff), which `veille tail --json` receives; a third
 --once gets a 304 and publishes nothing.
 watch_daemon_detects_edit: the daemon with a 1 s interval picks up a later
-edit by itself and exits 0 on SIGTERM."""
+edit by itself and exits 0 on SIGTERM.
+watch_config_edit_rebaselines: editing how a source is parsed records its
+items again without publishing anything."""
 import os
 import signal
 
@@ -66,4 +68,15 @@ check(w.wait(20) == 0, "daemon exits 0 on SIGTERM")
 check(any("pass polled=" in l for l in w.lines), "daemon prints a progress line per pass")
 all_evs = h.tail(["e2e."], timeout_ms=1500)
 check(len(all_evs) == 3, "exactly 3 events in the journal for e2e. (got %d)" % len(all_evs))
+
+# A configuration edit that changes every item's text (here a forced,
+# wrong charset) re-records the source silently instead of 5 `changed`.
+h.write_watch_conf([{"id": "e2e-feed", "topic": "e2e.press", "url": h.url("/feed.xml"),
+                     "interval": 1, "charset": "iso-8859-1"}], jitter_percent=0,
+                   drain_timeout_s=20)
+rc, _, s = h.watch_once(expect_rc=0)
+check(s.get("recorded") == 5 and s.get("changed") == 0 and s.get("new") == 0,
+      "config edit: items re-recorded silently (not 304, not changed)")
+all_evs = h.tail(["e2e."], timeout_ms=1500)
+check(len(all_evs) == 3, "still exactly 3 events for e2e. (got %d)" % len(all_evs))
 print("30-watch-e2e: PASS")

@@ -56,7 +56,8 @@ static void source_state_roundtrip (void **s)
 {
     state_t *st = open_db ();
     state_source_t in = { .etag = (char *) "\"abc\"", .last_modified = NULL, .failures = 2,
-                          .error_sent = true, .baseline_done = true, .next_due = 1234567890123 };
+                          .error_sent = true, .baseline_done = true, .next_due = 1234567890123,
+                          .conf_hash = "0123456789abcdef0123456789abcdef" };
     state_source_t out;
     assert_int_equal (state_source_get (st, "s1", &out), VL_ENOTFOUND);
     assert_null (out.etag);
@@ -69,6 +70,7 @@ static void source_state_roundtrip (void **s)
     assert_true (out.error_sent);
     assert_true (out.baseline_done);
     assert_int_equal (out.next_due, 1234567890123);
+    assert_string_equal (out.conf_hash, "0123456789abcdef0123456789abcdef");
     state_source_clear (&out);
     state_destroy (&st);
     assert_null (st);

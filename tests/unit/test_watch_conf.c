@@ -206,6 +206,36 @@ static void url_schemes (void **s)
     assert_false (watch_conf_url_ok (NULL));
 }
 
+static void source_hash_tracks_parsing_config (void **s)
+{
+    source_t a, b;
+    memset (&a, 0, sizeof a);
+    a.id = (char *) "a";
+    a.topic = (char *) "t";
+    a.url = (char *) "http://h/";
+    b = a;
+    char ha[33], hb[33];
+    watch_conf_source_hash (&a, ha);
+    b.interval_s = 99;                   /* scheduling does not count */
+    b.fail_threshold = 9;
+    watch_conf_source_hash (&b, hb);
+    assert_string_equal (ha, hb);
+    b.select = (char *) "#main";
+    watch_conf_source_hash (&b, hb);
+    assert_string_not_equal (ha, hb);
+    b.select = NULL;
+    char *inc[] = { (char *) "cyber*" };
+    b.include = inc;
+    b.ninclude = 1;
+    watch_conf_source_hash (&b, hb);
+    assert_string_not_equal (ha, hb);
+    b.include = NULL;
+    b.ninclude = 0;
+    b.charset = (char *) "";             /* empty differs from unset */
+    watch_conf_source_hash (&b, hb);
+    assert_string_not_equal (ha, hb);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +243,7 @@ int main (void)
         cmocka_unit_test_setup (invalid_sources_are_reported_with_line, reset_log),
         cmocka_unit_test_setup (table_errors_come_from_cfg, reset_log),
         cmocka_unit_test (url_schemes),
+        cmocka_unit_test (source_hash_tracks_parsing_config),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     unlink (logpath);
