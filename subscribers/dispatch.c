@@ -22,6 +22,17 @@ typedef struct {
     size_t     rawlen;
 } item_t;
 
+/* An event enqueued above the sink's fed_mark (main thread only). After a
+ * re-subscription the replay offers these again; they are skipped here so
+ * they do not fill the queue again (which could stop a suspended sink from
+ * ever making progress). */
+typedef struct {
+    uint64_t seq;
+    char     id[EVENT_ID_HEX + 1];
+} fed_t;
+
+#define FED_MAX(w) ((w)->cap * 4 + 65536)
+
 /* A queue slot: an event, or a mark when ITEM is NULL. */
 typedef struct {
     item_t  *item;
@@ -46,6 +57,9 @@ typedef struct {
     /* main thread only */
     uint64_t fed_mark;
     bool     suspended;
+    fed_t   *fed;            /* events enqueued with seq > fed_mark */
+    size_t   nfed, fed_cap;
+    bool     check_fed;      /* after a re-subscription: skip what is in FED */
 
     /* worker only */
     cursor_t *db;
@@ -111,6 +125,7 @@ wsink_free (wsink_t *w)
     for (size_t i = 0; i < w->nheld; i++)
         item_unref (w->held[i]);
     free (w->held);
+    free (w->fed);
     free (w->ring);
     sink_destroy (&w->sink);
     filter_destroy (&w->filter);
@@ -250,6 +265,46 @@ suspend (wsink_t *w, uint64_t seq)
               w->name, (unsigned long long) seq, (unsigned long long) w->fed_mark);
 }
 
+static void
+fed_add (wsink_t *w, uint64_t seq, const char *id)
+{
+    if (w->nfed == w->fed_cap) {
+        if (w->fed_cap >= FED_MAX (w))
+            return;              /* untracked: the worker's id check still holds */
+        size_t cap = w->fed_cap ? w->fed_cap * 2 : 256;
+        fed_t *g = realloc (w->fed, cap * sizeof *g);
+        if (!g)
+            return;
+        w->fed = g;
+        w->fed_cap = cap;
+    }
+    w->fed[w->nfed].seq = seq;
+    snprintf (w->fed[w->nfed].id, sizeof w->fed[w->nfed].id, "%s", id);
+    w->nfed++;
+}
+
+static bool
+fed_has (const wsink_t *w, const char *id)
+{
+    for (size_t i = 0; i < w->nfed; i++)
+        if (strcmp (w->fed[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Forgets entries at or below MARK (never offered again). */
+static void
+fed_prune (wsink_t *w, uint64_t mark)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < w->nfed; i++)
+        if (w->fed[i].seq > mark)
+            w->fed[k++] = w->fed[i];
+    w->nfed = k;
+    if (k == 0)
+        w->check_fed = false;
+}
+
 vl_err_t
 dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t len)
 {
@@ -274,7 +329,11 @@ dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t l
         wsink_t *w = self->sinks[i];
         if (w->suspended || seq <= w->fed_mark || !filter_match (w->filter, &it->ev))
             continue;
-        if (!push (w, it, 0))
+        if (w->check_fed && fed_has (w, it->ev.id))
+            continue;
+        if (push (w, it, 0))
+            fed_add (w, seq, it->ev.id);
+        else
             suspend (w, seq);
     }
     item_unref (it);
@@ -292,6 +351,7 @@ dispatch_offer_mark (dispatch_t *self, uint64_t seq)
            queued, so fed_mark still advances; a later mark persists it. */
         push (w, NULL, seq);
         w->fed_mark = seq;
+        fed_prune (w, seq);
     }
 }
 
@@ -313,8 +373,11 @@ dispatch_want_replay (dispatch_t *self, uint64_t *from_seq)
                       (unsigned long long) w->fed_mark);
         }
     }
-    if (want)
+    if (want) {
         *from_seq = dispatch_from_seq (self);
+        for (size_t i = 0; i < self->nsinks; i++)
+            self->sinks[i]->check_fed = self->sinks[i]->nfed > 0;
+    }
     return want;
 }
 

@@ -18,9 +18,13 @@
  * worker has emptied its queue and is idle (so a sink that stays blocked
  * causes no replay churn), dispatch_want_replay() tells
  * the caller to re-subscribe from min(fed_mark) over all sinks; every sink
- * then skips events <= its own fed_mark, and events above it that it
- * already had queued are dropped at delivery by the id check. So nothing
- * is lost (the broker journal holds it) and nothing is delivered twice. */
+ * then skips events <= its own fed_mark and the events above it that it
+ * had already enqueued (ids remembered until a mark passes them, so a
+ * suspended sink makes progress at each round instead of refilling its
+ * queue with what it already had); the worker's id check is the last
+ * guard. So nothing is lost (the broker journal holds it), nothing is
+ * delivered twice, and a sink that is merely slow costs the others one
+ * replay per queue-full of events. */
 #ifndef VL_DISPATCH_H
 #define VL_DISPATCH_H
 
