@@ -2,8 +2,9 @@
  * mapping each (16-byte binary form of the 32-hex id) to its seq, so a
  * resend gets DUPLICATE with the original seq.
  *
- * Open addressing (linear probing, SipHash-keyed with a per-process random
- * key, so chosen ids cannot build probe chains) over a FIFO ring that
+ * Open addressing (linear probing, a hash keyed with a per-process random
+ * key, so chosen ids cannot easily build probe chains; 32-bit tags in the
+ * slots) over a FIFO ring that
  * evicts the oldest id once more than WINDOW are held. Memory: about
  * 40 bytes per id (24 in the ring, 8 x 2 in the table), 40 MB for 1e6.
  *
