@@ -198,6 +198,28 @@ class Harness:
         p.out = out
         return p
 
+    def journal_count(self, prefix):
+        """Events the broker journal holds under PREFIX (replay op "count",
+        straight over ZeroMQ: no client-side dedup can hide a duplicate)."""
+        import msgpack
+        import zmq
+        ctx = zmq.Context.instance()
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(self.ep["replay"])
+        try:
+            s.send(msgpack.packb({"op": "count", "after": 0, "prefixes": [prefix]}))
+            if not s.poll(10000):
+                fail("no answer from the replay endpoint")
+            while True:
+                frames = s.recv_multipart()
+                if frames[0] == b"END":
+                    return msgpack.unpackb(frames[1])["count"]
+                if frames[0] == b"ERR":
+                    fail("replay error: %r" % msgpack.unpackb(frames[1]))
+        finally:
+            s.close()
+
     @staticmethod
     def tail_events(p):
         p.out.seek(0)
