@@ -879,6 +879,11 @@ walk_entries (const xmlNode *root, feed_kind_t kind, size_t limit, item_list_t *
                 k = 2;
                 break;
             }
+            if (visited > ITEM_MAX_ENTRIES) {
+                log_warn ("feed: more than %d entries, the rest is ignored", ITEM_MAX_ENTRIES);
+                k = 2;
+                break;
+            }
             rc = add_entry (c, kind, &seen, out);
         }
     }

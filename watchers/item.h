@@ -13,6 +13,8 @@
 #define ITEM_MAX_SUMMARY  4096
 #define ITEM_MAX_CONTENT  (256 * 1024)  /* text hashed for change detection */
 #define ITEM_MAX_ITEMS    2000    /* per document */
+#define ITEM_MAX_ENTRIES  (4 * ITEM_MAX_ITEMS)  /* entries/nodes/records examined
+                                                   per document (duplicates included) */
 
 /* Every string is owned, NUL-terminated, valid NFC UTF-8, or NULL. */
 typedef struct {

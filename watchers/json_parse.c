@@ -178,6 +178,10 @@ json_parse (const source_t *src, const char *body, size_t len,
     json_t *rec;
     vl_err_t rc = VL_OK;
     json_array_foreach (arr, i, rec) {
+        if (i >= ITEM_MAX_ENTRIES) {
+            rc = VL_ETOOBIG;
+            break;
+        }
         if (!json_is_object (rec))
             continue;
         rc = add_record (src, rec, base_url, out);
@@ -189,8 +193,8 @@ json_parse (const source_t *src, const char *body, size_t len,
     item_idset_free (&seen);
     json_decref (root);
     if (rc == VL_ETOOBIG) {
-        log_warn ("json: %s: more than %d items, the rest is ignored", src->id,
-                  ITEM_MAX_ITEMS);
+        log_warn ("json: %s: more than %d items or %d records, the rest is ignored",
+                  src->id, ITEM_MAX_ITEMS, ITEM_MAX_ENTRIES);
         rc = VL_OK;
     }
     if (rc)

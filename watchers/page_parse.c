@@ -411,6 +411,7 @@ items_mode (page_t *self, xmlNodeSetPtr region, item_list_t *out)
 {
     size_t first = out->n;
     item_idset_t seen = { 0 };
+    size_t visited = 0;
     vl_err_t err = VL_OK;
     int nreg = region ? region->nodeNr : 1;
     for (int r = 0; r < nreg && !err; r++) {
@@ -423,14 +424,19 @@ items_mode (page_t *self, xmlNodeSetPtr region, item_list_t *out)
             err = VL_EINVAL;
         }
         xmlNodeSetPtr ns = obj->nodesetval;
-        for (int k = 0; !err && ns && k < ns->nodeNr; k++)
+        for (int k = 0; !err && ns && k < ns->nodeNr; k++) {
+            if (++visited > ITEM_MAX_ENTRIES) {
+                err = VL_ETOOBIG;
+                break;
+            }
             err = one_item (self, ns->nodeTab[k], &seen, out);
+        }
         xmlXPathFreeObject (obj);
     }
     item_idset_free (&seen);
     if (err == VL_ETOOBIG) {
-        log_warn ("page: %s: more than %d items, the rest is ignored",
-                  self->src->id, ITEM_MAX_ITEMS);
+        log_warn ("page: %s: more than %d items or %d nodes, the rest is ignored",
+                  self->src->id, ITEM_MAX_ITEMS, ITEM_MAX_ENTRIES);
         err = VL_OK;
     }
     if (err)
