@@ -25,6 +25,7 @@
 
 #define OUTBOX_BATCH   256
 #define ACK_BATCH      256
+#define PUB_WINDOW     1000   /* events on the wire, not yet acked */
 #define IDLE_WAIT_MS   1000
 #define BUSY_WAIT_MS   200
 #define REPORT_EVERY_MS 10000  /* daemon: at most one pass line per 10 s */
@@ -167,7 +168,7 @@ static vl_err_t load_sources (watcher_t *self)
 static vl_err_t open_publisher (watcher_t *self)
 {
     const watch_conf_t *c = self->conf;
-    client_pub_opts_t po = { .endpoint = c->broker, .max_inflight = 1000, .resend_ms = 5000 };
+    client_pub_opts_t po = { .endpoint = c->broker, .max_inflight = PUB_WINDOW, .resend_ms = 5000 };
     if (c->curve_secret_key) {
         vl_err_t e = curve_client_load (&self->curve, c->curve_secret_key, c->curve_server_key);
         if (e != VL_OK) {
@@ -411,7 +412,7 @@ static void collect_results (watcher_t *self)
 
 static void outbox_send (watcher_t *self)
 {
-    while (self->outbox_dirty) {
+    while (self->outbox_dirty && client_pub_pending (self->pub) < PUB_WINDOW) {
         state_outbox_row_t rows[OUTBOX_BATCH];
         size_t n = 0;
         if (state_outbox_load (self->state, self->last_sent, OUTBOX_BATCH, rows, &n) != VL_OK)
