@@ -239,6 +239,17 @@ items_are_capped (void **state)
     assert_int_equal (feed_parse (b.data, b.len, NULL, &l), VL_OK);
     assert_int_equal (l.n, ITEM_MAX_ITEMS);
     item_list_free (&l);
+    /* duplicates count towards the entries examined: the distinct entries
+     * after ITEM_MAX_ENTRIES duplicates are not looked at */
+    buf_reset (&b);
+    buf_puts (&b, "<rss><channel>");
+    for (int i = 0; i < ITEM_MAX_ENTRIES + 10; i++)
+        buf_printf (&b, "<item><guid>%s%d</guid></item>", i < ITEM_MAX_ENTRIES ? "same" : "g",
+                    i < ITEM_MAX_ENTRIES ? 0 : i);
+    buf_puts (&b, "</channel></rss>");
+    assert_int_equal (feed_parse (b.data, b.len, NULL, &l), VL_OK);
+    assert_int_equal (l.n, 1);
+    item_list_free (&l);
     buf_free (&b);
 }
 
