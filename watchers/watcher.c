@@ -627,7 +627,7 @@ void watcher_print_event (FILE *out, const event_t *ev)
     json_str (o, "hash", ev->hash);
     json_str (o, "prev_hash", ev->prev_hash);
     json_str (o, "diff", ev->diff);
-    char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    char *s = json_dumps (o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (s)
         fprintf (out, "%s\n", s);
     free (s);
