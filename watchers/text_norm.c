@@ -126,6 +126,9 @@ is_removed_cp (utf8proc_int32_t cp)
         return true;
     if (cp == 0xFEFF || cp == 0xAD || cp == 0x200B || cp == 0x2060)
         return true;
+    /* bidi embeddings, overrides and isolates (can disguise text) */
+    if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+        return true;
     if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE)
         return true;
     return false;

@@ -10,7 +10,9 @@
  *     only of them is dropped as blank;
  *   - typographic quotes, apostrophes and dashes are kept unchanged;
  *   - C0/C1 control characters (other than the line breaks we produce),
- *     DEL, U+FEFF and unassigned noncharacters are removed;
+ *     DEL, U+FEFF, soft hyphen, zero-width space, bidi embedding/override/
+ *     isolate controls (U+202A-202E, U+2066-2069) and noncharacters are
+ *     removed;
  *   - invalid UTF-8 becomes U+FFFD;
  *   - the result is capped at MAX bytes on a character boundary. */
 #ifndef VL_TEXT_NORM_H

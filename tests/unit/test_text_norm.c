@@ -85,6 +85,8 @@ controls_and_bad_bytes_removed (void **state)
     /* ESC removed (its printable tail stays harmless text); NEL -> break */
     assert_string_equal (out, "ab[31mcd e" "fg\xEF\xBF\xBD");
     free (out);
+    const char bidi[] = "a\u202Eevil\u202C b\u2067c\u2069";
+    check_plain (bidi, strlen (bidi), false, 0, "aevil bc");
     const char nul[] = "x\0y";
     check_plain (nul, 3, false, 0, "xy");
 }
