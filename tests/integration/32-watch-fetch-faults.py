@@ -8,7 +8,9 @@
   `error` event after fail_threshold (3) consecutive failures, none after,
   then one `recovered` event when the page comes back.
 - body_50mb_capped / gzip_bomb_capped: error "too big", no item event.
-Items of failing sources never produce events."""
+Items of failing sources never produce events.
+- rejected_event_goes_to_dead_table: an outbox row the broker rejects is
+  moved to the dead table."""
 import os
 
 from watch_harness import Harness, check, rss
@@ -59,4 +61,20 @@ for sid, what in (("redir", "refused"), ("gopher", "refused"), ("huge", "too big
 check("etag" not in per, "the healthy source has no _sys event")
 items = h.tail(["faults."], timeout_ms=1500)
 check(items == [], "no item event at all (errors are not changes; got %d)" % len(items))
+
+# rejected_event_goes_to_dead_table: an outbox row the broker rejects (not
+# a valid event) is moved to the dead table, not resent forever.
+import sqlite3
+db = sqlite3.connect(h.state)
+db.execute("insert into outbox (topic, event, created) values ('faults.bad', x'c1c1c1', 0)")
+db.commit()
+db.close()
+rc, _, s = h.watch_once()
+check(s.get("outbox") == 0, "the rejected row left the outbox")
+db = sqlite3.connect(h.state)
+dead = db.execute("select topic, reason from dead").fetchall()
+db.close()
+check(len(dead) == 1 and dead[0][0] == "faults.bad" and "rejected" in dead[0][1],
+      "the rejected row is in the dead table (%s)" % dead)
+check(h.tail(["faults."], timeout_ms=1000) == [], "nothing stored for the rejected row")
 print("32-watch-fetch-faults: PASS")
