@@ -403,16 +403,21 @@ def section_broker(b):
     if b.full:
         sizes, topos, dur = [512, 2048], [(1, 1), (4, 1), (1, 10)], 2.0
         systems = list(SYSTEMS)
-        rates, lat_dur = [1000, 10000, 50000], 3.0
+        # the other cases without the two middle fsync variants (time budget)
+        systems_other = ['veille batch', 'veille none', 'zmq proxy', 'mosquitto q0',
+                         'mosquitto q1']
+        rates, lat_dur = [1000, 10000, 50000], 2.0
         lat_systems = ['veille batch', 'veille interval', 'veille none', 'zmq proxy',
-                       'mosquitto q0', 'mosquitto q1']
+                       'mosquitto q1']
     else:
         sizes, topos, dur = [512], [(1, 1)], 1.0
         systems = ['veille batch', 'veille none', 'veille tmpfs', 'zmq proxy', 'mosquitto q1']
+        systems_other = systems
         rates, lat_dur = [10000], 1.0
         lat_systems = ['veille batch', 'zmq proxy', 'mosquitto q1']
     say(f'Events of exactly 512 B / 2 KiB (real veille events, event_encode), '
-        f'{dur:g} s of publishing per run, fresh broker per run, all on loopback. '
+        f'{dur:g} s of publishing per run ({dur * 0.75:g} s outside 512 B 1->1), fresh '
+        f'server per run, all on loopback. '
         f'veille and mosquitto publishers keep at most {b.window} events unacked; the '
         f'raw proxy\'s PUB sockets block at the high-water mark ({b.hwm}, XPUB_NODROP), '
         f'so every system delivers everything. "events/s" = events received by the '
@@ -425,12 +430,13 @@ def section_broker(b):
     say()
     for size in sizes:
         for pubs, subs in topos:
-            reps = 2 if (b.full and size == 512 and (pubs, subs) == (1, 1)) else 1
+            main_case = size == 512 and (pubs, subs) == (1, 1)
+            reps = 2 if (b.full and main_case) else 1
             rows = {}
             for rep in range(reps):
-                for s in systems:
+                for s in (systems if main_case else systems_other):
                     log(f'broker: {s} {size} B {pubs}->{subs} (run {rep + 1}/{reps})')
-                    r = b.broker_run(s, pubs, subs, size, dur)
+                    r = b.broker_run(s, pubs, subs, size, dur if main_case else dur * 0.75)
                     if r is None:
                         continue
                     r['case'] = f'{size}B {pubs}->{subs}'
@@ -447,7 +453,7 @@ def section_broker(b):
         per_rate = {}
         for s in lat_systems:
             log(f'latency: {s} at {rate}/s')
-            r = b.broker_run(s, 1, 1, 512, lat_dur, rate)
+            r = b.broker_run(s, 1, 1, 512, lat_dur * 1.5 if rate <= 1000 else lat_dur, rate)
             if r is None:
                 continue
             r['case'] = f'latency {rate}'
@@ -590,8 +596,10 @@ def section_watcher(b):
                 peer = uw.get(r['pass']) if r['system'] == 'veille' and n == peer_at else None
                 rows.append([r['system'], f'{n}', r['pass'],
                              (f'> {r["wall"]:.0f} s' if r.get('timeout') else f'{r["wall"]:.2f} s'),
-                             f'{r["cpu"]:.2f} s', f'{r["rss"] / 1024:.1f} MiB',
-                             fnum(r['items'] / r['wall']) if r['wall'] > 0 else 'n/a',
+                             'n/a' if r.get('timeout') else f'{r["cpu"]:.2f} s',
+                             'n/a' if r.get('timeout') else f'{r["rss"] / 1024:.1f} MiB',
+                             ('< ' if r.get('timeout') else '')
+                             + (fnum(r['items'] / r['wall']) if r['wall'] > 0 else 'n/a'),
                              r.get('events', ''),
                              ratio(peer['wall'], r['wall']) if peer else '',
                              'ok' if r['rc'] == 0 else
@@ -709,7 +717,7 @@ def section_subscriber(b):
            'durable commit cost'], rows)
 
 
-SUB_CAP_S = 20
+SUB_CAP_S = 15
 
 
 def sub_run(b, sink, where, n):
@@ -860,11 +868,13 @@ def section_targets():
               f'{w2["wall"]:.2f} s')
     w3 = find('watcher', system='veille', feeds=10000, **{'pass': 'cold'})
     if w3:
-        check('10,000 feeds cold <= 4 s', w3['wall'], w3['wall'] <= 4, f'{w3["wall"]:.2f} s')
-        peak = max(r['rss'] for r in RESULTS['watcher']
-                   if r['system'] == 'veille' and r['feeds'] == 10000)
-        check('peak RSS <= 64 MiB at 10,000 feeds', peak, peak <= 64 * 1024,
-              f'{peak / 1024:.1f} MiB')
+        check('10,000 feeds cold <= 4 s', w3['wall'], w3['wall'] <= 4 and not w3.get('timeout'),
+              f'> {w3["wall"]:.0f} s (stopped)' if w3.get('timeout') else f'{w3["wall"]:.2f} s')
+        rss = [r['rss'] for r in RESULTS['watcher']
+               if r['system'] == 'veille' and r['feeds'] == 10000 and not r.get('timeout')]
+        peak = max(rss) if rss else None
+        check('peak RSS <= 64 MiB at 10,000 feeds', peak, peak is not None and peak <= 64 * 1024,
+              f'{peak / 1024:.1f} MiB' if peak is not None else 'n/a (no complete pass)')
     if rows:
         say('## Targets (issue #7)')
         say()
