@@ -79,13 +79,17 @@ class Harness:
     def ctl(self, query):
         return self.fixture.get("/_ctl/" + query)
 
-    def start_broker(self):
+    def start_broker(self, endpoints=None):
+        """Starts the broker on ephemeral ports, or on ENDPOINTS (a dict like
+        self.ep, to restart it where clients expect it)."""
+        ep = endpoints or {"publish": "tcp://127.0.0.1:*", "subscribe": "tcp://127.0.0.1:*",
+                           "replay": "tcp://127.0.0.1:*"}
         conf = os.path.join(self.dir, "broker.conf")
         with open(conf, "w") as f:
-            f.write('broker = {\n  publish = "tcp://127.0.0.1:*";\n'
-                    '  subscribe = "tcp://127.0.0.1:*";\n  replay = "tcp://127.0.0.1:*";\n'
+            f.write('broker = {\n  publish = "%s";\n  subscribe = "%s";\n  replay = "%s";\n'
                     '  journal_dir = "%s";\n  heartbeat_ms = 200;\n};\n'
-                    % os.path.join(self.dir, "journal"))
+                    % (ep["publish"], ep["subscribe"], ep["replay"],
+                       os.path.join(self.dir, "journal")))
         log = open(os.path.join(self.dir, "broker.log"), "w")
         p = self.track(subprocess.Popen([BROKER, "-c", conf], stderr=subprocess.PIPE, text=True))
         deadline = time.time() + 20
