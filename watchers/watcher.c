@@ -154,13 +154,13 @@ static vl_err_t load_sources (watcher_t *self)
         w->kw = source_keywords (src, &e);
         if (e != VL_OK)
             return VL_ECONFIG;
+        self->nsrcs++;   /* owned from here on (watcher_destroy) */
         state_source_t ss;
         e = state_source_get (self->state, src->id, &ss);
         if (e != VL_OK && e != VL_ENOTFOUND)
             return e;
         w->due = ss.next_due;
         state_source_clear (&ss);
-        self->nsrcs++;
     }
     return VL_OK;
 }
