@@ -404,6 +404,8 @@ s_process (broker_t *self, item_t *it)
     const char *why = s_validate (self, it, key, &it->detail);
     uint64_t seq;
     if (why) {
+        log_debug ("broker: publish rejected: %s%s%s", why, it->detail ? ": " : "",
+                   it->detail ? it->detail : "");
         s_set (it, WIRE_ACK_REJECTED, 0, why);
         return VL_OK;
     }

@@ -614,8 +614,8 @@ journal_open (const char *dir, const journal_opts_t *opts, vl_err_t *err)
     }
     journal_stats_t st;
     journal_stats (self, &st);
-    log_info ("journal: %s: %zu segments, %" PRIu64 " records, seq %" PRIu64
-              "..%" PRIu64 ", %" PRIu64 " bytes", dir, st.segments, st.records,
+    log_info ("journal: %s: %zu segments, %" PRIu64 " records (first %" PRIu64
+              ", head %" PRIu64 "), %" PRIu64 " bytes", dir, st.segments, st.records,
               st.first, st.head, st.bytes);
     *err = VL_OK;
     return self;

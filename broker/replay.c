@@ -109,7 +109,8 @@ s_parse_pair (mpread_t *r, replay_req_t *out, unsigned *seen)
     case 3: return s_parse_prefixes (r, out);
     default:
         why = s_parse_uint (r, &limit, "limit must be an unsigned integer");
-        out->limit = limit > WIRE_REPLAY_MAX_LIMIT ? WIRE_REPLAY_MAX_LIMIT : (size_t) limit;
+        out->limit = limit > WIRE_REPLAY_MAX_LIMIT ? WIRE_REPLAY_MAX_LIMIT
+                     : limit == 0 ? 1 : (size_t) limit;
         return why;
     }
 }

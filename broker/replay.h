@@ -5,7 +5,7 @@
  *   upto     uint, default head: ... and seq <= upto
  *   prefixes array of at most 64 str (topic byte prefixes, [a-z0-9._-],
  *            <= 255 bytes); absent or empty = every topic
- *   limit    uint, default 1000, clamped to 10000 (op "replay")
+ *   limit    uint, default 1000, clamped to 1..10000 (op "replay")
  * Strict: the request must be at most WIRE_REPLAY_MAX_REQUEST bytes, a map
  * with only these keys, each at most once, of these types, with no
  * trailing bytes. Otherwise the answer is ["ERR"][{error: text}].

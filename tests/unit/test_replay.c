@@ -71,6 +71,9 @@ replay_parse_accepts_defaults_and_full_requests (void **state)
     assert_int_equal (req.prefixes[1].len, 12);
     assert_memory_equal (req.prefixes[1].s, "_sys.source.", 12);
     assert_int_equal (req.prefixes[2].len, 0);
+    /* limit 0 is clamped up to 1 (an answer always makes progress) */
+    assert_int_equal (replay_parse ("\x81\xa5limit\x00", 8, &req, &why), VL_OK);
+    assert_int_equal (req.limit, 1);
 }
 
 /* One bad request of the catalogue: the raw bytes and what must be said. */
