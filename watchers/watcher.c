@@ -124,6 +124,14 @@ static fetch_opts_t fetch_opts_of (const watch_conf_t *c)
     return o;
 }
 
+static sched_params_t params_of (const watcher_t *self, const source_t *src)
+{
+    sched_params_t p = { .interval_s = src->interval_s, .jitter_percent = self->conf->jitter_percent,
+                         .backoff_max_s = self->conf->backoff_max_s,
+                         .fail_threshold = src->fail_threshold };
+    return p;
+}
+
 /* Keyword filter of SRC, or NULL when it has none (*ERR set on error). */
 static keywords_t *source_keywords (const source_t *src, vl_err_t *err)
 {
@@ -159,7 +167,12 @@ static vl_err_t load_sources (watcher_t *self)
         e = state_source_get (self->state, src->id, &ss);
         if (e != VL_OK && e != VL_ENOTFOUND)
             return e;
-        w->due = ss.next_due;
+        /* Keep the stored due time, unless the configuration now asks
+         * for a shorter interval than the one it was computed with. */
+        sched_params_t p = params_of (self, src);
+        int64_t latest = util_now_ms () + schedule_delay_ms (&p, ss.failures)
+                         * (100 + self->conf->jitter_percent) / 100;
+        w->due = ss.next_due < latest ? ss.next_due : latest;
         state_source_clear (&ss);
     }
     return VL_OK;
@@ -235,13 +248,6 @@ void watcher_destroy (watcher_t **self_p)
 
 /* ---- one fetched source ----------------------------------------------------- */
 
-static sched_params_t params_of (const watcher_t *self, const source_t *src)
-{
-    sched_params_t p = { .interval_s = src->interval_s, .jitter_percent = self->conf->jitter_percent,
-                         .backoff_max_s = self->conf->backoff_max_s,
-                         .fail_threshold = src->fail_threshold };
-    return p;
-}
 
 /* Parses a fetched body into ITEMS; on failure writes why into WHY. */
 static vl_err_t parse_body (const source_t *src, const fetch_result_t *res,
