@@ -17,6 +17,7 @@ else ()
 endif ()
 set(CONFDIR "${sysconf}/veille")
 set(DOCDIR "${prefix}/${VEILLE_DOCDIR_REL}")
+# file(INSTALL) prepends $ENV{DESTDIR} itself; EXISTS does not.
 set(dest "$ENV{DESTDIR}")
 
 file(MAKE_DIRECTORY "${VEILLE_WORK_DIR}")
@@ -28,19 +29,19 @@ foreach (t ${templates})
   configure_file("${t}" "${VEILLE_WORK_DIR}/${n}" @ONLY)
   list(APPEND units "${VEILLE_WORK_DIR}/${n}")
 endforeach ()
-file(INSTALL ${units} DESTINATION "${dest}${prefix}/lib/systemd/system"
+file(INSTALL ${units} DESTINATION "${prefix}/lib/systemd/system"
      FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 file(INSTALL "${VEILLE_DIST_SRC}/sysusers/veille.conf"
-     DESTINATION "${dest}${prefix}/lib/sysusers.d")
+     DESTINATION "${prefix}/lib/sysusers.d")
 file(INSTALL "${VEILLE_DIST_SRC}/logrotate/veille"
-     DESTINATION "${dest}${sysconf}/logrotate.d")
+     DESTINATION "${sysconf}/logrotate.d")
 
 # Configurations: installed once, never overwritten.
 foreach (c broker.conf watch.conf sub.conf sources.conf)
   if (EXISTS "${dest}${CONFDIR}/${c}")
     message(STATUS "Kept existing: ${dest}${CONFDIR}/${c}")
   else ()
-    file(INSTALL "${VEILLE_CONF_SRC}/${c}" DESTINATION "${dest}${CONFDIR}"
+    file(INSTALL "${VEILLE_CONF_SRC}/${c}" DESTINATION "${CONFDIR}"
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
   endif ()
 endforeach ()
