@@ -108,11 +108,26 @@ typedef struct {
     curve_client_t     curve;
     dispatch_t        *d;
     bool               ready;
+    uint64_t           live, replayed, gaps;   /* of the clients closed so far */
 } loop_t;
+
+/* Adds the current client's counters to the totals and logs them. */
+static void
+loop_account (loop_t *l)
+{
+    if (!l->client)
+        return;
+    client_sub_stats_t st;
+    client_sub_get_stats (l->client, &st);
+    l->live += st.live;
+    l->replayed += st.replayed;
+    l->gaps += st.gaps;
+}
 
 static vl_err_t
 loop_subscribe (loop_t *l, uint64_t from)
 {
+    loop_account (l);
     client_sub_destroy (&l->client);
     l->opts.from_seq = from;
     vl_err_t rc;
@@ -146,7 +161,7 @@ loop_setup (loop_t *l, config_setting_t *section)
     l->opts.replay_endpoint = cfg_get_str (section, "replay", WIRE_DEFAULT_REPLAY);
     l->opts.request_timeout_ms = cfg_get_int (section, "request_timeout_ms", 5000);
     l->opts.curve = secret ? &l->curve : NULL;
-    l->opts.sub_rcvhwm = 0;
+    l->opts.sub_rcvhwm = cfg_get_int (section, "rcvhwm", 0);
     return l->opts.prefixes ? VL_OK : VL_ENOMEM;
 }
 
@@ -205,7 +220,10 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         if (step != VL_OK && step != VL_EINTR)
             log_warn ("subscription: %s", vl_strerror (step));
     }
-    log_info ("veille-sub: stopping");
+    loop_account (&l);
+    log_info ("veille-sub: stopping (events: %llu live, %llu replayed; %llu gaps recovered)",
+              (unsigned long long) l.live, (unsigned long long) l.replayed,
+              (unsigned long long) l.gaps);
     dispatch_stop (l.d);
     client_sub_destroy (&l.client);
     if (l.ctx)

@@ -114,6 +114,9 @@ const cfg_key_t sub_conf_keys[] = {
       .doc = "event ids remembered per sink for deduplication" },
     { .name = "request_timeout_ms", .type = CFG_T_INT, .def = "5000", .min = 100, .max = 600000,
       .doc = "replay request timeout" },
+    { .name = "rcvhwm", .type = CFG_T_INT, .def = "0", .min = -1, .max = 10000000,
+      .doc = "SUB receive high-water mark (0 = libzmq default, -1 = unlimited); "
+             "dropped live messages are recovered by replay either way" },
     { .name = "curve_secret", .type = CFG_T_STR,
       .doc = "client secret key file (enables CURVE; needs curve_server)" },
     { .name = "curve_server", .type = CFG_T_STR,

@@ -32,12 +32,12 @@ def sub_bin():
     return os.path.join(os.environ.get("VEILLE_BIN", "build"), "subscribers", "veille-sub")
 
 
-def write_conf(path, broker, state, sinks, extra=""):
+def write_conf(path, broker, state, sinks, extra="", request_timeout_ms=1000):
     """Writes a `sub` config: SINKS is a list of libconfig group bodies."""
     with open(path, "w") as f:
         f.write('sub = {\n  subscribe = "%s";\n  replay = "%s";\n  state = "%s";\n'
-                '  request_timeout_ms = 1000;\n%s\n  sinks = (\n    %s\n  );\n};\n'
-                % (broker.subscribe, broker.replay, state, extra,
+                '  request_timeout_ms = %d;\n%s\n  sinks = (\n    %s\n  );\n};\n'
+                % (broker.subscribe, broker.replay, state, request_timeout_ms, extra,
                    ",\n    ".join("{ %s }" % s for s in sinks)))
     return path
 
@@ -133,15 +133,37 @@ def event(n, topic="un.test", title=None, summary="", salt="sub", tags=None, typ
     return eid, msgpack.packb(ev)
 
 
-def publish(broker, items, window=2000):
-    """Publishes (topic, msgpack) ITEMS and checks every ack; returns seqs."""
+def publish(broker, items, window=2000, resend_ms=3000):
+    """Publishes (topic, msgpack) ITEMS, pipelined; an item without an ack
+    after RESEND_MS is sent again (the broker dedups by id, so a lost ack
+    costs nothing). Checks every ack; returns the seqs in ITEMS order."""
     ctx = zmq.Context.instance()
     p = Publisher(ctx, broker.publish)
-    acks = p.publish_many(items, window=window)
-    p.close()
-    for status, seq, reason in acks:
+    seqs = [None] * len(items)
+    pending = {}              # token -> index
+    nxt = 0
+    done = 0
+    deadline = time.time() + 300
+    while done < len(items):
+        while nxt < len(items) and len(pending) < window:
+            pending[p.send(items[nxt][0], items[nxt][1])] = nxt
+            nxt += 1
+        a = p.recv_ack(resend_ms)
+        if a is None:
+            assert time.time() < deadline, "publish: no progress (%d/%d)" % (done, len(items))
+            for token, i in list(pending.items()):
+                del pending[token]
+                pending[p.send(items[i][0], items[i][1])] = i
+            continue
+        token, status, seq, reason = a
+        i = pending.pop(token, None)
+        if i is None or seqs[i] is not None:
+            continue
         assert status in (0, 1), "publish refused: %s %s" % (status, reason)
-    return [a[1] for a in acks]
+        seqs[i] = seq
+        done += 1
+    p.close()
+    return seqs
 
 
 def wait_until(pred, timeout=60, what="condition", interval=0.05):
