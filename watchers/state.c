@@ -29,7 +29,7 @@ static const char SCHEMA[] =
 
 enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
-    Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT, Q_COUNT
+    Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT, Q_COUNT
 };
 
 static const char *const SQL[Q_COUNT] = {
@@ -47,6 +47,7 @@ static const char *const SQL[Q_COUNT] = {
                    " link = excluded.link, last_seen = excluded.last_seen",
     [Q_ITEM_SEEN] = "UPDATE items SET last_seen = ?3 WHERE source = ?1 AND identity = ?2",
     [Q_ITEM_COUNT] = "SELECT count(*) FROM items WHERE source = ?1",
+    [Q_ITEM_PRUNE] = "DELETE FROM items WHERE source = ?1 AND last_seen < ?2",
     [Q_OUT_ADD] = "INSERT INTO outbox (topic, event, created) VALUES (?1, ?2, ?3)",
     [Q_OUT_LOAD] = "SELECT rowid, topic, event FROM outbox WHERE rowid > ?1"
                    " ORDER BY rowid LIMIT ?2",
@@ -277,6 +278,18 @@ static vl_err_t count_query (state_t *self, int which, const char *arg, int64_t 
 vl_err_t state_item_count (state_t *self, const char *source, int64_t *n)
 {
     return count_query (self, Q_ITEM_COUNT, source, n);
+}
+
+vl_err_t state_items_prune (state_t *self, const char *source, int64_t before_ms,
+                            int64_t *n)
+{
+    sqlite3_stmt *st = q (self, Q_ITEM_PRUNE);
+    bind_text (st, 1, source);
+    sqlite3_bind_int64 (st, 2, before_ms);
+    vl_err_t e = run (self, st);
+    if (n)
+        *n = e == VL_OK ? sqlite3_changes (self->db) : 0;
+    return e;
 }
 
 void state_item_clear (state_item_t *self)

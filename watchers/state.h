@@ -78,6 +78,11 @@ vl_err_t state_item_seen (state_t *self, const char *source, const char *identit
 /* Number of items stored for SOURCE. */
 vl_err_t state_item_count (state_t *self, const char *source, int64_t *n);
 
+/* Deletes the items of SOURCE last seen before BEFORE_MS (gone from the
+ * document for longer than the retention); *N (may be NULL) gets how many. */
+vl_err_t state_items_prune (state_t *self, const char *source, int64_t before_ms,
+                            int64_t *n);
+
 void state_item_clear (state_item_t *self);
 
 /* Appends an encoded event for TOPIC to the outbox; *ROWID (may be NULL)

@@ -71,6 +71,8 @@ const cfg_key_t watch_conf_keys[] = {
     INT ("jitter_percent", "10", 0, 50, "random spread of poll intervals, +- percent"),
     BOOL ("publish_existing", "false", "publish the items found on a source's first poll (default: record them silently)"),
     INT ("drain_timeout_s", "30", 0, 3600, "--once: how long to wait for the broker to ack the outbox"),
+    INT ("item_retention_days", "90", 0, 36500,
+         "forget items absent from their document for this long (0 = never); one that comes back is `new` again"),
     { .name = "sources", .type = CFG_T_LIST, .children = watch_conf_source_keys,
       .doc = "the watched sources: a list of groups" },
     { .name = NULL }
@@ -233,6 +235,7 @@ static bool copy_opts (const config_setting_t *w, watch_conf_t *c)
     c->jitter_percent = cfg_get_int (w, "jitter_percent", 10);
     c->publish_existing = cfg_get_bool (w, "publish_existing", false);
     c->drain_timeout_s = cfg_get_int (w, "drain_timeout_s", 30);
+    c->item_retention_days = cfg_get_int (w, "item_retention_days", 90);
     return true;
 }
 

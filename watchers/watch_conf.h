@@ -38,6 +38,7 @@ typedef struct {
     int      jitter_percent;
     bool     publish_existing;
     int      drain_timeout_s;      /* --once: wait this long for acks */
+    int      item_retention_days;  /* 0 = keep items forever */
     source_t *sources;             /* array of nsources */
     size_t   nsources;
 } watch_conf_t;

@@ -100,6 +100,17 @@ static void items_insert_update_seen (void **s)
     int64_t n;
     assert_int_equal (state_item_count (st, "s2", &n), VL_OK);
     assert_int_equal (n, 1);
+    /* Pruning removes only items of that source last seen before the cut. */
+    fill_item (&it, "id-2", "other");
+    assert_int_equal (state_item_put (st, "s2", &it, 500), VL_OK);
+    assert_int_equal (state_item_put (st, "s3", &it, 500), VL_OK);
+    assert_int_equal (state_items_prune (st, "s2", 1000, &n), VL_OK);
+    assert_int_equal (n, 1);
+    assert_int_equal (state_item_get (st, "s2", "id-2", &got), VL_ENOTFOUND);
+    assert_int_equal (state_item_get (st, "s2", "id-1", &got), VL_OK);
+    state_item_clear (&got);
+    assert_int_equal (state_item_get (st, "s3", "id-2", &got), VL_OK);
+    state_item_clear (&got);
     state_destroy (&st);
 }
 

@@ -100,6 +100,8 @@ static void full_config_loads_with_defaults (void **s)
     assert_int_equal (wc.backoff_max_s, 3600);
     assert_int_equal (wc.jitter_percent, 10);
     assert_false (wc.publish_existing);
+    assert_int_equal (wc.item_retention_days, 90);
+    assert_int_equal (wc.drain_timeout_s, 30);
     assert_non_null (wc.user_agent);
     assert_int_equal (wc.nsources, 3);
     const source_t *a = &wc.sources[0], *b = &wc.sources[1], *c = &wc.sources[2];
