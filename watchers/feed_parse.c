@@ -347,6 +347,19 @@ child_elem_ns (const xmlNode *parent, const char *local, const char *ns_part)
     return NULL;
 }
 
+/* Child element LOCAL of an RSS item: one without namespace or in the RSS
+ * 1.0 namespace is preferred (so media:title or atom:link do not win),
+ * else any namespace. */
+static const xmlNode *
+child_rss (const xmlNode *parent, const char *local)
+{
+    for (const xmlNode *c = parent->children; c; c = c->next)
+        if (is_elem (c, local) && (!c->ns || !c->ns->href
+            || strcmp ((const char *) c->ns->href, "http://purl.org/rss/1.0/") == 0))
+            return c;
+    return child_elem (parent, local);
+}
+
 static vl_err_t
 append_codepoint (buf_t *out, int cp)
 {
@@ -694,7 +707,16 @@ static vl_err_t
 fill_item (item_t *item, const fields_t *f)
 {
     item->title = node_text (f->title, f->title_kind, false, ITEM_MAX_TITLE);
-    item->link = f->link_url ? strdup (f->link_url) : link_from_text (f->link);
+    if (f->link_url)
+        item->link = strdup (f->link_url);
+    else if (f->link && f->link->ns && f->link->ns->href
+             && strstr ((const char *) f->link->ns->href, "Atom")) {
+        xmlChar *href = xmlGetProp (f->link, (const xmlChar *) "href");   /* atom:link */
+        item->link = href ? resolve_link (f->link, (const char *) href) : NULL;
+        xmlFree (href);
+    }
+    else
+        item->link = link_from_text (f->link);
     if (f->about)
         item->identity = strdup (f->about);
     else if (f->id) {
@@ -731,13 +753,13 @@ fill_item (item_t *item, const fields_t *f)
 static void
 rss_fields (const xmlNode *n, fields_t *f)
 {
-    f->title = child_elem (n, "title");
-    f->link = child_elem (n, "link");
-    f->id = child_elem (n, "guid");
-    f->summary = child_elem (n, "description");
+    f->title = child_rss (n, "title");
+    f->link = child_rss (n, "link");
+    f->id = child_rss (n, "guid");
+    f->summary = child_rss (n, "description");
     f->content = child_elem_ns (n, "encoded", "purl.org/rss/1.0/modules/content");
     f->title_kind = f->summary_kind = f->content_kind = TXT_HTML;
-    f->date = child_elem (n, "pubDate");
+    f->date = child_rss (n, "pubDate");
     f->date2 = child_elem (n, "date");   /* dc:date */
     if (!f->date2)
         f->date2 = child_elem (n, "published");

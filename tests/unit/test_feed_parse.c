@@ -216,6 +216,26 @@ relative_links_and_xml_base (void **state)
 }
 
 static void
+rss_namespaced_lookalikes_do_not_win (void **state)
+{
+    const char doc[] =
+        "<rss xmlns:media='http://search.yahoo.com/mrss/' "
+        "xmlns:atom='http://www.w3.org/2005/Atom'><channel>"
+        "<item><media:title>Légende photo</media:title><title>Vrai titre</title>"
+        "<atom:link rel='self' href='https://x.example/self'/>"
+        "<link>https://x.example/vrai</link><guid>n1</guid></item>"
+        "<item><atom:link href='/seul'/><guid>n2</guid></item>"
+        "</channel></rss>";
+    item_list_t l = { 0 };
+    assert_int_equal (feed_parse (doc, strlen (doc), "https://x.example/feed", &l), VL_OK);
+    assert_int_equal (l.n, 2);
+    assert_string_equal (l.items[0].title, "Vrai titre");
+    assert_string_equal (l.items[0].link, "https://x.example/vrai");
+    assert_string_equal (l.items[1].link, "https://x.example/seul");
+    item_list_free (&l);
+}
+
+static void
 duplicate_guids_keep_first (void **state)
 {
     item_list_t l = { 0 };
@@ -342,6 +362,7 @@ main (void)
         cmocka_unit_test (truncated_feed_keeps_complete_items),
         cmocka_unit_test (broken_dates_give_no_date),
         cmocka_unit_test (relative_links_and_xml_base),
+        cmocka_unit_test (rss_namespaced_lookalikes_do_not_win),
         cmocka_unit_test (duplicate_guids_keep_first),
         cmocka_unit_test (items_are_capped),
         cmocka_unit_test (detection_and_errors),
