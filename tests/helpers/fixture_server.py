@@ -27,7 +27,9 @@ Routes
   /_ctl/arrivals?path=/P    arrival times of requests for /P (monotonic s, one a line)
   /_ctl/reset               clears overrides and counters
 
-Use from Python tests: `with FixtureServer(root) as fs: fs.url("/a.xml")`.
+Use from Python tests: `with FixtureServer(root) as fs: fs.url("/a.xml")`,
+or in-process (demo/demo.py): `Server(("127.0.0.1", 0), State(root), False)`;
+State.lock and State.hits (requests per path) are part of that interface.
 """
 import argparse
 import email.utils
