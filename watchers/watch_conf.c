@@ -55,7 +55,7 @@ const cfg_key_t watch_conf_source_keys[] = {
 const cfg_key_t watch_conf_keys[] = {
     STR ("broker", WIRE_DEFAULT_PUBLISH, 0, "broker publish endpoint"),
     STR ("state", NULL, CFG_REQUIRED, "SQLite file holding the watcher state and outbox (created)"),
-    STR ("user_agent", "veille/" VEILLE_VERSION " (+https://github.com/veille)", 0, "HTTP User-Agent"),
+    STR ("user_agent", "veille/" VEILLE_VERSION, 0, "HTTP User-Agent"),
     STR ("log_file", NULL, 0, "log file (reopened on SIGHUP); default stderr"),
     STR ("curve_secret_key", NULL, 0, "CURVE: this watcher's secret key file (veille keygen); enables CURVE"),
     STR ("curve_server_key", NULL, 0, "CURVE: the broker's public key file (required with curve_secret_key)"),
