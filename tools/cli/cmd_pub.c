@@ -66,7 +66,7 @@ s_usage (FILE *fp)
         "      --source S         source id (default \"cli\")\n"
         "      --title T, --url U, --summary S, --id ID\n"
         "      --tag X            a tag (repeatable)\n"
-        "      --window N         events in flight (default 1000)\n"
+        "      --window N         events in flight (default 5000)\n"
         "      --timeout-ms T     give up after T ms without an ack (default 30000)\n"
         "      --curve-secret F   client secret key file (enables CURVE)\n"
         "      --curve-server F   broker public key file\n"
@@ -338,7 +338,7 @@ s_publish (const pub_opts_t *o, const curve_client_t *keys)
 int
 cmd_pub (int argc, char **argv)
 {
-    pub_opts_t o = { .window = 1000, .timeout_ms = 30000 };
+    pub_opts_t o = { .window = 5000, .timeout_ms = 30000 };
     int rc = s_parse (argc, argv, &o);
     if (rc == TOOLS_EXIT_OK && o.config)
         rc = s_load_config (&o);

@@ -1,0 +1,401 @@
+/* test_client_sub.c: the cursor algorithm of client_sub against a scripted
+ * fake broker (XPUB + replay ROUTER driven from the test thread): cursor
+ * from the first heartbeat, count that proves nothing was missed, a missed
+ * event recovered by replay and returned once, event-id dedup, request
+ * timeout retried on a fresh socket, a cut replay answer continued after
+ * its last seq, head going backwards (journal wiped), retention warning,
+ * malformed END. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "buf.h"
+#include "client_sub.h"
+#include "event.h"
+#include "log.h"
+#include "util.h"
+#include "wire.h"
+
+typedef struct {
+    void         *ctx, *xpub, *router;
+    char          sub_ep[128], rep_ep[128];
+    zmq_msg_t     rid;          /* routing id of the last request */
+    char          last_rid[64];
+    size_t        last_rid_len;
+    client_sub_t *sub;
+} fx_t;
+
+static void
+s_bind (void *sock, char *ep, size_t cap)
+{
+    int zero = 0;
+    zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal (zmq_bind (sock, "tcp://127.0.0.1:*"), 0);
+    zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, ep, &cap);
+}
+
+/* Waits until the SUB's heartbeat subscription (its last one) arrived. */
+static void
+s_wait_subscribed (fx_t *fx)
+{
+    int tmo = 5000;
+    zmq_setsockopt (fx->xpub, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    for (;;) {
+        char buf[64];
+        int n = zmq_recv (fx->xpub, buf, sizeof buf, 0);
+        assert_true (n > 0);
+        if (n == 1 + (int) strlen (WIRE_TOPIC_HEARTBEAT) && buf[0] == 1
+            && memcmp (buf + 1, WIRE_TOPIC_HEARTBEAT, (size_t) n - 1) == 0)
+            return;
+    }
+}
+
+static fx_t *
+s_start (uint64_t from_seq)
+{
+    fx_t *fx = calloc (1, sizeof *fx);
+    fx->ctx = zmq_ctx_new ();
+    fx->xpub = zmq_socket (fx->ctx, ZMQ_XPUB);
+    fx->router = zmq_socket (fx->ctx, ZMQ_ROUTER);
+    s_bind (fx->xpub, fx->sub_ep, sizeof fx->sub_ep);
+    s_bind (fx->router, fx->rep_ep, sizeof fx->rep_ep);
+    zmq_msg_init (&fx->rid);
+    const char *prefixes[] = { "un." };
+    client_sub_opts_t o = { .sub_endpoint = fx->sub_ep, .replay_endpoint = fx->rep_ep,
+                            .prefixes = prefixes, .nprefixes = 1, .from_seq = from_seq,
+                            .request_timeout_ms = 300 };
+    vl_err_t err;
+    fx->sub = client_sub_new (fx->ctx, &o, &err);
+    assert_non_null (fx->sub);
+    s_wait_subscribed (fx);
+    return fx;
+}
+
+static void
+s_stop (fx_t *fx)
+{
+    client_sub_destroy (&fx->sub);
+    assert_null (fx->sub);
+    zmq_msg_close (&fx->rid);
+    zmq_close (fx->xpub);
+    zmq_close (fx->router);
+    zmq_ctx_term (fx->ctx);
+    free (fx);
+}
+
+/* Encoded event number N (id derived from ID_OF) under TOPIC. */
+static void
+s_event (buf_t *out, const char *topic, unsigned id_of)
+{
+    char id[EVENT_ID_HEX + 1];
+    snprintf (id, sizeof id, "%032x", id_of);
+    event_t ev = { .v = 1 };
+    event_set (&ev.id, id);
+    event_set (&ev.type, "new");
+    event_set (&ev.source, "test");
+    event_set (&ev.topic, topic);
+    event_set (&ev.title, "t");
+    buf_reset (out);
+    assert_int_equal (event_encode (&ev, out), VL_OK);
+    event_clear (&ev);
+}
+
+static void
+s_live (fx_t *fx, const char *topic, uint64_t seq, unsigned id_of)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    s_event (&b, topic, id_of);
+    unsigned char s[8];
+    util_put_be64 (s, seq);
+    zmq_send (fx->xpub, topic, strlen (topic), ZMQ_SNDMORE);
+    zmq_send (fx->xpub, s, 8, ZMQ_SNDMORE);
+    zmq_send (fx->xpub, b.data, b.len, 0);
+    buf_free (&b);
+}
+
+static void
+s_heartbeat (fx_t *fx, uint64_t head)
+{
+    unsigned char s[8], body[] = { 0x81, 0xa4, 'h', 'e', 'a', 'd', 0x00 };
+    util_put_be64 (s, head);
+    zmq_send (fx->xpub, WIRE_TOPIC_HEARTBEAT, strlen (WIRE_TOPIC_HEARTBEAT), ZMQ_SNDMORE);
+    zmq_send (fx->xpub, s, 8, ZMQ_SNDMORE);
+    zmq_send (fx->xpub, body, sizeof body, 0);
+}
+
+/* Reads the next replay request (within 3 s) and checks op/after/upto. */
+static void
+s_expect_request (fx_t *fx, const char *op, uint64_t after, int64_t upto, int64_t limit_max)
+{
+    zmq_pollitem_t it = { fx->router, 0, ZMQ_POLLIN, 0 };
+    int64_t end = util_mono_ms () + 3000;
+    while (zmq_poll (&it, 1, 50) == 0) {
+        client_msg_t m;
+        vl_err_t rc = client_sub_recv (fx->sub, &m, 10);   /* lets the client run */
+        assert_true (rc == VL_ETIMEOUT || (rc == VL_OK && m.kind == CLIENT_MSG_CURSOR));
+        assert_true (util_mono_ms () < end);
+    }
+    zmq_msg_close (&fx->rid);
+    zmq_msg_init (&fx->rid);
+    assert_true (zmq_msg_recv (&fx->rid, fx->router, 0) > 0);
+    fx->last_rid_len = zmq_msg_size (&fx->rid) < sizeof fx->last_rid
+                     ? zmq_msg_size (&fx->rid) : sizeof fx->last_rid;
+    memcpy (fx->last_rid, zmq_msg_data (&fx->rid), fx->last_rid_len);
+    char req[4096];
+    int n = zmq_recv (fx->router, req, sizeof req, 0);
+    assert_true (n > 0);
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    assert_int_equal (msgpack_unpack_next (&up, req, (size_t) n, &off), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (up.data.type, MSGPACK_OBJECT_MAP);
+    bool seen_op = false, seen_after = false, seen_upto = false;
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        msgpack_object k = up.data.via.map.ptr[i].key, v = up.data.via.map.ptr[i].val;
+        if (k.via.str.size == 2 && !memcmp (k.via.str.ptr, "op", 2)) {
+            assert_int_equal (v.via.str.size, strlen (op));
+            assert_memory_equal (v.via.str.ptr, op, strlen (op));
+            seen_op = true;
+        }
+        else if (k.via.str.size == 5 && !memcmp (k.via.str.ptr, "after", 5)) {
+            assert_int_equal (v.via.u64, after);
+            seen_after = true;
+        }
+        else if (k.via.str.size == 4 && !memcmp (k.via.str.ptr, "upto", 4)) {
+            assert_true (upto >= 0);
+            assert_int_equal (v.via.u64, (uint64_t) upto);
+            seen_upto = true;
+        }
+        else if (k.via.str.size == 5 && !memcmp (k.via.str.ptr, "limit", 5))
+            assert_true (limit_max == 0 || (v.via.u64 >= 1 && (int64_t) v.via.u64 <= limit_max));
+        else if (k.via.str.size == 8 && !memcmp (k.via.str.ptr, "prefixes", 8)) {
+            assert_int_equal (v.type, MSGPACK_OBJECT_ARRAY);
+            assert_int_equal (v.via.array.size, 1);
+        }
+    }
+    assert_true (seen_op && seen_after);
+    assert_true (seen_upto == (upto >= 0));
+    msgpack_unpacked_destroy (&up);
+}
+
+static void
+s_reply_rid (fx_t *fx)
+{
+    zmq_msg_t copy;
+    zmq_msg_init (&copy);
+    zmq_msg_copy (&copy, &fx->rid);
+    zmq_msg_send (&copy, fx->router, ZMQ_SNDMORE);
+}
+
+static void
+s_reply_event (fx_t *fx, const char *topic, uint64_t seq, unsigned id_of)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    s_event (&b, topic, id_of);
+    unsigned char s[8];
+    util_put_be64 (s, seq);
+    s_reply_rid (fx);
+    zmq_send (fx->router, "E", 1, ZMQ_SNDMORE);
+    zmq_send (fx->router, topic, strlen (topic), ZMQ_SNDMORE);
+    zmq_send (fx->router, s, 8, ZMQ_SNDMORE);
+    zmq_send (fx->router, b.data, b.len, 0);
+    buf_free (&b);
+}
+
+static void
+s_reply_end (fx_t *fx, uint64_t head, uint64_t next, bool more, uint64_t count, uint64_t first)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    const char *keys[] = { "head", "next", "count", "first" };
+    uint64_t vals[] = { head, next, count, first };
+    for (int i = 0; i < 4; i++) {
+        msgpack_pack_str (&pk, strlen (keys[i]));
+        msgpack_pack_str_body (&pk, keys[i], strlen (keys[i]));
+        msgpack_pack_uint64 (&pk, vals[i]);
+    }
+    msgpack_pack_str (&pk, 4);
+    msgpack_pack_str_body (&pk, "more", 4);
+    more ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk);
+    s_reply_rid (fx);
+    zmq_send (fx->router, "END", 3, ZMQ_SNDMORE);
+    zmq_send (fx->router, sb.data, sb.size, 0);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+static void
+s_expect_event (fx_t *fx, uint64_t seq, bool replayed)
+{
+    client_msg_t m;
+    assert_int_equal (client_sub_recv (fx->sub, &m, 3000), VL_OK);
+    assert_int_equal (m.kind, CLIENT_MSG_EVENT);
+    assert_int_equal (m.seq, seq);
+    assert_int_equal (m.replayed, replayed);
+    event_t ev;
+    assert_int_equal (event_decode (m.data, m.len, &ev), VL_OK);
+    assert_int_equal (strlen (ev.topic), m.topic_len);
+    assert_memory_equal (ev.topic, m.topic, m.topic_len);
+    event_clear (&ev);
+}
+
+static void
+s_expect_cursor (fx_t *fx, uint64_t seq)
+{
+    client_msg_t m;
+    assert_int_equal (client_sub_recv (fx->sub, &m, 3000), VL_OK);
+    assert_int_equal (m.kind, CLIENT_MSG_CURSOR);
+    assert_int_equal (m.seq, seq);
+    assert_int_equal (client_sub_cursor (fx->sub), seq);
+}
+
+static void
+s_expect_nothing (fx_t *fx, int ms)
+{
+    client_msg_t m;
+    assert_int_equal (client_sub_recv (fx->sub, &m, ms), VL_ETIMEOUT);
+}
+
+static void
+live_count_and_gap_recovery (void **state)
+{
+    fx_t *fx = s_start (CLIENT_SUB_LIVE_ONLY);
+    assert_false (client_sub_ready (fx->sub));
+    assert_int_equal (client_sub_cursor (fx->sub), CLIENT_SUB_LIVE_ONLY);
+    s_heartbeat (fx, 5);
+    s_expect_cursor (fx, 5);                       /* live only: C = first head */
+    assert_true (client_sub_ready (fx->sub));
+
+    s_live (fx, "un.a", 6, 6);
+    s_live (fx, "press.x", 7, 7);                  /* not subscribed */
+    s_live (fx, "un.b", 8, 8);
+    s_expect_event (fx, 6, false);
+    s_expect_event (fx, 8, false);
+    s_heartbeat (fx, 8);
+    s_expect_request (fx, "count", 5, 8, 0);
+    s_reply_end (fx, 8, 8, false, 2, 1);           /* 2 matching = 2 returned */
+    s_expect_cursor (fx, 8);
+
+    s_live (fx, "un.c", 9, 9);                     /* 10 is "dropped" */
+    s_heartbeat (fx, 10);
+    s_expect_event (fx, 9, false);
+    s_expect_request (fx, "count", 8, 10, 0);
+    s_reply_end (fx, 10, 10, false, 2, 1);         /* 2 matching, 1 returned */
+    s_expect_request (fx, "replay", 8, -1, 10000);
+    s_reply_event (fx, "un.c", 9, 9);              /* already returned: skipped */
+    s_reply_event (fx, "un.d", 10, 10);
+    s_reply_end (fx, 10, 10, false, 2, 1);
+    s_expect_event (fx, 10, true);
+    s_expect_cursor (fx, 10);
+
+    s_live (fx, "un.e", 11, 6);                    /* same id as seq 6 */
+    s_live (fx, "un.e", 10, 10);                   /* seq <= C */
+    s_expect_nothing (fx, 200);
+    client_sub_stats_t st;
+    client_sub_get_stats (fx->sub, &st);
+    assert_int_equal (st.dup_id, 1);
+    assert_true (st.dup_seq >= 2);                 /* 9 in the replay, 10 live */
+    assert_int_equal (st.live, 3);
+    assert_int_equal (st.replayed, 1);
+    assert_int_equal (st.gaps, 1);
+    assert_int_equal (client_sub_head (fx->sub), 10);
+    s_stop (fx);
+}
+
+static void
+timeouts_cut_answers_and_resets (void **state)
+{
+    fx_t *fx = s_start (3);
+    s_expect_cursor (fx, 3);                       /* from_seq: known at once */
+    s_expect_request (fx, "replay", 3, -1, 10000);
+    char first_rid[64];
+    size_t first_len = fx->last_rid_len;
+    memcpy (first_rid, fx->last_rid, first_len);
+    /* no answer: retried on a fresh DEALER (another routing id) */
+    s_expect_request (fx, "replay", 3, -1, 10000);
+    assert_false (fx->last_rid_len == first_len && !memcmp (fx->last_rid, first_rid, first_len));
+    /* a cut answer: E 4, E 5, then nothing -> continue after 5, smaller chunks */
+    s_reply_event (fx, "un.a", 4, 4);
+    s_reply_event (fx, "un.a", 5, 5);
+    s_expect_event (fx, 4, true);
+    s_expect_event (fx, 5, true);
+    s_expect_request (fx, "replay", 5, -1, 500);
+    s_reply_event (fx, "un.a", 5, 5);              /* overlap is harmless */
+    s_reply_event (fx, "un.a", 6, 6);
+    s_reply_end (fx, 6, 6, false, 2, 1);
+    s_expect_event (fx, 6, true);
+    s_expect_cursor (fx, 6);
+
+    /* head backwards: journal wiped -> resync from 0 */
+    s_heartbeat (fx, 2);
+    s_expect_request (fx, "replay", 0, -1, 10000);
+    s_reply_event (fx, "un.new", 1, 100);
+    s_reply_event (fx, "un.new", 2, 4);            /* id seen before: dropped */
+    s_reply_end (fx, 2, 2, false, 2, 1);
+    s_expect_event (fx, 1, true);
+    s_expect_cursor (fx, 2);
+
+    /* retention: events 3..9 are gone */
+    s_heartbeat (fx, 20);
+    s_expect_request (fx, "count", 2, 20, 0);
+    s_reply_end (fx, 20, 20, false, 0, 10);
+    s_expect_cursor (fx, 20);
+
+    /* malformed END: ignored, then a replay from the cursor */
+    s_heartbeat (fx, 21);
+    s_expect_request (fx, "count", 20, 21, 0);
+    s_reply_rid (fx);
+    zmq_send (fx->router, "END", 3, ZMQ_SNDMORE);
+    zmq_send (fx->router, "\xdf\xff\xff\xff\xff", 5, 0);   /* map32 of 4 billion pairs */
+    s_expect_request (fx, "replay", 20, -1, 10000);
+    s_reply_end (fx, 21, 21, false, 0, 10);
+    s_expect_cursor (fx, 21);
+
+    client_sub_stats_t st;
+    client_sub_get_stats (fx->sub, &st);
+    assert_int_equal (st.resets, 1);
+    assert_int_equal (st.lost_retention, 7);
+    assert_true (st.timeouts >= 2);
+    assert_int_equal (st.dup_id, 1);
+    s_stop (fx);
+}
+
+static void
+bad_options (void **state)
+{
+    void *ctx = zmq_ctx_new ();
+    vl_err_t err;
+    client_sub_opts_t o = { .sub_endpoint = NULL, .replay_endpoint = "tcp://127.0.0.1:1" };
+    assert_null (client_sub_new (ctx, &o, &err));
+    assert_int_equal (err, VL_EINVAL);
+    o.sub_endpoint = "bogus://x";
+    assert_null (client_sub_new (ctx, &o, &err));
+    assert_int_not_equal (err, VL_OK);
+    assert_int_equal (client_sub_recv (NULL, NULL, 0), VL_EINVAL);
+    assert_int_equal (client_sub_cursor (NULL), CLIENT_SUB_LIVE_ONLY);
+    zmq_ctx_term (ctx);
+}
+
+int
+main (void)
+{
+    log_setup ("test_client_sub", LOG_LVL_OFF, false, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (live_count_and_gap_recovery),
+        cmocka_unit_test (timeouts_cut_answers_and_resets),
+        cmocka_unit_test (bad_options),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
