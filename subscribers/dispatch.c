@@ -45,6 +45,7 @@ typedef struct {
     sink_t     *sink;
     filter_t   *filter;
     int         max_attempts, backoff_initial, backoff_max;
+    bool        start_head;
 
     pthread_t       thread;
     bool            started;
@@ -172,6 +173,7 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     w->sink = sink;
     w->filter = filter;
     w->cap = cap;
+    w->start_head = o->start_at_head;
     w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 1;
     w->backoff_initial = o->backoff_initial_ms > 0 ? o->backoff_initial_ms : 1;
     w->backoff_max = o->backoff_max_ms > w->backoff_initial ? o->backoff_max_ms : w->backoff_initial;
@@ -758,8 +760,17 @@ settle_pending (wsink_t *w)
     return rc;
 }
 
+bool
+dispatch_wants_head (const dispatch_t *self)
+{
+    for (size_t i = 0; i < self->nsinks; i++)
+        if (self->sinks[i]->start_head)
+            return true;
+    return false;
+}
+
 vl_err_t
-dispatch_start (dispatch_t *self)
+dispatch_start (dispatch_t *self, uint64_t head)
 {
     srandom ((unsigned) util_now_ms ());
     for (size_t i = 0; i < self->nsinks; i++) {
@@ -768,6 +779,12 @@ dispatch_start (dispatch_t *self)
         w->db = cursor_open (self->state_path, self->window, &rc);
         if (rc == VL_OK) rc = cursor_get (w->db, w->name, &w->cursor);
         if (rc == VL_OK) rc = settle_pending (w);
+        if (rc == VL_OK && w->cursor == 0 && w->start_head && head != UINT64_MAX && head > 0) {
+            rc = cursor_set (w->db, w->name, head);
+            w->cursor = head;
+            log_info ("sink %s: new, starts at the broker head %llu", w->name,
+                      (unsigned long long) head);
+        }
         if (rc != VL_OK)
             return rc;
         w->fed_mark = w->cursor;

@@ -233,7 +233,7 @@ build_ntfy (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
     }
     if (rc == VL_OK && tags.len) rc = add_header (req, "Tags", tags.data);
     if (rc == VL_OK && o->priority > 0) {
-        char p[4];
+        char p[16];
         snprintf (p, sizeof p, "%d", o->priority);
         rc = add_header (req, "Priority", p);
     }

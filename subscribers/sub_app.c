@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <msgpack.h>
 #include <zmq.h>
 #include "client_sub.h"
 #include "cursor.h"
@@ -65,6 +66,7 @@ add_sink (dispatch_t *d, const config_setting_t *grp)
         .backoff_initial_ms = cfg_get_int (grp, "backoff_initial_ms", 500),
         .backoff_max_ms = cfg_get_int (grp, "backoff_max_ms", 60000),
         .queue_cap = (size_t) cfg_get_int (grp, "queue", 4096),
+        .start_at_head = strcmp (cfg_get_str (grp, "start", "all"), "head") == 0,
     };
     rc = dispatch_add (d, &o);
     if (rc == VL_EDUP) {
@@ -173,6 +175,104 @@ is_broker_topic (const client_msg_t *m)
         || (m->topic_len == s && memcmp (m->topic, WIRE_TOPIC_STATS, s) == 0);
 }
 
+/* Reads "head" from a replay END body. */
+static bool
+end_head (const void *data, size_t len, uint64_t *head)
+{
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    bool ok = false;
+    if (msgpack_unpack_next (&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS
+        && u.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 4
+                && memcmp (kv->key.via.str.ptr, "head", 4) == 0
+                && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                *head = kv->val.via.u64;
+                ok = true;
+            }
+        }
+    }
+    msgpack_unpacked_destroy (&u);
+    return ok;
+}
+
+/* Asks the replay endpoint for the broker head (a count request).
+ * VL_ETIMEOUT if no answer within the request timeout. */
+static vl_err_t
+query_head (loop_t *l, uint64_t *head)
+{
+    void *s = zmq_socket (l->ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof zero);
+    if (l->opts.curve)
+        curve_client_apply (s, l->opts.curve);
+    vl_err_t rc = zmq_connect (s, l->opts.replay_endpoint) == 0 ? VL_OK : VL_ENET;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 3);
+    msgpack_pack_str_with_body (&pk, "op", 2);
+    msgpack_pack_str_with_body (&pk, "count", 5);
+    msgpack_pack_str_with_body (&pk, "after", 5);
+    msgpack_pack_uint64 (&pk, 0);
+    msgpack_pack_str_with_body (&pk, "limit", 5);
+    msgpack_pack_uint64 (&pk, 1);
+    if (rc == VL_OK && zmq_send (s, sb.data, sb.size, 0) < 0)
+        rc = VL_ENET;
+    msgpack_sbuffer_destroy (&sb);
+    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+    while (rc == VL_OK) {
+        if (zmq_poll (&it, 1, l->opts.request_timeout_ms) <= 0) {
+            rc = VL_ETIMEOUT;
+            break;
+        }
+        zmq_msg_t kind, body;
+        zmq_msg_init (&kind);
+        zmq_msg_init (&body);
+        zmq_msg_recv (&kind, s, 0);
+        bool more = zmq_msg_more (&kind);
+        if (more)
+            zmq_msg_recv (&body, s, 0);
+        while (zmq_msg_more (more ? &body : &kind)) {    /* drain extra frames */
+            zmq_msg_close (&body);
+            zmq_msg_init (&body);
+            zmq_msg_recv (&body, s, 0);
+            more = true;
+        }
+        bool is_end = zmq_msg_size (&kind) == 3 && memcmp (zmq_msg_data (&kind), "END", 3) == 0;
+        if (is_end)
+            rc = end_head (zmq_msg_data (&body), zmq_msg_size (&body), head) ? VL_OK : VL_EPROTO;
+        else if (zmq_msg_size (&kind) == 3 && memcmp (zmq_msg_data (&kind), "ERR", 3) == 0)
+            rc = VL_EREMOTE;
+        zmq_msg_close (&kind);
+        zmq_msg_close (&body);
+        if (is_end || rc != VL_OK)
+            break;
+    }
+    zmq_close (s);
+    return rc;
+}
+
+/* The broker head for sinks that start there; waits for the broker. */
+static vl_err_t
+start_head (loop_t *l, volatile sig_atomic_t *stop, uint64_t *head)
+{
+    *head = UINT64_MAX;
+    if (!dispatch_wants_head (l->d))
+        return VL_OK;
+    while (!*stop) {
+        vl_err_t rc = query_head (l, head);
+        if (rc == VL_OK)
+            return VL_OK;
+        log_warn ("cannot get the broker head from %s (%s); retrying", l->opts.replay_endpoint,
+                  vl_strerror (rc));
+    }
+    return VL_EINTR;
+}
+
 /* One step: receive and dispatch what arrives within a slice. */
 static vl_err_t
 loop_step (loop_t *l)
@@ -205,10 +305,12 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     l.d = sub_app_build (section, &rc);
     if (!l.d)
         return rc == VL_ECONFIG ? 2 : 1;
+    uint64_t head = UINT64_MAX;
     rc = loop_setup (&l, section);
-    if (rc == VL_OK) rc = dispatch_start (l.d);
     if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
         rc = VL_ENOMEM;
+    if (rc == VL_OK) rc = start_head (&l, stop, &head);
+    if (rc == VL_OK) rc = dispatch_start (l.d, head);
     if (rc == VL_OK) rc = loop_subscribe (&l, dispatch_from_seq (l.d));
     while (rc == VL_OK && !*stop) {
         if (*hup) {
@@ -230,6 +332,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         zmq_ctx_term (l.ctx);
     dispatch_destroy (&l.d);
     memset (&l.curve, 0, sizeof l.curve);
+    if (rc == VL_EINTR)
+        rc = VL_OK;
     return rc == VL_OK ? 0 : (rc == VL_ECONFIG ? 2 : 1);
 }
 

@@ -98,6 +98,9 @@ static const cfg_key_t sink_keys[] = {
       .doc = "first retry delay (doubles each attempt, with jitter)" },
     { .name = "backoff_max_ms", .type = CFG_T_INT, .def = "60000", .min = 1, .max = 86400000,
       .doc = "retry delay cap" },
+    { .name = "start", .type = CFG_T_ENUM, .def = "all", .choices = "all|head",
+      .doc = "where a new sink (no cursor yet) starts: all = every event the broker "
+             "journal still holds; head = only events published from now on" },
     { .name = "queue", .type = CFG_T_INT, .def = "4096", .min = 16, .max = 1000000,
       .doc = "in-memory queue length; when full the sink catches up later by replay" },
     { .name = NULL }

@@ -79,6 +79,20 @@ def main():
     assert "veille test alert" in read_lines(text_path)[-1]
     rc, out, _ = run_sub(conf, "--test-sink", "nope")
     assert rc == 2, (rc, out)
+
+    # a sink added later with start = "head" gets only what comes next
+    late_path = os.path.join(d, "late.log")
+    conf2 = write_conf(os.path.join(d, "sub2.conf"), b, os.path.join(d, "sub.db"), [
+        'name = "text"; type = "log"; file = "%s";' % text_path,
+        'name = "late"; type = "log"; file = "%s"; start = "head";' % late_path,
+    ])
+    s = Sub(conf2).start()
+    s.wait_log(r"sink late: new, starts at the broker head")
+    publish(b, [("un.test", event(101, title="for late", salt="h")[1])])
+    wait_until(lambda: len(read_lines(late_path)) >= 1 and len(read_lines(text_path)) >= 3,
+               what="late sink")
+    assert s.stop() == 0
+    assert len(read_lines(late_path)) == 1 and "for late" in read_lines(late_path)[0]
     assert b.stop() == 0
     print("ok: %d hostile events -> clean lines; JSON filtered %d; SIGHUP reopen; --test-sink"
           % (len(items), len(js)))

@@ -237,7 +237,7 @@ delivers_in_order_and_persists_cursor_at_marks (void **state)
     fake_t *a = fake_new ("a", &FAKE_VERIFY_OPS), *b = fake_new ("b", &FAKE_OPS);
     add (d, a, "", 256, 3);
     add (d, b, "un.", 256, 3);
-    assert_int_equal (dispatch_start (d), VL_OK);
+    assert_int_equal (dispatch_start (d, UINT64_MAX), VL_OK);
     offer_range (d, 1, 100, 10);
     offer (d, 101, "un.x");                       /* after the last mark */
     assert_true (dispatch_wait_idle (d, 5000));
@@ -258,7 +258,7 @@ restart_skips_ids_delivered_above_the_cursor (void **state)
     dispatch_t *d = new_dispatch ();
     fake_t *a = fake_new ("a", &FAKE_OPS);
     add (d, a, "", 256, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 1, 50, 20);                   /* cursor 40, 41..50 delivered */
     assert_true (dispatch_wait_idle (d, 5000));
     dispatch_destroy (&d);
@@ -267,7 +267,7 @@ restart_skips_ids_delivered_above_the_cursor (void **state)
     d = new_dispatch ();
     a = fake_new ("a", &FAKE_OPS);
     add (d, a, "", 256, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     assert_int_equal (dispatch_from_seq (d), 40);
     offer_range (d, 1, 60, 20);                   /* replay: <= 40 skipped by seq */
     assert_true (dispatch_wait_idle (d, 5000));
@@ -289,7 +289,7 @@ filters_route_events_and_prefixes_are_merged (void **state)
     const char **p = dispatch_prefixes (d, &n);
     assert_int_equal (n, 2);
     assert_null (p[2]);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer (d, 1, "un.x");
     offer (d, 2, "press.rfi");
     offer (d, 3, "unesco.y");
@@ -310,7 +310,7 @@ retries_until_the_sink_recovers (void **state)
     fake_t *a = fake_new ("a", &FAKE_OPS);
     a->fail_first = 3;
     add (d, a, "", 64, 5);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 1, 2, 2);
     assert_true (dispatch_wait_idle (d, 5000));
     assert_each_once (a, 1, 2);
@@ -337,7 +337,7 @@ failures_are_parked_and_the_cursor_moves_on (void **state)
     b->fail_first = 1000;                         /* 5xx forever: after max_attempts */
     add (d, a, "", 64, 5);
     add (d, b, "", 64, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 1, 2, 2);
     assert_true (dispatch_wait_idle (d, 5000));
     dispatch_stats_t st;
@@ -365,7 +365,7 @@ blocked_sink_does_not_hold_back_the_others (void **state)
     atomic_store (&slow->block, true);
     add (d, slow, "", 1024, 3);
     add (d, fast, "", 1024, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 1, 200, 50);
     wait_count (fast, 200);
     assert_int_equal (fake_count (fast), 200);
@@ -385,7 +385,7 @@ overflow_suspends_then_replay_catches_up_exactly_once (void **state)
     atomic_store (&slow->block, true);
     add (d, slow, "", 16, 3);
     add (d, fast, "", 4096, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 1, 300, 10);
     dispatch_stats_t st;
     dispatch_stats (d, 0, &st);
@@ -429,7 +429,7 @@ crash_intents_are_settled_with_verify (void **state)
     fake_t *a = fake_new ("a", &FAKE_VERIFY_OPS);
     a->verified_id = id5;
     add (d, a, "", 64, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 5, 6, 6);
     assert_true (dispatch_wait_idle (d, 5000));
     assert_each_once (a, 6, 6);
@@ -443,7 +443,7 @@ held_events_are_confirmed_by_the_flush (void **state)
     fake_t *a = fake_new ("a", &FAKE_HOLD_OPS);
     a->holds = true;
     add (d, a, "", 64, 3);
-    dispatch_start (d);
+    dispatch_start (d, UINT64_MAX);
     offer_range (d, 1, 5, 5);
     assert_true (dispatch_wait_idle (d, 5000));
     dispatch_stats_t st;
@@ -456,6 +456,28 @@ held_events_are_confirmed_by_the_flush (void **state)
     assert_int_equal (st.cursor, 5);              /* only after the flush */
     assert_int_equal (st.delivered, 5);
     dispatch_destroy (&d);
+}
+
+static void
+new_sink_can_start_at_the_broker_head (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS), *h = fake_new ("h", &FAKE_OPS);
+    add (d, a, "", 64, 3);
+    char *topics[] = { "", NULL };
+    filter_opts_t fo = { .topics = topics };
+    dispatch_sink_opts_t o = { .sink = &h->base, .filter = filter_new (&fo, NULL),
+                               .max_attempts = 1, .queue_cap = 64, .start_at_head = true };
+    assert_int_equal (dispatch_add (d, &o), VL_OK);
+    assert_true (dispatch_wants_head (d));
+    assert_int_equal (dispatch_start (d, 40), VL_OK);
+    assert_int_equal (dispatch_from_seq (d), 0);      /* "a" still wants everything */
+    offer_range (d, 31, 45, 45);
+    assert_true (dispatch_wait_idle (d, 5000));
+    assert_each_once (a, 31, 45);
+    assert_each_once (h, 41, 45);
+    dispatch_destroy (&d);
+    assert_int_equal (stored_cursor ("h"), 45);
 }
 
 static void
@@ -498,6 +520,7 @@ main (void)
         cmocka_unit_test_setup_teardown (overflow_suspends_then_replay_catches_up_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown (crash_intents_are_settled_with_verify, setup, teardown),
         cmocka_unit_test_setup_teardown (held_events_are_confirmed_by_the_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown (new_sink_can_start_at_the_broker_head, setup, teardown),
         cmocka_unit_test_setup_teardown (duplicate_names_are_refused, setup, teardown),
         cmocka_unit_test (backoff_grows_with_jitter_and_cap),
     };
