@@ -1,5 +1,7 @@
 /* sink_pipe.h: alerts as JSON lines on the stdin of a long-running program
- * started without a shell (argv from the configuration). */
+ * started without a shell (argv from the configuration). A line counts as
+ * delivered once written to the pipe: lines the program had not read when
+ * it died are lost (the program is restarted at the next event). */
 #ifndef VL_SINK_PIPE_H
 #define VL_SINK_PIPE_H
 

@@ -24,6 +24,7 @@ typedef struct {
     sink_t          base;
     pthread_mutex_t mu;
     uint64_t        seqs[MAXREC];
+    int64_t         at[MAXREC];       /* mono ms of each delivery */
     size_t          n;
     int             fail_first;      /* RETRY this many times */
     bool            fail_always;     /* FAILED */
@@ -38,8 +39,10 @@ static void
 fake_record (fake_t *f, uint64_t seq)
 {
     pthread_mutex_lock (&f->mu);
-    if (f->n < MAXREC)
+    if (f->n < MAXREC) {
+        f->at[f->n] = util_mono_ms ();
         f->seqs[f->n++] = seq;
+    }
     pthread_mutex_unlock (&f->mu);
 }
 
@@ -481,6 +484,24 @@ new_sink_can_start_at_the_broker_head (void **state)
 }
 
 static void
+min_interval_spaces_deliveries (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS);
+    filter_opts_t fo = { .min_interval_s = 1 };
+    dispatch_sink_opts_t o = { .sink = &a->base, .filter = filter_new (&fo, NULL),
+                               .max_attempts = 1, .queue_cap = 64 };
+    assert_int_equal (dispatch_add (d, &o), VL_OK);
+    dispatch_start (d, UINT64_MAX);
+    offer_range (d, 1, 3, 3);
+    assert_true (dispatch_wait_idle (d, 10000));
+    assert_each_once (a, 1, 3);
+    assert_true (a->at[1] - a->at[0] >= 990);      /* held back, not dropped */
+    assert_true (a->at[2] - a->at[1] >= 990);
+    dispatch_destroy (&d);
+}
+
+static void
 duplicate_names_are_refused (void **state)
 {
     dispatch_t *d = new_dispatch ();
@@ -521,6 +542,7 @@ main (void)
         cmocka_unit_test_setup_teardown (crash_intents_are_settled_with_verify, setup, teardown),
         cmocka_unit_test_setup_teardown (held_events_are_confirmed_by_the_flush, setup, teardown),
         cmocka_unit_test_setup_teardown (new_sink_can_start_at_the_broker_head, setup, teardown),
+        cmocka_unit_test_setup_teardown (min_interval_spaces_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown (duplicate_names_are_refused, setup, teardown),
         cmocka_unit_test (backoff_grows_with_jitter_and_cap),
     };

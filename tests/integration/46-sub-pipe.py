@@ -1,0 +1,41 @@
+#!/usr/bin/python3
+"""sub_pipe_sink_never_uses_a_shell: the pipe sink writes JSON lines to the
+stdin of a program started from an argv (no shell). Titles full of shell
+syntax ($(...), backticks, ;) arrive verbatim in the JSON and nothing is
+executed. (Delivery means "written to the pipe": lines the program had
+not read when it died are lost, so this sink is at-most-once across a
+crash of the program; it is restarted at the next event.)"""
+import json
+import os
+import sys
+
+from sub_harness import Broker, Sub, event, publish, read_lines, wait_until, workdir, write_conf
+
+
+def main():
+    d = workdir("subpipe")
+    b = Broker(d).start()
+    out = os.path.join(d, "piped.jsonl")
+    canary = os.path.join(d, "pwned")
+    prog = "import sys; f = open(sys.argv[1], 'a', buffering=1); [f.write(l) for l in sys.stdin]"
+    conf = write_conf(os.path.join(d, "sub.conf"), b, os.path.join(d, "sub.db"), [
+        'name = "pipe"; type = "pipe"; argv = ["/usr/bin/python3", "-c", "%s", "%s"];'
+        ' backoff_initial_ms = 50;' % (prog, out),
+    ])
+    titles = ["$(touch %s)" % canary, "`touch %s`" % canary, "a; touch %s #" % canary,
+              "\"quoted\" \\ \u00e9 'single' | > /dev/null"]
+    items = [event(i, topic="un.pipe", title=t, salt="p") for i, t in enumerate(titles)]
+    s = Sub(conf).start()
+    publish(b, [("un.pipe", e[1]) for e in items])
+    wait_until(lambda: len(read_lines(out)) >= len(items), what="piped lines")
+    assert s.stop() == 0
+    got = [json.loads(l) for l in read_lines(out)]
+    assert [g["title"] for g in got] == titles, got
+    assert not os.path.exists(canary), "something ran a shell"
+    assert b.stop() == 0
+    print("ok: %d events piped as JSON lines, no shell" % len(got))
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
