@@ -132,6 +132,12 @@ cursor_set (cursor_t *self, const char *sink, uint64_t seq)
 }
 
 vl_err_t
+cursor_reset_all (cursor_t *self)
+{
+    return store_exec (self->db, "UPDATE sink_cursor SET seq = 0; DELETE FROM sink_pending;");
+}
+
+vl_err_t
 cursor_seen (cursor_t *self, const char *sink, const char *id, bool *seen)
 {
     sqlite3_stmt *st = self->st[ST_SEEN];

@@ -30,6 +30,10 @@ vl_err_t cursor_get (cursor_t *self, const char *sink, uint64_t *seq);
 /* Raises SINK's cursor to SEQ (never lowers it). */
 vl_err_t cursor_set (cursor_t *self, const char *sink, uint64_t seq);
 
+/* Sets every sink's cursor back to 0 (the broker's journal was replaced and
+ * its sequence restarted; the id windows still prevent duplicates). */
+vl_err_t cursor_reset_all (cursor_t *self);
+
 /* Sets *SEEN if ID is in SINK's delivered window. */
 vl_err_t cursor_seen (cursor_t *self, const char *sink, const char *id, bool *seen);
 

@@ -111,6 +111,7 @@ typedef struct {
     dispatch_t        *d;
     bool               ready;
     uint64_t           live, replayed, gaps;   /* of the clients closed so far */
+    config_setting_t  *section;
 } loop_t;
 
 /* Adds the current client's counters to the totals and logs them. */
@@ -273,6 +274,35 @@ start_head (loop_t *l, volatile sig_atomic_t *stop, uint64_t *head)
     return VL_EINTR;
 }
 
+/* The broker's head went below our cursor (its journal was wiped or
+ * replaced, its sequence restarted): every sink cursor goes back to 0 and
+ * the dispatcher is rebuilt, so events with the new, small seqs are not
+ * skipped; the id windows keep already delivered events from repeating. */
+static vl_err_t
+loop_reset (loop_t *l)
+{
+    log_warn ("broker sequence restarted (journal replaced?): every sink restarts from 0; "
+              "events already delivered are skipped by id");
+    dispatch_destroy (&l->d);
+    vl_err_t rc;
+    cursor_t *db = cursor_open (cfg_get_str (l->section, "state", ""), 0, &rc);
+    if (db) {
+        rc = cursor_reset_all (db);
+        cursor_close (&db);
+    }
+    if (rc == VL_OK && !(l->d = sub_app_build (l->section, &rc)))
+        return rc;
+    if (rc == VL_OK)
+        rc = dispatch_start (l->d, UINT64_MAX);
+    if (rc == VL_OK) {
+        size_t n;
+        l->opts.prefixes = dispatch_prefixes (l->d, &n);
+        l->opts.nprefixes = n;
+        rc = loop_subscribe (l, 0);
+    }
+    return rc;
+}
+
 /* One step: receive and dispatch what arrives within a slice. */
 static vl_err_t
 loop_step (loop_t *l)
@@ -289,6 +319,10 @@ loop_step (loop_t *l)
                   (unsigned long long) client_sub_cursor (l->client),
                   (unsigned long long) client_sub_head (l->client));
     }
+    client_sub_stats_t st;
+    client_sub_get_stats (l->client, &st);
+    if (st.resets > 0)
+        return loop_reset (l);
     uint64_t from;
     if (dispatch_want_replay (l->d, &from))
         return loop_subscribe (l, from);
@@ -306,6 +340,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     if (!l.d)
         return rc == VL_ECONFIG ? 2 : 1;
     uint64_t head = UINT64_MAX;
+    l.section = section;
     rc = loop_setup (&l, section);
     if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
         rc = VL_ENOMEM;
@@ -321,12 +356,17 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         vl_err_t step = loop_step (&l);
         if (step != VL_OK && step != VL_EINTR)
             log_warn ("subscription: %s", vl_strerror (step));
+        if (!l.d || !l.client) {
+            rc = step != VL_OK ? step : VL_EIO;
+            break;
+        }
     }
     loop_account (&l);
     log_info ("veille-sub: stopping (events: %llu live, %llu replayed; %llu gaps recovered)",
               (unsigned long long) l.live, (unsigned long long) l.replayed,
               (unsigned long long) l.gaps);
-    dispatch_stop (l.d);
+    if (l.d)
+        dispatch_stop (l.d);
     client_sub_destroy (&l.client);
     if (l.ctx)
         zmq_ctx_term (l.ctx);
