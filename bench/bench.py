@@ -436,7 +436,11 @@ def section_broker(b):
             for rep in range(reps):
                 for s in (systems if main_case else systems_other):
                     log(f'broker: {s} {size} B {pubs}->{subs} (run {rep + 1}/{reps})')
-                    r = b.broker_run(s, pubs, subs, size, dur if main_case else dur * 0.75)
+                    try:
+                        r = b.broker_run(s, pubs, subs, size, dur if main_case else dur * 0.75)
+                    except RuntimeError as e:
+                        log(f'  ! {s}: {e}')
+                        r = None
                     if r is None:
                         continue
                     r['case'] = f'{size}B {pubs}->{subs}'
@@ -453,7 +457,11 @@ def section_broker(b):
         per_rate = {}
         for s in lat_systems:
             log(f'latency: {s} at {rate}/s')
-            r = b.broker_run(s, 1, 1, 512, lat_dur * 1.5 if rate <= 1000 else lat_dur, rate)
+            try:
+                r = b.broker_run(s, 1, 1, 512, lat_dur * 1.5 if rate <= 1000 else lat_dur, rate)
+            except RuntimeError as e:
+                log(f'  ! {s}: {e}')
+                r = None
             if r is None:
                 continue
             r['case'] = f'latency {rate}'
@@ -992,14 +1000,19 @@ def main():
         'numbers move by tens of percent between runs; the ratios move less.')
     say()
     try:
-        if 'broker' in sections:
-            section_broker(b)
-        if 'watcher' in sections:
-            section_watcher(b)
-        if 'subscriber' in sections:
-            section_subscriber(b)
-        if 'profile' in sections and b.full:
-            section_profile(b)
+        for name, fn in (('broker', section_broker), ('watcher', section_watcher),
+                         ('subscriber', section_subscriber), ('profile', section_profile)):
+            if name not in sections or (name == 'profile' and not b.full):
+                continue
+            try:
+                fn(b)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                # one broken section (a binary that does not start...) must not
+                # hide the others
+                say(f'**{name} section stopped**: {str(e).splitlines()[0] if str(e) else e!r}')
+                say()
+                log(str(e))
+                stop_all()
         section_targets()
         png = os.path.join(HERE, 'results.png')
         if b.full and plot(b, png):
