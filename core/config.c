@@ -162,7 +162,8 @@ check_list (report_t *r, config_setting_t *s, const cfg_key_t *k, const char *pa
     for (int i = 0; i < config_setting_length (s); i++) {
         config_setting_t *e = config_setting_get_elem (s, (unsigned) i);
         char sub[CFG_PATH_MAX];
-        snprintf (sub, sizeof sub, "%s[%d]", path, i);
+        if (snprintf (sub, sizeof sub, "%s[%d]", path, i) >= (int) sizeof sub)
+            sub[sizeof sub - 1] = '\0';   /* a path that long is cut in messages */
         if (config_setting_type (e) != CONFIG_TYPE_GROUP)
             report (r, e, sub, "expected a group { ... }");
         else
@@ -316,7 +317,8 @@ validate_group (report_t *r, config_setting_t *grp, const cfg_key_t *keys,
             config_setting_t *s = config_setting_get_elem (grp, (unsigned) i);
             const char *name = config_setting_name (s);
             char sub[CFG_PATH_MAX];
-            snprintf (sub, sizeof sub, "%s.%s", path, name ? name : "?");
+            if (snprintf (sub, sizeof sub, "%s.%s", path, name ? name : "?") >= (int) sizeof sub)
+                sub[sizeof sub - 1] = '\0';
             const cfg_key_t *k = find_in (keys, name);
             if (!k)
                 k = find_in (extra, name);
@@ -561,28 +563,36 @@ static const char *const type_names[] = {
 };
 
 static void
+dump_key (FILE *fp, const cfg_key_t *k, const char *prefix, const char *when)
+{
+    char type[128], range[64] = "";
+    if (k->type == CFG_T_ENUM)
+        snprintf (type, sizeof type, "`%s`", k->choices);
+    else
+        snprintf (type, sizeof type, "%s", type_names[k->type]);
+    if (k->min || k->max)
+        snprintf (range, sizeof range, " (%lld..%lld)", (long long) k->min, (long long) k->max);
+    fprintf (fp, "| `%s%s` | %s | %s | %s%s%s |\n", prefix, k->name, type,
+             k->flags & CFG_REQUIRED ? "**required**" : k->def ? k->def : "",
+             when ? when : "", k->doc ? k->doc : "", range);
+}
+
+static void
 dump_keys (FILE *fp, const cfg_key_t *keys, const char *prefix, const char *when)
 {
     for (const cfg_key_t *k = keys; k && k->name; k++) {
-        char type[128];
-        if (k->type == CFG_T_ENUM)
-            snprintf (type, sizeof type, "`%s`", k->choices);
-        else
-            snprintf (type, sizeof type, "%s", type_names[k->type]);
-        fprintf (fp, "| `%s%s` | %s | %s | %s%s%s |\n", prefix, k->name, type,
-                 k->flags & CFG_REQUIRED ? "**required**" : k->def ? k->def : "",
-                 when ? when : "", k->doc ? k->doc : "",
-                 (k->min || k->max) ? "" : "");
-        if (k->type == CFG_T_GROUP || k->type == CFG_T_LIST) {
-            char sub[CFG_PATH_MAX];
-            snprintf (sub, sizeof sub, "%s%s%s.", prefix, k->name,
-                      k->type == CFG_T_LIST ? "[]" : "");
-            dump_keys (fp, k->children, sub, NULL);
-            for (const cfg_variant_t *v = k->variants; v && v->value; v++) {
-                char cond[128];
-                snprintf (cond, sizeof cond, "(%s = %s) ", k->discriminator, v->value);
-                dump_keys (fp, v->keys, sub, cond);
-            }
+        dump_key (fp, k, prefix, when);
+        if (k->type != CFG_T_GROUP && k->type != CFG_T_LIST)
+            continue;
+        char sub[CFG_PATH_MAX];
+        if (snprintf (sub, sizeof sub, "%s%s%s.", prefix, k->name,
+                      k->type == CFG_T_LIST ? "[]" : "") >= (int) sizeof sub)
+            continue;
+        dump_keys (fp, k->children, sub, NULL);
+        for (const cfg_variant_t *v = k->variants; v && v->value; v++) {
+            char cond[128];
+            snprintf (cond, sizeof cond, "(%s = %s) ", k->discriminator, v->value);
+            dump_keys (fp, v->keys, sub, cond);
         }
     }
 }
