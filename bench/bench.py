@@ -426,7 +426,9 @@ def section_broker(b):
         f'journal on tmpfs: the broker has no journal-off switch, this is the closest. '
         f'"server CPU/event" = CPU time of the server process (all its threads, from '
         f'/proc/PID/task/*/schedstat) / events published: it moves far less than '
-        f'events/s when the machine is shared.')
+        f'events/s when the machine is shared. "load gen CPU/event" = the same for the '
+        f'load generator (publishers and subscribers): server + load generator share the '
+        f'2 cores, so 2 s / (their sum) bounds events/s on this machine.')
     say()
     for size in sizes:
         for pubs, subs in topos:
@@ -495,6 +497,7 @@ def print_broker_table(size, pubs, subs, rows, reps):
         line += [ratio(r['eps'], zp), ratio(r['eps'], mq1),
                  f'{cpu:.2f} µs' if cpu is not None else 'n/a',
                  ratio(cpu, zcpu) if cpu is not None else 'n/a',
+                 f'{r["client_cpu_us"]:.2f} µs' if 'client_cpu_us' in r else 'n/a',
                  fus(r.get('ack_p50_us')), fus(r.get('ack_p99_us')),
                  'yes' if r['complete'] else f'{int(r["received_min"])}/{int(r["expected"])}']
         out.append(line)
@@ -502,6 +505,7 @@ def print_broker_table(size, pubs, subs, rows, reps):
     if subs > 1:
         head.append('deliveries/s')
     head += ['x raw proxy', 'x mosquitto q1', 'server CPU/event', 'CPU x proxy',
+             'load gen CPU/event',
              'ack p50', 'ack p99', 'all received']
     table(head, out)
 

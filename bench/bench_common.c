@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "buf.h"
@@ -278,6 +279,14 @@ double bench_arg_d (int argc, char **argv, const char *name, double def)
     return v ? strtod (v, NULL) : def;
 }
 
+double bench_cpu_s (void)
+{
+    struct rusage ru;
+    getrusage (RUSAGE_SELF, &ru);
+    return (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+         + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 void bench_result_print (const bench_result_t *r)
 {
     double e2e = r->e2e_s > 0 ? r->e2e_s : 1e-9;
@@ -300,6 +309,8 @@ void bench_result_print (const bench_result_t *r)
                 (unsigned long long) r->ack->count,
                 bench_hist_q (r->ack, 0.5) / 1e3, bench_hist_q (r->ack, 0.99) / 1e3,
                 bench_hist_q (r->ack, 0.999) / 1e3);
+    if (r->sent)
+        printf (" client_cpu_us=%.2f", r->client_cpu_s * 1e6 / (double) r->sent);
     printf ("\n");
     fflush (stdout);
 }

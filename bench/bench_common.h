@@ -81,7 +81,11 @@ typedef struct {
     double      e2e_s;       /* first send -> last receive (all subscribers) */
     bench_hist_t *lat;       /* publish -> subscriber */
     bench_hist_t *ack;       /* publish -> ack (NULL if none) */
+    double      client_cpu_s;/* CPU time of this load generator during the run */
 } bench_result_t;
+
+/* CPU time (user + system) of this process so far, in seconds. */
+double bench_cpu_s (void);
 
 void bench_result_print (const bench_result_t *r);
 

@@ -272,6 +272,7 @@ int main (int argc, char **argv)
     while (atomic_load (&c.subs_ready) < c.subs && !atomic_load (&c.failed))
         usleep (1000);
     usleep (50000);
+    double cpu0 = bench_cpu_s ();
     atomic_store (&c.t0, bench_now_ns () + 1000000);
     atomic_store (&c.go, 1);
     for (int i = 0; i < c.pubs; i++)
@@ -279,6 +280,7 @@ int main (int argc, char **argv)
     atomic_store (&c.pubs_done, 1);
     for (int i = 0; i < c.subs; i++)
         pthread_join (subs[i].thread, NULL);
+    double cpu1 = bench_cpu_s ();
 
     char label[32];
     snprintf (label, sizeof label, "mosquitto-qos%d", c.qos);
@@ -308,6 +310,7 @@ int main (int argc, char **argv)
     r.e2e_s = last_recv > t0 ? (double) (last_recv - t0) / 1e9 : r.send_s;
     r.lat = lat;
     r.ack = c.qos > 0 ? ack : NULL;
+    r.client_cpu_s = cpu1 - cpu0;
     bench_result_print (&r);
     int failed = atomic_load (&c.failed);
     for (int i = 0; i < c.subs; i++)
