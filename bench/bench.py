@@ -721,7 +721,9 @@ def section_subscriber(b):
                 RESULTS['subscriber'].append(r)
                 per[where] = r
         for where, r in per.items():
+            cpu = r.get('cpu_us_per_event')
             rows.append([sink, where, fnum(r['eps']), f'{r["delivered"]}/{n}',
+                         f'{cpu:.0f} µs' if cpu is not None else 'n/a',
                          ratio(r['eps'], per.get('tmpfs', {}).get('eps')),
                          f'{r["cost_us"]:.1f} µs' if where == 'disk' and 'cost_us' in r else ''])
         if 'disk' in per and 'tmpfs' in per and per['disk']['eps'] and per['tmpfs']['eps']:
@@ -730,8 +732,8 @@ def section_subscriber(b):
     say(f'(each run stops after {cap} s: a slower sink is measured on what it delivered '
         f'by then.)')
     say()
-    table(['sink', 'state', 'events/s', 'delivered', 'x state on tmpfs',
-           'durable commit cost'], rows)
+    table(['sink', 'state', 'events/s', 'delivered', 'veille-sub CPU/event',
+           'x state on tmpfs', 'durable commit cost'], rows)
 
 
 SUB_CAP_S = 15
@@ -767,6 +769,7 @@ def sub_run(b, sink, where, n, cap):
         sp = Proc([b.bin['sub'], '-c', conf, '--log-level', 'info'],
                   ready=r'veille-sub: ready', name='veille-sub', timeout=20)
         procs.append(sp)
+        c0 = cpu_ns(sp.pid)
         t0 = time.monotonic()
         pr = run_driver([b.bin['driver'], '--mode', 'veille', '--pub', pub, '--subs', '0',
                          '--count', str(n), '--size', '512', '--seeds', SEEDS,
@@ -786,7 +789,10 @@ def sub_run(b, sink, where, n, cap):
                 break
             time.sleep(0.01)
         elapsed = time.monotonic() - t0
+        c1 = cpu_ns(sp.pid)
         return {'sink': sink, 'state': where, 'delivered': got, 'events': n,
+                'cpu_us_per_event': (c1 - c0) / 1e3 / got if got and c0 is not None
+                and c1 is not None else None,
                 'eps': got / elapsed if elapsed > 0 else 0, 'elapsed': elapsed,
                 'publish_eps': pr['eps'] if pr else None}
     finally:
