@@ -11,6 +11,8 @@ DEPS = build-essential cmake pkg-config \
        libzmq3-dev libmsgpack-dev libconfig-dev libcurl4-openssl-dev \
        libcmocka-dev libxml2-dev libsqlite3-dev libsodium-dev \
        libutf8proc-dev libjansson-dev \
+       libnats-dev nats-server libmosquitto-dev mosquitto mosquitto-clients \
+       libmicrohttpd-dev \
        python3 python3-zmq python3-msgpack python3-aiosmtpd \
        procps psmisc
 BENCH_DEPS = nginx-light mosquitto mosquitto-clients libmosquitto-dev \
