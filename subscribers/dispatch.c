@@ -53,6 +53,7 @@ typedef struct {
     pthread_cond_t  cv;
     slot_t         *ring;
     size_t          cap, head, len;
+    size_t          bytes, max_bytes;   /* event bytes queued, and the cap */
     bool            busy, stop;
 
     /* main thread only */
@@ -173,6 +174,7 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     w->sink = sink;
     w->filter = filter;
     w->cap = cap;
+    w->max_bytes = o->queue_bytes ? o->queue_bytes : 64u * 1024 * 1024;
     w->start_head = o->start_at_head;
     w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 1;
     w->backoff_initial = o->backoff_initial_ms > 0 ? o->backoff_initial_ms : 1;
@@ -245,11 +247,13 @@ push (wsink_t *w, item_t *it, uint64_t mark)
             return true;
         }
     }
-    if (w->len == w->cap)
+    size_t cost = it ? it->rawlen : 0;
+    if (w->len == w->cap || (w->len > 0 && w->bytes + cost > w->max_bytes))
         ok = false;
     else {
         w->ring[(w->head + w->len) % w->cap] = (slot_t) { it, mark };
         w->len++;
+        w->bytes += cost;
         if (it)
             atomic_fetch_add (&it->refs, 1);
         pthread_cond_broadcast (&w->cv);
@@ -652,7 +656,10 @@ pop_batch (wsink_t *w, slot_t *batch)
 {
     size_t n = 0;
     while (w->len > 0 && n < BATCH_MAX) {
-        batch[n++] = w->ring[w->head];
+        batch[n] = w->ring[w->head];
+        if (batch[n].item)
+            w->bytes -= batch[n].item->rawlen;
+        n++;
         w->head = (w->head + 1) % w->cap;
         w->len--;
     }

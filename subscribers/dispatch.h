@@ -11,7 +11,9 @@
  * and the id window skips what was delivered above C.
  *
  * Bounded queues and overflow (never block the others): each sink's queue
- * holds at most queue_cap items. When an event does not fit, the sink is
+ * holds at most queue_cap items and queue_bytes bytes of events (a queue
+ * always takes one event, whatever its size). When an event does not fit,
+ * the sink is
  * SUSPENDED: the main thread stops feeding it (events and marks) and
  * remembers fed_mark, the last mark it did enqueue (everything <= fed_mark
  * is in the queue or done). Other sinks go on. When the suspended sink's
@@ -48,7 +50,8 @@ typedef struct {
     int       max_attempts;     /* >= 1 */
     int       backoff_initial_ms;
     int       backoff_max_ms;
-    size_t    queue_cap;        /* >= 2 */
+    size_t    queue_cap;        /* events and marks, >= 2 */
+    size_t    queue_bytes;      /* encoded event bytes queued; 0 = 64 MiB */
     bool      start_at_head;    /* without a cursor: start at the broker head */
 } dispatch_sink_opts_t;
 

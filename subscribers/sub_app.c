@@ -66,6 +66,7 @@ add_sink (dispatch_t *d, const config_setting_t *grp)
         .backoff_initial_ms = cfg_get_int (grp, "backoff_initial_ms", 500),
         .backoff_max_ms = cfg_get_int (grp, "backoff_max_ms", 60000),
         .queue_cap = (size_t) cfg_get_int (grp, "queue", 4096),
+        .queue_bytes = (size_t) cfg_get_int (grp, "queue_bytes", 64 * 1024 * 1024),
         .start_at_head = strcmp (cfg_get_str (grp, "start", "all"), "head") == 0,
     };
     rc = dispatch_add (d, &o);

@@ -98,6 +98,8 @@ static const cfg_key_t sink_keys[] = {
       .doc = "first retry delay (doubles each attempt, with jitter)" },
     { .name = "backoff_max_ms", .type = CFG_T_INT, .def = "60000", .min = 1, .max = 86400000,
       .doc = "retry delay cap" },
+    { .name = "queue_bytes", .type = CFG_T_INT, .def = "67108864", .min = 1048576,
+      .max = 2147483647, .doc = "cap on the encoded size of the events queued in memory" },
     { .name = "start", .type = CFG_T_ENUM, .def = "all", .choices = "all|head",
       .doc = "where a new sink (no cursor yet) starts: all = every event the broker "
              "journal still holds; head = only events published from now on" },

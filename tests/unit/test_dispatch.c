@@ -484,6 +484,33 @@ new_sink_can_start_at_the_broker_head (void **state)
 }
 
 static void
+queue_bytes_cap_suspends_too (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS);
+    atomic_store (&a->block, true);
+    char *topics[] = { "", NULL };
+    filter_opts_t fo = { .topics = topics };
+    dispatch_sink_opts_t o = { .sink = &a->base, .filter = filter_new (&fo, NULL),
+                               .max_attempts = 1, .queue_cap = 1000, .queue_bytes = 300 };
+    assert_int_equal (dispatch_add (d, &o), VL_OK);
+    dispatch_start (d, UINT64_MAX);
+    offer (d, 1, "un.x");
+    dispatch_stats_t st;
+    do {                                        /* until the blocked worker took it */
+        usleep (1000);
+        dispatch_stats (d, 0, &st);
+    } while (st.queued > 0);
+    for (uint64_t s = 2; s <= 10; s++)           /* ~100 bytes each */
+        offer (d, s, "un.x");
+    dispatch_stats (d, 0, &st);
+    assert_true (st.suspended);
+    assert_true (st.queued < 5);
+    atomic_store (&a->block, false);
+    dispatch_destroy (&d);
+}
+
+static void
 min_interval_spaces_deliveries (void **state)
 {
     dispatch_t *d = new_dispatch ();
@@ -542,6 +569,7 @@ main (void)
         cmocka_unit_test_setup_teardown (crash_intents_are_settled_with_verify, setup, teardown),
         cmocka_unit_test_setup_teardown (held_events_are_confirmed_by_the_flush, setup, teardown),
         cmocka_unit_test_setup_teardown (new_sink_can_start_at_the_broker_head, setup, teardown),
+        cmocka_unit_test_setup_teardown (queue_bytes_cap_suspends_too, setup, teardown),
         cmocka_unit_test_setup_teardown (min_interval_spaces_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown (duplicate_names_are_refused, setup, teardown),
         cmocka_unit_test (backoff_grows_with_jitter_and_cap),
