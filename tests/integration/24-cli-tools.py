@@ -3,13 +3,14 @@
 subcommand; `veille check` (ok, file:line errors, exit 1, --dump-keys);
 `veille keygen` (0600 secret, no overwrite); `veille pub` exit codes
 (stored, rejected by the broker, invalid locally); `veille tail` text lines
-carry no control characters from hostile content; `veille stats` prints a
-stats message."""
+carry no control characters from hostile content and SIGTERM ends it
+cleanly; `veille stats` prints a stats message."""
 import json
 import os
 import stat
 import subprocess
 import sys
+import time
 
 from client_procs import Broker, pub_stdin, tail, veille_bin, workdir
 
@@ -91,6 +92,11 @@ def check_pub_tail_stats(d):
     rc, err = pub_stdin(b, ['{"topic":"Bad Topic","title":"x"}', "{not json",
                             '{"topic":"un.x","title":5}', '{"topic":"un.x","title":"fine"}'])
     assert rc == 1 and "3 invalid" in err and "1 stored" in err, err
+    # SIGTERM: a clean, prompt exit with the summary
+    idle = tail(b, ["un."])
+    t0 = time.time()
+    assert idle.stop(10) == 0 and time.time() - t0 < 5
+    idle.wait_stderr(r"^veille tail: 0 events")
     rc, out, err = run("stats", "-s", b.subscribe, "--timeout-ms", "10000")
     assert rc == 0, err
     st = json.loads(out)
