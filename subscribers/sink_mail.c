@@ -205,6 +205,16 @@ html_of (const event_t *ev, uint64_t seq, buf_t *html)
     buf_free (&text);
 }
 
+vl_err_t
+sink_mail_body (const sink_mail_opts_t *opts, const event_t *ev, uint64_t seq, buf_t *text,
+                buf_t *html)
+{
+    vl_err_t rc = format_text_body (text, ev, seq);
+    if (rc == VL_OK && opts->html)
+        html_of (ev, seq, html);
+    return rc;
+}
+
 static void
 digest_hold (sink_mail_t *self, const event_t *ev, uint64_t seq, sink_result_t *res)
 {
@@ -237,9 +247,7 @@ mail_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
     buf_init (&text, 0);
     buf_init (&html, 0);
     char *subject = subject_for (self, ev);
-    vl_err_t rc = subject ? format_text_body (&text, ev, seq) : VL_ENOMEM;
-    if (rc == VL_OK && self->o.html)
-        html_of (ev, seq, &html);
+    vl_err_t rc = subject ? sink_mail_body (&self->o, ev, seq, &text, &html) : VL_ENOMEM;
     if (rc == VL_OK)
         mail_send (self, subject, ev->id, &text, &html, res);
     else

@@ -32,6 +32,12 @@ sink_t *sink_mail_new (const sink_mail_opts_t *opts, vl_err_t *err);
 struct curl_slist *sink_mail_headers (const sink_mail_opts_t *opts, const char *subject,
                                       const char *msgid_seed);
 
+/* Builds the text/plain body (and the text/html one when OPTS->html) of the
+ * message for EV into TEXT and HTML (appended; caller frees both). Cleaned
+ * and capped like every rendering (format.h). */
+vl_err_t sink_mail_body (const sink_mail_opts_t *opts, const event_t *ev, uint64_t seq,
+                         buf_t *text, buf_t *html);
+
 /* Maps a curl SMTP outcome to a sink result: 5xx replies fail for good,
  * 4xx and transport errors are retried. */
 void sink_mail_classify (CURLcode cc, long smtp_code, sink_result_t *res);

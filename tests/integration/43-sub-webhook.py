@@ -103,6 +103,10 @@ def main():
     rc, out, _ = run_sub(s.conf, "--list-dead")
     assert "# 0 dead letter" in out, out
 
+    rc, out, err = run_sub(s.conf, "--test-sink", "ntfy")
+    assert rc == 0 and "sink ntfy: delivered" in out, out + err
+    assert len(rn.requests) == 2 and "veille test alert" in rn.requests[1]["body"].decode()
+
     # restart: nothing delivered twice
     s = Sub(conf).start()
     e_last = event(999, topic="hook.json", salt="wj")
@@ -110,7 +114,7 @@ def main():
     rj.wait(lambda r: any(x["headers"]["X-Veille-Event-Id"] == e_last[0] for x in r))
     assert s.stop() == 0
     assert len(rj.delivered()) == len(items) + 1, len(rj.delivered())
-    assert len(rd.delivered()) == 1 and len(rn.requests) == 1 and len(rm.requests) == 1
+    assert len(rd.delivered()) == 1 and len(rn.requests) == 2 and len(rm.requests) == 1
     for r in (rj, rd, rn, rm, rs):
         r.close()
     assert b.stop() == 0

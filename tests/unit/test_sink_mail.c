@@ -53,6 +53,29 @@ headers_are_single_lines_whatever_the_subject (void **state)
 }
 
 static void
+bodies_are_clean_and_capped_for_every_hostile_event (void **state)
+{
+    sink_mail_opts_t o = OPTS;
+    o.html = true;
+    for (size_t i = 0; i < HOSTILE_N; i++) {
+        event_t ev;
+        hostile_event (i, &ev);
+        buf_t text, html;
+        buf_init (&text, 0);
+        buf_init (&html, 0);
+        assert_int_equal (sink_mail_body (&o, &ev, 3, &text, &html), VL_OK);
+        assert_true (hostile_clean (text.data, text.len, "\n"));
+        assert_true (hostile_clean (html.data, html.len, "\n"));
+        assert_true (text.len < 200 * 1024);           /* 10 MB summary capped */
+        assert_null (strstr (html.data, "<script"));
+        assert_non_null (strstr (text.data, "id 0123456789abcdef0123456789abcdef seq 3"));
+        buf_free (&text);
+        buf_free (&html);
+        event_clear (&ev);
+    }
+}
+
+static void
 to_header_lists_recipients_without_injection (void **state)
 {
     struct curl_slist *h = sink_mail_headers (&OPTS, "x", "id");
@@ -134,6 +157,7 @@ main (void)
     curl_global_init (CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (headers_are_single_lines_whatever_the_subject),
+        cmocka_unit_test (bodies_are_clean_and_capped_for_every_hostile_event),
         cmocka_unit_test (to_header_lists_recipients_without_injection),
         cmocka_unit_test (smtp_outcomes_are_classified),
         cmocka_unit_test (dead_server_is_a_retry),
