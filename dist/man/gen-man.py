@@ -49,11 +49,20 @@ def render_help(text, out):
             if in_opts:
                 opts.append([None, line.strip()])
             else:
-                prose.append(line.strip())
+                prose.append(line.rstrip())
     if prose:
         out.append(".SH DESCRIPTION")
+        verbatim = False
         for p in prose:
-            out.append(".PP" if not p else esc(p))
+            indented = p.startswith((" ", "\t"))
+            if indented and not verbatim:
+                out.append(".nf")
+            elif not indented and verbatim:
+                out.append(".fi")
+            verbatim = indented
+            out.append(".PP" if not p.strip() else esc(p))
+        if verbatim:
+            out.append(".fi")
     if opts:
         out.append(".SH OPTIONS")
         for flag, text in opts:
