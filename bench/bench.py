@@ -830,7 +830,9 @@ def section_profile(b):
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         lines = [ln for ln in rep.stdout.splitlines() if ln.strip() and not ln.startswith('#')]
         say(f'fsync {fsync}: {fnum(r["eps"]) if r else "n/a"} events/s during the profile; '
-            'self time by symbol (>= 1.5 %):')
+            'self time by symbol (>= 1.5 %), all threads (main loop and the ZeroMQ I/O '
+            'thread). `[k] pvm_irq_enable` is the kernel re-enabling interrupts under '
+            'the hypervisor: time of the VM, not of the broker.')
         say()
         say('```')
         for ln in lines[:25]:

@@ -22,6 +22,8 @@ for tool in nginx mosquitto urlwatch /usr/bin/time; do
 done
 
 [ -f "$BUILD/CMakeCache.txt" ] || cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build "$BUILD" --target bench_tools -j "$(nproc 2>/dev/null || echo 2)"
+# the servers too, so that bench/run.sh alone never measures stale binaries
+cmake --build "$BUILD" --target bench_tools veille-broker veille-watch veille-sub \
+  -j "$(nproc 2>/dev/null || echo 2)"
 
 exec /usr/bin/python3 bench/bench.py "$BUILD" "$MODE"
