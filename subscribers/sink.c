@@ -108,6 +108,7 @@ mail_from_config (const config_setting_t *grp, const char *name, vl_err_t *err)
             .subject_prefix = cfg_get_str (grp, "subject_prefix", "[veille]"),
             .html = cfg_get_bool (grp, "html", false),
             .timeout_s = cfg_get_int (grp, "timeout_s", 30),
+            .ca_file = cfg_get_str (grp, "ca_file", NULL),
         };
         s = sink_mail_new (&o, err);
     } else if (*err == VL_OK)
@@ -137,6 +138,7 @@ webhook_from_config (const config_setting_t *grp, const char *name, vl_err_t *er
             .room = cfg_get_str (grp, "room", NULL),
             .priority = cfg_get_int (grp, "priority", 3), .ntfy_tags = tags,
             .timeout_s = cfg_get_int (grp, "timeout_s", 15),
+            .ca_file = cfg_get_str (grp, "ca_file", NULL),
         };
         s = sink_webhook_new (&o, err);
         if (*err == VL_EINVAL)

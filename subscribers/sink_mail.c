@@ -309,6 +309,7 @@ mail_destroy (sink_t *base)
         free ((char *) self->o.password);
     }
     free ((char *) self->o.subject_prefix);
+    free ((char *) self->o.ca_file);
     if (self->to)
         for (char **p = self->to; *p; p++)
             free (*p);
@@ -343,6 +344,7 @@ mail_copy (sink_mail_t *self, const sink_mail_opts_t *o)
     self->o.username = util_strdup (o->username);
     self->o.password = util_strdup (o->password);
     self->o.subject_prefix = util_strdup (o->subject_prefix);
+    self->o.ca_file = util_strdup (o->ca_file);
     self->base.name = strdup (o->name ? o->name : "mail");
     return self->o.url && self->o.from && self->base.name ? VL_OK : VL_ENOMEM;
 }
@@ -358,6 +360,8 @@ mail_setup_curl (sink_mail_t *self)
     curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt (c, CURLOPT_USE_SSL, self->o.starttls ? (long) CURLUSESSL_ALL
                                                            : (long) CURLUSESSL_NONE);
+    if (self->o.ca_file)
+        curl_easy_setopt (c, CURLOPT_CAINFO, self->o.ca_file);
     if (self->o.username) {
         curl_easy_setopt (c, CURLOPT_USERNAME, self->o.username);
         curl_easy_setopt (c, CURLOPT_PASSWORD, self->o.password ? self->o.password : "");

@@ -19,6 +19,7 @@ typedef struct {
     const char  *subject_prefix;
     bool         html;         /* add a text/html alternative */
     int          timeout_s;
+    const char  *ca_file;      /* NULL = system CA store */
 } sink_mail_opts_t;
 
 /* Creates the sink (copies OPTS). Caller owns. */

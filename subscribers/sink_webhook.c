@@ -357,6 +357,7 @@ webhook_destroy (sink_t *base)
     free ((char *) self->o.token);
     free ((char *) self->o.chat_id);
     free ((char *) self->o.room);
+    free ((char *) self->o.ca_file);
     if (self->tags)
         for (char **p = self->tags; *p; p++)
             free (*p);
@@ -400,6 +401,8 @@ setup_curl (sink_webhook_t *self)
     curl_easy_setopt (c, CURLOPT_USERAGENT, "veille/" VEILLE_VERSION);
     curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_reply);
     curl_easy_setopt (c, CURLOPT_WRITEDATA, &self->reply);
+    if (self->o.ca_file)
+        curl_easy_setopt (c, CURLOPT_CAINFO, self->o.ca_file);
 }
 
 sink_t *
@@ -416,6 +419,7 @@ sink_webhook_new (const sink_webhook_opts_t *opts, vl_err_t *err)
         self->o.token = util_strdup (opts->token);
         self->o.chat_id = util_strdup (opts->chat_id);
         self->o.room = util_strdup (opts->room);
+        self->o.ca_file = util_strdup (opts->ca_file);
         buf_init (&self->reply, 0);
         self->curl = curl_easy_init ();
         rc = self->base.name && self->o.url && self->curl ? copy_tags (self, opts->ntfy_tags)

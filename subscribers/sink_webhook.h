@@ -26,6 +26,7 @@ typedef struct {
     int             priority;   /* ntfy 1..5 (0 = default) */
     char *const    *ntfy_tags;  /* NULL-terminated or NULL */
     int             timeout_s;
+    const char     *ca_file;    /* NULL = system CA store */
 } sink_webhook_opts_t;
 
 /* One request, as built for an event (for the sink and for tests). */

@@ -33,6 +33,8 @@ static const cfg_key_t mail_keys[] = {
       .doc = "add a text/html alternative part" },
     { .name = "timeout_s", .type = CFG_T_INT, .def = "30", .min = 1, .max = 600,
       .doc = "whole SMTP transaction timeout" },
+    { .name = "ca_file", .type = CFG_T_STR,
+      .doc = "PEM file of the CA(s) to trust for TLS instead of the system store" },
     { .name = NULL }
 };
 
@@ -54,6 +56,8 @@ static const cfg_key_t webhook_keys[] = {
     { .name = "ntfy_tags", .type = CFG_T_STRLIST, .doc = "ntfy: Tags header (emoji short codes)" },
     { .name = "timeout_s", .type = CFG_T_INT, .def = "15", .min = 1, .max = 600,
       .doc = "request timeout" },
+    { .name = "ca_file", .type = CFG_T_STR,
+      .doc = "PEM file of the CA(s) to trust for https instead of the system store" },
     { .name = NULL }
 };
 
