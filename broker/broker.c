@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+#include "auth.h"
 #include "broker.h"
 #include "dedup.h"
 #include "event.h"
@@ -44,6 +45,7 @@ struct broker {
     journal_t        *journal;
     dedup_t          *dedup;
     replay_t         *replay;
+    auth_t           *auth;           /* NULL without CURVE */
     item_t           *items;
     zmq_msg_t         scratch;
     event_t           ev;
@@ -70,7 +72,13 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
     dst->subscribe = s_strdup_or (src->subscribe, WIRE_DEFAULT_SUBSCRIBE);
     dst->replay = s_strdup_or (src->replay, WIRE_DEFAULT_REPLAY);
     dst->journal_dir = util_strdup (src->journal_dir);
-    if (!dst->publish || !dst->subscribe || !dst->replay || !dst->journal_dir)
+    dst->curve_secret_key = util_strdup (src->curve_secret_key);
+    dst->curve_publishers = util_strdup (src->curve_publishers);
+    dst->curve_subscribers = util_strdup (src->curve_subscribers);
+    if (!dst->publish || !dst->subscribe || !dst->replay || !dst->journal_dir
+        || (src->curve_secret_key && !dst->curve_secret_key)
+        || (src->curve_publishers && !dst->curve_publishers)
+        || (src->curve_subscribers && !dst->curve_subscribers))
         return VL_ENOMEM;
     if (dst->dedup_window == 0)
         dst->dedup_window = 1000000;
@@ -92,7 +100,11 @@ broker_opts_clear (broker_opts_t *opts)
     free (opts->subscribe);
     free (opts->replay);
     free (opts->journal_dir);
+    free (opts->curve_secret_key);
+    free (opts->curve_publishers);
+    free (opts->curve_subscribers);
     opts->publish = opts->subscribe = opts->replay = opts->journal_dir = NULL;
+    opts->curve_secret_key = opts->curve_publishers = opts->curve_subscribers = NULL;
 }
 
 static void
@@ -104,11 +116,16 @@ s_setopt (void *sock, int opt, int value)
 /* Creates a socket of TYPE, binds it to ENDPOINT and stores the actual
  * endpoint (wildcard port resolved) in OUT. */
 static void *
-s_socket_bind (broker_t *self, int type, const char *endpoint, char out[ENDPOINT_MAX])
+s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domain,
+               char out[ENDPOINT_MAX])
 {
     void *sock = zmq_socket (self->ctx, type);
     if (!sock)
         return NULL;
+    if (self->auth && auth_apply_server (self->auth, sock, domain) != VL_OK) {
+        zmq_close (sock);
+        return NULL;
+    }
     s_setopt (sock, ZMQ_SNDHWM, self->opts.sndhwm);
     s_setopt (sock, ZMQ_RCVHWM, self->opts.sndhwm);
     s_setopt (sock, ZMQ_LINGER, 0);
@@ -122,7 +139,34 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, char out[ENDPOINT
     size_t len = ENDPOINT_MAX;
     if (zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, out, &len) < 0)
         snprintf (out, ENDPOINT_MAX, "%s", endpoint);
+    if (self->auth)
+        auth_restrict_ipc (out);
     return sock;
+}
+
+/* Starts CURVE and the ZAP handler when a secret key is configured. */
+static vl_err_t
+s_auth (broker_t *self)
+{
+    const broker_opts_t *o = &self->opts;
+    if (!o->curve_secret_key) {
+        if (o->curve_publishers || o->curve_subscribers)
+            log_warn ("auth: curve_publishers/curve_subscribers ignored without "
+                      "curve_secret_key: endpoints are plaintext");
+        return VL_OK;
+    }
+    if (!o->curve_publishers || !o->curve_subscribers) {
+        log_error ("auth: curve_secret_key needs curve_publishers and curve_subscribers");
+        return VL_ECONFIG;
+    }
+    auth_opts_t ao = { .secret_key_file = o->curve_secret_key,
+                       .publishers_dir = o->curve_publishers,
+                       .subscribers_dir = o->curve_subscribers };
+    vl_err_t rc;
+    self->auth = auth_new (self->ctx, &ao, &rc);
+    if (!self->auth)
+        return rc == VL_ENOMEM ? rc : VL_ECONFIG;
+    return VL_OK;
 }
 
 static vl_err_t
@@ -131,16 +175,22 @@ s_sockets (broker_t *self)
     self->ctx = zmq_ctx_new ();
     if (!self->ctx)
         return VL_ENET;
-    self->pub = s_socket_bind (self, ZMQ_ROUTER, self->opts.publish, self->ep_pub);
+    vl_err_t rc = s_auth (self);
+    if (rc != VL_OK)
+        return rc;
+    self->pub = s_socket_bind (self, ZMQ_ROUTER, self->opts.publish, AUTH_DOMAIN_PUBLISH,
+                               self->ep_pub);
     if (!self->pub)
         return VL_ENET;
     int64_t maxmsg = PUBLISH_MAXMSGSIZE;
     zmq_setsockopt (self->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     s_setopt (self->pub, ZMQ_LINGER, 1000);   /* let the last acks go out */
-    self->sub = s_socket_bind (self, ZMQ_XPUB, self->opts.subscribe, self->ep_sub);
+    self->sub = s_socket_bind (self, ZMQ_XPUB, self->opts.subscribe, AUTH_DOMAIN_SUBSCRIBE,
+                               self->ep_sub);
     if (!self->sub)
         return VL_ENET;
-    self->rep = s_socket_bind (self, ZMQ_ROUTER, self->opts.replay, self->ep_rep);
+    self->rep = s_socket_bind (self, ZMQ_ROUTER, self->opts.replay, AUTH_DOMAIN_REPLAY,
+                               self->ep_rep);
     if (!self->rep)
         return VL_ENET;
     s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
@@ -264,6 +314,7 @@ broker_destroy (broker_t **self_p)
         zmq_close (self->sub);
     if (self->rep)
         zmq_close (self->rep);
+    auth_destroy (&self->auth);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
     broker_opts_clear (&self->opts);
@@ -723,7 +774,10 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         if (hup && *hup) {
             *hup = 0;
             log_reopen ();
-            log_info ("broker: SIGHUP: log reopened; other settings need a restart");
+            if (self->auth)
+                auth_reload (self->auth);
+            log_info ("broker: SIGHUP: log reopened%s; other settings need a restart",
+                      self->auth ? ", CURVE allow-lists re-read" : "");
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_publish_batch (self);

@@ -23,6 +23,8 @@
  *                   of slowing the broker; it notices the gap from the
  *                   heartbeat head and recovers through replay.
  *  replay   ROUTER  see replay.h.
+ * With curve_secret_key set, the three endpoints are CURVE servers with
+ * allow-lists (auth.h).
  *
  * Not thread-safe; broker_run owns the calling thread. */
 #ifndef VL_BROKER_H
@@ -39,6 +41,9 @@ typedef struct {
     char          *subscribe;
     char          *replay;
     char          *journal_dir;
+    char          *curve_secret_key;   /* NULL = plaintext (see auth.h) */
+    char          *curve_publishers;   /* directory of allowed *.pub */
+    char          *curve_subscribers;
     journal_opts_t journal;
     size_t         dedup_window;
     int            heartbeat_ms;
@@ -55,7 +60,8 @@ typedef struct broker broker_t;
 
 /* Opens the journal, rebuilds the dedup window from its tail, creates the
  * sockets and binds them. OPTS is copied. Returns NULL and sets *ERR
- * (VL_ENET when an endpoint cannot be bound; journal errors) on failure.
+ * (VL_ENET when an endpoint cannot be bound, VL_ECONFIG for unusable CURVE
+ * keys, journal errors) on failure.
  * Caller owns the result. */
 broker_t *broker_new (const broker_opts_t *opts, vl_err_t *err);
 

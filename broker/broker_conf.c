@@ -61,6 +61,17 @@ const cfg_key_t broker_conf_keys[] = {
              "client. Past it a slow subscriber loses messages (it recovers "
              "them through replay) and a replay reply is abandoned (the "
              "client retries): the broker never blocks." },
+    { .name = "curve_secret_key", .type = CFG_T_STR,
+      .doc = "CURVE: the broker's secret key file (`veille keygen`, mode "
+             "0600). When set, every endpoint is encrypted and only the keys "
+             "of the two directories below get in (the broker runs its own "
+             "ZAP handler); plaintext clients are refused." },
+    { .name = "curve_publishers", .type = CFG_T_STR,
+      .doc = "CURVE: directory of the public keys (*.pub) allowed to publish. "
+             "Read at start and re-read on SIGHUP." },
+    { .name = "curve_subscribers", .type = CFG_T_STR,
+      .doc = "CURVE: directory of the public keys (*.pub) allowed on the "
+             "subscribe and replay endpoints." },
     { .name = "max_batch", .type = CFG_T_INT, .def = "1024",
       .min = 1, .max = 1000000,
       .doc = "Most publish messages taken per loop iteration and committed "
@@ -76,7 +87,15 @@ broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
     out->subscribe = util_strdup (cfg_get_str (sec, "subscribe", WIRE_DEFAULT_SUBSCRIBE));
     out->replay = util_strdup (cfg_get_str (sec, "replay", WIRE_DEFAULT_REPLAY));
     out->journal_dir = util_strdup (cfg_get_str (sec, "journal_dir", "journal"));
-    if (!out->publish || !out->subscribe || !out->replay || !out->journal_dir) {
+    const char *curve[3] = { cfg_get_str (sec, "curve_secret_key", NULL),
+                             cfg_get_str (sec, "curve_publishers", NULL),
+                             cfg_get_str (sec, "curve_subscribers", NULL) };
+    out->curve_secret_key = util_strdup (curve[0]);
+    out->curve_publishers = util_strdup (curve[1]);
+    out->curve_subscribers = util_strdup (curve[2]);
+    if (!out->publish || !out->subscribe || !out->replay || !out->journal_dir
+        || (curve[0] && !out->curve_secret_key) || (curve[1] && !out->curve_publishers)
+        || (curve[2] && !out->curve_subscribers)) {
         broker_opts_clear (out);
         return VL_ENOMEM;
     }

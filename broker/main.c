@@ -160,7 +160,7 @@ main (int argc, char **argv)
     broker_opts_clear (&opts);
     if (!broker) {
         log_error ("broker: cannot start: %s", vl_strerror (err));
-        return 1;
+        return err == VL_ECONFIG ? 2 : 1;
     }
     fprintf (stderr, "veille-broker: ready publish=%s subscribe=%s replay=%s head=%" PRIu64 "\n",
              broker_publish_endpoint (broker), broker_subscribe_endpoint (broker),
