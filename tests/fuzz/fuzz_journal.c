@@ -166,6 +166,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     journal_opts_t o = journal_opts_default ();
     o.fsync = JOURNAL_FSYNC_NONE;
+    o.batch_bytes = 64 * 1024;   /* smaller buffers: more runs per second */
     vl_err_t err;
     journal_t *j = journal_open (dir, &o, &err);
     if (j) {
