@@ -75,7 +75,10 @@ const cfg_key_t broker_conf_keys[] = {
     { .name = "max_batch", .type = CFG_T_INT, .def = "1024",
       .min = 1, .max = 1000000,
       .doc = "Most publish messages taken per loop iteration and committed "
-             "with one write + fsync (group commit)." },
+             "with one write + fsync (group commit). With fsync = \"batch\" "
+             "the throughput is at most max_batch per fsync time: raise it "
+             "on disks with slow fsync (publishers need a window at least "
+             "as large to fill a batch)." },
     { 0 }
 };
 
