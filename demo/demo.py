@@ -20,27 +20,24 @@ Exit status: 0 when every expectation held, 1 otherwise (the summary says
 which), 2 on a usage error.
 """
 import argparse
-import email
-import email.policy
 import json
 import os
 import re
 import shutil
 import signal
-import socket
-import socketserver
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(TOP, "demo")
 sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
 import fixture_server  # noqa: E402  (the project's loopback HTTP server)
+import sub_smtp  # noqa: E402  (capture SMTP server of the sink tests)
+import sub_webhook  # noqa: E402  (webhook receiver of the sink tests)
 
 try:
     import msgpack
@@ -151,102 +148,51 @@ def short_diff(diff):
 
 
 # ---------------------------------------------------------------------------
-# capture servers (in-process threads)
-class SmtpCapture(socketserver.ThreadingTCPServer):
-    """Minimal SMTP server: accepts every message, stores it as NNN.eml."""
-    daemon_threads = True
-    allow_reuse_address = True
+# capture servers: the test helpers (tests/helpers/sub_smtp.py and
+# sub_webhook.py), which also store what they get, one file per message.
+class MailBox(sub_smtp.SmtpCapture):
+    """Capture SMTP server (aiosmtpd) writing each message to DIR/NNN.eml."""
 
     def __init__(self, directory):
+        super().__init__()
         self.dir = directory
-        self.count = 0
+        self.stored = 0
         self.lock = threading.Lock()
         os.makedirs(directory, exist_ok=True)
-        super().__init__(("127.0.0.1", 0), SmtpHandler)
 
-    def store(self, data):
+    def add(self, mail_from, rcpts, raw):
         with self.lock:
-            self.count += 1
-            path = os.path.join(self.dir, "%03d.eml" % self.count)
+            self.stored += 1
+            path = os.path.join(self.dir, "%03d.eml" % self.stored)
         with open(path, "wb") as f:
-            f.write(data)
+            f.write(raw)
+        super().add(mail_from, rcpts, raw)
 
 
-class SmtpHandler(socketserver.StreamRequestHandler):
-    def reply(self, s):
-        self.wfile.write(s.encode() + b"\r\n")
-        self.wfile.flush()
-
-    def handle(self):
-        self.reply("220 veille-demo capture ESMTP")
-        while True:
-            line = self.rfile.readline(4096)
-            if not line:
-                return
-            cmd = line.decode("ascii", "replace").strip().upper()
-            if cmd.startswith("EHLO"):
-                self.wfile.write(b"250-veille-demo\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
-                self.wfile.flush()
-            elif cmd.startswith("HELO"):
-                self.reply("250 veille-demo")
-            elif cmd.startswith(("MAIL", "RCPT", "RSET", "NOOP")):
-                self.reply("250 ok")
-            elif cmd == "DATA":
-                self.reply("354 end with <CRLF>.<CRLF>")
-                data = []
-                while True:
-                    l = self.rfile.readline(1 << 20)
-                    if not l or l in (b".\r\n", b".\n"):
-                        break
-                    data.append(l[1:] if l.startswith(b"..") else l)
-                self.server.store(b"".join(data))
-                self.reply("250 stored")
-            elif cmd == "QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("502 not implemented")
-
-
-class WebhookCapture(ThreadingHTTPServer):
-    """Accepts POSTs, stores each body as NNN.json."""
-    daemon_threads = True
+class HookBox(sub_webhook.Receiver):
+    """Webhook receiver answering 200, writing each body to DIR/NNN.json."""
 
     def __init__(self, directory):
         self.dir = directory
-        self.count = 0
+        self.stored = 0
         self.ids = set()
         self.lock = threading.Lock()
         os.makedirs(directory, exist_ok=True)
-        super().__init__(("127.0.0.1", 0), WebhookHandler)
+        super().__init__()
 
-
-class WebhookHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(min(n, 1 << 20))
-        srv = self.server
-        with srv.lock:
-            srv.count += 1
-            path = os.path.join(srv.dir, "%03d.json" % srv.count)
+    def record(self, method, path, headers, body, conn_id, status):
+        with self.lock:
+            self.stored += 1
+            name = os.path.join(self.dir, "%03d.json" % self.stored)
             try:
                 ev = json.loads(body)
                 if isinstance(ev, dict) and ev.get("id"):
-                    srv.ids.add(ev["id"])
+                    self.ids.add(ev["id"])
             except ValueError:
                 pass
-        with open(path, "wb") as f:
+        with open(name, "wb") as f:
             f.write(body)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", "3")
-        self.end_headers()
-        self.wfile.write(b"ok\n")
+        super().record(method, path, headers, body, conn_id, status)
 
 
 def serve(server):
@@ -451,11 +397,13 @@ class Demo:
 
         self.http_state = fixture_server.State(self.site)
         self.http = fixture_server.Server(("127.0.0.1", 0), self.http_state, False)
-        self.smtp = SmtpCapture(os.path.join(self.work, "mail"))
-        self.hook = WebhookCapture(os.path.join(self.work, "webhook"))
-        for s in (self.http, self.smtp, self.hook):
-            serve(s)
-            self.servers.append(s)
+        serve(self.http)
+        self.servers.append(self.http.shutdown)
+        self.servers.append(self.http.server_close)
+        self.smtp = MailBox(os.path.join(self.work, "mail")).start()
+        self.servers.append(self.smtp.stop)
+        self.hook = HookBox(os.path.join(self.work, "webhook"))
+        self.servers.append(self.hook.close)
         self.base = "http://127.0.0.1:%d" % self.http.server_address[1]
 
     def env(self):
@@ -487,8 +435,8 @@ class Demo:
             template = f.read()
         self.out.step("starting (everything on 127.0.0.1, files in %s)" % self.work)
         self.eps = self.start_broker(bins, template)
-        smtp_port = self.smtp.server_address[1]
-        hook_port = self.hook.server_address[1]
+        smtp_port = self.smtp.port
+        hook_port = self.hook.port
         conf = free_config(template, [
             ("http://127.0.0.1:8780", self.base),
             ("tcp://127.0.0.1:7701", self.eps["publish"]),
@@ -576,8 +524,8 @@ class Demo:
     def delivered(self):
         with self.alert_lock:
             log_n = len(self.alerts)
-        return {"terminal": log_n, "desk-mail": self.smtp.count,
-                "press-webhook": len(self.hook.ids) or self.hook.count}
+        return {"terminal": log_n, "desk-mail": self.smtp.count(),
+                "press-webhook": len(self.hook.ids) or len(self.hook.delivered())}
 
     def expected(self, events):
         exp = {}
@@ -732,9 +680,11 @@ class Demo:
             rc = p.stop()
             statuses.append((p.name, p.pid, rc))
         self.procs = []
-        for s in self.servers:
-            s.shutdown()
-            s.server_close()
+        for stop in self.servers:
+            try:
+                stop()
+            except Exception:  # noqa: BLE001 - best effort at exit
+                pass
         self.servers = []
         return statuses
 
