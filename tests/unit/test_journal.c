@@ -1,12 +1,12 @@
 /* test_journal.c: journal contract: group commit, reopen, torn/corrupt
  * tails, seq continuity, segments, retention, disk full, indexed queries. */
+#define _XOPEN_SOURCE 700   /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

@@ -1,12 +1,12 @@
 /* test_replay.c: replay request parser (catalogue of bad requests), the
  * msgpack reader under it, and answers served over inproc sockets. */
+#define _XOPEN_SOURCE 700   /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE 700
 #include <ftw.h>
 #include <msgpack.h>
 #include <stdio.h>
