@@ -9,6 +9,9 @@
 #include "sink.h"
 #include "sink_log.h"
 #include "sink_mail.h"
+#include "sink_atom.h"
+#include "sink_mqtt.h"
+#include "sink_nats.h"
 #include "sink_pipe.h"
 #include "sink_webhook.h"
 #include "util.h"
@@ -186,6 +189,12 @@ sink_new_from_config (const config_setting_t *grp, vl_err_t *err)
         s = webhook_from_config (grp, name, &rc);
     else if (strcmp (type, "pipe") == 0)
         s = pipe_from_config (grp, name, &rc);
+    else if (strcmp (type, "nats") == 0)
+        s = sink_nats_from_config (grp, name, &rc);
+    else if (strcmp (type, "mqtt") == 0)
+        s = sink_mqtt_from_config (grp, name, &rc);
+    else if (strcmp (type, "atom") == 0)
+        s = sink_atom_from_config (grp, name, &rc);
     if (!s) {
         log_error ("%s: sink %s (%s) cannot be set up: %s", cfg_where (grp), name, type,
                    vl_strerror (rc));

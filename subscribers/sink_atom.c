@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "format.h"
+#include "config.h"
 #include "log.h"
 #include "sink_atom.h"
 #include "util.h"
@@ -352,4 +353,17 @@ sink_atom_new (const sink_atom_opts_t *opts, vl_err_t *err)
     if (err)
         *err = rc;
     return self ? &self->base : NULL;
+}
+
+sink_t *
+sink_atom_from_config (const config_setting_t *grp, const char *name, vl_err_t *err)
+{
+    sink_atom_opts_t o = {
+        .name = name, .path = cfg_get_str (grp, "file", NULL),
+        .count = cfg_get_int (grp, "entries", 50),
+        .title = cfg_get_str (grp, "title", NULL),
+        .feed_id = cfg_get_str (grp, "feed_id", NULL),
+        .self_url = cfg_get_str (grp, "self_url", NULL),
+    };
+    return sink_atom_new (&o, err);
 }

@@ -27,4 +27,8 @@ sink_t *sink_atom_new (const sink_atom_opts_t *opts, vl_err_t *err);
 /* Appends the <entry> element for EV (escaped, capped) to OUT. */
 vl_err_t sink_atom_entry (buf_t *out, const event_t *ev);
 
+/* Builds the sink from its validated config group GRP (secrets read from
+ * the *_env / *_file keys). Caller owns; NULL with *ERR on failure. */
+sink_t *sink_atom_from_config (const config_setting_t *grp, const char *name, vl_err_t *err);
+
 #endif

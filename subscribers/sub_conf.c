@@ -67,11 +67,71 @@ static const cfg_key_t pipe_keys[] = {
     { .name = NULL }
 };
 
+static const cfg_key_t nats_keys[] = {
+    { .name = "url", .type = CFG_T_STR, .def = "nats://127.0.0.1:4222",
+      .doc = "NATS server URL(s), comma-separated (nats:// or tls://)" },
+    { .name = "subject_prefix", .type = CFG_T_STR, .def = "veille",
+      .doc = "subject = <subject_prefix>.<topic>" },
+    { .name = "stream", .type = CFG_T_STR, .def = "VEILLE",
+      .doc = "JetStream stream, created over \"<subject_prefix>.>\" if missing; "
+             "\"\" = publish to an existing stream without checking it" },
+    { .name = "duplicate_window_s", .type = CFG_T_INT, .def = "120", .min = 1, .max = 604800,
+      .doc = "duplicate window of a stream this sink creates (Nats-Msg-Id = event id)" },
+    { .name = "payload", .type = CFG_T_ENUM, .def = "json", .choices = "json|msgpack",
+      .doc = "message body: the event as JSON, or the broker's msgpack event" },
+    { .name = "timeout_s", .type = CFG_T_INT, .def = "5", .min = 1, .max = 600,
+      .doc = "connect and publish-ack timeout" },
+    { .name = "token_env", .type = CFG_T_STR, .doc = "environment variable holding an auth token" },
+    { .name = "token_file", .type = CFG_T_STR,
+      .doc = "file holding an auth token (must not be readable by group/others)" },
+    { .name = "username", .type = CFG_T_STR, .doc = "user name (with password_env/password_file)" },
+    { .name = "password_env", .type = CFG_T_STR, .doc = "environment variable holding the password" },
+    { .name = "password_file", .type = CFG_T_STR,
+      .doc = "file holding the password (must not be readable by group/others)" },
+    { .name = "creds_file", .type = CFG_T_STR, .doc = "NATS credentials file (JWT and NKey seed)" },
+    { .name = NULL }
+};
+
+static const cfg_key_t mqtt_keys[] = {
+    { .name = "host", .type = CFG_T_STR, .def = "127.0.0.1", .doc = "MQTT broker host" },
+    { .name = "port", .type = CFG_T_INT, .def = "1883", .min = 1, .max = 65535,
+      .doc = "MQTT broker port (8883 for TLS)" },
+    { .name = "topic_prefix", .type = CFG_T_STR, .def = "veille",
+      .doc = "MQTT topic = <topic_prefix>/<topic with dots as slashes>" },
+    { .name = "client_id", .type = CFG_T_STR, .doc = "MQTT client id (absent = veille-<name>)" },
+    { .name = "retain", .type = CFG_T_BOOL, .def = "false",
+      .doc = "retain the last alert of each topic on the broker" },
+    { .name = "keepalive_s", .type = CFG_T_INT, .def = "30", .min = 5, .max = 3600,
+      .doc = "MQTT keepalive" },
+    { .name = "timeout_s", .type = CFG_T_INT, .def = "5", .min = 1, .max = 600,
+      .doc = "connect and PUBACK timeout" },
+    { .name = "username", .type = CFG_T_STR, .doc = "MQTT user name" },
+    { .name = "password_env", .type = CFG_T_STR, .doc = "environment variable holding the password" },
+    { .name = "password_file", .type = CFG_T_STR,
+      .doc = "file holding the password (must not be readable by group/others)" },
+    { .name = "ca_file", .type = CFG_T_STR, .doc = "CA bundle; enables TLS" },
+    { .name = NULL }
+};
+
+static const cfg_key_t atom_keys[] = {
+    { .name = "file", .type = CFG_T_STR, .flags = CFG_REQUIRED,
+      .doc = "Atom feed file, replaced atomically after each batch" },
+    { .name = "entries", .type = CFG_T_INT, .def = "50", .min = 1, .max = 10000,
+      .doc = "alerts kept in the feed (newest first)" },
+    { .name = "title", .type = CFG_T_STR, .def = "veille alerts", .doc = "feed title" },
+    { .name = "feed_id", .type = CFG_T_STR, .doc = "feed <id> (absent = urn:veille:feed:<name>)" },
+    { .name = "self_url", .type = CFG_T_STR, .doc = "URL the feed is served at (<link rel=\"self\">)" },
+    { .name = NULL }
+};
+
 static const cfg_variant_t sink_variants[] = {
     { .value = "log", .keys = log_keys },
     { .value = "mail", .keys = mail_keys },
     { .value = "webhook", .keys = webhook_keys },
     { .value = "pipe", .keys = pipe_keys },
+    { .value = "nats", .keys = nats_keys },
+    { .value = "mqtt", .keys = mqtt_keys },
+    { .value = "atom", .keys = atom_keys },
     { .value = NULL }
 };
 
@@ -79,7 +139,7 @@ static const cfg_key_t sink_keys[] = {
     { .name = "name", .type = CFG_T_STR, .flags = CFG_REQUIRED,
       .doc = "unique sink name (cursor, dead letters and --test-sink use it)" },
     { .name = "type", .type = CFG_T_ENUM, .flags = CFG_REQUIRED,
-      .choices = "log|mail|webhook|pipe", .doc = "sink type" },
+      .choices = "log|mail|webhook|pipe|nats|mqtt|atom", .doc = "sink type" },
     { .name = "topics", .type = CFG_T_STRLIST,
       .doc = "topic prefixes (byte prefix; \"un.\" with the dot); absent = [\"\"], everything" },
     { .name = "types", .type = CFG_T_STRLIST,
