@@ -75,7 +75,7 @@ sink_mail_headers (const sink_mail_opts_t *o, const char *subject, const char *m
     if (rc == VL_OK) rc = add_line (&list, &line);
     if (rc == VL_OK) rc = buf_puts (&line, "Message-ID: <");
     if (rc == VL_OK) rc = format_clean (&line, msgid_seed, strlen (msgid_seed), 64, 0);
-    if (rc == VL_OK) rc = buf_printf (&line, ".%lld@veille.invalid>", (long long) util_now_ms ());
+    if (rc == VL_OK) rc = buf_puts (&line, "@veille.invalid>");   /* same event, same id */
     if (rc == VL_OK) rc = add_line (&list, &line);
     if (rc == VL_OK) rc = buf_puts (&line, "X-Veille-Event-Id: ");
     if (rc == VL_OK) rc = format_clean (&line, msgid_seed, strlen (msgid_seed), 64, 0);
@@ -280,7 +280,9 @@ mail_flush (sink_t *base, sink_result_t *res)
     buf_printf (&subject, "%s%s%zu alert%s", self->o.subject_prefix ? self->o.subject_prefix : "",
                 self->o.subject_prefix && *self->o.subject_prefix ? " " : "",
                 self->dig_count, self->dig_count > 1 ? "s" : "");
-    mail_send (self, subject.data, self->dig_first_id, &self->dig_text, &self->dig_html, res);
+    char seed[EVENT_ID_HEX + 32];
+    snprintf (seed, sizeof seed, "%s.digest%zu", self->dig_first_id, self->dig_count);
+    mail_send (self, subject.data, seed, &self->dig_text, &self->dig_html, res);
     buf_free (&subject);
     if (res->status == SINK_DELIVERED)
         mail_discard (base);

@@ -28,7 +28,8 @@ sink_t *sink_mail_new (const sink_mail_opts_t *opts, vl_err_t *err);
 /* Builds the RFC 5322 header list (Date, From, To, Subject as RFC 2047
  * encoded-words, Message-ID, X-Veille-Event-Id) for a message with SUBJECT
  * (raw, cleaned here). Every value is one line: content cannot add a
- * header. MSGID_SEED makes the Message-ID (event id or digest id).
+ * header. MSGID_SEED makes the Message-ID, <seed@veille.invalid>, so a
+ * message sent again for the same event has the same Message-ID.
  * Caller frees the list with curl_slist_free_all. NULL on OOM. */
 struct curl_slist *sink_mail_headers (const sink_mail_opts_t *opts, const char *subject,
                                       const char *msgid_seed);

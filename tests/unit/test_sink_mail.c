@@ -89,6 +89,20 @@ to_header_lists_recipients_without_injection (void **state)
 }
 
 static void
+message_id_is_stable_per_event (void **state)
+{
+    struct curl_slist *h = sink_mail_headers (&OPTS, "x", "0123abcd");
+    bool found = false;
+    for (struct curl_slist *l = h; l; l = l->next)
+        if (strncmp (l->data, "Message-ID: ", 12) == 0) {
+            assert_string_equal (l->data, "Message-ID: <0123abcd@veille.invalid>");
+            found = true;
+        }
+    assert_true (found);
+    curl_slist_free_all (h);
+}
+
+static void
 smtp_outcomes_are_classified (void **state)
 {
     sink_result_t r;
@@ -159,6 +173,7 @@ main (void)
         cmocka_unit_test (headers_are_single_lines_whatever_the_subject),
         cmocka_unit_test (bodies_are_clean_and_capped_for_every_hostile_event),
         cmocka_unit_test (to_header_lists_recipients_without_injection),
+        cmocka_unit_test (message_id_is_stable_per_event),
         cmocka_unit_test (smtp_outcomes_are_classified),
         cmocka_unit_test (dead_server_is_a_retry),
         cmocka_unit_test (digest_holds_until_flush),
