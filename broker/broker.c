@@ -364,6 +364,7 @@ s_recv_item (broker_t *self, item_t *it)
         return false;
     it->frames = 0;
     it->token_len = 0;
+    it->token_ok = false;
     bool more = zmq_msg_more (&it->rid);
     while (more) {
         zmq_msg_t *dst = it->frames == 1 ? &it->topic
