@@ -32,7 +32,7 @@ def main():
     assert t.wait(60) == 0, t.stderr_text()
     assert sorted(e["title"] for e in third) == sorted("c %d" % i for i in range(150))
     assert sorted(e["seq"] for e in third) == list(range(1, 151))
-    t.wait_stderr(r"behind our cursor 300 .*resyncing from 0")
+    t.wait_stderr(r"behind our cursor (2|3)00 .*resyncing from 0")
     assert b.stop() == 0
     print("ok: tail kept going across a restart and a journal wipe")
 
