@@ -747,7 +747,8 @@ class Demo:
         res["status"] = {0: "ok", 130: "interrupted"}.get(rc, "fail")
         res["pids"] = ",".join(str(pid) for _, pid, _ in statuses)
         res["workdir"] = self.work
-        o.say("demo-result " + " ".join("%s=%s" % kv for kv in res.items()))
+        # One machine-readable line (tests/integration/50-demo-quick.sh reads it).
+        o.say(o.c("2", "demo-result " + " ".join("%s=%s" % kv for kv in res.items())))
         return rc
 
 
