@@ -34,7 +34,7 @@ def forwarder(state):
     return p
 
 
-def central_events(n, timeout=60):
+def central_events(n, timeout=30):
     r = Replayer(ctx, central.replay)
     deadline = time.time() + timeout
     try:
@@ -69,7 +69,8 @@ ids = publish(range(5), "un.press")
 publish([99], "press.rfi")                    # not forwarded (topics = ["un."])
 evs = central_events(5)
 got = sorted(e[2]["id"] for e in evs)
-check(got == sorted(ids), "centre holds %s, expected the 5 un.* ids %s; forwarder:\n%s"
+check(got == sorted(ids), "centre holds %s, expected the 5 un.* ids %s (if 0: `veille pub "
+      "--stdin` must keep sending while it waits for its next input line); forwarder:\n%s"
       % (got, sorted(ids), fwd.stderr_text()))
 check(all(e[0] == "un.press" for e in evs), "topic changed across the hop")
 fwd.proc.terminate()
