@@ -57,6 +57,8 @@ const cfg_key_t watch_conf_keys[] = {
     STR ("state", NULL, CFG_REQUIRED, "SQLite file holding the watcher state and outbox (created)"),
     STR ("user_agent", "veille/" VEILLE_VERSION, 0, "HTTP User-Agent"),
     STR ("log_file", NULL, 0, "log file (reopened on SIGHUP); default stderr"),
+    STR ("metrics_listen", NULL, 0, "serve Prometheus metrics on http://HOST:PORT/metrics "
+         "(loopback address, e.g. \"127.0.0.1:9102\"); absent or \"\" = off"),
     STR ("curve_secret_key", NULL, 0, "CURVE: this watcher's secret key file (veille keygen); enables CURVE"),
     STR ("curve_server_key", NULL, 0, "CURVE: the broker's public key file (required with curve_secret_key)"),
     INT ("max_concurrency", "32", 1, 1024, "transfers in flight at once"),
@@ -220,6 +222,7 @@ static bool copy_opts (const config_setting_t *w, watch_conf_t *c)
     if (!copy_str (w, "broker", &c->broker) || !copy_str (w, "state", &c->state)
         || !copy_str (w, "user_agent", &c->user_agent)
         || !copy_str (w, "log_file", &c->log_file)
+        || !copy_str (w, "metrics_listen", &c->metrics_listen)
         || !copy_str (w, "curve_secret_key", &c->curve_secret_key)
         || !copy_str (w, "curve_server_key", &c->curve_server_key))
         return false;
@@ -343,6 +346,7 @@ void watch_conf_free (watch_conf_t *self)
     free (self->state);
     free (self->user_agent);
     free (self->log_file);
+    free (self->metrics_listen);
     free (self->curve_secret_key);
     free (self->curve_server_key);
     for (size_t i = 0; i < self->nsources; i++)

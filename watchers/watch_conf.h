@@ -24,6 +24,7 @@ typedef struct {
     char    *state;                /* SQLite path */
     char    *user_agent;
     char    *log_file;             /* NULL = stderr */
+    char    *metrics_listen;       /* "127.0.0.1:9102"; NULL or "" = no metrics */
     char    *curve_secret_key;     /* client secret key file, or NULL */
     char    *curve_server_key;     /* broker public key file, or NULL */
     int      max_concurrency;

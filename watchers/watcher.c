@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "keywords.h"
 #include "log.h"
+#include "metrics.h"
 #include "parse.h"
 #include "schedule.h"
 #include "state.h"
@@ -41,12 +42,20 @@ typedef struct {
     int64_t         due;        /* wall ms */
     bool            in_flight;
     bool            polled;     /* once mode: done */
+    bool            failing;    /* the last poll failed */
     char            conf_hash[33];
 } wsrc_t;
 
 typedef struct {
     size_t polled, new_items, changed, recorded, not_modified, errors;
 } pass_t;
+
+/* Prometheus series (NULL when metrics are off; metric_* accept NULL). */
+typedef struct {
+    metric_t *polls_ok, *polls_not_modified, *polls_failed, *fetch_seconds;
+    metric_t *ev_new, *ev_changed, *acked, *rejected;
+    metric_t *sources, *failing, *outbox, *inflight;
+} wmetrics_t;
 
 struct watcher {
     const watch_conf_t *conf;
@@ -63,6 +72,9 @@ struct watcher {
     pass_t              pass, total;
     bool                any_failed;
     int64_t             last_report;  /* mono ms of the last pass line; 0 = none yet */
+    metrics_t          *metrics;      /* NULL unless metrics_listen is set */
+    wmetrics_t          mx;
+    size_t              nfailing;     /* sources whose last poll failed */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -201,6 +213,41 @@ static vl_err_t open_publisher (watcher_t *self)
     return self->pub ? VL_OK : e;
 }
 
+/* Starts the metrics endpoint if configured and registers the series. */
+static vl_err_t open_metrics (watcher_t *self)
+{
+    const char *listen = self->conf->metrics_listen;
+    if (!listen || !*listen)
+        return VL_OK;
+    metrics_t *m = self->metrics = metrics_new ();
+    if (!m)
+        return VL_ENOMEM;
+    wmetrics_t *x = &self->mx;
+    const char *polls = "veille_watch_polls_total", *ph = "Source polls by result.";
+    x->polls_ok = metrics_counter (m, polls, ph, "result", "fetched", NULL);
+    x->polls_not_modified = metrics_counter (m, polls, ph, "result", "not_modified", NULL);
+    x->polls_failed = metrics_counter (m, polls, ph, "result", "failed", NULL);
+    x->fetch_seconds = metrics_histogram (m, "veille_watch_fetch_seconds",
+                                          "Fetch latency (request to complete body).",
+                                          metrics_latency_buckets, metrics_latency_nbuckets, NULL);
+    const char *evs = "veille_watch_events_total", *eh = "Events detected (queued in the outbox).";
+    x->ev_new = metrics_counter (m, evs, eh, "type", "new", NULL);
+    x->ev_changed = metrics_counter (m, evs, eh, "type", "changed", NULL);
+    x->acked = metrics_counter (m, "veille_watch_published_total",
+                                "Events acked by the broker (stored or duplicate).", NULL);
+    x->rejected = metrics_counter (m, "veille_watch_rejected_total",
+                                   "Events the broker rejected (moved to the dead table).", NULL);
+    x->sources = metrics_gauge (m, "veille_watch_sources", "Sources watched by this process.", NULL);
+    x->failing = metrics_gauge (m, "veille_watch_sources_failing",
+                                "Sources whose last poll failed.", NULL);
+    x->outbox = metrics_gauge (m, "veille_watch_outbox_depth",
+                               "Events in the outbox not yet acked (at the last pass).", NULL);
+    x->inflight = metrics_gauge (m, "veille_watch_publish_inflight",
+                                 "Events sent to the broker, ack awaited.", NULL);
+    metric_set (x->sources, (double) self->nsrcs);
+    return metrics_serve (m, listen) == VL_OK ? VL_OK : VL_ECONFIG;
+}
+
 watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl_err_t *err)
 {
     watcher_t *self = calloc (1, sizeof *self);
@@ -223,6 +270,8 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
         *err = open_publisher (self);
     if (*err == VL_OK)
         *err = signals_install ();
+    if (*err == VL_OK)
+        *err = open_metrics (self);
     if (*err != VL_OK)
         watcher_destroy (&self);
     return self;
@@ -233,6 +282,7 @@ void watcher_destroy (watcher_t **self_p)
     if (!self_p || !*self_p)
         return;
     watcher_t *self = *self_p;
+    metrics_destroy (&self->metrics);
     for (size_t i = 0; i < self->nsrcs; i++)
         keywords_destroy (&self->srcs[i].kw);
     free (self->srcs);
@@ -362,6 +412,16 @@ static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
         self->pass.not_modified++;
     self->pass.new_items += ds.new_items;
     self->pass.changed += ds.changed;
+    metric_inc (!ok ? self->mx.polls_failed : res->not_modified ? self->mx.polls_not_modified
+                                                               : self->mx.polls_ok);
+    metric_observe (self->mx.fetch_seconds, (double) res->elapsed_ms / 1000.0);
+    metric_add (self->mx.ev_new, ds.new_items);
+    metric_add (self->mx.ev_changed, ds.changed);
+    if (w->failing != !ok) {
+        w->failing = !ok;
+        self->nfailing = ok ? self->nfailing - 1 : self->nfailing + 1;
+        metric_set (self->mx.failing, (double) self->nfailing);
+    }
     self->pass.recorded += ds.recorded;
     if (e != VL_OK) {
         log_error ("source %s: cannot record the poll: %s", src->id, vl_strerror (e));
@@ -457,8 +517,11 @@ static void apply_acks (watcher_t *self, const client_pub_ack_t *acks, size_t n)
             log_error ("broker rejected outbox row %lld: moved to the dead table",
                        (long long) rowid);
             state_outbox_dead (self->state, rowid, "rejected by the broker", util_now_ms ());
-        } else
+            metric_inc (self->mx.rejected);
+        } else {
             state_outbox_delete (self->state, rowid);
+            metric_inc (self->mx.acked);
+        }
     }
     if (state_commit (self->state) != VL_OK)
         log_error ("cannot delete acked outbox rows (they will be resent and deduplicated)");
@@ -476,6 +539,7 @@ static void pub_service (watcher_t *self)
             apply_acks (self, acks, n);
         outbox_send (self);
     } while (n == ACK_BATCH);
+    metric_set (self->mx.inflight, (double) client_pub_pending (self->pub));
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -490,10 +554,11 @@ static int64_t outbox_pending (watcher_t *self)
 static void report_pass (watcher_t *self, const char *what)
 {
     pass_t *p = &self->pass;
+    int64_t outbox = outbox_pending (self);
+    metric_set (self->mx.outbox, (double) outbox);
     fprintf (stderr, "veille-watch: %s polled=%zu new=%zu changed=%zu recorded=%zu "
              "not_modified=%zu errors=%zu outbox=%lld\n", what, p->polled, p->new_items,
-             p->changed, p->recorded, p->not_modified, p->errors,
-             (long long) outbox_pending (self));
+             p->changed, p->recorded, p->not_modified, p->errors, (long long) outbox);
     fflush (stderr);
     self->total.polled += p->polled;
     self->total.errors += p->errors;
