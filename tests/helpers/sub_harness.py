@@ -174,6 +174,20 @@ def wait_until(pred, timeout=60, what="condition", interval=0.05):
         time.sleep(interval)
 
 
+def stored_cursor(state, sink):
+    """The cursor veille-sub persisted for SINK in the state database."""
+    import sqlite3
+    if not os.path.exists(state):
+        return 0
+    db = sqlite3.connect(state, timeout=10)
+    try:
+        row = db.execute("SELECT seq FROM sink_cursor WHERE sink = ?", (sink,)).fetchone()
+    except sqlite3.OperationalError:
+        row = None
+    db.close()
+    return row[0] if row else 0
+
+
 def read_lines(path):
     if not os.path.exists(path):
         return []

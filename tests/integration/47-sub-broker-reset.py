@@ -9,7 +9,8 @@ import os
 import shutil
 import sys
 
-from sub_harness import Broker, Sub, event, publish, read_lines, wait_until, workdir, write_conf
+from sub_harness import Broker, Sub, event, publish, read_lines, stored_cursor, wait_until, \
+    workdir, write_conf
 
 
 def main():
@@ -22,6 +23,10 @@ def main():
     old = [event(i, topic="un.reset", salt="old") for i in range(5)]
     publish(b, [("un.reset", e[1]) for e in old])
     wait_until(lambda: len(read_lines(path)) >= 5, what="first events")
+    # the reset is recognised by the head going below the cursor: let the
+    # cursor reach 5 first
+    state = os.path.join(d, "sub.db")
+    wait_until(lambda: stored_cursor(state, "text") >= 5, what="cursor 5")
     assert b.stop() == 0
     shutil.rmtree(b.journal_dir)
     b.start()
