@@ -5,6 +5,7 @@ whose pipe sink runs `veille pub --stdin` to the central one. Events
 published at the edge under the forwarded prefix reach the centre with
 their ids and topics, others do not; events published while the forwarder
 is down arrive after its restart (its cursor), each once."""
+import atexit
 import os
 import time
 
@@ -22,6 +23,24 @@ edge = Broker(os.path.join(d, "edge"), endpoints="ipc").start()
 central = Broker(os.path.join(d, "central"), endpoints="ipc").start()
 
 
+FORWARDERS = []
+
+
+def stop_forwarders():
+    """SIGTERM first: veille-sub then closes the pipe and reaps `veille pub`
+    (a SIGKILL at exit would leave that child behind)."""
+    for p in FORWARDERS:
+        if p.proc.poll() is None:
+            p.proc.terminate()
+            try:
+                p.proc.wait(30)
+            except Exception:  # noqa: BLE001
+                p.proc.kill()
+
+
+atexit.register(stop_forwarders)
+
+
 def forwarder(state):
     conf = os.path.join(d, "forward.conf")
     with open(conf, "w") as f:
@@ -30,6 +49,7 @@ def forwarder(state):
                 '      argv = [ "%s", "pub", "--stdin", "--publish", "%s" ]; } );\n};\n'
                 % (edge.subscribe, edge.replay, state, veille_bin(), central.publish))
     p = Proc([SUB, "-c", conf])
+    FORWARDERS.append(p)
     p.wait_stderr(r"ready sinks=1", 60)
     return p
 
