@@ -16,6 +16,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 # 1. Through the Makefile, as a user would. `-o build`: the build under test
 # is complete; do not rebuild it (other tests run meanwhile).
 root=$tmp/root
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES   # not the outer `make test`'s jobserver
 make -s -o build -C "$VEILLE_SRC" install BUILD="$VEILLE_BIN" PREFIX=/usr/local DESTDIR="$root" \
   >"$tmp/install.log" 2>&1 || { cat "$tmp/install.log"; fail "make install failed"; }
 p=$root/usr/local
