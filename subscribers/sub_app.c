@@ -10,6 +10,7 @@
 #include "curve.h"
 #include "log.h"
 #include "sub_app.h"
+#include "sub_metrics.h"
 #include "util.h"
 #include "wire.h"
 
@@ -113,6 +114,7 @@ typedef struct {
     bool               ready;
     uint64_t           live, replayed, gaps;   /* of the clients closed so far */
     config_setting_t  *section;
+    sub_metrics_t     *mx;                     /* NULL: metrics off */
 } loop_t;
 
 /* Adds the current client's counters to the totals and logs them. */
@@ -123,6 +125,7 @@ loop_account (loop_t *l)
         return;
     client_sub_stats_t st;
     client_sub_get_stats (l->client, &st);
+    sub_metrics_client_closed (l->mx, &st);
     l->live += st.live;
     l->replayed += st.replayed;
     l->gaps += st.gaps;
@@ -322,6 +325,7 @@ loop_step (loop_t *l)
     }
     client_sub_stats_t st;
     client_sub_get_stats (l->client, &st);
+    sub_metrics_update (l->mx, l->d, &st, false);
     if (st.resets > 0)
         return loop_reset (l);
     uint64_t from;
@@ -347,6 +351,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         rc = VL_ENOMEM;
     if (rc == VL_OK) rc = start_head (&l, stop, &head);
     if (rc == VL_OK) rc = dispatch_start (l.d, head);
+    if (rc == VL_OK)
+        l.mx = sub_metrics_new (cfg_get_str (section, "metrics_listen", NULL), &rc);
     if (rc == VL_OK) rc = loop_subscribe (&l, dispatch_from_seq (l.d));
     while (rc == VL_OK && !*stop) {
         if (*hup) {
@@ -368,6 +374,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
               (unsigned long long) l.gaps);
     if (l.d)
         dispatch_stop (l.d);
+    sub_metrics_destroy (&l.mx);
     client_sub_destroy (&l.client);
     if (l.ctx)
         zmq_ctx_term (l.ctx);

@@ -186,6 +186,9 @@ const cfg_key_t sub_conf_keys[] = {
     { .name = "rcvhwm", .type = CFG_T_INT, .def = "0", .min = -1, .max = 10000000,
       .doc = "SUB receive high-water mark (0 = libzmq default, -1 = unlimited); "
              "dropped live messages are recovered by replay either way" },
+    { .name = "metrics_listen", .type = CFG_T_STR,
+      .doc = "serve Prometheus metrics on http://HOST:PORT/metrics (loopback address, "
+             "e.g. \"127.0.0.1:9103\"); absent or \"\" = off" },
     { .name = "curve_secret", .type = CFG_T_STR,
       .doc = "client secret key file (enables CURVE; needs curve_server)" },
     { .name = "curve_server", .type = CFG_T_STR,
