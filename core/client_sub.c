@@ -1049,8 +1049,9 @@ client_sub_recv (client_sub_t *self, client_msg_t *msg, int timeout_ms)
             got = got || r == 0;
         }
         s_release_held (self);
-        if (got)
-            continue;
+        if (got && (timeout_ms < 0 || util_mono_ms () - start < timeout_ms))
+            continue;   /* consumed something (heartbeat, duplicate): go on */
+        now = util_mono_ms ();
         long wait = timeout_ms < 0 ? 60000 : (long) (start + timeout_ms - now);
         if (wait <= 0)
             return VL_ETIMEOUT;
