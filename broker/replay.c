@@ -128,7 +128,7 @@ replay_parse (const void *data, size_t len, replay_req_t *out, const char **why)
         return VL_ETOOBIG;
     }
     mpread_t r;
-    uint32_t n;
+    uint32_t n = 0;
     unsigned seen = 0;
     mpread_init (&r, data, len);
     if (!mpread_map (&r, &n))

@@ -31,8 +31,8 @@ s_str (msgpack_packer *pk, const char *s)
 static vl_err_t
 s_parse_sbuf (msgpack_sbuffer *sb, replay_req_t *req, const char **why)
 {
+    /* REQ's prefixes point into SB: the caller keeps it until done */
     vl_err_t rc = replay_parse (sb->data, sb->size, req, why);
-    msgpack_sbuffer_destroy (sb);
     return rc;
 }
 
@@ -54,7 +54,7 @@ replay_parse_accepts_defaults_and_full_requests (void **state)
     assert_int_equal (req.limit, WIRE_REPLAY_DEFAULT_LIMIT);
     assert_int_equal (req.nprefixes, 0);
 
-    msgpack_sbuffer_init (&sb);
+    msgpack_sbuffer_clear (&sb);
     msgpack_pack_map (&pk, 5);
     s_str (&pk, "op"); s_str (&pk, "count");
     s_str (&pk, "after"); msgpack_pack_uint64 (&pk, UINT64_C (1) << 40);
@@ -74,6 +74,7 @@ replay_parse_accepts_defaults_and_full_requests (void **state)
     /* limit 0 is clamped up to 1 (an answer always makes progress) */
     assert_int_equal (replay_parse ("\x81\xa5limit\x00", 8, &req, &why), VL_OK);
     assert_int_equal (req.limit, 1);
+    msgpack_sbuffer_destroy (&sb);
 }
 
 /* One bad request of the catalogue: the raw bytes and what must be said. */
@@ -144,7 +145,7 @@ replay_parse_caps_prefixes_and_sizes (void **state)
     assert_int_equal (s_parse_sbuf (&sb, &req, &why), VL_EPARSE);
     assert_non_null (strstr (why, "too many prefixes"));
     /* 64 is fine */
-    msgpack_sbuffer_init (&sb);
+    msgpack_sbuffer_clear (&sb);
     msgpack_pack_map (&pk, 1);
     s_str (&pk, "prefixes");
     msgpack_pack_array (&pk, 64);
@@ -156,7 +157,7 @@ replay_parse_caps_prefixes_and_sizes (void **state)
     char longp[257];
     memset (longp, 'a', 256);
     longp[256] = '\0';
-    msgpack_sbuffer_init (&sb);
+    msgpack_sbuffer_clear (&sb);
     msgpack_pack_map (&pk, 1);
     s_str (&pk, "prefixes");
     msgpack_pack_array (&pk, 1);
@@ -168,6 +169,7 @@ replay_parse_caps_prefixes_and_sizes (void **state)
     assert_int_equal (replay_parse (big, WIRE_REPLAY_MAX_REQUEST + 1, &req, &why), VL_ETOOBIG);
     assert_non_null (strstr (why, "too large"));
     free (big);
+    msgpack_sbuffer_destroy (&sb);
 }
 
 static void
