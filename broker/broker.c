@@ -9,6 +9,7 @@
 #include <zmq.h>
 #include "auth.h"
 #include "broker.h"
+#include "broker_metrics.h"
 #include "dedup.h"
 #include "event.h"
 #include "log.h"
@@ -54,6 +55,7 @@ struct broker {
     int64_t           retry_at;       /* mono ms */
     uint64_t          episode_refused;
     int64_t           next_heartbeat, next_stats, next_retain;
+    broker_metrics_t *mx;             /* NULL without metrics_listen */
 };
 
 /* ---- setup ---- */
@@ -75,6 +77,7 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
     dst->curve_secret_key = util_strdup (src->curve_secret_key);
     dst->curve_publishers = util_strdup (src->curve_publishers);
     dst->curve_subscribers = util_strdup (src->curve_subscribers);
+    dst->metrics_listen = util_strdup (src->metrics_listen);
     if (!dst->publish || !dst->subscribe || !dst->replay || !dst->journal_dir
         || (src->curve_secret_key && !dst->curve_secret_key)
         || (src->curve_publishers && !dst->curve_publishers)
@@ -103,6 +106,8 @@ broker_opts_clear (broker_opts_t *opts)
     free (opts->curve_secret_key);
     free (opts->curve_publishers);
     free (opts->curve_subscribers);
+    free (opts->metrics_listen);
+    opts->metrics_listen = NULL;
     opts->publish = opts->subscribe = opts->replay = opts->journal_dir = NULL;
     opts->curve_secret_key = opts->curve_publishers = opts->curve_subscribers = NULL;
 }
@@ -269,6 +274,9 @@ s_init (broker_t *self, const broker_opts_t *opts)
     self->next_heartbeat = now;
     self->next_stats = now + (int64_t) self->opts.stats_interval_s * 1000;
     self->next_retain = now;
+    self->mx = broker_metrics_new (self->opts.metrics_listen, &rc);
+    if (rc != VL_OK)
+        return rc;
     return s_sockets (self);
 }
 
@@ -303,6 +311,7 @@ broker_destroy (broker_t **self_p)
             zmq_msg_close (&self->items[i].event);
         }
     zmq_msg_close (&self->scratch);
+    broker_metrics_destroy (&self->mx);
     free (self->items);
     event_clear (&self->ev);
     replay_destroy (&self->replay);
@@ -707,6 +716,17 @@ s_stats (broker_t *self)
               self->c.unavailable, replay_requests (self->replay), js.bytes, js.segments);
 }
 
+/* Pushes the counters to the metrics endpoint (if any). */
+static void
+s_metrics (broker_t *self)
+{
+    if (!self->mx)
+        return;
+    journal_stats_t js;
+    journal_stats (self->journal, &js);
+    broker_metrics_update (self->mx, &self->c, &js, replay_requests (self->replay));
+}
+
 /* Subscription messages from XPUB: read them (else they pile up), log. */
 static void
 s_subscriptions (broker_t *self)
@@ -739,6 +759,7 @@ s_timers (broker_t *self)
     int64_t now = util_mono_ms ();
     if (now >= self->next_heartbeat) {
         s_heartbeat (self);
+        s_metrics (self);
         self->next_heartbeat = now + self->opts.heartbeat_ms;
     }
     if (self->opts.stats_interval_s > 0 && now >= self->next_stats) {

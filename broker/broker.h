@@ -50,6 +50,7 @@ typedef struct {
     int            stats_interval_s;
     int            sndhwm;
     int            max_batch;
+    char          *metrics_listen;     /* "127.0.0.1:9101"; NULL or "" = no metrics */
 } broker_opts_t;
 
 typedef struct {

@@ -79,6 +79,9 @@ const cfg_key_t broker_conf_keys[] = {
              "the throughput is at most max_batch per fsync time: raise it "
              "on disks with slow fsync (publishers need a window at least "
              "as large to fill a batch)." },
+    { .name = "metrics_listen", .type = CFG_T_STR,
+      .doc = "serve Prometheus metrics on http://HOST:PORT/metrics (loopback address, "
+             "e.g. \"127.0.0.1:9101\"); absent or \"\" = off" },
     { 0 }
 };
 
@@ -119,5 +122,10 @@ broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
     out->stats_interval_s = cfg_get_int (sec, "stats_interval_s", 10);
     out->sndhwm = cfg_get_int (sec, "sndhwm", 100000);
     out->max_batch = cfg_get_int (sec, "max_batch", 1024);
+    const char *ml = cfg_get_str (sec, "metrics_listen", NULL);
+    if (ml && !(out->metrics_listen = util_strdup (ml))) {
+        broker_opts_clear (out);
+        return VL_ENOMEM;
+    }
     return VL_OK;
 }

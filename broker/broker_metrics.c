@@ -1,0 +1,79 @@
+/* broker_metrics.c: broker counters and journal gauges for Prometheus. */
+#include <stdlib.h>
+#include "broker_metrics.h"
+#include "metrics.h"
+
+struct broker_metrics {
+    metrics_t *m;
+    metric_t  *received, *stored, *dups, *rejected, *unavailable, *fanout, *replays;
+    metric_t  *head, *first, *bytes, *segments, *topics;
+};
+
+broker_metrics_t *
+broker_metrics_new (const char *listen, vl_err_t *err)
+{
+    *err = VL_OK;
+    if (!listen || !*listen)
+        return NULL;
+    broker_metrics_t *self = calloc (1, sizeof *self);
+    metrics_t *m = self ? metrics_new () : NULL;
+    if (!m) {
+        free (self);
+        *err = VL_ENOMEM;
+        return NULL;
+    }
+    self->m = m;
+    const char *ev = "veille_broker_events_total", *evh = "Published events by answer.";
+    self->received = metrics_counter (m, "veille_broker_received_total",
+                                      "Publish messages received (events in).", NULL);
+    self->stored = metrics_counter (m, ev, evh, "result", "stored", NULL);
+    self->dups = metrics_counter (m, ev, evh, "result", "duplicate", NULL);
+    self->rejected = metrics_counter (m, ev, evh, "result", "rejected", NULL);
+    self->unavailable = metrics_counter (m, ev, evh, "result", "unavailable", NULL);
+    self->fanout = metrics_counter (m, "veille_broker_fanout_total",
+                                    "Events sent on the subscribe socket (events out).", NULL);
+    self->replays = metrics_counter (m, "veille_broker_replay_requests_total",
+                                     "Replay and count requests served.", NULL);
+    self->head = metrics_gauge (m, "veille_broker_head_seq", "Newest seq in the journal.", NULL);
+    self->first = metrics_gauge (m, "veille_broker_first_seq", "Oldest seq in the journal.", NULL);
+    self->bytes = metrics_gauge (m, "veille_broker_journal_bytes", "Journal size on disk.", NULL);
+    self->segments = metrics_gauge (m, "veille_broker_journal_segments",
+                                    "Journal segment files.", NULL);
+    self->topics = metrics_gauge (m, "veille_broker_topics", "Distinct topics in the journal.",
+                                  NULL);
+    if (metrics_serve (m, listen) != VL_OK) {
+        broker_metrics_destroy (&self);
+        *err = VL_ECONFIG;
+    }
+    return self;
+}
+
+void
+broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
+                       const journal_stats_t *js, uint64_t replay_requests)
+{
+    if (!self)
+        return;
+    metric_set (self->received, (double) c->received);
+    metric_set (self->stored, (double) c->stored);
+    metric_set (self->dups, (double) c->duplicates);
+    metric_set (self->rejected, (double) c->rejected);
+    metric_set (self->unavailable, (double) c->unavailable);
+    metric_set (self->fanout, (double) c->stored);      /* each stored event goes out once */
+    metric_set (self->replays, (double) replay_requests);
+    metric_set (self->head, (double) js->head);
+    metric_set (self->first, (double) js->first);
+    metric_set (self->bytes, (double) js->bytes);
+    metric_set (self->segments, (double) js->segments);
+    metric_set (self->topics, (double) js->topics);
+}
+
+void
+broker_metrics_destroy (broker_metrics_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    metrics_destroy (&(*self_p)->m);
+    free (*self_p);
+    *self_p = NULL;
+}
