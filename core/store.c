@@ -53,7 +53,7 @@ store_open (const char *path, const char *schema, sqlite3 **db_out)
     }
     sqlite3_busy_timeout (db, 5000);
     vl_err_t err = store_exec (db, "PRAGMA journal_mode=WAL;"
-                                   "PRAGMA synchronous=FULL;"
+                                   "PRAGMA synchronous=NORMAL;"
                                    "PRAGMA foreign_keys=ON;");
     if (err == VL_OK && schema)
         err = store_exec (db, schema);

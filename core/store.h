@@ -6,8 +6,16 @@
 #include <sqlite3.h>
 #include "vl_err.h"
 
-/* Opens (creating) PATH in WAL mode, synchronous=FULL, busy_timeout 5 s,
- * foreign keys on, and runs SCHEMA (may be NULL). Caller closes with
+/* Opens (creating) PATH in WAL mode, synchronous=NORMAL, busy_timeout 5 s,
+ * foreign keys on, and runs SCHEMA (may be NULL).
+ *
+ * Why NORMAL: in WAL mode a committed transaction survives a crash or
+ * kill -9 of the process (it is in the WAL, in the OS cache); only a power
+ * loss or kernel crash can roll back the last transactions. For the
+ * watcher that is safe: state and outbox roll back together, so the next
+ * poll detects the same items again and the events carry the same ids
+ * (the broker deduplicates them). For a subscriber it can repeat the last
+ * deliveries (never lose them). FULL would cost one fsync per commit. Caller closes with
  * store_close. Logs and returns VL_EDB on failure. */
 vl_err_t store_open (const char *path, const char *schema, sqlite3 **db_out);
 
