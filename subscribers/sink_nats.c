@@ -57,12 +57,28 @@ nats_disconnect (sink_nats_t *self)
     self->stream_ok = false;
 }
 
+/* Gives libnats the servers of URL, a comma-separated list. */
+static natsStatus
+set_servers (natsOptions *o, const char *url)
+{
+    char *copy = strdup (url), *save = NULL;
+    const char *servers[16];
+    int n = 0;
+    if (!copy)
+        return NATS_NO_MEMORY;
+    for (char *t = strtok_r (copy, ", ", &save); t && n < 16; t = strtok_r (NULL, ", ", &save))
+        servers[n++] = t;
+    natsStatus s = n ? natsOptions_SetServers (o, servers, n) : NATS_INVALID_ARG;
+    free (copy);
+    return s;
+}
+
 static natsStatus
 nats_connect (sink_nats_t *self)
 {
     natsOptions *o = NULL;
     natsStatus s = natsOptions_Create (&o);
-    if (s == NATS_OK) s = natsOptions_SetServers (o, (const char *[]) { self->url }, 1);
+    if (s == NATS_OK) s = set_servers (o, self->url);
     if (s == NATS_OK) s = natsOptions_SetTimeout (o, self->timeout_ms);
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect (o, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait (o, 250);

@@ -15,7 +15,7 @@ import time
 
 import msgpack
 
-from integ_nats import NatsClient, NatsServer
+from integ_nats import NatsClient, NatsServer, free_port
 from sub_harness import Broker, Sub, event, publish, wait_until, workdir, write_conf
 
 TOPICS = ["un.ga", "gov.fr.interieur", "press.rfi"]
@@ -51,12 +51,14 @@ def main():
     d = workdir("subnats")
     b = Broker(d).start()
     nats = NatsServer(d).start()
-    common = ('url = "%s"; timeout_s = 2; max_attempts = 1000; backoff_initial_ms = 100;'
-              ' backoff_max_ms = 500;' % nats.url)
+    common = ('timeout_s = 2; max_attempts = 1000; backoff_initial_ms = 100;'
+              ' backoff_max_ms = 500;')
     conf = write_conf(os.path.join(d, "sub.conf"), b, os.path.join(d, "sub.db"), [
-        'name = "nats"; type = "nats"; stream = "VEILLE"; ' + common,
+        'name = "nats"; type = "nats"; stream = "VEILLE"; url = "%s"; ' % nats.url + common,
+        # a server list: one dead address, then the real one
         'name = "nats-mp"; type = "nats"; stream = "MP"; subject_prefix = "mp";'
-        ' payload = "msgpack"; ' + common,
+        ' url = "nats://127.0.0.1:%d, %s"; payload = "msgpack"; ' % (free_port(), nats.url)
+        + common,
     ])
     s = Sub(conf, args=["--log-level", "info"]).start()
 
