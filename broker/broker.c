@@ -136,6 +136,13 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domai
     s_setopt (sock, ZMQ_LINGER, 0);
     if (type == ZMQ_XPUB)
         s_setopt (sock, ZMQ_XPUB_NODROP, 0);
+    /* Before zmq_bind: a listener copies the socket's options when it is
+     * bound, so a ZMQ_MAXMSGSIZE set later never reaches the connections
+     * it accepts (tests/integration/64-hostile-inputs.py). */
+    int64_t maxmsg = strcmp (domain, AUTH_DOMAIN_PUBLISH) == 0 ? PUBLISH_MAXMSGSIZE
+                   : strcmp (domain, AUTH_DOMAIN_REPLAY) == 0 ? REPLAY_MAXMSGSIZE
+                   : 4096;   /* XPUB: subscriptions are 1 + a prefix of <= 255 bytes */
+    zmq_setsockopt (sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     if (zmq_bind (sock, endpoint) < 0) {
         log_error ("broker: cannot bind %s: %s", endpoint, zmq_strerror (errno));
         zmq_close (sock);
@@ -187,8 +194,6 @@ s_sockets (broker_t *self)
                                self->ep_pub);
     if (!self->pub)
         return VL_ENET;
-    int64_t maxmsg = PUBLISH_MAXMSGSIZE;
-    zmq_setsockopt (self->pub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     s_setopt (self->pub, ZMQ_LINGER, 1000);   /* let the last acks go out */
     self->sub = s_socket_bind (self, ZMQ_XPUB, self->opts.subscribe, AUTH_DOMAIN_SUBSCRIBE,
                                self->ep_sub);
@@ -199,8 +204,6 @@ s_sockets (broker_t *self)
     if (!self->rep)
         return VL_ENET;
     s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
-    maxmsg = REPLAY_MAXMSGSIZE;
-    zmq_setsockopt (self->rep, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     return VL_OK;
 }
 
