@@ -20,7 +20,9 @@ for the watcher's items; ids for those are the watcher's own):
 or fails (exit 1) naming the missing and duplicated ids. The broker's
 journal is checked too (every acked event stored once).
 
-usage: soak_driver.py short|long   (env VEILLE_BIN = build dir)
+usage: soak_driver.py short|long   (env VEILLE_BIN = build dir; SOAK_EVENTS=n
+overrides the number of events, SOAK_SEED the kill schedule, SOAK_KEEP=1
+keeps the work dir, SOAK_SUB_EXTRA adds `sub` settings)
 """
 import collections
 import hashlib
@@ -209,7 +211,9 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "short"
     if mode not in MODES:
         raise SystemExit("usage: soak_driver.py short|long")
-    m = MODES[mode]
+    m = dict(MODES[mode])
+    if os.environ.get("SOAK_EVENTS"):
+        m["events"] = int(os.environ["SOAK_EVENTS"])
     seed = int(os.environ.get("SOAK_SEED", str(int(time.time()))))
     rng = random.Random(seed)
     d = tempfile.mkdtemp(prefix="vl-soak-")
