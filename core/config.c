@@ -566,8 +566,18 @@ static void
 dump_key (FILE *fp, const cfg_key_t *k, const char *prefix, const char *when)
 {
     char type[128], range[64] = "";
-    if (k->type == CFG_T_ENUM)
-        snprintf (type, sizeof type, "`%s`", k->choices);
+    if (k->type == CFG_T_ENUM) {
+        /* A '|' splits a Markdown table cell even inside a code span. */
+        size_t o = 0;
+        type[o++] = '`';
+        for (const char *c = k->choices; *c && o + 3 < sizeof type; c++) {
+            if (*c == '|')
+                type[o++] = '\\';
+            type[o++] = *c;
+        }
+        type[o++] = '`';
+        type[o] = '\0';
+    }
     else
         snprintf (type, sizeof type, "%s", type_names[k->type]);
     if (k->min || k->max)

@@ -62,14 +62,28 @@ s_check_file (const char *path, const cfg_section_t *secs, bool quiet)
         free (errors);
         return false;
     }
-    if (!quiet)
-        printf ("%s: ok (%s%s%s)\n", path,
-                cfg_section (cfg, "broker") ? "broker " : "",
-                cfg_section (cfg, "watch") ? "watch " : "",
-                cfg_section (cfg, "sub") ? "sub" : "");
+    /* What the key tables cannot check (unique ids, topics, URL schemes,
+     * selectors): the watcher's own loader, which logs file:line. */
+    bool ok = true;
+    if (cfg_section (cfg, "watch")) {
+        watch_conf_t wc;
+        ok = watch_conf_load (cfg, &wc) == VL_OK;
+        if (ok)
+            watch_conf_free (&wc);
+        else
+            printf ("%s: watch section has errors (see above)\n", path);
+    }
+    if (ok && !quiet) {
+        const char *names[] = { "broker", "watch", "sub" };
+        printf ("%s: ok (", path);
+        for (int i = 0, shown = 0; i < 3; i++)
+            if (cfg_section (cfg, names[i]))
+                printf ("%s%s", shown++ ? " " : "", names[i]);
+        printf (")\n");
+    }
     cfg_destroy (&cfg);
     free (errors);
-    return true;
+    return ok;
 }
 
 int
