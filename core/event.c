@@ -3,14 +3,15 @@
  * Decoding hostile input: msgpack-c allocates a container's elements from
  * the count in its header before reading them, so a 5-byte "array of 4
  * billion" would ask for ~100 GB. event_decode therefore first walks the
- * raw bytes (msgpack_check below): every length and count is checked
- * against the bytes left, nesting is capped and trailing bytes are
- * refused; only then does msgpack-c build the object tree. */
+ * raw bytes with mpread_skip (core/mpread.h): every length and count is
+ * checked against the bytes left, nesting is capped at EVENT_MAX_DEPTH and
+ * trailing bytes are refused; only then does msgpack-c build the tree. */
 #include <stdlib.h>
 #include <string.h>
 #include <msgpack.h>
 #include <sodium.h>
 #include "event.h"
+#include "mpread.h"
 #include "util.h"
 
 #define ID_LEN 32
@@ -230,95 +231,6 @@ event_encode (const event_t *self, buf_t *out)
     return out->data ? VL_OK : VL_ENOMEM;
 }
 
-/* ---- structural pre-check ------------------------------------------ */
-
-typedef struct {
-    const unsigned char *p;
-    size_t left;
-} cursor_t;
-
-static bool
-take (cursor_t *c, size_t n)
-{
-    if (n > c->left)
-        return false;
-    c->p += n;
-    c->left -= n;
-    return true;
-}
-
-static bool
-read_be (cursor_t *c, size_t n, uint64_t *v)
-{
-    if (n > c->left)
-        return false;
-    *v = 0;
-    for (size_t i = 0; i < n; i++)
-        *v = (*v << 8) | c->p[i];
-    return take (c, n);
-}
-
-static bool check_value (cursor_t *c, int depth);
-
-static bool
-check_items (cursor_t *c, uint64_t count, int depth)
-{
-    if (count > c->left)   /* every element takes at least one byte */
-        return false;
-    for (uint64_t i = 0; i < count; i++)
-        if (!check_value (c, depth + 1))
-            return false;
-    return true;
-}
-
-/* Size of the length field for the variable-size types, 0 for others. */
-static size_t
-len_width (unsigned char b)
-{
-    switch (b) {
-    case 0xc4: case 0xc7: case 0xd9: return 1;
-    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: return 2;
-    case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf: return 4;
-    default: return 0;
-    }
-}
-
-static bool
-check_value (cursor_t *c, int depth)
-{
-    if (depth > EVENT_MAX_DEPTH || c->left == 0)
-        return false;
-    unsigned char b = c->p[0];
-    take (c, 1);
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
-        return true;
-    if (b >= 0x80 && b <= 0x8f)
-        return check_items (c, 2u * (b & 0x0f), depth);
-    if (b >= 0x90 && b <= 0x9f)
-        return check_items (c, b & 0x0f, depth);
-    if (b >= 0xa0 && b <= 0xbf)
-        return take (c, b & 0x1f);
-    static const unsigned char fixed[][2] = {
-        { 0xca, 4 }, { 0xcb, 8 }, { 0xcc, 1 }, { 0xcd, 2 }, { 0xce, 4 }, { 0xcf, 8 },
-        { 0xd0, 1 }, { 0xd1, 2 }, { 0xd2, 4 }, { 0xd3, 8 }, { 0xd4, 2 }, { 0xd5, 3 },
-        { 0xd6, 5 }, { 0xd7, 9 }, { 0xd8, 17 },
-    };
-    for (size_t i = 0; i < VL_ARRAY_LEN (fixed); i++)
-        if (fixed[i][0] == b)
-            return take (c, fixed[i][1]);
-    size_t w = len_width (b);
-    uint64_t n;
-    if (w == 0 || !read_be (c, w, &n))
-        return false;   /* 0xc1 (never used) lands here too */
-    if (b == 0xdc || b == 0xdd)
-        return check_items (c, n, depth);
-    if (b == 0xde || b == 0xdf)
-        return n <= UINT64_MAX / 2 && check_items (c, 2 * n, depth);
-    if (b == 0xc7 || b == 0xc8 || b == 0xc9)
-        return take (c, 1) && n <= c->left && take (c, n);
-    return n <= c->left && take (c, n);
-}
-
 /* ---- decoding ------------------------------------------------------- */
 
 static vl_err_t
@@ -452,8 +364,9 @@ event_decode (const void *data, size_t len, event_t *out)
         return VL_EPARSE;
     if (len > EVENT_MAX_BYTES)
         return VL_ETOOBIG;
-    cursor_t c = { data, len };
-    if (!check_value (&c, 0) || c.left != 0)
+    mpread_t r;
+    mpread_init (&r, data, len);
+    if (!mpread_skip (&r, EVENT_MAX_DEPTH) || !mpread_done (&r))
         return VL_EPARSE;
 
     msgpack_unpacked up;

@@ -1,6 +1,7 @@
 /* mpread.h: a small strict msgpack reader over a byte range, for the few
- * fixed-shape messages the broker parses itself (replay requests, the id of
- * a journaled event). No allocation: strings point into the input; every
+ * fixed-shape messages parsed without msgpack-c (replay requests, the id of
+ * a journaled event, the structural pre-check and validation of events).
+ * No allocation: strings point into the input; every
  * length is checked against the bytes left. */
 #ifndef VL_MPREAD_H
 #define VL_MPREAD_H
