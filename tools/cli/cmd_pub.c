@@ -1,10 +1,12 @@
 /* cmd_pub.c: `veille pub`: publish one event from options, or JSON lines
  * from stdin (pipelined), and wait for every ack. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "buf.h"
@@ -172,46 +174,106 @@ s_send (pub_run_t *run, const pub_opts_t *o, event_t *ev, uint64_t tag, int64_t 
     }
 }
 
-/* Reads JSON lines from stdin and sends each. */
+/* Parses one JSON line (LINENO) and sends it. False to stop. */
+static bool
+s_pub_line (pub_run_t *run, const pub_opts_t *o, const char *line, size_t len,
+            uint64_t lineno, int64_t *last_progress)
+{
+    size_t k = 0;
+    while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
+        k++;
+    if (k == len)
+        return true;
+    json_error_t jerr;
+    json_t *obj = json_loadb (line, len, JSON_REJECT_DUPLICATES, &jerr);
+    event_t ev = { 0 };
+    char why[160] = "";
+    vl_err_t rc = obj ? event_json_to_event (obj, &ev, why, sizeof why) : VL_EPARSE;
+    json_decref (obj);
+    if (rc == VL_OK)
+        rc = s_complete (&ev, &o->defaults);
+    bool ok = true;
+    if (rc != VL_OK) {
+        fprintf (stderr, "veille pub: line %" PRIu64 ": %s\n", lineno, obj ? why : jerr.text);
+        run->invalid++;
+    }
+    else
+        ok = s_send (run, o, &ev, lineno, last_progress);
+    event_clear (&ev);
+    return ok;
+}
+
+/* Sends every complete line held in IN, keeping the partial last one.
+ * A line longer than PUB_LINE_MAX is reported and skipped (*SKIPPING is set
+ * until its end is seen). */
+static bool
+s_pub_lines (pub_run_t *run, const pub_opts_t *o, buf_t *in, bool *skipping,
+             uint64_t *lineno, int64_t *last_progress)
+{
+    size_t start = 0;
+    bool ok = true;
+    char *nl;
+    while (ok && (nl = memchr (in->data + start, '\n', in->len - start))) {
+        size_t len = (size_t) (nl - (in->data + start));
+        ++*lineno;
+        if (!*skipping)
+            ok = s_pub_line (run, o, in->data + start, len, *lineno, last_progress);
+        *skipping = false;
+        start += len + 1;
+    }
+    memmove (in->data, in->data + start, in->len - start);
+    in->len -= start;
+    if (in->len > PUB_LINE_MAX) {
+        fprintf (stderr, "veille pub: line %" PRIu64 ": too long\n", *lineno + 1);
+        run->invalid++;
+        *skipping = true;
+        in->len = 0;
+    }
+    return ok;
+}
+
+/* Reads JSON lines from stdin and sends each. Waits on stdin and the
+ * publisher socket together, so queued events go out and acks are counted
+ * while the producer is quiet (e.g. a pipe sink forwarding to this command
+ * one event at a time), not only when the next line arrives. */
 static bool
 s_pub_stdin (pub_run_t *run, const pub_opts_t *o, int64_t *last_progress)
 {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
+    buf_t in;
+    buf_init (&in, PUB_LINE_MAX + 65536);
     uint64_t lineno = 0;
-    bool ok = true;
-    while (ok && (len = getline (&line, &cap, stdin)) >= 0) {
-        lineno++;
-        if ((size_t) len > PUB_LINE_MAX) {
-            fprintf (stderr, "veille pub: line %" PRIu64 ": too long\n", lineno);
-            run->invalid++;
+    bool ok = true, skipping = false;
+    char chunk[65536];
+    while (ok && !tools_stopping ()) {
+        zmq_pollitem_t items[] = {
+            { client_pub_socket (run->pub), 0, ZMQ_POLLIN, 0 },
+            { NULL, STDIN_FILENO, ZMQ_POLLIN, 0 },
+        };
+        zmq_poll (items, 2, 200);
+        client_pub_ack_t acks[PUB_ACK_BATCH];
+        size_t n = 0;
+        client_pub_poll (run->pub, 0, acks, PUB_ACK_BATCH, &n);
+        s_count_acks (run, acks, n);
+        if (n)
+            *last_progress = util_mono_ms ();
+        if (!(items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)))   /* POLLHUP at EOF */
             continue;
-        }
-        size_t k = 0;
-        while (k < (size_t) len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\n'
-                                    || line[k] == '\r'))
-            k++;
-        if (k == (size_t) len)
+        ssize_t got = read (STDIN_FILENO, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
             continue;
-        json_error_t jerr;
-        json_t *obj = json_loadb (line, (size_t) len, JSON_REJECT_DUPLICATES, &jerr);
-        event_t ev = { 0 };
-        char why[160] = "";
-        vl_err_t rc = obj ? event_json_to_event (obj, &ev, why, sizeof why) : VL_EPARSE;
-        json_decref (obj);
-        if (rc == VL_OK)
-            rc = s_complete (&ev, &o->defaults);
-        if (rc != VL_OK) {
-            fprintf (stderr, "veille pub: line %" PRIu64 ": %s\n", lineno,
-                     obj ? why : jerr.text);
-            run->invalid++;
+        if (got <= 0) {
+            if (in.len && !skipping)   /* last line without a newline */
+                ok = s_pub_line (run, o, in.data, in.len, lineno + 1, last_progress);
+            break;
         }
-        else
-            ok = s_send (run, o, &ev, lineno, last_progress);
-        event_clear (&ev);
+        if (buf_append (&in, chunk, (size_t) got) != VL_OK) {
+            fprintf (stderr, "veille pub: out of memory\n");
+            ok = false;
+            break;
+        }
+        ok = s_pub_lines (run, o, &in, &skipping, &lineno, last_progress);
     }
-    free (line);
+    buf_free (&in);
     return ok;
 }
 
