@@ -126,13 +126,16 @@ static bool mark_duplicates (const item_list_t *items, bool *skip, size_t *ndup)
     return true;
 }
 
-/* Handles one kept item: store, compare, queue. */
+/* Handles one kept item: store, compare, queue. Only the stored hash is
+ * read for the comparison; the stored text only when the item changed and
+ * an event needs the diff. */
 static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
                             char **tags, size_t ntags, bool baseline, int64_t now_ms,
                             detect_emit_fn emit, void *arg, detect_stats_t *s)
 {
-    state_item_t old;
-    vl_err_t e = state_item_get (st, src->id, it->identity, &old);
+    char hash[33];
+    int64_t last_seen = 0;
+    vl_err_t e = state_item_peek (st, src->id, it->identity, hash, &last_seen);
     if (e == VL_ENOTFOUND) {
         e = state_item_put (st, src->id, it, now_ms);
         if (baseline)
@@ -145,21 +148,25 @@ static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
     }
     if (e != VL_OK)
         return e;
-    if (strcmp (old.hash, it->hash) == 0) {
+    if (strcmp (hash, it->hash) == 0) {
         s->unchanged++;
         /* last_seen is coarse (hourly) so that polling an unchanged
          * document does not rewrite every row. */
-        if (now_ms - old.last_seen >= DETECT_SEEN_RESOLUTION_MS)
+        if (now_ms - last_seen >= DETECT_SEEN_RESOLUTION_MS)
             e = state_item_seen (st, src->id, it->identity, now_ms);
-    } else {
-        if (baseline)
-            s->recorded++;
-        else
-            s->changed++;
-        e = state_item_put (st, src->id, it, now_ms);
-        if (e == VL_OK && !baseline)
-            e = emit_item (st, src, it, &old, tags, ntags, now_ms, emit, arg);
+        return e;
     }
+    if (baseline) {
+        s->recorded++;
+        return state_item_put (st, src->id, it, now_ms);
+    }
+    s->changed++;
+    state_item_t old;
+    e = state_item_get (st, src->id, it->identity, &old);
+    if (e == VL_OK)
+        e = state_item_put (st, src->id, it, now_ms);
+    if (e == VL_OK)
+        e = emit_item (st, src, it, &old, tags, ntags, now_ms, emit, arg);
     state_item_clear (&old);
     return e;
 }

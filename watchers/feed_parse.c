@@ -430,6 +430,18 @@ node_text (const xmlNode *node, txt_kind_t kind, bool multiline, size_t max)
     return res;
 }
 
+/* The summary of already normalised CONTENT: the same text on one line.
+ * Normalised text only maps line breaks to spaces (one byte each), so a
+ * prefix a little longer than the cap gives the same result as the whole
+ * content, without scanning all of it. Caller frees. */
+static char *
+summary_of (const char *content)
+{
+    size_t len = strlen (content);
+    len = util_utf8_cut (content, len, 2 * ITEM_MAX_SUMMARY + 64);
+    return text_norm_plain (content, len, false, ITEM_MAX_SUMMARY);
+}
+
 /* Atom text construct: type="text" (default), "html" or "xhtml". */
 static txt_kind_t
 atom_kind (const xmlNode *node)
@@ -732,8 +744,7 @@ fill_item (item_t *item, const fields_t *f)
     if (f->summary && f->summary != body)
         item->summary = node_text (f->summary, f->summary_kind, false, ITEM_MAX_SUMMARY);
     else if (item->content)   /* same text on one line, without a second parse */
-        item->summary = text_norm_plain (item->content, strlen (item->content), false,
-                                         ITEM_MAX_SUMMARY);
+        item->summary = summary_of (item->content);
     int64_t t;
     if (node_date (f->date, &t) || node_date (f->date2, &t)) {
         item->published = t;

@@ -16,6 +16,8 @@ typedef struct host {
     char   *name;
     int     running;
     int64_t last_start;    /* monotonic ms; 0 = never */
+    size_t  queued;        /* requests (not file://) waiting in the queue */
+    unsigned scan;         /* start_ready pass that found it full */
 } host_t;
 
 typedef struct req {
@@ -24,6 +26,7 @@ typedef struct req {
     char              *etag, *last_modified;
     void              *tag;
     char              *host;
+    size_t             host_i;      /* index in fetch.hosts */
     bool               is_file;
     CURL              *easy;
     struct curl_slist *headers;
@@ -48,6 +51,7 @@ struct fetch {
     host_t      *hosts;
     size_t       nhosts, caphosts;
     int64_t      next_slot;   /* monotonic ms when a host interval ends; 0 = none */
+    unsigned     scan;        /* start_ready pass counter */
 };
 
 static void queue_push (req_queue_t *q, req_t *r)
@@ -151,6 +155,11 @@ fetch_t *fetch_new (const fetch_opts_t *opts, vl_err_t *err)
         return NULL;
     }
     curl_multi_setopt (self->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) self->o.max_concurrency);
+    /* Connections (and the DNS cache) belong to the multi handle and are
+     * reused across transfers: keep one idle connection per slot. */
+    curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                       (long) self->o.per_host_concurrency);
+    curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->o.max_concurrency);
     *err = VL_OK;
     return self;
 }
@@ -226,6 +235,8 @@ static host_t *host_get (fetch_t *self, const char *name)
         return NULL;
     h->running = 0;
     h->last_start = 0;
+    h->queued = 0;
+    h->scan = 0;
     self->nhosts++;
     return h;
 }
@@ -250,6 +261,14 @@ vl_err_t fetch_add (fetch_t *self, const source_t *src, const char *etag,
         req_free (r);
         return VL_ENOMEM;
     }
+    host_t *h = host_get (self, r->host);
+    if (!h) {
+        req_free (r);
+        return VL_ENOMEM;
+    }
+    r->host_i = (size_t) (h - self->hosts);
+    if (!r->is_file)
+        h->queued++;
     queue_push (&self->queued, r);
     return VL_OK;
 }
@@ -353,6 +372,8 @@ static vl_err_t setup_easy (fetch_t *self, req_t *r)
     curl_easy_setopt (e, CURLOPT_PRIVATE, (char *) r);
     curl_easy_setopt (e, CURLOPT_URL, r->src->url);
     curl_easy_setopt (e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt (e, CURLOPT_PIPEWAIT, 1L);   /* HTTP/2: share a connection */
     curl_easy_setopt (e, CURLOPT_PROTOCOLS_STR, "http,https,file");
     curl_easy_setopt (e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt (e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -465,8 +486,8 @@ static void finish (fetch_t *self, req_t *r, CURLcode code)
         classify_curl (r, code);
     if (r->res.err != VL_OK)
         log_debug ("source %s: fetch failed: %s", r->src->id, r->res.error);
-    host_t *h = host_get (self, r->host);
-    if (h && h->running > 0)
+    host_t *h = &self->hosts[r->host_i];
+    if (h->running > 0)
         h->running--;
     self->running--;
     req_t *prev = NULL;
@@ -527,22 +548,33 @@ static void start_one (fetch_t *self, req_t *r, host_t *h, int64_t now)
     self->running++;
 }
 
+/* Starts the queued requests the limits allow, in queue order. A host
+ * found full is remembered for the rest of the pass, and the pass stops
+ * once every queued request belongs to a full host: with thousands queued
+ * behind one busy host, a pass costs no more than the requests it starts. */
 static void start_ready (fetch_t *self)
 {
     int64_t now = util_mono_ms ();
     self->next_slot = 0;
+    unsigned scan = ++self->scan;
+    size_t left = self->queued.n;   /* queued, not behind a full host */
     req_t *prev = NULL, *r = self->queued.head;
-    while (r && self->running < (size_t) self->o.max_concurrency) {
+    while (r && left > 0 && self->running < (size_t) self->o.max_concurrency) {
         req_t *next = r->next;
-        host_t *h = host_get (self, r->host);
-        if (!h) {
+        host_t *h = &self->hosts[r->host_i];
+        if (!r->is_file && h->scan == scan)
+            prev = r;                       /* counted out already */
+        else if (host_ready (self, h, r->is_file, now)) {
             queue_unlink (&self->queued, prev, r);
-            fail_early (self, r, VL_ENOMEM);
-        } else if (host_ready (self, h, r->is_file, now)) {
-            queue_unlink (&self->queued, prev, r);
+            if (!r->is_file)
+                h->queued--;
+            left--;
             start_one (self, r, h, now);
-        } else
+        } else {
+            h->scan = scan;
+            left -= h->queued;
             prev = r;
+        }
         r = next;
     }
 }

@@ -29,7 +29,8 @@ static const char SCHEMA[] =
 
 enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
-    Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT, Q_COUNT
+    Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT,
+    Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_COUNT
 };
 
 static const char *const SQL[Q_COUNT] = {
@@ -55,6 +56,11 @@ static const char *const SQL[Q_COUNT] = {
     [Q_OUT_DEAD] = "INSERT OR REPLACE INTO dead (rowid, topic, event, created, reason, died)"
                    " SELECT rowid, topic, event, created, ?2, ?3 FROM outbox WHERE rowid = ?1",
     [Q_OUT_COUNT] = "SELECT count(*) FROM outbox",
+    [Q_ITEM_PEEK] = "SELECT hash, last_seen FROM items WHERE source = ?1 AND identity = ?2",
+    [Q_SRC_DUE] = "UPDATE sources SET next_due = ?2 WHERE id = ?1",
+    [Q_SP_BEGIN] = "SAVEPOINT one",
+    [Q_SP_RELEASE] = "RELEASE one",
+    [Q_SP_ROLLBACK] = "ROLLBACK TO one",
 };
 
 struct state {
@@ -118,6 +124,37 @@ void state_rollback (state_t *self)
     self->in_tx = false;
 }
 
+/* Steps a statement without bindings (savepoints). */
+static vl_err_t run_plain (state_t *self, int which)
+{
+    sqlite3_stmt *st = self->q[which];
+    int rc = sqlite3_step (st);
+    sqlite3_reset (st);
+    if (rc != SQLITE_DONE) {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        return store_err (rc);
+    }
+    return VL_OK;
+}
+
+vl_err_t state_savepoint (state_t *self)
+{
+    return run_plain (self, Q_SP_BEGIN);
+}
+
+vl_err_t state_release (state_t *self)
+{
+    return run_plain (self, Q_SP_RELEASE);
+}
+
+vl_err_t state_rollback_savepoint (state_t *self)
+{
+    vl_err_t e = run_plain (self, Q_SP_ROLLBACK);
+    if (e == VL_OK)
+        e = run_plain (self, Q_SP_RELEASE);
+    return e;
+}
+
 /* Resets statement Q and returns it for binding. */
 static sqlite3_stmt *q (state_t *self, int which)
 {
@@ -142,7 +179,8 @@ static vl_err_t run (state_t *self, sqlite3_stmt *st)
 static void bind_text (sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
-        sqlite3_bind_text (st, i, s, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text (st, i, s, -1, SQLITE_STATIC);   /* valid until the
+                                                        step: q() rebinds */
     else
         sqlite3_bind_null (st, i);
 }
@@ -197,6 +235,14 @@ vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *
     return run (self, st);
 }
 
+vl_err_t state_source_set_due (state_t *self, const char *id, int64_t next_due)
+{
+    sqlite3_stmt *st = q (self, Q_SRC_DUE);
+    bind_text (st, 1, id);
+    sqlite3_bind_int64 (st, 2, next_due);
+    return run (self, st);
+}
+
 void state_source_clear (state_source_t *self)
 {
     if (!self)
@@ -232,6 +278,28 @@ vl_err_t state_item_get (state_t *self, const char *source, const char *identity
     sqlite3_reset (st);
     if (e != VL_OK)
         state_item_clear (out);
+    return e;
+}
+
+vl_err_t state_item_peek (state_t *self, const char *source, const char *identity,
+                          char hash[33], int64_t *last_seen)
+{
+    sqlite3_stmt *st = q (self, Q_ITEM_PEEK);
+    bind_text (st, 1, source);
+    bind_text (st, 2, identity);
+    int rc = sqlite3_step (st);
+    vl_err_t e = VL_OK;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text (st, 0);
+        snprintf (hash, 33, "%s", h ? (const char *) h : "");
+        *last_seen = sqlite3_column_int64 (st, 1);
+    } else if (rc == SQLITE_DONE)
+        e = VL_ENOTFOUND;
+    else {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        e = store_err (rc);
+    }
+    sqlite3_reset (st);
     return e;
 }
 

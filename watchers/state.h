@@ -31,6 +31,13 @@ vl_err_t state_begin (state_t *self);
 vl_err_t state_commit (state_t *self);
 void     state_rollback (state_t *self);
 
+/* Inside a transaction: SAVEPOINT (one level) / RELEASE it / ROLLBACK TO it
+ * and release it. Lets one transaction hold several sources' polls, each
+ * undone alone if it fails. */
+vl_err_t state_savepoint (state_t *self);
+vl_err_t state_release (state_t *self);
+vl_err_t state_rollback_savepoint (state_t *self);
+
 /* Per-source state. Strings owned (state_source_clear). */
 typedef struct {
     char   *etag;
@@ -50,6 +57,9 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out);
 /* Inserts or replaces source ID with *IN. */
 vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *in);
 
+/* Sets only the next due time of source ID (no row: nothing done). */
+vl_err_t state_source_set_due (state_t *self, const char *id, int64_t next_due);
+
 /* Frees the strings of *SELF and zeroes it. */
 void state_source_clear (state_source_t *self);
 
@@ -65,6 +75,11 @@ typedef struct {
 /* Reads item (SOURCE, IDENTITY) into *OUT (zeroed first); VL_ENOTFOUND. */
 vl_err_t state_item_get (state_t *self, const char *source, const char *identity,
                          state_item_t *out);
+
+/* Reads only the hash and last_seen of item (SOURCE, IDENTITY), without
+ * copying its text; VL_ENOTFOUND. */
+vl_err_t state_item_peek (state_t *self, const char *source, const char *identity,
+                          char hash[33], int64_t *last_seen);
 
 /* Inserts ITEM for SOURCE, or updates its hash, content, title, link and
  * last_seen (first_seen kept). */

@@ -196,7 +196,10 @@ put_cp (writer_t *w, utf8proc_int32_t cp)
     else if (w->pending_space)
         w->out[w->len++] = ' ';
     w->pending_space = false;
-    w->len += (size_t) utf8proc_encode_char (cp, (utf8proc_uint8_t *) w->out + w->len);
+    if (cp < 0x80)
+        w->out[w->len++] = (char) cp;
+    else
+        w->len += (size_t) utf8proc_encode_char (cp, (utf8proc_uint8_t *) w->out + w->len);
 }
 
 /* True if S (valid UTF-8) is certainly NFC already: every code point is
@@ -235,38 +238,32 @@ text_norm_plain (const char *s, size_t len, bool multiline, size_t max)
             return NULL;
         s = repaired;
     }
+    /* Already NFC (the usual case): read the input in place. */
     utf8proc_uint8_t *nfc = NULL;
-    utf8proc_ssize_t nlen;
-    if (nfc_quick_yes (s, len)) {
-        nfc = malloc (len + 1);
-        nlen = nfc ? (utf8proc_ssize_t) len : -1;
-        if (nfc)
-            memcpy (nfc, s, len);
+    utf8proc_ssize_t nlen = (utf8proc_ssize_t) len;
+    const utf8proc_uint8_t *in = (const utf8proc_uint8_t *) s;
+    if (!nfc_quick_yes (s, len)) {
+        nlen = utf8proc_map (in, (utf8proc_ssize_t) len, &nfc,
+                             UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        in = nfc;
     }
-    else
-        nlen = utf8proc_map ((const utf8proc_uint8_t *) s, (utf8proc_ssize_t) len,
-                             &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    free (repaired);
-    if (nlen < 0)
-        return NULL;
     writer_t w = { .multiline = multiline };
-    w.out = malloc ((size_t) nlen + 2);
-    if (!w.out) {
-        free (nfc);
-        return NULL;
-    }
-    for (utf8proc_ssize_t i = 0; i < nlen;) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate (nfc + i, nlen - i, &cp);
-        if (n <= 0)
+    w.out = nlen < 0 ? NULL : malloc ((size_t) nlen + 2);
+    for (utf8proc_ssize_t i = 0; w.out && i < nlen;) {
+        utf8proc_int32_t cp = in[i];
+        utf8proc_ssize_t n = 1;
+        if (cp >= 0x80 && (n = utf8proc_iterate (in + i, nlen - i, &cp)) <= 0)
             break;    /* cannot happen after repair */
         i += n;
         put_cp (&w, cp);
         if (max && w.len > max + 8)
             break;    /* far enough past the cap */
     }
-    end_line (&w);
     free (nfc);
+    free (repaired);
+    if (!w.out)
+        return NULL;
+    end_line (&w);
     if (max && w.len > max)
         w.len = util_utf8_cut (w.out, w.len, max);
     w.out[w.len] = '\0';

@@ -30,6 +30,7 @@
 #define IDLE_WAIT_MS   1000
 #define BUSY_WAIT_MS   200
 #define REPORT_EVERY_MS 10000  /* daemon: at most one pass line per 10 s */
+#define ROUND_MAX      128    /* polls committed in one transaction */
 
 /* Signal flags and the self-pipe that wakes the loop: the only state
  * shared with signal handlers. */
@@ -43,6 +44,7 @@ typedef struct {
     bool            in_flight;
     bool            polled;     /* once mode: done */
     bool            failing;    /* the last poll failed */
+    bool            due_dirty;  /* due moved without a write (304): saved at exit */
     char            conf_hash[33];
 } wsrc_t;
 
@@ -75,6 +77,8 @@ struct watcher {
     metrics_t          *metrics;      /* NULL unless metrics_listen is set */
     wmetrics_t          mx;
     size_t              nfailing;     /* sources whose last poll failed */
+    bool                round_open;   /* the round's transaction is open */
+    bool                round_failed; /* BEGIN failed: the round's polls fail */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -338,24 +342,55 @@ static void set_validators (state_source_t *ss, fetch_result_t *res)
     res->etag = res->last_modified = NULL;
 }
 
-/* Applies the outcome of one poll to the state in one transaction. WHY is
- * NULL on success. ITEMS is NULL when there is nothing to compare (304). */
+/* Opens the round's transaction on the first write of the round. */
+static vl_err_t round_begin (watcher_t *self)
+{
+    if (self->round_open)
+        return VL_OK;
+    if (self->round_failed)
+        return VL_EDB;
+    vl_err_t e = state_begin (self->state);
+    self->round_open = e == VL_OK;
+    self->round_failed = e != VL_OK;
+    return e;
+}
+
+/* True when a successful 304 changes nothing stored but the due time. */
+static bool poll_is_noop (const state_source_t *ss, const item_list_t *items, const char *why,
+                          sched_action_t act, const sched_state_t *sc)
+{
+    return !why && !items && act == SCHED_NONE && ss->failures == sc->failures
+           && ss->error_sent == sc->error_sent;
+}
+
+/* Applies the outcome of one poll to the state, under a savepoint in the
+ * round's transaction (collect_results commits it): items, outbox rows and
+ * the source row together or not at all. WHY is NULL on success. ITEMS is
+ * NULL when there is nothing to compare (304). A 304 that changes nothing
+ * but the due time writes nothing (the due time is saved at exit). */
 static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
                              const item_list_t *items, const char *why, detect_stats_t *ds)
 {
     const source_t *src = w->src;
     int64_t now = util_now_ms ();
     state_source_t ss;
-    vl_err_t e = state_begin (self->state);
-    if (e != VL_OK)
-        return e;
-    e = state_source_get (self->state, src->id, &ss);
+    vl_err_t e = state_source_get (self->state, src->id, &ss);
+    bool known = e == VL_OK;
     if (e == VL_ENOTFOUND)
         e = VL_OK;
     sched_state_t sc = { ss.failures, ss.error_sent, ss.next_due };
     sched_params_t p = params_of (self, src);
     sched_action_t act = why ? schedule_failure (&sc, &p, now, schedule_random ())
                              : schedule_success (&sc, &p, now, schedule_random ());
+    if (e == VL_OK && known && poll_is_noop (&ss, items, why, act, &sc)) {
+        w->due = sc.next_due_ms;
+        w->due_dirty = true;
+        state_source_clear (&ss);
+        return VL_OK;
+    }
+    if (e == VL_OK)
+        e = round_begin (self);
+    bool sp = e == VL_OK && (e = state_savepoint (self->state)) == VL_OK;
     if (e == VL_OK && items) {
         /* A changed configuration (selectors, keywords...) re-records the
          * source silently: a config edit is not news. */
@@ -381,10 +416,11 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
     if (e == VL_OK)
         e = state_source_put (self->state, src->id, &ss);
     if (e == VL_OK)
-        e = state_commit (self->state);
-    else
-        state_rollback (self->state);
+        e = state_release (self->state);
+    else if (sp)
+        state_rollback_savepoint (self->state);
     w->due = e == VL_OK ? sc.next_due_ms : now + schedule_delay_ms (&p, 1);
+    w->due_dirty = false;
     state_source_clear (&ss);
     return e;
 }
@@ -426,8 +462,7 @@ static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
     if (e != VL_OK) {
         log_error ("source %s: cannot record the poll: %s", src->id, vl_strerror (e));
         self->any_failed = true;
-    } else
-        self->outbox_dirty = true;   /* it may have queued events */
+    }
     log_debug ("source %s: %s in %lld ms, %zu items, %zu new, %zu changed", src->id,
                ok ? (res->not_modified ? "not modified" : "fetched") : "failed",
                (long long) res->elapsed_ms, ds.items, ds.new_items, ds.changed);
@@ -464,17 +499,63 @@ static void start_due (watcher_t *self)
     }
 }
 
+/* Commits the round's transaction. On failure every poll of the round is
+ * undone: their sources are retried soon (nothing was published: the
+ * outbox rows went with the rollback). */
+static void round_commit (watcher_t *self, wsrc_t **round, size_t n)
+{
+    bool failed = self->round_failed;
+    if (self->round_open && state_commit (self->state) != VL_OK)
+        failed = true;
+    if (self->round_open && !failed)
+        self->outbox_dirty = true;   /* it may have queued events */
+    if (failed) {
+        log_error ("cannot commit %zu polls: they will be retried", n);
+        self->any_failed = true;
+        for (size_t i = 0; i < n; i++)
+            round[i]->due = util_now_ms () + 1000;
+    }
+    self->round_open = self->round_failed = false;
+}
+
+/* Handles every finished fetch, up to ROUND_MAX per transaction. */
 static void collect_results (watcher_t *self)
 {
     fetch_result_t res;
     void *tag;
+    wsrc_t *round[ROUND_MAX];
+    size_t n = 0;
     while (fetch_take (self->fetch, &res, &tag)) {
         wsrc_t *w = tag;
         w->in_flight = false;
         w->polled = true;
         handle_result (self, w, &res);
         fetch_result_clear (&res);
+        round[n++] = w;
+        if (n == ROUND_MAX) {
+            round_commit (self, round, n);
+            n = 0;
+        }
     }
+    if (n > 0)
+        round_commit (self, round, n);
+}
+
+/* Saves the due times moved without a write (304s), in one transaction. */
+static void save_dues (watcher_t *self)
+{
+    bool open = false;
+    for (size_t i = 0; i < self->nsrcs; i++) {
+        wsrc_t *w = &self->srcs[i];
+        if (!w->due_dirty)
+            continue;
+        if (!open && !(open = state_begin (self->state) == VL_OK))
+            return;   /* the stored due times are earlier: polled sooner */
+        if (state_source_set_due (self->state, w->src->id, w->due) == VL_OK)
+            w->due_dirty = false;
+    }
+    if (open && state_commit (self->state) != VL_OK)
+        log_warn ("cannot save the next due times (sources will be polled early)");
 }
 
 /* ---- outbox -> broker ------------------------------------------------------------ */
@@ -556,10 +637,17 @@ static void report_pass (watcher_t *self, const char *what)
     pass_t *p = &self->pass;
     int64_t outbox = outbox_pending (self);
     metric_set (self->mx.outbox, (double) outbox);
-    fprintf (stderr, "veille-watch: %s polled=%zu new=%zu changed=%zu recorded=%zu "
-             "not_modified=%zu errors=%zu outbox=%lld\n", what, p->polled, p->new_items,
-             p->changed, p->recorded, p->not_modified, p->errors, (long long) outbox);
-    fflush (stderr);
+    char line[256];
+    snprintf (line, sizeof line, "polled=%zu new=%zu changed=%zu recorded=%zu "
+              "not_modified=%zu errors=%zu outbox=%lld", p->polled, p->new_items,
+              p->changed, p->recorded, p->not_modified, p->errors, (long long) outbox);
+    if (strcmp (what, "pass") == 0)
+        log_info ("pass %s", line);   /* daemon progress: a log line like the others */
+    else {
+        /* the --once result: always on stderr, whatever the log level */
+        fprintf (stderr, "veille-watch: %s %s\n", what, line);
+        fflush (stderr);
+    }
     self->total.polled += p->polled;
     self->total.errors += p->errors;
     memset (p, 0, sizeof *p);
@@ -621,9 +709,11 @@ static bool all_polled (const watcher_t *self)
 
 int watcher_run (watcher_t *self)
 {
-    fprintf (stderr, "veille-watch: ready sources=%zu shard=%d/%d broker=%s state=%s\n",
-             self->nsrcs, self->opts.shard_k, self->opts.shard_n, self->conf->broker,
-             self->conf->state);
+    char shard[32] = "";
+    if (self->opts.shard_n > 0)   /* --shard given */
+        snprintf (shard, sizeof shard, " shard=%d/%d", self->opts.shard_k, self->opts.shard_n);
+    fprintf (stderr, "veille-watch: ready sources=%zu%s broker=%s state=%s\n",
+             self->nsrcs, shard, self->conf->broker, self->conf->state);
     fflush (stderr);
     int64_t drain_deadline = 0;
     bool pass_open = false;
@@ -658,6 +748,7 @@ int watcher_run (watcher_t *self)
         }
         wait_activity (self);
     }
+    save_dues (self);
     if (self->opts.once)
         report_pass (self, "done");
     else

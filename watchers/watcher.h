@@ -28,12 +28,14 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
  * Returns the process exit code: 0 ok, 1 a source failed (once) or a
  * runtime failure. SIGHUP reopens the log file.
  * On stderr (not through the logger, so always there):
- *   veille-watch: ready sources=N shard=K/N broker=EP state=PATH
- *   veille-watch: pass polled=N new=N changed=N recorded=N not_modified=N errors=N outbox=N
- * the pass line when the polls in flight have all completed (daemon: at
- * most every 10 s, counters summed since the previous line); with --once a
- * final line of the same form starting "veille-watch: done". `recorded` is
- * items stored silently on a first poll; `outbox` is events not yet acked. */
+ *   veille-watch: ready sources=N [shard=K/N] broker=EP state=PATH
+ * (shard only when sharded) and, with --once, a final
+ *   veille-watch: done polled=N new=N changed=N recorded=N not_modified=N errors=N outbox=N
+ * The daemon logs (log_info, timestamp and level like every line) a
+ *   pass polled=N ... outbox=N
+ * line when the polls in flight have all completed (at most every 10 s,
+ * counters summed since the previous line). `recorded` is items stored
+ * silently on a first poll; `outbox` is events not yet acked. */
 int watcher_run (watcher_t *self);
 
 void watcher_destroy (watcher_t **self_p);
