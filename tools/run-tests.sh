@@ -12,12 +12,15 @@ cmake --build "$asan" -j "$jobs" || exit 1
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Most integration tests spend their time waiting on processes and sockets,
+# so ctest runs twice as many tests as there are cores.
+ctest_jobs=$((jobs * 2))
 rc=0
 summary=()
 for dir in "$build" "$asan"; do
   echo "=== ctest in $dir ==="
   log="$dir/ctest-summary.log"
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 300) | tee "$log"
+  (cd "$dir" && ctest --output-on-failure -j "$ctest_jobs" --timeout 300) | tee "$log"
   r=${PIPESTATUS[0]}
   [ "$r" -ne 0 ] && rc=1
   summary+=("$dir: $(grep -E 'tests passed|tests failed' "$log" | tail -1)")
