@@ -79,6 +79,8 @@ struct watcher {
     size_t              nfailing;     /* sources whose last poll failed */
     bool                round_open;   /* the round's transaction is open */
     bool                round_failed; /* BEGIN failed: the round's polls fail */
+    size_t              npolled;      /* once: sources done */
+    size_t              scan_from;    /* start_due resumes here (fairness) */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -470,13 +472,30 @@ static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
 
 /* ---- scheduling and fetching ---------------------------------------------------- */
 
+/* Marks W polled (once mode counts them). */
+static void mark_polled (watcher_t *self, wsrc_t *w)
+{
+    if (!w->polled)
+        self->npolled++;
+    w->polled = true;
+}
+
+/* Hands due sources to the fetcher, at most a few per transfer slot ahead:
+ * with 10,000 sources the queue (validators, URLs) stays small. The scan
+ * resumes where the previous one stopped, so every source gets its turn. */
 static void start_due (watcher_t *self)
 {
     int64_t now = util_now_ms ();
-    for (size_t i = 0; i < self->nsrcs; i++) {
+    size_t ahead = 2 * (size_t) self->conf->max_concurrency + 64;
+    for (size_t k = 0; k < self->nsrcs; k++) {
+        size_t i = (self->scan_from + k) % self->nsrcs;
         wsrc_t *w = &self->srcs[i];
         if (w->in_flight || (self->opts.once ? w->polled : w->due > now))
             continue;
+        if (fetch_active (self->fetch) >= ahead) {
+            self->scan_from = i;
+            return;
+        }
         state_source_t ss;
         vl_err_t e = state_source_get (self->state, w->src->id, &ss);
         if (e != VL_OK && e != VL_ENOTFOUND) {
@@ -493,7 +512,7 @@ static void start_due (watcher_t *self)
             w->in_flight = true;
         else {
             w->due = now + (int64_t) w->src->interval_s * 1000;
-            w->polled = true;
+            mark_polled (self, w);
             self->any_failed = true;
         }
     }
@@ -528,7 +547,7 @@ static void collect_results (watcher_t *self)
     while (fetch_take (self->fetch, &res, &tag)) {
         wsrc_t *w = tag;
         w->in_flight = false;
-        w->polled = true;
+        mark_polled (self, w);
         handle_result (self, w, &res);
         fetch_result_clear (&res);
         round[n++] = w;
@@ -701,10 +720,7 @@ static void handle_hup (void)
 
 static bool all_polled (const watcher_t *self)
 {
-    for (size_t i = 0; i < self->nsrcs; i++)
-        if (!self->srcs[i].polled || self->srcs[i].in_flight)
-            return false;
-    return true;
+    return self->npolled >= self->nsrcs && fetch_active (self->fetch) == 0;
 }
 
 int watcher_run (watcher_t *self)
@@ -748,7 +764,8 @@ int watcher_run (watcher_t *self)
         }
         wait_activity (self);
     }
-    save_dues (self);
+    if (!self->opts.once)
+        save_dues (self);   /* --once ignores due times: nothing to save */
     if (self->opts.once)
         report_pass (self, "done");
     else
