@@ -386,3 +386,180 @@ event_decode (const void *data, size_t len, event_t *out)
     msgpack_unpacked_destroy (&up);
     return rc;
 }
+
+/* ---- validation in place ------------------------------------------- */
+
+/* The string keys of the event, in the order of vw_fields below. */
+static const char *const vw_names[] = { "id", "type", "source", "topic", "url", "title",
+                                        "summary", "hash", "prev_hash", "diff" };
+
+typedef struct {
+    event_view_t *out;
+    unsigned      seen_str;    /* bit i: vw_names[i] holds a string */
+    bool          seen_v, seen_published, seen_tags;
+} vw_state_t;
+
+static int
+vw_str_index (const char *key, size_t klen)
+{
+    static const unsigned char lens[] = { 2, 4, 6, 5, 3, 5, 7, 4, 9, 4 };
+    for (size_t i = 0; i < VL_ARRAY_LEN (vw_names); i++)
+        if (lens[i] == klen && memcmp (vw_names[i], key, klen) == 0)
+            return (int) i;
+    return -1;
+}
+
+static bool
+vw_key_is (const char *key, size_t klen, const char *name)
+{
+    return strlen (name) == klen && memcmp (key, name, klen) == 0;
+}
+
+/* Reads a string value that must have no NUL and be valid UTF-8. */
+static vl_err_t
+vw_text (mpread_t *r, const char **s, size_t *len)
+{
+    if (!mpread_str (r, s, len))
+        return VL_EPARSE;
+    if (memchr (*s, '\0', *len) || !util_utf8_valid (*s, *len))
+        return VL_EUTF8;
+    return VL_OK;
+}
+
+/* One of the string fields (index I): nil is ignored, as in dup_str. */
+static vl_err_t
+vw_str_field (vw_state_t *st, int i, mpread_t *r)
+{
+    if (mpread_nil (r))
+        return VL_OK;
+    const char *s;
+    size_t len;
+    vl_err_t rc = vw_text (r, &s, &len);
+    if (rc)
+        return rc;
+    if (st->seen_str & (1u << i))
+        return VL_EPARSE;   /* duplicate key */
+    st->seen_str |= 1u << i;
+    event_view_t *o = st->out;
+    const char **ptrs[] = { &o->id, &o->type, &o->source, &o->topic };
+    size_t *lens[] = { &o->id_len, &o->type_len, &o->source_len, &o->topic_len };
+    if ((size_t) i < VL_ARRAY_LEN (ptrs)) {
+        *ptrs[i] = s;
+        *lens[i] = len;
+    }
+    return VL_OK;
+}
+
+static vl_err_t
+vw_tags (vw_state_t *st, mpread_t *r)
+{
+    uint32_t n;
+    if (!mpread_array (r, &n) || st->seen_tags)
+        return VL_EPARSE;
+    if (n > EVENT_MAX_TAGS)
+        return VL_ETOOBIG;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        vl_err_t rc = vw_text (r, &s, &len);
+        if (rc)
+            return rc;
+    }
+    st->seen_tags = n > 0;   /* decode_tags: an empty array leaves tags NULL */
+    st->out->ntags = n;
+    return VL_OK;
+}
+
+/* The value (in R, exactly one value) of key KEY: same rules as decode_pair. */
+static vl_err_t
+vw_pair (vw_state_t *st, const char *key, size_t klen, mpread_t *r)
+{
+    int i = vw_str_index (key, klen);
+    if (i >= 0)
+        return vw_str_field (st, i, r);
+    int64_t n;
+    if (vw_key_is (key, klen, "v")) {
+        if (st->seen_v || !mpread_int (r, &n) || n < 1 || n > UINT32_MAX)
+            return VL_EPARSE;
+        st->out->v = (uint32_t) n;
+        st->seen_v = true;
+    }
+    else if (vw_key_is (key, klen, "published")) {
+        if (st->seen_published || !mpread_int (r, &n))
+            return VL_EPARSE;
+        st->seen_published = true;
+    }
+    else if (vw_key_is (key, klen, "detected")) {
+        if (!mpread_int (r, &n) || n < 0)
+            return VL_EPARSE;
+    }
+    else if (vw_key_is (key, klen, "tags"))
+        return vw_tags (st, r);
+    return VL_OK;
+}
+
+static vl_err_t
+vw_check (const vw_state_t *st)
+{
+    const event_view_t *o = st->out;
+    if (!st->seen_v || !o->id || !o->type || !o->source || !o->topic)
+        return VL_EPARSE;
+    if (!id_valid (o->id, o->id_len) || !type_valid (o->type, o->type_len)
+        || !event_topic_valid (o->topic, o->topic_len)
+        || o->source_len == 0 || o->source_len > EVENT_MAX_TOPIC)
+        return VL_EPARSE;
+    return VL_OK;
+}
+
+/* The walk of event_validate over a non-empty DATA of at most
+ * EVENT_MAX_BYTES; may leave *OUT partly filled on error. */
+static vl_err_t
+vw_walk (const void *data, size_t len, event_view_t *out)
+{
+    mpread_t r;
+    uint32_t n;
+    mpread_init (&r, data, len);
+    if (!mpread_map (&r, &n))
+        return VL_EPARSE;   /* also when the map header is not a map at all */
+    vw_state_t st = { .out = out };
+    vl_err_t rc = VL_OK;
+    /* event_decode checks the whole structure before any rule, so after
+     * the first rule error the rest is still walked: a structural error
+     * anywhere wins (VL_EPARSE), as there. */
+    for (uint32_t i = 0; i < n; i++) {
+        const char *key = NULL;
+        size_t klen = 0;
+        mpread_t at = r;
+        bool key_ok = mpread_str (&r, &key, &klen);
+        if (!key_ok) {
+            r = at;
+            if (!mpread_skip (&r, EVENT_MAX_DEPTH - 1))
+                return VL_EPARSE;
+        }
+        const unsigned char *v0 = r.p;
+        if (!mpread_skip (&r, EVENT_MAX_DEPTH - 1))
+            return VL_EPARSE;
+        if (rc)
+            continue;
+        mpread_t vr;
+        mpread_init (&vr, v0, (size_t) (r.p - v0));
+        rc = key_ok ? vw_pair (&st, key, klen, &vr) : VL_EPARSE;
+    }
+    if (!mpread_done (&r))
+        return VL_EPARSE;
+    return rc ? rc : vw_check (&st);
+}
+
+vl_err_t
+event_validate (const void *data, size_t len, event_view_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (!data || len == 0)
+        return VL_EPARSE;
+    if (len > EVENT_MAX_BYTES)
+        return VL_ETOOBIG;
+    vl_err_t rc = vw_walk (data, len, out);
+    if (rc)
+        memset (out, 0, sizeof *out);
+    return rc;
+}

@@ -62,6 +62,24 @@ vl_err_t event_encode (const event_t *self, buf_t *out);
  * deeper than EVENT_MAX_DEPTH. Unknown keys are skipped. */
 vl_err_t event_decode (const void *data, size_t len, event_t *out);
 
+/* A validated event, read in place: every pointer points into the bytes
+ * given to event_validate (valid as long as they are), NOT NUL-terminated;
+ * NULL/0 for an absent optional field. */
+typedef struct {
+    uint32_t    v;
+    const char *id;     size_t id_len;      /* required, EVENT_ID_HEX bytes */
+    const char *type;   size_t type_len;    /* required */
+    const char *source; size_t source_len;  /* required */
+    const char *topic;  size_t topic_len;   /* required */
+    size_t      ntags;
+} event_view_t;
+
+/* Same checks and the same result as event_decode (accept/reject and error
+ * code, VL_ENOMEM aside) on DATA (LEN bytes), in one walk over the bytes
+ * and without allocating. On VL_OK *OUT (zeroed first) describes the
+ * event; its pointers borrow DATA. */
+vl_err_t event_validate (const void *data, size_t len, event_view_t *out);
+
 /* Checks that a topic is acceptable: 1..EVENT_MAX_TOPIC bytes of
  * [a-z0-9._-]. Topics starting with "_sys." are reserved for the system. */
 bool event_topic_valid (const char *topic, size_t len);

@@ -140,6 +140,48 @@ mpread_uint (mpread_t *self, uint64_t *v)
     return false;
 }
 
+bool
+mpread_int (mpread_t *self, int64_t *v)
+{
+    if (self->left == 0)
+        return false;
+    unsigned char c = *self->p;
+    uint64_t u;
+    if (c >= 0xe0) {                            /* negative fixint */
+        self->p++;
+        self->left--;
+        *v = (int64_t) (signed char) c;
+        return true;
+    }
+    if (c <= 0x7f || (c >= 0xcc && c <= 0xcf)) {
+        if (!mpread_uint (self, &u) || u > INT64_MAX)
+            return false;
+        *v = (int64_t) u;
+        return true;
+    }
+    if (c < 0xd0 || c > 0xd3)
+        return false;
+    size_t n = (size_t) 1 << (c - 0xd0);
+    self->p++;
+    self->left--;
+    if (!s_be (self, n, &u))
+        return false;
+    if (n < 8 && (u >> (8 * n - 1)))            /* sign-extend */
+        u |= ~(uint64_t) 0 << (8 * n);
+    *v = (int64_t) u;
+    return true;
+}
+
+bool
+mpread_nil (mpread_t *self)
+{
+    if (self->left == 0 || *self->p != 0xc0)
+        return false;
+    self->p++;
+    self->left--;
+    return true;
+}
+
 /* Skips the payload of scalar tag C (already read); false if C is not a
  * valid scalar tag or its payload is cut short. */
 static bool

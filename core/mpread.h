@@ -30,6 +30,14 @@ bool mpread_str (mpread_t *self, const char **s, size_t *len);
 /* Reads a non-negative integer (any msgpack int format). */
 bool mpread_uint (mpread_t *self, uint64_t *v);
 
+/* Reads any msgpack integer that fits in int64_t (a uint64 above
+ * INT64_MAX is refused). */
+bool mpread_int (mpread_t *self, int64_t *v);
+
+/* Consumes a nil and returns true if the next value is nil; else reads
+ * nothing and returns false. */
+bool mpread_nil (mpread_t *self);
+
 /* Skips one value of any type, nested at most DEPTH levels. */
 bool mpread_skip (mpread_t *self, int depth);
 

@@ -81,6 +81,14 @@ util_utf8_valid (const void *data, size_t len)
     const unsigned char *p = data;
     size_t i = 0;
     while (i < len) {
+        if (len - i >= 8) {   /* ASCII fast path: 8 bytes, no high bit set */
+            uint64_t w;
+            memcpy (&w, p + i, sizeof w);
+            if (!(w & UINT64_C (0x8080808080808080))) {
+                i += 8;
+                continue;
+            }
+        }
         if (p[i] < 0x80) {
             i++;
             continue;
