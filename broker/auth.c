@@ -59,6 +59,7 @@ struct auth {
     /* thread only */
     void           *mon[AUTH_MAX_MONITORS];
     char            mon_domain[AUTH_MAX_MONITORS][16];
+    bool            mon_stopped[AUTH_MAX_MONITORS];   /* MONITOR_STOPPED seen */
     size_t          nmon;
     auth_peer_t     peers[AUTH_PEERS];
     int64_t         window_ms;
@@ -361,20 +362,24 @@ s_zap_serve (auth_t *self)
 
 /* ---- monitors of failed handshakes (thread only) ---------------------- */
 
-static void
+/* Reads one event from monitor I, logs a failed handshake; returns the
+ * event number (0 if unreadable). */
+static uint16_t
 s_monitor_event (auth_t *self, size_t i)
 {
     char f[2][AUTH_FRAME_MAX + 1];
     size_t lens[2] = { 0 };
     int n = s_recv_frames (self->mon[i], f, lens, 2);
     if (n < 2 || lens[0] < 6)
-        return;
+        return 0;
     uint16_t event;
     uint32_t value;
     memcpy (&event, f[0], 2);
     memcpy (&value, f[0] + 2, 4);
+    if (event == ZMQ_EVENT_MONITOR_STOPPED)
+        self->mon_stopped[i] = true;
     if (!(event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)))
-        return;
+        return event;
     char why[96];
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
         && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
@@ -390,6 +395,37 @@ s_monitor_event (auth_t *self, size_t i)
     char where[160];
     snprintf (where, sizeof where, "a peer of %.140s", f[1]);
     s_refusal (self, where, self->mon_domain[i], why, NULL);
+    return event;
+}
+
+/* On shutdown: reads the monitors until each says MONITOR_STOPPED (its
+ * socket was closed) or 2 s pass. libzmq 4.3 sends monitor events with a
+ * blocking send from its I/O thread: closing a reader while its socket
+ * still emits events would stall the whole context (and zmq_ctx_term). */
+static void
+s_monitors_drain (auth_t *self)
+{
+    int64_t end = util_mono_ms () + 2000;
+    for (;;) {
+        size_t left = 0;
+        for (size_t i = 0; i < self->nmon; i++)
+            left += !self->mon_stopped[i];
+        if (left == 0)
+            return;
+        if (util_mono_ms () >= end) {
+            log_debug ("auth: %zu endpoint monitor(s) still running at shutdown "
+                       "(close the endpoints before auth_destroy)", left);
+            return;
+        }
+        zmq_pollitem_t items[AUTH_MAX_MONITORS];
+        for (size_t i = 0; i < self->nmon; i++)
+            items[i] = (zmq_pollitem_t) { self->mon[i], 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (items, (int) self->nmon, 100) <= 0)
+            continue;
+        for (size_t i = 0; i < self->nmon; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                s_monitor_event (self, i);
+    }
 }
 
 /* Handles a command from auth_apply_server / auth_destroy. Returns false
@@ -409,6 +445,7 @@ s_command (auth_t *self)
         if (s && zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof zero) == 0
             && zmq_connect (s, f[1]) == 0) {
             self->mon[self->nmon] = s;
+            self->mon_stopped[self->nmon] = false;
             snprintf (self->mon_domain[self->nmon], sizeof self->mon_domain[0], "%.15s", f[2]);
             self->nmon++;
             answer = "OK";
@@ -445,6 +482,7 @@ s_thread (void *arg)
         if ((items[0].revents & ZMQ_POLLIN) && !s_command (self))
             break;
     }
+    s_monitors_drain (self);
     for (size_t i = 0; i < self->nmon; i++)
         zmq_close (self->mon[i]);
     self->nmon = 0;
@@ -594,7 +632,8 @@ auth_apply_server (auth_t *self, void *socket, const char *domain)
     snprintf (ep, sizeof ep, "inproc://veille-auth-mon-%p-%d", (void *) self, self->nmonitors++);
     vl_err_t rc = VL_OK;
     if (zmq_socket_monitor (socket, ep, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0) {
+                                        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                        | ZMQ_EVENT_MONITOR_STOPPED) != 0) {
         log_warn ("auth: cannot monitor %s handshakes: %s", domain, zmq_strerror (zmq_errno ()));
     }
     else {
