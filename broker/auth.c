@@ -341,6 +341,13 @@ s_zap_serve (auth_t *self)
     char z85[41] = "";
     if (why && lens[6] == 32 && n == AUTH_ZAP_FRAMES)
         zmq_z85_encode (z85, (const uint8_t *) f[6], 32);
+    /* counters and log first: once the reply is out the client knows */
+    pthread_mutex_lock (&self->lock);
+    if (why)
+        self->stats.denied++;
+    else
+        self->stats.allowed++;
+    pthread_mutex_unlock (&self->lock);
     if (why) {
         char keytext[64];
         snprintf (keytext, sizeof keytext, "(key %s)", z85[0] ? z85 : "none");
@@ -351,12 +358,6 @@ s_zap_serve (auth_t *self)
         log_debug ("auth: %s on %s allowed as %s", f[3], f[2], user);
         s_zap_reply (self->zap, f[1], lens[1], "200", "OK", user);
     }
-    pthread_mutex_lock (&self->lock);
-    if (why)
-        self->stats.denied++;
-    else
-        self->stats.allowed++;
-    pthread_mutex_unlock (&self->lock);
     free (f);
 }
 
