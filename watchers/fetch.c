@@ -52,6 +52,8 @@ struct fetch {
     size_t       nhosts, caphosts;
     int64_t      next_slot;   /* monotonic ms when a host interval ends; 0 = none */
     unsigned     scan;        /* start_ready pass counter */
+    CURL       **spare;       /* finished easy handles kept for reuse (reset) */
+    size_t       nspare, capspare;
 };
 
 static void queue_push (req_queue_t *q, req_t *r)
@@ -160,6 +162,13 @@ fetch_t *fetch_new (const fetch_opts_t *opts, vl_err_t *err)
     curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                        (long) self->o.per_host_concurrency);
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->o.max_concurrency);
+    self->capspare = (size_t) self->o.max_concurrency;
+    self->spare = calloc (self->capspare ? self->capspare : 1, sizeof *self->spare);
+    if (!self->spare) {
+        fetch_destroy (&self);
+        *err = VL_ENOMEM;
+        return NULL;
+    }
     *err = VL_OK;
     return self;
 }
@@ -186,6 +195,9 @@ void fetch_destroy (fetch_t **self_p)
     }
     free_queue (&self->queued);
     free_queue (&self->done);
+    for (size_t i = 0; i < self->nspare; i++)
+        curl_easy_cleanup (self->spare[i]);
+    free (self->spare);
     for (size_t i = 0; i < self->nhosts; i++)
         free (self->hosts[i].name);
     free (self->hosts);
@@ -365,7 +377,7 @@ static vl_err_t set_auth (req_t *r)
 static vl_err_t setup_easy (fetch_t *self, req_t *r)
 {
     const fetch_opts_t *o = &self->o;
-    CURL *e = r->easy = curl_easy_init ();
+    CURL *e = r->easy = self->nspare ? self->spare[--self->nspare] : curl_easy_init ();
     if (!e)
         return VL_ENOMEM;
     buf_init (&r->body, (size_t) o->max_body_bytes);
@@ -497,7 +509,11 @@ static void finish (fetch_t *self, req_t *r, CURLcode code)
             break;
         }
     curl_multi_remove_handle (self->multi, r->easy);
-    curl_easy_cleanup (r->easy);
+    if (self->nspare < self->capspare) {
+        curl_easy_reset (r->easy);   /* options gone; caches stay with the multi */
+        self->spare[self->nspare++] = r->easy;
+    } else
+        curl_easy_cleanup (r->easy);
     r->easy = NULL;
     queue_push (&self->done, r);
 }

@@ -375,7 +375,7 @@ vl_err_t state_outbox_add (state_t *self, const char *topic, const void *event,
 {
     sqlite3_stmt *st = q (self, Q_OUT_ADD);
     bind_text (st, 1, topic);
-    sqlite3_bind_blob64 (st, 2, event, len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob64 (st, 2, event, len, SQLITE_STATIC);   /* stepped before return */
     sqlite3_bind_int64 (st, 3, now_ms);
     vl_err_t e = run (self, st);
     if (e == VL_OK && rowid)
