@@ -130,7 +130,11 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domai
         zmq_close (sock);
         return NULL;
     }
-    s_setopt (sock, ZMQ_SNDHWM, self->opts.sndhwm);
+    /* The replay ROUTER has its own bound, room for one whole answer
+     * whatever sndhwm (a smaller one cut every long answer and the client
+     * waited a request timeout per chunk). */
+    bool replay = strcmp (domain, AUTH_DOMAIN_REPLAY) == 0;
+    s_setopt (sock, ZMQ_SNDHWM, replay ? REPLAY_SNDHWM : self->opts.sndhwm);
     s_setopt (sock, ZMQ_RCVHWM, self->opts.sndhwm);
     s_setopt (sock, ZMQ_LINGER, 0);
     if (type == ZMQ_XPUB)

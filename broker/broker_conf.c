@@ -57,10 +57,11 @@ const cfg_key_t broker_conf_keys[] = {
              "seconds (0 = never)." },
     { .name = "sndhwm", .type = CFG_T_INT, .def = "100000",
       .min = 1, .max = 100000000,
-      .doc = "Send high-water mark (messages) per subscriber and per replay "
-             "client. Past it a slow subscriber loses messages (it recovers "
-             "them through replay) and a replay reply is abandoned (the "
-             "client retries): the broker never blocks." },
+      .doc = "Send high-water mark (messages) per subscriber (and receive "
+             "high-water mark of every endpoint). Past it a slow subscriber "
+             "loses messages (it recovers them through replay): the broker "
+             "never blocks. Replay answers have their own bound (one whole "
+             "answer, 20000 messages) whatever this value." },
     { .name = "curve_secret_key", .type = CFG_T_STR,
       .doc = "CURVE: the broker's secret key file (`veille keygen`, mode "
              "0600). When set, every endpoint is encrypted and only the keys "

@@ -21,8 +21,9 @@
  * (after, upto], next = upto, more = false.
  *
  * The broker never blocks on a replay client: the ROUTER socket is
- * ZMQ_ROUTER_MANDATORY with a bounded send high-water mark, and when a
- * send fails (EAGAIN: the client does not read fast enough; EHOSTUNREACH:
+ * ZMQ_ROUTER_MANDATORY with its own send high-water mark REPLAY_SNDHWM
+ * (room for one whole answer, independent of the broker's sndhwm, which
+ * only bounds live subscribers), and when a send fails (EAGAIN: the client does not read fast enough; EHOSTUNREACH:
  * it is gone) the rest of that answer is abandoned. A client that gets no
  * END within its timeout asks again from its last seq. */
 #ifndef VL_REPLAY_H
@@ -36,6 +37,9 @@
 #include "wire.h"
 
 #define REPLAY_MAX_REPLY_BYTES (16u << 20)
+/* Send HWM (messages) of the replay ROUTER, per client: one full answer
+ * (WIRE_REPLAY_MAX_LIMIT "E" + END) with room to spare. */
+#define REPLAY_SNDHWM          (2 * WIRE_REPLAY_MAX_LIMIT)
 
 typedef enum { REPLAY_OP_REPLAY, REPLAY_OP_COUNT } replay_op_t;
 

@@ -20,9 +20,9 @@ def main():
     path = os.path.join(d, "alerts.log")
     conf = write_conf(os.path.join(d, "sub.conf"), b, os.path.join(d, "sub.db"),
                       ['name = "text"; type = "log"; file = "%s";' % path],
-                      extra="  rcvhwm = 10;", request_timeout_ms=200)
-    # (the broker's tiny sndhwm also cuts replay answers: a short request
-    # timeout makes the client ask again quickly)
+                      extra="  rcvhwm = 10;", request_timeout_ms=15000)
+    # (a long request timeout: the tiny sndhwm does not cut replay answers,
+    # so no request may time out; checked at the end)
     s = Sub(conf).start()
     replayed = 0
     items = [event(i, topic="un.drop", salt="drop") for i in range(N)]
@@ -31,12 +31,15 @@ def main():
     wait_until(lambda: len(read_lines(path)) >= N // 2, timeout=120, what="first half")
     assert s.stop() == 0
     replayed += int(s.wait_log(r"stopping \(events: \d+ live, (\d+) replayed").group(1))
+    logs = s.log_text()
     s = Sub(conf).start()
     publish(b, [("un.drop", e[1]) for e in items[N // 2:]], window=8, resend_ms=300)
     wait_until(lambda: len(read_lines(path)) >= N, timeout=120, what="every event")
     assert s.stop() == 0
     replayed += int(s.wait_log(r"stopping \(events: \d+ live, (\d+) replayed").group(1))
     assert replayed > 0, "no live message was dropped: the test proves nothing"
+    assert "no answer from the replay endpoint" not in logs + s.log_text(), \
+        "a replay answer was cut"
     rx = re.compile(r" id=([0-9a-f]{32}) seq=(\d+)")
     got = [rx.search(l).groups() for l in read_lines(path)]
     ids = [g[0] for g in got]
