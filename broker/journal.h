@@ -32,7 +32,54 @@
  * committed size, the uncommitted appends are dropped (their seqs will be
  * given again) and the error returned; the journal stays usable.
  *
- * Not thread-safe: one thread owns a journal. */
+ * Not thread-safe: one thread owns a journal.
+ *
+ * ---- Planned, not implemented (designs for later) ----
+ *
+ * Overlapping fdatasync with the next batch (policy `batch`). Today the
+ * broker loop is: receive batch N, validate, append, journal_commit
+ * (pwrite + fdatasync, ~0.1-10 ms), ack + fan out N, then receive N+1; the
+ * main thread is idle during the fsync. Design:
+ *   - journal_commit splits into journal_write (pwrite of the buffer; the
+ *     records become "written", seqs N) and a sync step run by ONE writer
+ *     thread: the main thread hands it (fd, end offset, last seq) through a
+ *     mutex+condvar slot and goes on receiving/validating/appending batch
+ *     N+1 into a second buffer (double buffering: wbuf[2]).
+ *   - The writer calls fdatasync(fd), then publishes `durable_seq` (atomic)
+ *     and wakes the main thread through an eventfd/inproc PAIR polled
+ *     with the three sockets.
+ *   - The main thread acks and fans out ONLY items with seq <= durable_seq
+ *     (the batch keeps its zmq_msg_t until then): the contract "acked =>
+ *     durable" and "fanned out / replayable => durable" is unchanged.
+ *     journal_head() stays the last DURABLE seq; queries (replay) never see
+ *     written-but-unsynced records.
+ *   - At most one sync in flight: batch N+1 is pwritten only after N is
+ *     durable (keeps the truncate-on-failure logic simple: a failed sync
+ *     truncates back to the last durable offset, drops N and N+1 and
+ *     answers both UNAVAILABLE, as today for one batch).
+ *   - Rolls (new segment) and retention wait for the writer to be idle.
+ *   Proof: 11-broker-kill9 and 31-watch-kill9 (kill -9 under load: every
+ *   acked id must be in the journal after restart) plus a unit test that
+ *   injects a slow fsync (function pointer in journal_opts) and checks no
+ *   ack leaves before it returns.
+ *
+ * Journal epoch (task "epoch"). A random 64-bit id created with a NEW
+ * journal (randombytes_buf) and stored in DIR/EPOCH (16 hex digits + "\n",
+ * written to EPOCH.tmp, fsynced, renamed, dir fsynced) when the directory
+ * holds no segment; an existing journal without EPOCH (older version) gets
+ * one too on open. journal_epoch() returns it. The broker adds `epoch`
+ * (uint) to heartbeat and `_sys.stats` bodies and to the replay END map.
+ * client_sub parses the heartbeat body (today it only reads the seq frame)
+ * and END: the first epoch seen is remembered; a different one later =
+ * the journal was replaced: warn and resync from 0 (as s_reset does now;
+ * the id dedup window keeps old events from repeating). The "head went
+ * below the cursor" test stays as the fallback for brokers without epoch.
+ * This also catches the case the head heuristic misses: the new journal's
+ * head already passed the old cursor before the subscriber saw a
+ * heartbeat (events 1..cursor of the new journal silently skipped).
+ * veille-sub should persist the epoch next to its cursors (state db) so a
+ * restarted subscriber detects a reset that happened while it was down;
+ * sub_app's loop_reset already reacts to client_sub's resets counter. */
 #ifndef VL_JOURNAL_H
 #define VL_JOURNAL_H
 
