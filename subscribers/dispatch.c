@@ -51,8 +51,8 @@ typedef struct {
     bool            started;
     pthread_mutex_t mu;
     pthread_cond_t  cv;
-    slot_t         *ring;
-    size_t          cap, head, len;
+    slot_t         *ring;          /* CAP + 1 slots: the last one only ever takes a mark */
+    size_t          cap, slots, head, len;
     size_t          bytes, max_bytes;   /* event bytes queued, and the cap */
     bool            busy, stop;
 
@@ -123,7 +123,7 @@ wsink_free (wsink_t *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->len; i++)
-        item_unref (w->ring[(w->head + i) % w->cap].item);
+        item_unref (w->ring[(w->head + i) % w->slots].item);
     for (size_t i = 0; i < w->nheld; i++)
         item_unref (w->held[i]);
     free (w->held);
@@ -155,7 +155,7 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     if (grown)
         self->sinks = grown;
     size_t cap = o->queue_cap < 2 ? 2 : o->queue_cap;
-    if (!w || !grown || !(w->ring = calloc (cap, sizeof (slot_t)))
+    if (!w || !grown || !(w->ring = calloc (cap + 1, sizeof (slot_t)))
         || !(w->name = strdup (sink->name))) {
         if (w)
             free (w->ring);
@@ -174,6 +174,7 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     w->sink = sink;
     w->filter = filter;
     w->cap = cap;
+    w->slots = cap + 1;
     w->max_bytes = o->queue_bytes ? o->queue_bytes : 64u * 1024 * 1024;
     w->start_head = o->start_at_head;
     w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 1;
@@ -240,18 +241,23 @@ push (wsink_t *w, item_t *it, uint64_t mark)
     pthread_mutex_lock (&w->mu);
     bool ok = true;
     if (!it && w->len > 0) {             /* coalesce consecutive marks */
-        slot_t *last = &w->ring[(w->head + w->len - 1) % w->cap];
+        slot_t *last = &w->ring[(w->head + w->len - 1) % w->slots];
         if (!last->item) {
             last->mark = mark;
             pthread_mutex_unlock (&w->mu);
             return true;
         }
     }
+    /* An event needs one of the CAP slots; a mark always fits (spare slot):
+       marks coalesce, so at most one follows a full queue of events. A
+       dropped mark would leave the cursor behind until a later one, and
+       there may be none (the last events before a quiet period). */
     size_t cost = it ? it->rawlen : 0;
-    if (w->len == w->cap || (w->len > 0 && w->bytes + cost > w->max_bytes))
+    if (it ? (w->len >= w->cap || (w->len > 0 && w->bytes + cost > w->max_bytes))
+           : w->len >= w->slots)
         ok = false;
     else {
-        w->ring[(w->head + w->len) % w->cap] = (slot_t) { it, mark };
+        w->ring[(w->head + w->len) % w->slots] = (slot_t) { it, mark };
         w->len++;
         w->bytes += cost;
         if (it)
@@ -353,9 +359,7 @@ dispatch_offer_mark (dispatch_t *self, uint64_t seq)
         wsink_t *w = self->sinks[i];
         if (w->suspended || seq <= w->fed_mark)
             continue;
-        /* A mark that does not fit is skipped: the events before it are all
-           queued, so fed_mark still advances; a later mark persists it. */
-        push (w, NULL, seq);
+        push (w, NULL, seq);              /* always fits (spare slot) */
         w->fed_mark = seq;
         fed_prune (w, seq);
     }
@@ -660,7 +664,7 @@ pop_batch (wsink_t *w, slot_t *batch)
         if (batch[n].item)
             w->bytes -= batch[n].item->rawlen;
         n++;
-        w->head = (w->head + 1) % w->cap;
+        w->head = (w->head + 1) % w->slots;
         w->len--;
     }
     return n;

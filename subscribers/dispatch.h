@@ -12,7 +12,10 @@
  *
  * Bounded queues and overflow (never block the others): each sink's queue
  * holds at most queue_cap items and queue_bytes bytes of events (a queue
- * always takes one event, whatever its size). When an event does not fit,
+ * always takes one event, whatever its size; a cursor mark always fits:
+ * marks coalesce and one spare slot takes the mark after a full queue, so
+ * the cursor reaches the last mark even when nothing follows). When an
+ * event does not fit,
  * the sink is
  * SUSPENDED: the main thread stops feeding it (events and marks) and
  * remembers fed_mark, the last mark it did enqueue (everything <= fed_mark
