@@ -76,4 +76,10 @@ size_t format_utf8_prefix_cp (const char *s, size_t len, size_t maxcp);
  * ("Subject: " = 9). The text is capped at MAX bytes. */
 vl_err_t format_rfc2047 (buf_t *out, const char *text, size_t first_used, size_t max);
 
+/* Appends S (LEN bytes) with every line break (LF, CRLF or a lone CR)
+ * written as CRLF: the canonical form of a MIME text body, which the
+ * quoted-printable encoder turns into real line breaks (a bare LF would be
+ * encoded as "=0A"). */
+vl_err_t format_crlf (buf_t *out, const char *s, size_t len);
+
 #endif

@@ -1,5 +1,6 @@
 /* format_mime.c: header values safe for mail and HTTP: one line, no
- * controls, RFC 2047 encoded-words for anything but short plain ASCII. */
+ * controls, RFC 2047 encoded-words for anything but short plain ASCII;
+ * canonical CRLF line breaks for MIME text bodies. */
 #include <string.h>
 #include <sodium.h>
 #include "format.h"
@@ -72,4 +73,24 @@ format_rfc2047 (buf_t *out, const char *text, size_t first_used, size_t max)
     }
     buf_free (&clean);
     return rc;
+}
+
+vl_err_t
+format_crlf (buf_t *out, const char *s, size_t len)
+{
+    if (!s || len == 0)
+        return VL_OK;
+    vl_err_t rc = VL_OK;
+    size_t start = 0;
+    for (size_t i = 0; rc == VL_OK && i < len; i++) {
+        if (s[i] != '\n' && s[i] != '\r')
+            continue;
+        rc = buf_append (out, s + start, i - start);
+        if (rc == VL_OK)
+            rc = buf_puts (out, "\r\n");
+        if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
+            i++;
+        start = i + 1;
+    }
+    return rc == VL_OK ? buf_append (out, s + start, len - start) : rc;
 }

@@ -101,32 +101,39 @@ sink_mail_classify (CURLcode cc, long code, sink_result_t *res)
         sink_result_set (res, SINK_RETRY, "SMTP %ld: %s", code, curl_easy_strerror (cc));
 }
 
+/* Adds a quoted-printable text part holding BODY with CRLF line breaks
+ * (libcurl's encoder keeps CRLF as real line breaks and folds lines with
+ * soft breaks at 76 characters; a bare LF would become "=0A"). */
+static void
+add_text_part (curl_mime *mime, const buf_t *body, const char *type)
+{
+    buf_t crlf;
+    buf_init (&crlf, 0);
+    curl_mimepart *part = curl_mime_addpart (mime);
+    if (format_crlf (&crlf, body->data, body->len) != VL_OK)
+        buf_reset (&crlf);
+    curl_mime_data (part, crlf.data ? crlf.data : "", crlf.len);   /* copied */
+    curl_mime_type (part, type);
+    curl_mime_encoder (part, "quoted-printable");
+    buf_free (&crlf);
+}
+
 static curl_mime *
 build_mime (CURL *c, const buf_t *text, const buf_t *html)
 {
     curl_mime *mime = curl_mime_init (c);
     if (!mime)
         return NULL;
-    curl_mimepart *part;
     if (html && html->len) {
         curl_mime *alt = curl_mime_init (c);
-        part = curl_mime_addpart (alt);
-        curl_mime_data (part, text->data, text->len);
-        curl_mime_type (part, "text/plain; charset=utf-8");
-        curl_mime_encoder (part, "quoted-printable");
-        part = curl_mime_addpart (alt);
-        curl_mime_data (part, html->data, html->len);
-        curl_mime_type (part, "text/html; charset=utf-8");
-        curl_mime_encoder (part, "quoted-printable");
-        part = curl_mime_addpart (mime);
+        add_text_part (alt, text, "text/plain; charset=utf-8");
+        add_text_part (alt, html, "text/html; charset=utf-8");
+        curl_mimepart *part = curl_mime_addpart (mime);
         curl_mime_subparts (part, alt);
         curl_mime_type (part, "multipart/alternative");
         return mime;
     }
-    part = curl_mime_addpart (mime);
-    curl_mime_data (part, text->data ? text->data : "", text->len);
-    curl_mime_type (part, "text/plain; charset=utf-8");
-    curl_mime_encoder (part, "quoted-printable");
+    add_text_part (mime, text, "text/plain; charset=utf-8");
     return mime;
 }
 

@@ -4,9 +4,12 @@ to a real SMTP server (aiosmtpd on loopback). Hostile titles (CR/LF, quotes,
 emoji, RTL, </script>) give one message each whose headers cannot be
 forged (no injected Bcc/Subject), whose Subject decodes (RFC 2047) to the
 cleaned title, with a text/plain part and an HTML part that escapes markup.
+Both parts are quoted-printable with real CRLF line breaks (no "=0A"), soft
+breaks ("=" at the end) keeping every raw line within 76 characters.
 A second sink points at a dead server: it retries, the server comes up,
 and exactly one message is delivered."""
 import os
+import quopri
 import re
 import sys
 
@@ -32,6 +35,33 @@ def cleaned(t):
         else:
             out.append(c)
     return "".join(out)
+
+
+def raw_part(raw, ctype):
+    """The encoded body lines of the first part of type CTYPE, as sent."""
+    assert b"\n" not in raw.replace(b"\r\n", b""), "bare LF in the message"
+    lines = raw.split(b"\r\n")
+    start = next(i for i, l in enumerate(lines) if l.lower().startswith(b"content-type: " + ctype))
+    head = lines[start:]
+    assert any(l.lower() == b"content-transfer-encoding: quoted-printable"
+               for l in head[:head.index(b"")]), head[:5]
+    body = head[head.index(b"") + 1:]
+    return body[:next(i for i, l in enumerate(body) if l.startswith(b"--"))]
+
+
+def check_qp(raw, summary_first_line):
+    for ctype in (b"text/plain", b"text/html"):
+        body = raw_part(raw, ctype)
+        for line in body:
+            assert len(line) <= 76, (ctype, line)
+            assert b"=0A" not in line.upper() and b"=0D" not in line.upper(), (ctype, line)
+        hard = sum(1 for l in body if not l.endswith(b"="))
+        assert hard >= 3, (ctype, body)          # several real lines
+    text = raw_part(raw, b"text/plain")
+    # the summary's line break is a real one: "line 2" is a raw line of its own
+    assert b"line 2" in text, text
+    decoded = quopri.decodestring(b"\r\n".join(text)).decode("utf-8")
+    assert summary_first_line + "\r\nline 2" in decoded, decoded
 
 
 def check_message(raw, msg, title, eid):
@@ -84,6 +114,7 @@ def main():
         mail_from, rcpts, raw, msg = by_id[eid]
         assert mail_from == "veille@example.org" and sorted(rcpts) == ["desk@example.org", "ops@example.org"]
         check_message(raw, msg, title, eid)
+        check_qp(raw, "r\u00e9sum\u00e9 %d" % TITLES.index(title))
 
     # dead server: retries, then exactly one message once it is up
     e1 = event(1, topic="mail.late", title="late one", salt="late")
