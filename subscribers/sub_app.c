@@ -151,10 +151,10 @@ loop_subscribe (loop_t *l, uint64_t from)
 static vl_err_t
 loop_setup (loop_t *l, config_setting_t *section)
 {
-    const char *secret = cfg_get_str (section, "curve_secret", NULL);
-    const char *server = cfg_get_str (section, "curve_server", NULL);
+    const char *secret = cfg_get_str (section, "curve_secret_key", NULL);
+    const char *server = cfg_get_str (section, "curve_server_key", NULL);
     if ((secret != NULL) != (server != NULL)) {
-        log_error ("%s: curve_secret and curve_server go together", cfg_where (section));
+        log_error ("%s: curve_secret_key and curve_server_key go together", cfg_where (section));
         return VL_ECONFIG;
     }
     if (secret && curve_client_load (&l->curve, secret, server) != VL_OK) {
@@ -319,7 +319,7 @@ loop_step (loop_t *l)
         dispatch_offer_mark (l->d, msg.seq);
     if (!l->ready && client_sub_ready (l->client)) {
         l->ready = true;
-        log_info ("veille-sub: ready sinks=%zu cursor=%llu head=%llu", dispatch_count (l->d),
+        log_info ("ready sinks=%zu cursor=%llu head=%llu", dispatch_count (l->d),
                   (unsigned long long) client_sub_cursor (l->client),
                   (unsigned long long) client_sub_head (l->client));
     }

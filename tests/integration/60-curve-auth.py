@@ -140,7 +140,7 @@ def main():
     sconf = os.path.join(d, "sub.conf")
     with open(sconf, "w") as f:
         f.write('sub = {\n  subscribe = "%s";\n  replay = "%s";\n  state = "%s/sub.db";\n'
-                '  curve_secret = "%s";\n  curve_server = "%s";\n  sinks = (\n'
+                '  curve_secret_key = "%s";\n  curve_server_key = "%s";\n  sinks = (\n'
                 '    { name = "log"; type = "log"; format = "json"; file = "%s"; }\n  );\n};\n'
                 % (b.subscribe, b.replay, d, keys.sec("sub1"), keys.pub("broker"), sink))
     sub = subprocess.Popen([SUB, "-c", sconf], stdin=subprocess.DEVNULL,
