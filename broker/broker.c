@@ -678,9 +678,10 @@ s_heartbeat (broker_t *self)
     fixbuf_t b = { .len = 0 };
     msgpack_packer pk;
     msgpack_packer_init (&pk, &b, s_fixbuf_write);
-    msgpack_pack_map (&pk, 5);
+    msgpack_pack_map (&pk, 6);
     s_pack_kv_uint (&pk, "v", EVENT_VERSION);
     s_pack_kv_str (&pk, "type", "heartbeat");
+    s_pack_kv_uint (&pk, "epoch", journal_epoch (self->journal));
     s_pack_kv_uint (&pk, "head", journal_head (self->journal));
     s_pack_kv_uint (&pk, "first", journal_first (self->journal));
     s_pack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
@@ -695,9 +696,10 @@ s_stats (broker_t *self)
     fixbuf_t b = { .len = 0 };
     msgpack_packer pk;
     msgpack_packer_init (&pk, &b, s_fixbuf_write);
-    msgpack_pack_map (&pk, 15);
+    msgpack_pack_map (&pk, 16);
     s_pack_kv_uint (&pk, "v", EVENT_VERSION);
     s_pack_kv_str (&pk, "type", "stats");
+    s_pack_kv_uint (&pk, "epoch", journal_epoch (self->journal));
     s_pack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
     s_pack_kv_uint (&pk, "head", js.head);
     s_pack_kv_uint (&pk, "first", js.first);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sodium.h>
 #include "crc32c.h"
 #include "event.h"
 #include "jindex.h"
@@ -56,6 +58,7 @@ struct journal {
     size_t           rcap;
     const seg_t     *rseg;          /* segment the window holds, or NULL */
     uint64_t         roff, rlen;
+    uint64_t         epoch;         /* DIR/EPOCH, never 0 */
 };
 
 /* ---- little-endian helpers ---- */
@@ -557,6 +560,68 @@ s_load_segments (journal_t *self)
     return rc;
 }
 
+/* Writes a fresh random epoch to DIR/EPOCH (tmp file, fsync, rename,
+ * fsync of the directory). */
+static vl_err_t
+s_epoch_create (journal_t *self, const char *path)
+{
+    do
+        randombytes_buf (&self->epoch, sizeof self->epoch);
+    while (self->epoch == 0);
+    char tmp[PATH_MAX], text[24];
+    int n = snprintf (text, sizeof text, "%016" PRIx64 "\n", self->epoch);
+    snprintf (tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return VL_EIO;
+    bool ok = write (fd, text, (size_t) n) == n && fsync (fd) == 0;
+    ok = close (fd) == 0 && ok;
+    if (!ok || rename (tmp, path) < 0) {
+        unlink (tmp);
+        return VL_EIO;
+    }
+    int dfd = open (self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync (dfd);
+        close (dfd);
+    }
+    log_info ("journal: new epoch %016" PRIx64, self->epoch);
+    return VL_OK;
+}
+
+/* Reads DIR/EPOCH, or creates it (a new journal, or one from a version
+ * without epochs). */
+static vl_err_t
+s_epoch_load (journal_t *self)
+{
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s/EPOCH", self->dir);
+    char *text = NULL;
+    size_t len = 0;
+    vl_err_t rc = util_read_file (path, 64, &text, &len);
+    if (rc == VL_ENOTFOUND)
+        return s_epoch_create (self, path);
+    if (rc != VL_OK) {
+        log_error ("journal: cannot read %s: %s", path, vl_strerror (rc));
+        return rc == VL_ETOOBIG ? VL_ECORRUPT : rc;
+    }
+    char *end = NULL;
+    self->epoch = strtoull (text, &end, 16);
+    bool ok = len == 17 && end == text + 16 && *end == '\n' && self->epoch != 0;
+    free (text);
+    if (!ok) {
+        log_error ("journal: %s is not 16 hex digits", path);
+        return VL_ECORRUPT;
+    }
+    return VL_OK;
+}
+
+uint64_t
+journal_epoch (const journal_t *self)
+{
+    return self->epoch;
+}
+
 static vl_err_t
 s_open (journal_t *self, const char *dir)
 {
@@ -574,7 +639,8 @@ s_open (journal_t *self, const char *dir)
         log_error ("journal: cannot create %s: %s", dir, vl_strerror (rc));
         return rc;
     }
-    if ((rc = s_lock_dir (self)) != VL_OK || (rc = s_load_segments (self)) != VL_OK)
+    if ((rc = s_lock_dir (self)) != VL_OK || (rc = s_load_segments (self)) != VL_OK
+        || (rc = s_epoch_load (self)) != VL_OK)
         return rc;
     if (self->nsegs == 0) {
         seg_t *s = s_seg_create (self, 1, &rc);

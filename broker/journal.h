@@ -3,7 +3,8 @@
  * On disk: JOURNAL_DIR holds segment files named by the seq of their first
  * record, zero-padded to 20 digits: 00000000000000000001.vlj. Only the last
  * segment (the active one) is ever written. A LOCK file (flock) keeps a
- * second broker out of the directory.
+ * second broker out of the directory. EPOCH holds the journal's epoch
+ * (journal_epoch below).
  *
  * Segment layout, every integer LITTLE-endian:
  *   header (16 bytes): magic "VLJOURN1" (8) | u64 base seq (same as name)
@@ -63,7 +64,9 @@
  *   injects a slow fsync (function pointer in journal_opts) and checks no
  *   ack leaves before it returns.
  *
- * Journal epoch (task "epoch"). A random 64-bit id created with a NEW
+ * Journal epoch: DONE on the broker side (journal_epoch(); heartbeat,
+ * stats and END carry `epoch`; client_sub resyncs when it changes). The
+ * original design: a random 64-bit id created with a NEW
  * journal (randombytes_buf) and stored in DIR/EPOCH (16 hex digits + "\n",
  * written to EPOCH.tmp, fsynced, renamed, dir fsynced) when the directory
  * holds no segment; an existing journal without EPOCH (older version) gets
@@ -159,6 +162,12 @@ uint64_t journal_head (const journal_t *self);
 
 /* Oldest seq held (head + 1 when the journal holds no record). */
 uint64_t journal_first (const journal_t *self);
+
+/* The journal's epoch: a random non-zero 64-bit id created with the
+ * journal (DIR/EPOCH, 16 hex digits + "\n"; also created on opening a
+ * journal that has none). A wiped or replaced journal has a new epoch, so
+ * clients tell "seq restarted" from "same journal". */
+uint64_t journal_epoch (const journal_t *self);
 
 typedef struct {
     uint64_t first, head;

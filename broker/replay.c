@@ -180,6 +180,7 @@ typedef struct {
     size_t      bytes;
     bool        capped;
     bool        failed;
+    uint64_t    epoch;      /* journal_epoch, sent in END */
 } visit_t;
 
 /* Sends [rid][KIND][BODY]; false if the reply had to be abandoned. */
@@ -213,7 +214,7 @@ s_send_end (visit_t *v, const journal_result_t *res, bool more)
     fixbuf_t b = { .len = 0 };
     msgpack_packer pk;
     msgpack_packer_init (&pk, &b, s_fixbuf_write);
-    msgpack_pack_map (&pk, 5);
+    msgpack_pack_map (&pk, 6);
     s_pack_key (&pk, "head");
     msgpack_pack_uint64 (&pk, res->head);
     s_pack_key (&pk, "next");
@@ -224,6 +225,8 @@ s_send_end (visit_t *v, const journal_result_t *res, bool more)
     msgpack_pack_uint64 (&pk, res->count);
     s_pack_key (&pk, "first");
     msgpack_pack_uint64 (&pk, res->first);
+    s_pack_key (&pk, "epoch");
+    msgpack_pack_uint64 (&pk, v->epoch);
     return s_send_final (v, WIRE_REPLAY_END, &b);
 }
 
@@ -338,7 +341,8 @@ replay_serve_one (replay_t *self, void *router)
     }
     self->requests++;
     visit_t v = { .router = router, .rid = zmq_msg_data (&rid),
-                  .rid_len = zmq_msg_size (&rid) };
+                  .rid_len = zmq_msg_size (&rid),
+                  .epoch = journal_epoch (self->journal) };
     if (frames != 1)
         s_send_err (&v, "a request is exactly one frame");
     else

@@ -11,7 +11,8 @@
  * trailing bytes. Otherwise the answer is ["ERR"][{error: text}].
  *
  * Answer to "replay": up to limit messages ["E"][topic][seq 8 B BE][event]
- * in seq order, then ["END"][{head, next, more, count, first}]: next is
+ * in seq order, then ["END"][{head, next, more, count, first, epoch}]:
+ * epoch is journal_epoch (a new journal has a new one); next is
  * the `after` of the next request (the last seq sent when more is true,
  * else upto), more says matching events remain in (next, upto], count is
  * the number of "E" messages, first the oldest seq still journaled (a

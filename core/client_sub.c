@@ -10,7 +10,11 @@
  *     rings hold exactly that many seqs <= H, nothing was missed: C = H;
  *     otherwise a replay from C fetches what is missing;
  *   - the first head (live-only start): C = head.
- * Heartbeats carry the broker head H; H > C starts a count. A second guard
+ * Heartbeats carry the broker head H; H > C starts a count. Heartbeats and
+ * END carry the journal epoch: the first one seen is remembered, and a
+ * different one later means a new journal (wiped or replaced): C goes back
+ * to 0 and everything is replayed (resets counter); without epoch, H < C
+ * is the fallback sign of a new journal. A second guard
  * drops an event whose id was returned recently (window of ids). At most
  * one request is outstanding; a request without an answer in time is sent
  * again on a fresh DEALER (so a lost reply cannot wedge the socket).
@@ -27,6 +31,7 @@
 #include "buf.h"
 #include "event.h"
 #include "log.h"
+#include "mpread.h"
 #include "util.h"
 #include "wire.h"
 
@@ -64,6 +69,7 @@ struct client_sub {
     uint64_t    emitted;        /* last CURSOR returned */
     bool        emitted_any;
     uint64_t    head;
+    uint64_t    epoch;          /* broker journal epoch, 0 = none seen yet */
     bool        heartbeat_seen;
     bool        need_replay;
     uint64_t    lost_warned;    /* retention loss already reported up to */
@@ -391,7 +397,7 @@ s_event_id (const void *data, size_t len, const char **id, size_t *idlen)
 }
 
 typedef struct {
-    uint64_t head, next, count, first;
+    uint64_t head, next, count, first, epoch;
     bool     more, has_head, has_next, has_count;
 } sub_end_t;
 
@@ -419,9 +425,11 @@ s_parse_end (const void *data, size_t len, sub_end_t *end)
             end->first = v;
         else if (s_key_is (k, klen, "more") && (known = s_mp_uint (&m, &v)))
             end->more = v != 0;
+        else if (s_key_is (k, klen, "epoch") && (known = s_mp_uint (&m, &v)))
+            end->epoch = v;
         else if (!s_key_is (k, klen, "head") && !s_key_is (k, klen, "next")
                  && !s_key_is (k, klen, "count") && !s_key_is (k, klen, "first")
-                 && !s_key_is (k, klen, "more"))
+                 && !s_key_is (k, klen, "more") && !s_key_is (k, klen, "epoch"))
             known = s_mp_skip (&m, 0);
         if (!known)
             return false;
@@ -683,13 +691,11 @@ s_advance (client_sub_t *self, uint64_t c)
     s_ring_prune (&self->rep, self->cursor);
 }
 
-/* The broker's head went below the cursor: its journal was wiped or
- * replaced. Start over from 0 (the id window drops what was seen). */
+/* The broker's journal was wiped or replaced. Start over from 0 (the id
+ * window drops what was seen). */
 static void
-s_reset (client_sub_t *self, uint64_t head)
+s_resync (client_sub_t *self)
 {
-    log_warn ("client_sub: broker head %" PRIu64 " is behind our cursor %" PRIu64
-              " (journal wiped or replaced?); resyncing from 0", head, self->cursor);
     self->stats.resets++;
     self->cursor = 0;
     self->known = true;
@@ -703,12 +709,54 @@ s_reset (client_sub_t *self, uint64_t head)
     }
 }
 
+/* Fallback for brokers without epoch: the head went below the cursor. */
 static void
 s_note_head (client_sub_t *self, uint64_t head)
 {
-    if (self->known && head < self->cursor)
-        s_reset (self, head);
+    if (self->known && head < self->cursor) {
+        log_warn ("client_sub: broker head %" PRIu64 " is behind our cursor %" PRIu64
+                  " (journal wiped or replaced?); resyncing from 0", head, self->cursor);
+        s_resync (self);
+    }
     self->head = head;
+}
+
+/* EPOCH from a heartbeat or an END (0 = the broker sends none): a change
+ * means a new journal, whatever its head. */
+static void
+s_note_epoch (client_sub_t *self, uint64_t epoch)
+{
+    if (epoch == 0)
+        return;
+    if (self->epoch != 0 && epoch != self->epoch) {
+        log_warn ("client_sub: broker journal epoch changed (%016" PRIx64 " -> %016" PRIx64
+                  "): journal wiped or replaced; resyncing from 0", self->epoch, epoch);
+        s_resync (self);
+    }
+    self->epoch = epoch;
+}
+
+/* The epoch in a heartbeat body (a msgpack map), 0 if none. */
+static uint64_t
+s_body_epoch (const void *data, size_t len)
+{
+    mpread_t r;
+    uint32_t n;
+    uint64_t v;
+    mpread_init (&r, data, len);
+    if (!mpread_map (&r, &n))
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        size_t klen;
+        if (!mpread_str (&r, &k, &klen))
+            return 0;
+        if (s_key_is (k, klen, "epoch"))
+            return mpread_uint (&r, &v) ? v : 0;
+        if (!mpread_skip (&r, 4))
+            return 0;
+    }
+    return 0;
 }
 
 static void
@@ -802,7 +850,9 @@ s_on_end (client_sub_t *self, const void *data, size_t len)
     sub_req_t kind = self->req;
     uint64_t resets = self->stats.resets;
     self->req = REQ_NONE;
-    s_note_head (self, end.head);
+    s_note_epoch (self, end.epoch);
+    if (self->stats.resets == resets)
+        s_note_head (self, end.head);
     if (self->stats.resets != resets)
         return;  /* this END showed a wiped journal; a fresh replay follows */
     if (end.first)
@@ -928,6 +978,8 @@ s_from_sub (client_sub_t *self, client_msg_t *msg)
     uint64_t seq = util_get_be64 (zmq_msg_data (&self->held[1]));
     if (s_is_topic (&self->held[0], WIRE_TOPIC_HEARTBEAT)) {
         self->heartbeat_seen = true;
+        s_note_epoch (self, s_body_epoch (zmq_msg_data (&self->held[2]),
+                                          zmq_msg_size (&self->held[2])));
         if (!self->known) {
             s_advance (self, seq);
             self->head = seq;

@@ -44,7 +44,7 @@ typedef struct {
     uint64_t gaps;           /* counts that showed missed live events */
     uint64_t overflows;      /* live events not remembered (set full) */
     uint64_t timeouts;       /* requests retried on a fresh socket */
-    uint64_t resets;         /* broker head went backwards */
+    uint64_t resets;         /* journal replaced: epoch changed (or head went backwards) */
     uint64_t lost_retention; /* events gone from the journal before we got them */
 } client_sub_stats_t;
 

@@ -7,10 +7,12 @@
  * Fan-out   (broker XPUB -> SUB)
  *   [topic][seq 8 B big-endian][event msgpack]
  *   _sys.heartbeat / _sys.stats: seq frame = broker head, body = msgpack map
+ *     (both carry `epoch`: random 64-bit id of the journal; a new epoch
+ *     means a new journal whose seqs restarted: clients resync from 0)
  * Replay    (client DEALER -> broker ROUTER)
  *   request: [msgpack map {op, after, upto, prefixes, limit}]
  *   reply:   zero or more [ "E" ][topic][seq 8 B][event], then
- *            [ "END" ][msgpack map {head, next, more, count}] or
+ *            [ "END" ][msgpack map {head, next, more, count, first, epoch}] or
  *            [ "ERR" ][msgpack map {error}]
  */
 #ifndef VL_WIRE_H

@@ -235,6 +235,38 @@ journal_rejects_bad_sizes_and_asks_to_commit_when_full (void **state)
     journal_destroy (&j);
 }
 
+/* The epoch is created with the journal, kept across reopens, new after
+ * the directory is wiped; a damaged EPOCH file refuses the open. */
+static void
+journal_epoch_is_stable_and_new_after_a_wipe (void **state)
+{
+    fx_t *fx = *state;
+    journal_t *j = s_open (fx->dir, NULL);
+    uint64_t e1 = journal_epoch (j);
+    assert_true (e1 != 0);
+    s_fill (j, "t.a", 3, 3);
+    journal_destroy (&j);
+    j = s_open (fx->dir, NULL);
+    assert_true (journal_epoch (j) == e1);
+    journal_destroy (&j);
+
+    nftw (fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    j = s_open (fx->dir, NULL);
+    assert_true (journal_epoch (j) != 0 && journal_epoch (j) != e1);
+    assert_int_equal (journal_head (j), 0);
+    journal_destroy (&j);
+
+    char path[128];
+    snprintf (path, sizeof path, "%s/EPOCH", fx->dir);
+    FILE *f = fopen (path, "w");
+    assert_non_null (f);
+    fputs ("not-hex\n", f);
+    fclose (f);
+    vl_err_t err;
+    assert_null (journal_open (fx->dir, NULL, &err));
+    assert_int_equal (err, VL_ECORRUPT);
+}
+
 static void
 journal_second_open_is_refused (void **state)
 {
@@ -585,6 +617,7 @@ main (void)
         cmocka_unit_test (crc32c_matches_reference),
         cmocka_unit_test_setup_teardown (journal_append_commit_reopen_keeps_records, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_rollback_gives_seqs_again, setup, teardown),
+        cmocka_unit_test_setup_teardown (journal_epoch_is_stable_and_new_after_a_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_rejects_bad_sizes_and_asks_to_commit_when_full, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_second_open_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_torn_tail_is_cut, setup, teardown),
