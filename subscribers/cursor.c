@@ -24,7 +24,7 @@ static const char SCHEMA[] =
 enum {
     ST_GET, ST_SET, ST_SEEN, ST_RECORD, ST_UNPEND, ST_PRUNE, ST_PEND_ADD,
     ST_PEND_LIST, ST_PEND_CLEAR, ST_DEAD_ADD, ST_DEAD_ALL, ST_DEAD_SINK,
-    ST_DEAD_DEL, ST_COUNT
+    ST_DEAD_DEL, ST_WINDOW, ST_COUNT
 };
 
 static const char *SQL[ST_COUNT] = {
@@ -47,6 +47,7 @@ static const char *SQL[ST_COUNT] = {
     [ST_DEAD_SINK]  = "SELECT n, sink, seq, topic, id, event, error, attempts, at "
                       "FROM dead_letter WHERE sink = ?1 ORDER BY n",
     [ST_DEAD_DEL]   = "DELETE FROM dead_letter WHERE n = ?1",
+    [ST_WINDOW]     = "SELECT id, seq FROM sink_seen WHERE sink = ?1 ORDER BY n",
 };
 
 struct cursor {
@@ -146,6 +147,24 @@ cursor_seen (cursor_t *self, const char *sink, const char *id, bool *seen)
     int rc = sqlite3_step (st);
     *seen = rc == SQLITE_ROW;
     vl_err_t err = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VL_OK : store_err (rc);
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
+    return err;
+}
+
+vl_err_t
+cursor_window_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb, void *arg)
+{
+    sqlite3_stmt *st = self->st[ST_WINDOW];
+    bind_text (st, 1, sink);
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+        if (!cb ((const char *) sqlite3_column_text (st, 0),
+                 (uint64_t) sqlite3_column_int64 (st, 1), arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    vl_err_t err = rc == SQLITE_DONE ? VL_OK : store_err (rc);
     sqlite3_reset (st);
     sqlite3_clear_bindings (st);
     return err;

@@ -49,6 +49,11 @@ vl_err_t cursor_pending_add (cursor_t *self, const char *sink, const char *id, u
 typedef bool (*cursor_pending_cb) (const char *id, uint64_t seq, void *arg);
 vl_err_t cursor_pending_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb, void *arg);
 
+/* Calls CB for each id of SINK's delivered window, oldest first (to load
+ * it in memory at start). CB returns true to keep iterating. */
+vl_err_t cursor_window_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb,
+                                void *arg);
+
 /* Removes every pending row of SINK. */
 vl_err_t cursor_pending_clear (cursor_t *self, const char *sink);
 

@@ -13,6 +13,27 @@
 #define BATCH_MAX       128
 #define RETRY_AFTER_CAP (3600 * 1000)
 
+/* Remote sinks (no verify): confirmations are committed every
+ * REMOTE_COMMIT_EVERY deliveries, before the next delivery once the oldest
+ * uncommitted one is REMOTE_COMMIT_MS old, and at the end of each batch. So
+ * a crash repeats at most REMOTE_COMMIT_EVERY deliveries per sink. */
+#define REMOTE_COMMIT_EVERY 32
+#define REMOTE_COMMIT_MS    50
+
+/* In-memory copy of a sink's delivered-id window (SQLite holds the
+ * persistent one, loaded at start): a FIFO ring of ids with a chained hash
+ * index, the oldest dropped when full. Worker thread only. */
+typedef struct {
+    char    id[EVENT_ID_HEX + 1];
+    int32_t next;                  /* hash chain, -1 = end */
+} idslot_t;
+
+typedef struct {
+    idslot_t *slot;
+    int32_t  *bucket;              /* NBUCKET heads, -1 = empty */
+    size_t    cap, nbucket, head, len;
+} idset_t;
+
 /* One decoded event shared by every queue that holds it. */
 typedef struct {
     atomic_int refs;
@@ -71,6 +92,7 @@ typedef struct {
     item_t  **held;                /* accepted by a batching sink, not yet flushed */
     size_t    nheld, held_cap;
     uint64_t  held_mark;
+    idset_t   ids;                 /* delivered window (cap 0: SQLite only) */
 
     atomic_uint_fast64_t delivered, dead, dups, retries, overflows, persisted;
 } wsink_t;
@@ -97,6 +119,93 @@ item_unref (item_t *it)
         free (it->raw);
         free (it);
     }
+}
+
+/* --- id window ------------------------------------------------------------ */
+
+static bool
+idset_init (idset_t *s, size_t cap)
+{
+    memset (s, 0, sizeof *s);
+    size_t nb = 16;
+    while (nb < cap * 2)
+        nb *= 2;
+    s->slot = calloc (cap, sizeof *s->slot);
+    s->bucket = malloc (nb * sizeof *s->bucket);
+    if (!s->slot || !s->bucket) {
+        free (s->slot);
+        free (s->bucket);
+        memset (s, 0, sizeof *s);
+        return false;
+    }
+    for (size_t i = 0; i < nb; i++)
+        s->bucket[i] = -1;
+    s->cap = cap;
+    s->nbucket = nb;
+    return true;
+}
+
+static void
+idset_free (idset_t *s)
+{
+    free (s->slot);
+    free (s->bucket);
+    memset (s, 0, sizeof *s);
+}
+
+static size_t
+idset_hash (const idset_t *s, const char *id)
+{
+    uint32_t h = 2166136261u;                  /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *) id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & (s->nbucket - 1);
+}
+
+static bool
+idset_has (const idset_t *s, const char *id)
+{
+    for (int32_t i = s->bucket[idset_hash (s, id)]; i >= 0; i = s->slot[i].next)
+        if (strcmp (s->slot[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Drops the oldest id. */
+static void
+idset_evict (idset_t *s)
+{
+    int32_t old = (int32_t) s->head;
+    int32_t *link = &s->bucket[idset_hash (s, s->slot[old].id)];
+    while (*link >= 0 && *link != old)
+        link = &s->slot[*link].next;
+    if (*link == old)
+        *link = s->slot[old].next;
+    s->head = (s->head + 1) % s->cap;
+    s->len--;
+}
+
+static void
+idset_add (idset_t *s, const char *id)
+{
+    if (s->cap == 0 || idset_has (s, id))
+        return;
+    if (s->len == s->cap)
+        idset_evict (s);
+    size_t i = (s->head + s->len) % s->cap;
+    snprintf (s->slot[i].id, sizeof s->slot[i].id, "%s", id);
+    size_t h = idset_hash (s, s->slot[i].id);
+    s->slot[i].next = s->bucket[h];
+    s->bucket[h] = (int32_t) i;
+    s->len++;
+}
+
+static bool
+idset_load_one (const char *id, uint64_t seq, void *arg)
+{
+    (void) seq;
+    idset_add (arg, id);
+    return true;
 }
 
 /* --- construction ------------------------------------------------------ */
@@ -127,6 +236,7 @@ wsink_free (wsink_t *w)
     for (size_t i = 0; i < w->nheld; i++)
         item_unref (w->held[i]);
     free (w->held);
+    idset_free (&w->ids);
     free (w->fed);
     free (w->ring);
     sink_destroy (&w->sink);
@@ -476,6 +586,7 @@ park (wsink_t *w, item_t *it, const char *why, int attempts)
     else cursor_rollback (w->db);
     if (rc != VL_OK)
         log_error ("sink %s: cannot park event %s: %s", w->name, it->ev.id, vl_strerror (rc));
+    idset_add (&w->ids, it->ev.id);
     atomic_fetch_add (&w->dead, 1);
 }
 
@@ -513,6 +624,8 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
 {
     if (ndone == 0 && mark <= w->cursor && !settled)
         return;
+    for (size_t i = 0; i < ndone; i++)      /* delivered, whatever the commit does */
+        idset_add (&w->ids, done[i]->ev.id);
     vl_err_t rc = cursor_begin (w->db);
     for (size_t i = 0; rc == VL_OK && i < ndone; i++)
         rc = cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
@@ -549,6 +662,8 @@ is_dup (wsink_t *w, item_t *it, item_t **done, size_t ndone)
     bool seen = false;
     if (in_list (done, ndone, it->ev.id) || in_list (w->held, w->nheld, it->ev.id))
         return true;
+    if (w->ids.cap)
+        return idset_has (&w->ids, it->ev.id);
     if (cursor_seen (w->db, w->name, it->ev.id, &seen) != VL_OK)
         return false;
     return seen;
@@ -624,7 +739,9 @@ process (wsink_t *w, slot_t *batch, size_t n)
     item_t *done[BATCH_MAX];
     size_t ndone = 0;
     uint64_t mark = 0;
+    int64_t first_done = 0;        /* mono ms of the oldest uncommitted delivery */
     bool ok = true;
+    bool remote = !w->sink->ops->verify;
     add_pending (w, batch, n);
     for (size_t i = 0; i < n && ok; i++) {
         item_t *it = batch[i].item;
@@ -639,11 +756,17 @@ process (wsink_t *w, slot_t *batch, size_t n)
             atomic_fetch_add (&w->dups, 1);
             continue;
         }
+        if (remote && ndone > 0 && util_mono_ms () - first_done >= REMOTE_COMMIT_MS) {
+            commit_batch (w, done, ndone, mark, false);
+            ndone = 0;
+        }
         outcome_t out = deliver (w, it);
         if (out == OUT_DONE) {
+            if (ndone == 0)
+                first_done = util_mono_ms ();
             done[ndone++] = it;
             atomic_fetch_add (&w->delivered, 1);
-            if (!w->sink->ops->verify) {          /* remote: confirm right away */
+            if (remote && ndone >= REMOTE_COMMIT_EVERY) {
                 commit_batch (w, done, ndone, mark, false);
                 ndone = 0;
             }
@@ -790,6 +913,13 @@ dispatch_start (dispatch_t *self, uint64_t head)
         w->db = cursor_open (self->state_path, self->window, &rc);
         if (rc == VL_OK) rc = cursor_get (w->db, w->name, &w->cursor);
         if (rc == VL_OK) rc = settle_pending (w);
+        if (rc == VL_OK && self->window > 0) {
+            size_t cap = (size_t) self->window + (size_t) self->window / 8 + 1;
+            if (!idset_init (&w->ids, cap))   /* without it: SQLite lookups */
+                log_warn ("sink %s: no memory for the id window", w->name);
+            else
+                rc = cursor_window_foreach (w->db, w->name, idset_load_one, &w->ids);
+        }
         if (rc == VL_OK && w->cursor == 0 && w->start_head && head != UINT64_MAX && head > 0) {
             rc = cursor_set (w->db, w->name, head);
             w->cursor = head;
