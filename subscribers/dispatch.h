@@ -8,7 +8,10 @@
  * <= seq has been offered"); a worker persists C = mark only when it
  * reaches the mark, i.e. after every earlier event was confirmed by the
  * sink (or parked as a dead letter). After a crash, replay restarts at C
- * and the id window skips what was delivered above C.
+ * and the id window skips what was delivered above C. Each worker keeps
+ * the window in memory (loaded from SQLite at start). Sinks without
+ * verify commit confirmations every 32 deliveries or 50 ms (and at the end
+ * of each batch): a crash repeats at most 32 deliveries per such sink.
  *
  * Bounded queues and overflow (never block the others): each sink's queue
  * holds at most queue_cap items and queue_bytes bytes of events (a queue
