@@ -568,7 +568,7 @@ s_epoch_create (journal_t *self, const char *path)
     do
         randombytes_buf (&self->epoch, sizeof self->epoch);
     while (self->epoch == 0);
-    char tmp[PATH_MAX], text[24];
+    char tmp[PATH_MAX + 8], text[24];
     int n = snprintf (text, sizeof text, "%016" PRIx64 "\n", self->epoch);
     snprintf (tmp, sizeof tmp, "%s.tmp", path);
     int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
