@@ -34,9 +34,13 @@ static const char *SQL[ST_COUNT] = {
     [ST_SEEN]       = "SELECT 1 FROM sink_seen WHERE sink = ?1 AND id = ?2",
     [ST_RECORD]     = "INSERT OR IGNORE INTO sink_seen (sink, id, seq) VALUES (?1, ?2, ?3)",
     [ST_UNPEND]     = "DELETE FROM sink_pending WHERE sink = ?1 AND id = ?2",
+    /* Keeps the newest WINDOW ids, and every id above the sink's cursor
+     * (a replay after a crash restarts there) up to a hard cap. */
     [ST_PRUNE]      = "DELETE FROM sink_seen WHERE sink = ?1 AND n <= "
                       "(SELECT n FROM sink_seen WHERE sink = ?1 ORDER BY n DESC "
-                      "LIMIT 1 OFFSET ?2)",
+                      "LIMIT 1 OFFSET ?2) AND (seq <= COALESCE((SELECT seq FROM "
+                      "sink_cursor WHERE sink = ?1), 0) OR n <= (SELECT n FROM "
+                      "sink_seen WHERE sink = ?1 ORDER BY n DESC LIMIT 1 OFFSET ?3))",
     [ST_PEND_ADD]   = "INSERT OR REPLACE INTO sink_pending (sink, id, seq) VALUES (?1, ?2, ?3)",
     [ST_PEND_LIST]  = "SELECT id, seq FROM sink_pending WHERE sink = ?1 ORDER BY seq",
     [ST_PEND_CLEAR] = "DELETE FROM sink_pending WHERE sink = ?1",
@@ -170,12 +174,20 @@ cursor_window_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb, v
     return err;
 }
 
+size_t
+cursor_window_cap (int window)
+{
+    size_t cap = (size_t) (window > 0 ? window : 0) * 16;
+    return cap < 100000 ? 100000 : cap;
+}
+
 static vl_err_t
 prune (cursor_t *self, const char *sink)
 {
     sqlite3_stmt *st = self->st[ST_PRUNE];
     bind_text (st, 1, sink);
     sqlite3_bind_int (st, 2, self->window);
+    sqlite3_bind_int64 (st, 3, (sqlite3_int64) cursor_window_cap (self->window));
     return run (self, ST_PRUNE);
 }
 

@@ -41,6 +41,12 @@ vl_err_t cursor_seen (cursor_t *self, const char *sink, const char *id, bool *se
  * the window size, and removes any pending row for it. */
 vl_err_t cursor_record (cursor_t *self, const char *sink, const char *id, uint64_t seq);
 
+/* The id window keeps the newest WINDOW ids and, beyond them, every id
+ * whose seq is above the sink's cursor (after a crash the replay restarts
+ * at the cursor, so those are the ids it can bring back), up to this hard
+ * cap: max(16 x WINDOW, 100000). */
+size_t cursor_window_cap (int window);
+
 /* Records the intent to deliver ID (before the sink is called). */
 vl_err_t cursor_pending_add (cursor_t *self, const char *sink, const char *id, uint64_t seq);
 

@@ -22,16 +22,19 @@
 
 /* In-memory copy of a sink's delivered-id window (SQLite holds the
  * persistent one, loaded at start): a FIFO ring of ids with a chained hash
- * index, the oldest dropped when full. Worker thread only. */
+ * index. When full, the oldest is dropped only if its seq is at or below
+ * the sink's persisted cursor (a replay can never bring it back); otherwise
+ * the ring grows, up to cursor_window_cap(). Worker thread only. */
 typedef struct {
-    char    id[EVENT_ID_HEX + 1];
-    int32_t next;                  /* hash chain, -1 = end */
+    char     id[EVENT_ID_HEX + 1];
+    int32_t  next;                 /* hash chain, -1 = end */
+    uint64_t seq;
 } idslot_t;
 
 typedef struct {
     idslot_t *slot;
     int32_t  *bucket;              /* NBUCKET heads, -1 = empty */
-    size_t    cap, nbucket, head, len;
+    size_t    cap, nbucket, head, len, max;
 } idset_t;
 
 /* One decoded event shared by every queue that holds it. */
@@ -185,15 +188,40 @@ idset_evict (idset_t *s)
     s->len--;
 }
 
+static void idset_add (idset_t *s, const char *id, uint64_t seq, uint64_t cursor);
+
+/* Doubles the ring (ids kept in FIFO order); false if memory is short. */
+static bool
+idset_grow (idset_t *s)
+{
+    idset_t big;
+    if (!idset_init (&big, s->cap * 2))
+        return false;
+    big.max = s->max;
+    for (size_t k = 0; k < s->len; k++) {
+        const idslot_t *o = &s->slot[(s->head + k) % s->cap];
+        idset_add (&big, o->id, o->seq, 0);
+    }
+    idset_free (s);
+    *s = big;
+    return true;
+}
+
+/* Remembers ID (delivered with SEQ). CURSOR is the sink's persisted cursor:
+ * ids above it are kept even past the window (see idset_t). */
 static void
-idset_add (idset_t *s, const char *id)
+idset_add (idset_t *s, const char *id, uint64_t seq, uint64_t cursor)
 {
     if (s->cap == 0 || idset_has (s, id))
         return;
-    if (s->len == s->cap)
-        idset_evict (s);
+    if (s->len == s->cap) {
+        bool replayable = s->slot[s->head].seq > cursor;
+        if (!replayable || s->cap * 2 > s->max || !idset_grow (s))
+            idset_evict (s);
+    }
     size_t i = (s->head + s->len) % s->cap;
     snprintf (s->slot[i].id, sizeof s->slot[i].id, "%s", id);
+    s->slot[i].seq = seq;
     size_t h = idset_hash (s, s->slot[i].id);
     s->slot[i].next = s->bucket[h];
     s->bucket[h] = (int32_t) i;
@@ -203,8 +231,8 @@ idset_add (idset_t *s, const char *id)
 static bool
 idset_load_one (const char *id, uint64_t seq, void *arg)
 {
-    (void) seq;
-    idset_add (arg, id);
+    wsink_t *w = arg;
+    idset_add (&w->ids, id, seq, w->cursor);
     return true;
 }
 
@@ -586,7 +614,7 @@ park (wsink_t *w, item_t *it, const char *why, int attempts)
     else cursor_rollback (w->db);
     if (rc != VL_OK)
         log_error ("sink %s: cannot park event %s: %s", w->name, it->ev.id, vl_strerror (rc));
-    idset_add (&w->ids, it->ev.id);
+    idset_add (&w->ids, it->ev.id, it->seq, w->cursor);
     atomic_fetch_add (&w->dead, 1);
 }
 
@@ -625,7 +653,7 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
     if (ndone == 0 && mark <= w->cursor && !settled)
         return;
     for (size_t i = 0; i < ndone; i++)      /* delivered, whatever the commit does */
-        idset_add (&w->ids, done[i]->ev.id);
+        idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
     vl_err_t rc = cursor_begin (w->db);
     for (size_t i = 0; rc == VL_OK && i < ndone; i++)
         rc = cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
@@ -917,8 +945,10 @@ dispatch_start (dispatch_t *self, uint64_t head)
             size_t cap = (size_t) self->window + (size_t) self->window / 8 + 1;
             if (!idset_init (&w->ids, cap))   /* without it: SQLite lookups */
                 log_warn ("sink %s: no memory for the id window", w->name);
-            else
-                rc = cursor_window_foreach (w->db, w->name, idset_load_one, &w->ids);
+            else {
+                w->ids.max = cursor_window_cap (self->window);
+                rc = cursor_window_foreach (w->db, w->name, idset_load_one, w);
+            }
         }
         if (rc == VL_OK && w->cursor == 0 && w->start_head && head != UINT64_MAX && head > 0) {
             rc = cursor_set (w->db, w->name, head);

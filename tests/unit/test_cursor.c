@@ -77,6 +77,30 @@ dedup_window_is_bounded_per_sink (void **state)
     cursor_close (&c);
 }
 
+/* A replay after a crash restarts at the cursor: every id above it must
+ * stay known, even past the window, or it would be delivered twice. */
+static void
+dedup_window_keeps_ids_above_the_cursor (void **state)
+{
+    cursor_t *c = cursor_open (g_path, 16, NULL);
+    assert_int_equal (cursor_set (c, "a", 50), VL_OK);
+    char id[40];
+    for (int i = 1; i <= 100; i++) {
+        snprintf (id, sizeof id, "id%03d", i);
+        assert_int_equal (cursor_record (c, "a", id, (uint64_t) i), VL_OK);
+    }
+    bool seen;
+    cursor_seen (c, "a", "id030", &seen);
+    assert_false (seen);                       /* at or below the cursor: pruned */
+    cursor_seen (c, "a", "id051", &seen);
+    assert_true (seen);                        /* above it: kept beyond the window */
+    cursor_seen (c, "a", "id100", &seen);
+    assert_true (seen);
+    assert_int_equal (cursor_window_cap (16), 100000);
+    assert_int_equal (cursor_window_cap (10000), 160000);
+    cursor_close (&c);
+}
+
 static bool
 collect_pending (const char *id, uint64_t seq, void *arg)
 {
@@ -167,6 +191,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown (cursor_survives_reopen_and_never_goes_back, setup, teardown),
         cmocka_unit_test_setup_teardown (dedup_window_is_bounded_per_sink, setup, teardown),
+        cmocka_unit_test_setup_teardown (dedup_window_keeps_ids_above_the_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown (pending_rows_are_cleared_by_record, setup, teardown),
         cmocka_unit_test_setup_teardown (rollback_discards_changes, setup, teardown),
         cmocka_unit_test_setup_teardown (dead_letters_list_and_remove, setup, teardown),
