@@ -104,7 +104,8 @@ static void get (fetch_t *f, const char *path, const char *etag, const char *lm,
     if (path[0] != '/')
         snprintf (url, sizeof url, "%s", path);
     else
-        snprintf (url, sizeof url, "http://127.0.0.1:%d%s", fx.port, path);
+        assert_true (snprintf (url, sizeof url, "http://127.0.0.1:%d%s", fx.port, path)
+                     < (int) sizeof url);
     source_t s;
     src_init (&s, url);
     assert_int_equal (fetch_one (f, &s, etag, lm, res), VL_OK);

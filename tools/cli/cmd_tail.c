@@ -158,10 +158,10 @@ s_load_config (tail_opts_t *o)
             o->sub_ep = s_keep (o, cfg_get_str (s, "subscribe", WIRE_DEFAULT_SUBSCRIBE), &n);
         if (!o->replay_ep)
             o->replay_ep = s_keep (o, cfg_get_str (s, "replay", WIRE_DEFAULT_REPLAY), &n);
-        if (!o->curve_secret && cfg_get_str (s, "curve_secret", NULL))
-            o->curve_secret = s_keep (o, cfg_get_str (s, "curve_secret", NULL), &n);
-        if (!o->curve_server && cfg_get_str (s, "curve_server", NULL))
-            o->curve_server = s_keep (o, cfg_get_str (s, "curve_server", NULL), &n);
+        if (!o->curve_secret && cfg_get_str (s, "curve_secret_key", NULL))
+            o->curve_secret = s_keep (o, cfg_get_str (s, "curve_secret_key", NULL), &n);
+        if (!o->curve_server && cfg_get_str (s, "curve_server_key", NULL))
+            o->curve_server = s_keep (o, cfg_get_str (s, "curve_server_key", NULL), &n);
     }
     cfg_destroy (&cfg);
     return o->conf_strs ? TOOLS_EXIT_OK : TOOLS_EXIT_FAIL;
