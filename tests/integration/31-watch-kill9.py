@@ -3,11 +3,14 @@
 
 A generated feed of 1500 items, published on the first poll
 (--publish-existing). A `veille tail` is listening from the start. The
-watcher is killed with SIGKILL while its outbox is being drained, then
-restarted with --once until the outbox is empty: the tail receives every
-item exactly once (the restarted watcher resends unacked rows; the broker
+broker is frozen (SIGSTOP) so the watcher commits every event to its
+outbox and sends them, but gets no ack; the watcher is then killed with
+SIGKILL and the broker resumed: it stores what had reached its socket,
+acks lost with the dead watcher. The watcher restarted with --once resends
+the whole outbox: the tail receives every item exactly once (the broker
 recognises resends by event id), and the journal holds 1500 events for
-the topic, no more."""
+the topic, no more. Freezing the broker makes the kill land with a full
+outbox every run, however fast the drain is."""
 import signal
 
 from watch_harness import Harness, check, wait_for
@@ -20,28 +23,14 @@ h.write_watch_conf([{"id": "burst", "topic": "burst.feed", "url": h.url("/feed?n
                      "interval": 3600}], drain_timeout_s=60)
 tail = h.start_tail(["burst."], count=N, timeout_ms=120000)
 
+h.broker.send_signal(signal.SIGSTOP)
 w = h.start_watch("--publish-existing")
-# Kill in the middle of the drain: events committed to the outbox, some
-# already acked (deleted), others not yet. If the drain is too quick to be
-# caught in between, kill as soon as the outbox holds anything.
-seen = []
-
-
-def mid_drain():
-    c = h.outbox_count()
-    seen.append(c)
-    if 0 < c < N:
-        return c
-    if c == N and seen.count(N) > 3:
-        return c
-    return None
-
-
-n = wait_for(mid_drain, 60, "the outbox to fill")
+n = wait_for(lambda: h.outbox_count() == N and N, 60, "the outbox to fill")
 w.send_signal(signal.SIGKILL)
 w.wait()
+h.broker.send_signal(signal.SIGCONT)
 left = h.outbox_count()
-check(left > 0, "watcher killed with %d events still in the outbox (saw %d)" % (left, n))
+check(left == N, "watcher killed with all %d events in the outbox, none acked" % left)
 
 rc, _, s = h.watch_once("--publish-existing", expect_rc=0)
 check(s.get("outbox") == 0, "restart drained the outbox")
