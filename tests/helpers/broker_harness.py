@@ -132,17 +132,7 @@ class Broker:
         self.proc.wait(30)
 
 
-_PROCS = []
-
-
-def _cleanup():
-    for p in _PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_cleanup)
+from procs import PROCS as _PROCS  # noqa: E402 (killed at exit)
 
 
 def workdir(name):

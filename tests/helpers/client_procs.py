@@ -13,21 +13,12 @@ import time
 
 from broker_harness import Broker, workdir  # noqa: F401  (re-exported)
 
-_PROCS = []
+from procs import PROCS as _PROCS  # noqa: E402 (killed at exit)
 
 
 def veille_bin():
     return os.path.join(os.environ.get("VEILLE_BIN", "build"), "tools", "veille")
 
-
-def _cleanup():
-    for p in _PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_cleanup)
 
 
 class Proc:

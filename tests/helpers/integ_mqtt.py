@@ -12,17 +12,7 @@ import time
 
 from integ_nats import free_port
 
-_PROCS = []
-
-
-def _cleanup():
-    for p in _PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_cleanup)
+from procs import PROCS as _PROCS  # noqa: E402 (killed at exit)
 
 
 class Mosquitto:

@@ -14,25 +14,10 @@ import subprocess
 import time
 import urllib.request
 
-_PROCS = []
+from procs import PROCS as _PROCS  # noqa: E402 (killed at exit)
 
 
-def _cleanup():
-    for p in _PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_cleanup)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from procs import free_port  # noqa: E402,F401
 
 
 def http_json(url, timeout=5):

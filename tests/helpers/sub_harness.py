@@ -15,17 +15,7 @@ import zmq
 
 from broker_harness import Broker, Publisher, workdir  # noqa: F401 (re-exported)
 
-_PROCS = []
-
-
-def _cleanup():
-    for p in _PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_cleanup)
+from procs import PROCS as _PROCS  # noqa: E402 (killed at exit)
 
 
 def sub_bin():

@@ -17,12 +17,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from procs import free_port  # noqa: E402,F401
 
 
 class _Handler:
