@@ -16,7 +16,7 @@ DEPS = build-essential cmake pkg-config \
        python3 python3-zmq python3-msgpack python3-aiosmtpd \
        procps psmisc
 BENCH_DEPS = nginx-light mosquitto mosquitto-clients libmosquitto-dev \
-             urlwatch time
+             urlwatch time linux-perf gnuplot-nox
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
 .PHONY: all deps deps-bench deps-fuzz build build-asan test test-fast \
