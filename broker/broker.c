@@ -9,6 +9,7 @@
 #include <zmq.h>
 #include "auth.h"
 #include "broker.h"
+#include "mpack.h"
 #include "broker_metrics.h"
 #include "dedup.h"
 #include "event.h"
@@ -628,41 +629,8 @@ s_publish_batch (broker_t *self)
 
 /* ---- system messages ---- */
 
-typedef struct {
-    char   data[1024];
-    size_t len;
-} fixbuf_t;
-
-static int
-s_fixbuf_write (void *data, const char *buf, size_t len)
-{
-    fixbuf_t *b = data;
-    if (len > sizeof b->data - b->len)
-        return -1;
-    memcpy (b->data + b->len, buf, len);
-    b->len += len;
-    return 0;
-}
-
 static void
-s_pack_kv_uint (msgpack_packer *pk, const char *key, uint64_t v)
-{
-    msgpack_pack_str (pk, strlen (key));
-    msgpack_pack_str_body (pk, key, strlen (key));
-    msgpack_pack_uint64 (pk, v);
-}
-
-static void
-s_pack_kv_str (msgpack_packer *pk, const char *key, const char *v)
-{
-    msgpack_pack_str (pk, strlen (key));
-    msgpack_pack_str_body (pk, key, strlen (key));
-    msgpack_pack_str (pk, strlen (v));
-    msgpack_pack_str_body (pk, v, strlen (v));
-}
-
-static void
-s_send_sys (broker_t *self, const char *topic, const fixbuf_t *body)
+s_send_sys (broker_t *self, const char *topic, const buf_t *body)
 {
     unsigned char seq[WIRE_SEQ_LEN];
     util_put_be64 (seq, journal_head (self->journal));
@@ -675,17 +643,19 @@ s_send_sys (broker_t *self, const char *topic, const fixbuf_t *body)
 static void
 s_heartbeat (broker_t *self)
 {
-    fixbuf_t b = { .len = 0 };
+    buf_t b;
+    buf_init (&b, 1024);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &b, s_fixbuf_write);
+    msgpack_packer_init (&pk, &b, mpack_buf_write);
     msgpack_pack_map (&pk, 6);
-    s_pack_kv_uint (&pk, "v", EVENT_VERSION);
-    s_pack_kv_str (&pk, "type", "heartbeat");
-    s_pack_kv_uint (&pk, "epoch", journal_epoch (self->journal));
-    s_pack_kv_uint (&pk, "head", journal_head (self->journal));
-    s_pack_kv_uint (&pk, "first", journal_first (self->journal));
-    s_pack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
+    mpack_kv_uint (&pk, "v", EVENT_VERSION);
+    mpack_kv_str (&pk, "type", "heartbeat");
+    mpack_kv_uint (&pk, "epoch", journal_epoch (self->journal));
+    mpack_kv_uint (&pk, "head", journal_head (self->journal));
+    mpack_kv_uint (&pk, "first", journal_first (self->journal));
+    mpack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
     s_send_sys (self, WIRE_TOPIC_HEARTBEAT, &b);
+    buf_free (&b);
 }
 
 static void
@@ -693,27 +663,29 @@ s_stats (broker_t *self)
 {
     journal_stats_t js;
     journal_stats (self->journal, &js);
-    fixbuf_t b = { .len = 0 };
+    buf_t b;
+    buf_init (&b, 1024);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &b, s_fixbuf_write);
+    msgpack_packer_init (&pk, &b, mpack_buf_write);
     msgpack_pack_map (&pk, 16);
-    s_pack_kv_uint (&pk, "v", EVENT_VERSION);
-    s_pack_kv_str (&pk, "type", "stats");
-    s_pack_kv_uint (&pk, "epoch", journal_epoch (self->journal));
-    s_pack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
-    s_pack_kv_uint (&pk, "head", js.head);
-    s_pack_kv_uint (&pk, "first", js.first);
-    s_pack_kv_uint (&pk, "received", self->c.received);
-    s_pack_kv_uint (&pk, "stored", self->c.stored);
-    s_pack_kv_uint (&pk, "duplicates", self->c.duplicates);
-    s_pack_kv_uint (&pk, "rejected", self->c.rejected);
-    s_pack_kv_uint (&pk, "unavailable", self->c.unavailable);
-    s_pack_kv_uint (&pk, "replay_requests", replay_requests (self->replay));
-    s_pack_kv_uint (&pk, "journal_bytes", js.bytes);
-    s_pack_kv_uint (&pk, "segments", js.segments);
-    s_pack_kv_uint (&pk, "topics", js.topics);
-    s_pack_kv_uint (&pk, "index_bytes", js.index_bytes);
+    mpack_kv_uint (&pk, "v", EVENT_VERSION);
+    mpack_kv_str (&pk, "type", "stats");
+    mpack_kv_uint (&pk, "epoch", journal_epoch (self->journal));
+    mpack_kv_uint (&pk, "time", (uint64_t) util_now_ms ());
+    mpack_kv_uint (&pk, "head", js.head);
+    mpack_kv_uint (&pk, "first", js.first);
+    mpack_kv_uint (&pk, "received", self->c.received);
+    mpack_kv_uint (&pk, "stored", self->c.stored);
+    mpack_kv_uint (&pk, "duplicates", self->c.duplicates);
+    mpack_kv_uint (&pk, "rejected", self->c.rejected);
+    mpack_kv_uint (&pk, "unavailable", self->c.unavailable);
+    mpack_kv_uint (&pk, "replay_requests", replay_requests (self->replay));
+    mpack_kv_uint (&pk, "journal_bytes", js.bytes);
+    mpack_kv_uint (&pk, "segments", js.segments);
+    mpack_kv_uint (&pk, "topics", js.topics);
+    mpack_kv_uint (&pk, "index_bytes", js.index_bytes);
     s_send_sys (self, WIRE_TOPIC_STATS, &b);
+    buf_free (&b);
     log_info ("stats: head=%" PRIu64 " first=%" PRIu64 " received=%" PRIu64
               " stored=%" PRIu64 " duplicates=%" PRIu64 " rejected=%" PRIu64
               " unavailable=%" PRIu64 " replay_requests=%" PRIu64

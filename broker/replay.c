@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mpread.h"
 #include "replay.h"
+#include "mpack.h"
 #include "util.h"
 
 struct replay {
@@ -142,30 +143,6 @@ replay_parse (const void *data, size_t len, replay_req_t *out, const char **why)
 
 /* ---- answers ---- */
 
-typedef struct {
-    char   data[512];
-    size_t len;
-} fixbuf_t;
-
-static int
-s_fixbuf_write (void *data, const char *buf, size_t len)
-{
-    fixbuf_t *b = data;
-    if (len > sizeof b->data - b->len)
-        return -1;
-    memcpy (b->data + b->len, buf, len);
-    b->len += len;
-    return 0;
-}
-
-static void
-s_pack_key (msgpack_packer *pk, const char *key)
-{
-    size_t n = strlen (key);
-    msgpack_pack_str (pk, n);
-    msgpack_pack_str_body (pk, key, n);
-}
-
 /* Sends one frame; false if it could not be queued without waiting. */
 static bool
 s_send (void *sock, const void *data, size_t len, int more)
@@ -185,7 +162,7 @@ typedef struct {
 
 /* Sends [rid][KIND][BODY]; false if the reply had to be abandoned. */
 static bool
-s_send_final (visit_t *v, const char *kind, const fixbuf_t *body)
+s_send_final (visit_t *v, const char *kind, const buf_t *body)
 {
     if (!s_send (v->router, v->rid, v->rid_len, 1))
         return false;
@@ -197,37 +174,35 @@ s_send_final (visit_t *v, const char *kind, const fixbuf_t *body)
 static bool
 s_send_err (visit_t *v, const char *why)
 {
-    fixbuf_t b = { .len = 0 };
+    buf_t b;
+    buf_init (&b, 1024);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &b, s_fixbuf_write);
+    msgpack_packer_init (&pk, &b, mpack_buf_write);
     msgpack_pack_map (&pk, 1);
-    s_pack_key (&pk, "error");
-    size_t n = strlen (why);
-    msgpack_pack_str (&pk, n);
-    msgpack_pack_str_body (&pk, why, n);
-    return s_send_final (v, WIRE_REPLAY_ERR, &b);
+    mpack_kv_str (&pk, "error", why);
+    bool ok = s_send_final (v, WIRE_REPLAY_ERR, &b);
+    buf_free (&b);
+    return ok;
 }
 
 static bool
 s_send_end (visit_t *v, const journal_result_t *res, bool more)
 {
-    fixbuf_t b = { .len = 0 };
+    buf_t b;
+    buf_init (&b, 1024);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &b, s_fixbuf_write);
+    msgpack_packer_init (&pk, &b, mpack_buf_write);
     msgpack_pack_map (&pk, 6);
-    s_pack_key (&pk, "head");
-    msgpack_pack_uint64 (&pk, res->head);
-    s_pack_key (&pk, "next");
-    msgpack_pack_uint64 (&pk, res->next);
-    s_pack_key (&pk, "more");
+    mpack_kv_uint (&pk, "head", res->head);
+    mpack_kv_uint (&pk, "next", res->next);
+    mpack_str (&pk, "more");
     more ? msgpack_pack_true (&pk) : msgpack_pack_false (&pk);
-    s_pack_key (&pk, "count");
-    msgpack_pack_uint64 (&pk, res->count);
-    s_pack_key (&pk, "first");
-    msgpack_pack_uint64 (&pk, res->first);
-    s_pack_key (&pk, "epoch");
-    msgpack_pack_uint64 (&pk, v->epoch);
-    return s_send_final (v, WIRE_REPLAY_END, &b);
+    mpack_kv_uint (&pk, "count", res->count);
+    mpack_kv_uint (&pk, "first", res->first);
+    mpack_kv_uint (&pk, "epoch", v->epoch);
+    bool ok = s_send_final (v, WIRE_REPLAY_END, &b);
+    buf_free (&b);
+    return ok;
 }
 
 static int

@@ -11,6 +11,7 @@
 #include <msgpack.h>
 #include <sodium.h>
 #include "event.h"
+#include "mpack.h"
 #include "mpread.h"
 #include "util.h"
 
@@ -134,27 +135,6 @@ event_make_id (const char *source, const char *identity, const char *type,
 
 /* ---- encoding ------------------------------------------------------- */
 
-static int
-pack_write (void *data, const char *bytes, size_t len)
-{
-    return buf_append ((buf_t *) data, bytes, len) == VL_OK ? 0 : -1;
-}
-
-static void
-pack_str (msgpack_packer *pk, const char *s)
-{
-    size_t len = strlen (s);
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, s, len);
-}
-
-static void
-pack_kv (msgpack_packer *pk, const char *key, const char *value)
-{
-    pack_str (pk, key);
-    pack_str (pk, value);
-}
-
 static bool
 str_ok (const char *s)
 {
@@ -198,30 +178,30 @@ event_encode (const event_t *self, buf_t *out)
 
     size_t start = out->len;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, pack_write);
+    msgpack_packer_init (&pk, out, mpack_buf_write);
     msgpack_pack_map (&pk, n);
-    pack_str (&pk, "v");
+    mpack_str (&pk, "v");
     msgpack_pack_uint32 (&pk, self->v ? self->v : EVENT_VERSION);
-    pack_kv (&pk, "id", self->id);
-    pack_kv (&pk, "type", self->type);
-    pack_kv (&pk, "source", self->source);
-    pack_kv (&pk, "topic", self->topic);
+    mpack_kv_str (&pk, "id", self->id);
+    mpack_kv_str (&pk, "type", self->type);
+    mpack_kv_str (&pk, "source", self->source);
+    mpack_kv_str (&pk, "topic", self->topic);
     for (size_t i = 0; i < VL_ARRAY_LEN (vals); i++)
         if (vals[i])
-            pack_kv (&pk, keys[i], vals[i]);
+            mpack_kv_str (&pk, keys[i], vals[i]);
     if (self->has_published) {
-        pack_str (&pk, "published");
+        mpack_str (&pk, "published");
         msgpack_pack_int64 (&pk, self->published);
     }
     if (self->detected) {
-        pack_str (&pk, "detected");
+        mpack_str (&pk, "detected");
         msgpack_pack_int64 (&pk, self->detected);
     }
     if (self->ntags) {
-        pack_str (&pk, "tags");
+        mpack_str (&pk, "tags");
         msgpack_pack_array (&pk, self->ntags);
         for (size_t i = 0; i < self->ntags; i++)
-            pack_str (&pk, self->tags[i]);
+            mpack_str (&pk, self->tags[i]);
     }
     if (out->len - start > EVENT_MAX_BYTES) {
         out->len = start;

@@ -1,0 +1,23 @@
+/* mpack.h: writing msgpack with msgpack-c, the companion of mpread.h: a
+ * packer callback that appends to a capped buf_t, and key/value shorthands
+ * for the string-keyed maps of the protocol. */
+#ifndef VL_MPACK_H
+#define VL_MPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <msgpack.h>
+#include "buf.h"
+
+/* msgpack_packer write callback: DATA is a buf_t *; fails (-1) past its
+ * maximum. Use: msgpack_packer_init (&pk, &buf, mpack_buf_write). */
+int mpack_buf_write (void *data, const char *bytes, size_t len);
+
+/* Packs the NUL-terminated string S. */
+void mpack_str (msgpack_packer *pk, const char *s);
+
+/* Packs KEY then a string / unsigned integer value. */
+void mpack_kv_str (msgpack_packer *pk, const char *key, const char *value);
+void mpack_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
+
+#endif
