@@ -124,17 +124,12 @@ void state_rollback (state_t *self)
     self->in_tx = false;
 }
 
+static vl_err_t run (state_t *self, sqlite3_stmt *st);
+
 /* Steps a statement without bindings (savepoints). */
 static vl_err_t run_plain (state_t *self, int which)
 {
-    sqlite3_stmt *st = self->q[which];
-    int rc = sqlite3_step (st);
-    sqlite3_reset (st);
-    if (rc != SQLITE_DONE) {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        return store_err (rc);
-    }
-    return VL_OK;
+    return run (self, self->q[which]);
 }
 
 vl_err_t state_savepoint (state_t *self)
