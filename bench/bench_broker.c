@@ -186,44 +186,53 @@ static int pub_send (pub_t *p, bench_event_t *ev, const char *topic,
     return zmq_send (p->sock, ev->data, ev->len, 0) < 0 ? -1 : 0;
 }
 
-/* veille: reads every ack already queued (non-blocking). */
-static void pub_drain_acks (pub_t *p)
+/* veille: counts one ack (TOKEN, STATUS) received at NOW. */
+static void pub_ack (pub_t *p, uint64_t token, int status, uint64_t now)
 {
     worker_t *w = p->w;
+    if (token & WARM_TOKEN)
+        return;
+    if (p->inflight)
+        p->inflight--;
+    if (status == 0 || status == 1) {
+        w->acked++;
+        w->last_ack = now;
+        bench_hist_add (&w->hist, now - p->sent_at[token & (RING - 1)]);
+    } else {
+        w->nacked++;
+    }
+}
+
+/* veille: reads every reply already queued (non-blocking): single acks
+ * [token][status][seq][reason] and ack batches (one frame of records). */
+static void pub_drain_acks (pub_t *p)
+{
     for (;;) {
-        unsigned char buf[64], st[16];
-        int n = zmq_recv (p->sock, buf, sizeof buf, ZMQ_DONTWAIT);
-        if (n < 0)
+        zmq_msg_t m;
+        zmq_msg_init (&m);
+        if (zmq_msg_recv (&m, p->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&m);
             return;
-        int more = 0;
-        size_t ml = sizeof more;
-        zmq_getsockopt (p->sock, ZMQ_RCVMORE, &more, &ml);
-        int status = -1;
-        if (more) {
-            int k = zmq_recv (p->sock, st, sizeof st, 0);
-            if (k >= 1)
-                status = st[0];
-            zmq_getsockopt (p->sock, ZMQ_RCVMORE, &more, &ml);
-            while (more) {
-                zmq_recv (p->sock, st, sizeof st, 0);
-                zmq_getsockopt (p->sock, ZMQ_RCVMORE, &more, &ml);
-            }
         }
-        if (n != 8)
-            continue;
-        uint64_t token = util_get_be64 (buf);
         uint64_t now = bench_now_ns ();
-        if (token & WARM_TOKEN)
+        const unsigned char *d = zmq_msg_data (&m);
+        size_t n = zmq_msg_size (&m);
+        if (!zmq_msg_more (&m)) {           /* ack batch */
+            for (size_t k = 0; k + WIRE_ACK_RECORD_LEN <= n; k += WIRE_ACK_RECORD_LEN)
+                pub_ack (p, util_get_be64 (d + k), d[k + WIRE_TOKEN_LEN], now);
+            zmq_msg_close (&m);
             continue;
-        if (p->inflight)
-            p->inflight--;
-        if (status == 0 || status == 1) {
-            w->acked++;
-            w->last_ack = now;
-            bench_hist_add (&w->hist, now - p->sent_at[token & (RING - 1)]);
-        } else {
-            w->nacked++;
         }
+        uint64_t token = n == 8 ? util_get_be64 (d) : WARM_TOKEN;
+        int status = -1;
+        for (int i = 0; zmq_msg_more (&m); i++) {
+            if (zmq_msg_recv (&m, p->sock, 0) < 0)
+                break;
+            if (i == 0 && zmq_msg_size (&m) >= 1)
+                status = *(unsigned char *) zmq_msg_data (&m);
+        }
+        zmq_msg_close (&m);
+        pub_ack (p, token, status, now);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+#include "acks.h"
 #include "auth.h"
 #include "broker.h"
 #include "mpack.h"
@@ -49,6 +50,7 @@ struct broker {
     replay_t         *replay;
     auth_t           *auth;           /* NULL without CURVE */
     item_t           *items;
+    acks_t           *acks;           /* STORED/DUPLICATE acks of a batch */
     zmq_msg_t         scratch;
     broker_counters_t c;
     bool              unavailable;    /* in a disk-full episode */
@@ -261,7 +263,8 @@ s_init (broker_t *self, const broker_opts_t *opts)
     if (rc != VL_OK)
         return rc;
     self->items = calloc ((size_t) self->opts.max_batch, sizeof *self->items);
-    if (!self->items)
+    self->acks = acks_new ((size_t) self->opts.max_batch);
+    if (!self->items || !self->acks)
         return VL_ENOMEM;
     for (int i = 0; i < self->opts.max_batch; i++) {
         zmq_msg_init (&self->items[i].rid);
@@ -320,6 +323,7 @@ broker_destroy (broker_t **self_p)
     zmq_msg_close (&self->scratch);
     broker_metrics_destroy (&self->mx);
     free (self->items);
+    acks_destroy (&self->acks);
     replay_destroy (&self->replay);
     dedup_destroy (&self->dedup);
     journal_destroy (&self->journal);
@@ -560,7 +564,8 @@ s_batch_failed (broker_t *self, size_t n, vl_err_t rc)
     s_store_failed (self, rc);
 }
 
-/* Commits the first N items of the batch, acks them, fans out the stored. */
+/* Commits the first N items of the batch, acks them (final acks grouped
+ * per publisher, acks.h), fans out the stored. */
 static void
 s_flush (broker_t *self, size_t n)
 {
@@ -588,11 +593,16 @@ s_flush (broker_t *self, size_t n)
         case WIRE_ACK_REJECTED: self->c.rejected++; break;
         default: self->c.unavailable++; self->episode_refused++; break;
         }
-        s_send_ack (self, it);
+        if (it->status == WIRE_ACK_STORED || it->status == WIRE_ACK_DUPLICATE)
+            acks_add (self->acks, self->pub, zmq_msg_data (&it->rid), zmq_msg_size (&it->rid),
+                      it->token, it->status, it->seq);
+        else
+            s_send_ack (self, it);
         if (it->status == WIRE_ACK_STORED)
             s_fan_out (self, it);
         s_item_reset (it);
     }
+    acks_flush (self->acks, self->pub);
 }
 
 static void

@@ -9,7 +9,9 @@
  * grow to the largest event seen and are kept: no allocation per message
  * once warm. A socket monitor (inproc PAIR) reports handshakes; on each,
  * after a disconnection, every event that was in flight before it is sent
- * again at once (the broker dedups by id). */
+ * again at once (the broker dedups by id). Replies come one by one or as
+ * ack batches (one frame of records, docs/protocol.md); a batch larger
+ * than the caller's ack array is held and handed out over several calls. */
 #include "client_pub.h"
 
 #include <errno.h>
@@ -64,6 +66,8 @@ struct client_pub {
     int         backoff_ms;
     int64_t     lost_before;   /* disconnection seen: in flight before it is suspect */
     uint64_t    resent;
+    zmq_msg_t   batch;         /* ack batch being handed out (acks.h) */
+    size_t      batch_off;     /* next record in it */
 };
 
 /* --- intrusive lists ----------------------------------------------------- */
@@ -181,6 +185,7 @@ client_pub_new (void *zmq_ctx, const client_pub_opts_t *opts, vl_err_t *err)
         *err = VL_ENOMEM;
         return NULL;
     }
+    zmq_msg_init (&self->batch);
     self->max_inflight = opts->max_inflight ? opts->max_inflight : PUB_DEFAULT_INFLIGHT;
     if (self->max_inflight > INT32_MAX / 2)
         self->max_inflight = INT32_MAX / 2;
@@ -223,6 +228,7 @@ client_pub_destroy (client_pub_t **self_p)
             free (self->slots[i].data);
     free (self->slots);
     free (self->free_stack);
+    zmq_msg_close (&self->batch);
     free (self);
     *self_p = NULL;
 }
@@ -367,18 +373,13 @@ s_drain_monitor (client_pub_t *self)
     }
 }
 
-/* Handles one ack. Returns true and fills *ACK if it is a final outcome. */
+/* Handles one ack (TOKEN, STATUS, SEQ; REASON for REJECTED, may be "").
+ * Returns true and fills *ACK if it is a final outcome. */
 static bool
-s_handle_reply (client_pub_t *self, zmq_msg_t *parts, size_t nparts, client_pub_ack_t *ack)
+s_handle_ack (client_pub_t *self, uint64_t token, int status, uint64_t seq,
+              const char *reason, client_pub_ack_t *ack)
 {
-    if (nparts < 3 || zmq_msg_size (&parts[0]) != WIRE_TOKEN_LEN
-        || zmq_msg_size (&parts[1]) != 1 || zmq_msg_size (&parts[2]) != WIRE_SEQ_LEN) {
-        log_warn ("client_pub: malformed ack (%zu frames) ignored", nparts);
-        return false;
-    }
-    uint64_t token = util_get_be64 (zmq_msg_data (&parts[0]));
     uint32_t idx = (uint32_t) (token >> 32), gen = (uint32_t) token;
-    int status = *(unsigned char *) zmq_msg_data (&parts[1]);
     if (idx >= self->max_inflight || self->slots[idx].gen != gen
         || self->slots[idx].list == LIST_FREE)
         return false;   /* late ack of something already settled */
@@ -402,55 +403,104 @@ s_handle_reply (client_pub_t *self, zmq_msg_t *parts, size_t nparts, client_pub_
         log_warn ("client_pub: unknown ack status %d ignored", status);
         return false;
     }
-    if (status == WIRE_ACK_REJECTED) {
-        char reason[256] = "";
-        if (nparts > 3) {
-            size_t n = zmq_msg_size (&parts[3]) < sizeof reason - 1
-                     ? zmq_msg_size (&parts[3]) : sizeof reason - 1;
-            memcpy (reason, zmq_msg_data (&parts[3]), n);
-            reason[n] = '\0';
-        }
+    if (status == WIRE_ACK_REJECTED)
         log_warn ("client_pub: event rejected by the broker: %s", reason);
-    }
     else
         self->backoff_ms = PUB_BACKOFF_MIN_MS;
     ack->tag = self->slots[i].tag;
     ack->status = status;
-    ack->seq = util_get_be64 (zmq_msg_data (&parts[2]));
+    ack->seq = seq;
     s_release (self, i);
     return true;
+}
+
+/* Handles a single ack of 3 or 4 frames. Returns true and fills *ACK if it
+ * is a final outcome. */
+static bool
+s_handle_single (client_pub_t *self, zmq_msg_t *parts, size_t nparts, client_pub_ack_t *ack)
+{
+    if (nparts < 3 || zmq_msg_size (&parts[0]) != WIRE_TOKEN_LEN
+        || zmq_msg_size (&parts[1]) != 1 || zmq_msg_size (&parts[2]) != WIRE_SEQ_LEN) {
+        log_warn ("client_pub: malformed ack (%zu frames) ignored", nparts);
+        return false;
+    }
+    char reason[256] = "";
+    if (nparts > 3) {
+        size_t n = zmq_msg_size (&parts[3]) < sizeof reason - 1
+                 ? zmq_msg_size (&parts[3]) : sizeof reason - 1;
+        memcpy (reason, zmq_msg_data (&parts[3]), n);
+        reason[n] = '\0';
+    }
+    return s_handle_ack (self, util_get_be64 (zmq_msg_data (&parts[0])),
+                         *(unsigned char *) zmq_msg_data (&parts[1]),
+                         util_get_be64 (zmq_msg_data (&parts[2])), reason, ack);
+}
+
+/* Takes records of the held ack batch until it is used up or MAX acks
+ * are filled; the rest waits for the next call. */
+static void
+s_drain_batch (client_pub_t *self, client_pub_ack_t *acks, size_t max, size_t *nacks)
+{
+    const unsigned char *data = zmq_msg_data (&self->batch);
+    size_t size = zmq_msg_size (&self->batch);
+    while (*nacks < max && self->batch_off + WIRE_ACK_RECORD_LEN <= size) {
+        const unsigned char *r = data + self->batch_off;
+        self->batch_off += WIRE_ACK_RECORD_LEN;
+        if (s_handle_ack (self, util_get_be64 (r), r[WIRE_TOKEN_LEN],
+                          util_get_be64 (r + WIRE_TOKEN_LEN + 1), "", &acks[*nacks]))
+            (*nacks)++;
+    }
+}
+
+/* Receives one reply (without blocking) into PARTS (the first 4 frames;
+ * more are dropped); returns the number kept, 0 if none was waiting. */
+static size_t
+s_recv_reply (client_pub_t *self, zmq_msg_t parts[4])
+{
+    zmq_msg_init (&parts[0]);
+    if (zmq_msg_recv (&parts[0], self->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&parts[0]);
+        return 0;
+    }
+    size_t n = 1;
+    bool more = zmq_msg_more (&parts[0]);
+    while (more) {
+        zmq_msg_t extra;
+        zmq_msg_t *m = n < 4 ? &parts[n] : &extra;
+        zmq_msg_init (m);
+        if (zmq_msg_recv (m, self->sock, 0) < 0) {
+            zmq_msg_close (m);
+            break;
+        }
+        more = zmq_msg_more (m);
+        if (m == &extra)
+            zmq_msg_close (&extra);
+        else
+            n++;
+    }
+    return n;
 }
 
 /* Reads every waiting reply (without blocking) until MAX acks are filled. */
 static void
 s_read_replies (client_pub_t *self, client_pub_ack_t *acks, size_t max, size_t *nacks)
 {
+    s_drain_batch (self, acks, max, nacks);
     while (*nacks < max) {
         zmq_msg_t parts[4];
-        size_t n;
-        bool more;
-        zmq_msg_init (&parts[0]);
-        if (zmq_msg_recv (&parts[0], self->sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&parts[0]);
+        size_t n = s_recv_reply (self, parts);
+        if (n == 0)
             return;
+        if (n == 1 && zmq_msg_size (&parts[0]) % WIRE_ACK_RECORD_LEN == 0
+            && zmq_msg_size (&parts[0]) > 0) {
+            zmq_msg_move (&self->batch, &parts[0]);
+            self->batch_off = 0;
+            s_drain_batch (self, acks, max, nacks);
         }
-        n = 1;
-        more = zmq_msg_more (&parts[0]);
-        while (more) {
-            zmq_msg_t extra;
-            zmq_msg_t *m = n < 4 ? &parts[n] : &extra;
-            zmq_msg_init (m);
-            if (zmq_msg_recv (m, self->sock, 0) < 0) {
-                zmq_msg_close (m);
-                break;
-            }
-            more = zmq_msg_more (m);
-            if (m == &extra)
-                zmq_msg_close (&extra);
-            else
-                n++;
-        }
-        if (s_handle_reply (self, parts, n, &acks[*nacks]))
+        else if (n == 1)
+            log_warn ("client_pub: malformed ack batch (%zu bytes) ignored",
+                      zmq_msg_size (&parts[0]));
+        else if (s_handle_single (self, parts, n, &acks[*nacks]))
             (*nacks)++;
         for (size_t k = 0; k < n; k++)
             zmq_msg_close (&parts[k]);

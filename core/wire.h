@@ -4,6 +4,8 @@
  * Publish   (publisher DEALER -> broker ROUTER)
  *   request: [token 8 B][topic][event msgpack]
  *   reply:   [token 8 B][status 1 B][seq 8 B big-endian][reason (optional)]
+ *   or an ack batch: ONE frame of n >= 1 records of WIRE_ACK_RECORD_LEN bytes
+ *            [token 8 B][status 1 B][seq 8 B big-endian] (STORED/DUPLICATE)
  * Fan-out   (broker XPUB -> SUB)
  *   [topic][seq 8 B big-endian][event msgpack]
  *   _sys.heartbeat / _sys.stats: seq frame = broker head, body = msgpack map
@@ -20,6 +22,9 @@
 
 #define WIRE_TOKEN_LEN        8
 #define WIRE_SEQ_LEN          8
+
+/* One record of an ack batch: token, status, seq. */
+#define WIRE_ACK_RECORD_LEN   (WIRE_TOKEN_LEN + 1 + WIRE_SEQ_LEN)
 
 /* Publish reply status byte. */
 #define WIRE_ACK_STORED       0   /* journaled; seq assigned */

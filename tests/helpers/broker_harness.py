@@ -4,10 +4,12 @@ tests (tests/integration/1x-broker-*.py).
 
 Protocol (core/wire.h, docs/protocol.md):
   publish  DEALER -> ROUTER  [token 8B][topic][event]  ->  [token][status 1B][seq 8B BE][reason?]
+                             or an ack batch: one frame of 17-byte records [token][status][seq]
   fan-out  SUB <- XPUB       [topic][seq 8B BE][event]
   replay   DEALER -> ROUTER  [msgpack map]  ->  ["E"][topic][seq][event]* then ["END"][map] | ["ERR"][map]
 """
 import atexit
+import collections
 import hashlib
 import os
 import re
@@ -25,6 +27,26 @@ import zmq
 
 STORED, DUPLICATE, REJECTED, UNAVAILABLE = 0, 1, 2, 3
 READY_RE = re.compile(r"veille-broker: ready publish=(\S+) subscribe=(\S+) replay=(\S+) head=(\d+)")
+
+
+ACK_RECORD = 17
+
+
+def parse_reply(frames):
+    """One publish reply -> [(token, status, seq, reason or None)]: an ack
+    batch (one frame of 17-byte records) or a single ack (3 or 4 frames).
+    token is an int when it is 8 bytes (always, in a batch)."""
+    if len(frames) == 1:
+        b = frames[0]
+        assert b and len(b) % ACK_RECORD == 0, "malformed ack batch %r" % (b[:40],)
+        return [(struct.unpack(">Q", b[i:i + 8])[0], b[i + 8],
+                 struct.unpack(">Q", b[i + 9:i + 17])[0], None)
+                for i in range(0, len(b), ACK_RECORD)]
+    assert len(frames) in (3, 4), frames
+    token = struct.unpack(">Q", frames[0])[0] if len(frames[0]) == 8 else frames[0]
+    assert len(frames[1]) == 1 and len(frames[2]) == 8, frames
+    reason = frames[3].decode() if len(frames) == 4 else None
+    return [(token, frames[1][0], struct.unpack(">Q", frames[2])[0], reason)]
 
 
 def broker_bin():
@@ -151,6 +173,7 @@ class Publisher:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.connect(endpoint)
         self.next_token = 1
+        self.acks = collections.deque()   # records of a batch not yet returned
 
     def send(self, topic, event, token=None):
         if token is None:
@@ -165,14 +188,11 @@ class Publisher:
 
     def recv_ack(self, timeout_ms=10000):
         """Returns (token, status, seq, reason or None) or None on timeout."""
-        if not self.sock.poll(timeout_ms):
-            return None
-        f = self.sock.recv_multipart()
-        assert len(f) in (3, 4), f
-        token = struct.unpack(">Q", f[0])[0] if len(f[0]) == 8 else f[0]
-        assert len(f[1]) == 1 and len(f[2]) == 8, f
-        reason = f[3].decode() if len(f) == 4 else None
-        return token, f[1][0], struct.unpack(">Q", f[2])[0], reason
+        if not self.acks:
+            if not self.sock.poll(timeout_ms):
+                return None
+            self.acks.extend(parse_reply(self.sock.recv_multipart()))
+        return self.acks.popleft()
 
     def publish_many(self, items, window=5000, timeout_ms=20000):
         """Sends (topic, event) ITEMS pipelined with at most WINDOW unacked;

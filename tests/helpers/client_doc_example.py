@@ -43,20 +43,35 @@ class Publisher:
         token = struct.pack(">Q", self.token)
         for _ in range(attempts):
             self.sock.send_multipart([token, event["topic"].encode(), body])
-            deadline = time.monotonic() + timeout_ms / 1000
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self.sock.poll(int(left * 1000)):
-                    break                                  # timeout: resend
-                frames = self.sock.recv_multipart()
-                if frames[0] != token:
-                    continue                               # a late ack of an older event
-                status, seq = frames[1][0], struct.unpack(">Q", frames[2])[0]
-                if status == UNAVAILABLE:
-                    time.sleep(0.5)                        # broker cannot store now
-                    break
-                return status, seq
+            status, seq = self._wait_ack(token, timeout_ms)
+            if status is None:
+                continue                                   # timeout: resend
+            if status == UNAVAILABLE:
+                time.sleep(0.5)                            # broker cannot store now
+                continue
+            return status, seq
         raise TimeoutError("no ack from the broker")
+
+    def _wait_ack(self, token, timeout_ms):
+        """(status, seq) of TOKEN's ack, or (None, None) after TIMEOUT_MS."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sock.poll(int(left * 1000)):
+                return None, None
+            for tok, status, seq in acks(self.sock.recv_multipart()):
+                if tok == token:                           # others: late acks of older events
+                    return status, seq
+
+
+def acks(frames):
+    """One reply -> [(token, status, seq)]: a single ack is 3 or 4 frames
+    (the 4th is a reason), an ack batch is one frame of 17-byte records."""
+    if len(frames) > 1:
+        return [(frames[0], frames[1][0], struct.unpack(">Q", frames[2])[0])]
+    b = frames[0]
+    return [(b[i:i + 8], b[i + 8], struct.unpack(">Q", b[i + 9:i + 17])[0])
+            for i in range(0, len(b) - 16, 17)]
 
 
 class Tail:

@@ -15,6 +15,8 @@ import time
 import msgpack
 import zmq
 
+from broker_harness import parse_reply
+
 WINDOW = 2000
 RESEND_AFTER = 1.5      # seconds without any ack before resending what is pending
 STORED, DUPLICATE, REJECTED, UNAVAILABLE = 0, 1, 2, 3
@@ -69,19 +71,19 @@ def main():
                 except zmq.Again:
                     break
                 last_ack = time.time()
-                t = struct.unpack(">Q", f[0])[0]
-                i = pending.pop(t, None)
-                if i is None:
-                    continue          # ack of a message resent since
-                status = f[1][0]
-                if status in (STORED, DUPLICATE):
-                    acked += 1
-                elif status == UNAVAILABLE:
-                    unavailable += 1
-                    todo.append(i)
-                else:
-                    print("soak_pub %s: event %d REJECTED: %r" % (salt, i, f[3:]), file=sys.stderr)
-                    return 1
+                for t, status, _, reason in parse_reply(f):
+                    i = pending.pop(t, None)
+                    if i is None:
+                        continue      # ack of a message resent since
+                    if status in (STORED, DUPLICATE):
+                        acked += 1
+                    elif status == UNAVAILABLE:
+                        unavailable += 1
+                        todo.append(i)
+                    else:
+                        print("soak_pub %s: event %d REJECTED: %s" % (salt, i, reason),
+                              file=sys.stderr)
+                        return 1
             if unavailable and todo and len(pending) == 0:
                 time.sleep(0.2)       # broker says unavailable: back off a little
         if pending and time.time() - last_ack > RESEND_AFTER:

@@ -8,7 +8,7 @@ import os
 
 import zmq
 
-from broker_harness import Broker, make_event, workdir, check, STORED
+from broker_harness import Broker, make_event, workdir, check, parse_reply, STORED
 import struct
 
 
@@ -38,7 +38,7 @@ def publish(s, n, topic="un.a"):
     s.send_multipart([struct.pack(">Q", n), topic.encode(), ev])
     if not s.poll(3000):
         return None
-    return s.recv_multipart()
+    return parse_reply(s.recv_multipart())[0]
 
 
 def replay_count(s):
@@ -71,7 +71,7 @@ def main():
 
     p = client(ctx, zmq.DEALER, b.publish, w1, broker_pub)
     a = publish(p, 1)
-    check(a is not None and a[1] == bytes([STORED]), "publisher key: STORED (%r)" % (a,))
+    check(a is not None and a[1] == STORED, "publisher key: STORED (%r)" % (a,))
 
     sub = client(ctx, zmq.SUB, b.subscribe, desk, broker_pub)
     sub.setsockopt(zmq.SUBSCRIBE, b"_sys.heartbeat")

@@ -27,7 +27,7 @@ import time
 import msgpack
 import zmq
 
-from broker_harness import Broker, check, make_event, workdir
+from broker_harness import Broker, check, make_event, parse_reply, workdir
 from soak_driver import write_feed
 
 BIN = os.environ.get("VEILLE_BIN", "build")
@@ -160,8 +160,8 @@ def main():
     eid1, ev1 = make_event(1, "un.auth", 200, salt="good")
     publish(good, "un.auth", ev1, 1)
     check(good.poll(10000), "authorised publisher gets an ack")
-    f = good.recv_multipart()
-    check(f[1] == b"\x00", "authorised publish STORED: %r" % f)
+    f = parse_reply(good.recv_multipart())
+    check(f[0][1] == 0, "authorised publish STORED: %r" % f)
 
     step("authorised publisher acked")
     # refused publishers: no ack

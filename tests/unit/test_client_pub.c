@@ -1,7 +1,8 @@
 /* test_client_pub.c: the pipelined publisher against a fake broker (a
  * ROUTER in a thread): acks, window full, resend on timeout, UNAVAILABLE
  * then stored, REJECTED final, late duplicate acks ignored, and resend of
- * everything pending as soon as the broker comes back. */
+ * everything pending as soon as the broker comes back; ack batches (one
+ * frame of records) larger than the caller's ack array, and malformed ones. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,11 @@ typedef enum {
     FAKE_REJECT,         /* REJECTED with a reason */
     FAKE_DOUBLE_ACK,     /* STORED twice for each message */
     FAKE_RESTART,        /* first message: close and rebind without answering */
+    FAKE_BATCH,          /* one ack batch for every BATCH_N messages */
+    FAKE_BAD_BATCH,      /* first copy: a malformed batch; then STORED */
 } fake_mode_t;
+
+#define BATCH_N 40
 
 #define FAKE_MAX_TOKENS 256
 
@@ -43,6 +48,8 @@ typedef struct {
     size_t          received;
     uint64_t        next_seq;
     bool            restarted;
+    unsigned char   batch[(BATCH_N + 2) * WIRE_ACK_RECORD_LEN];
+    size_t          batch_len;
 } fake_t;
 
 /* Counts a copy of TOKEN; returns how many copies were seen (1 = first). */
@@ -79,6 +86,37 @@ s_reply (void *router, zmq_msg_t *rid, const unsigned char *token, int status,
     zmq_send (router, sq, 8, reason ? ZMQ_SNDMORE : 0);
     if (reason)
         zmq_send (router, reason, strlen (reason), 0);
+}
+
+/* Adds one record to the fake's pending ack batch. */
+static void
+s_batch_add (fake_t *f, const unsigned char *token, int status, uint64_t seq)
+{
+    unsigned char *p = f->batch + f->batch_len;
+    memcpy (p, token, WIRE_TOKEN_LEN);
+    p[WIRE_TOKEN_LEN] = (unsigned char) status;
+    util_put_be64 (p + WIRE_TOKEN_LEN + 1, seq);
+    f->batch_len += WIRE_ACK_RECORD_LEN;
+}
+
+/* FAKE_BATCH: answers every BATCH_N messages with one ack batch that also
+ * holds a record for a token never sent and a repeat of the first one. */
+static void
+s_batch (fake_t *f, void *router, zmq_msg_t *rid, const unsigned char *token)
+{
+    s_batch_add (f, token, WIRE_ACK_STORED, ++f->next_seq);
+    if (f->batch_len < BATCH_N * WIRE_ACK_RECORD_LEN)
+        return;
+    unsigned char stranger[WIRE_TOKEN_LEN] = { 0, 0, 0x7f, 0, 0, 0, 0, 9 };
+    s_batch_add (f, stranger, WIRE_ACK_STORED, 999);
+    memcpy (f->batch + f->batch_len, f->batch, WIRE_ACK_RECORD_LEN);
+    f->batch_len += WIRE_ACK_RECORD_LEN;
+    zmq_msg_t id;
+    zmq_msg_init (&id);
+    zmq_msg_copy (&id, rid);
+    zmq_msg_send (&id, router, ZMQ_SNDMORE);
+    zmq_send (router, f->batch, f->batch_len, 0);
+    f->batch_len = 0;
 }
 
 static void *
@@ -140,6 +178,20 @@ s_handle (fake_t *f, void *router)
         ++f->next_seq;
         s_reply (router, &parts[0], token, WIRE_ACK_STORED, f->next_seq, NULL);
         s_reply (router, &parts[0], token, WIRE_ACK_DUPLICATE, f->next_seq, NULL);
+        break;
+    case FAKE_BATCH:
+        s_batch (f, router, &parts[0], token);
+        break;
+    case FAKE_BAD_BATCH:
+        if (copy == 1) {
+            zmq_msg_t id;
+            zmq_msg_init (&id);
+            zmq_msg_copy (&id, &parts[0]);
+            zmq_msg_send (&id, router, ZMQ_SNDMORE);
+            zmq_send (router, token, WIRE_TOKEN_LEN, 0);   /* 8 bytes: not a batch */
+        }
+        else
+            s_reply (router, &parts[0], token, WIRE_ACK_STORED, ++f->next_seq, NULL);
         break;
     case FAKE_RESTART:
         if (!f->restarted) {
@@ -275,6 +327,54 @@ acks_come_back_with_tags_and_seqs (void **state)
     s_stop (fx);
 }
 
+/* A batch of BATCH_N + 2 records read 7 acks at a time: every event acked
+ * once with its seq, the stranger and the repeat ignored. */
+static void
+ack_batches_are_handed_out_across_calls (void **state)
+{
+    fx_t *fx = s_start (FAKE_BATCH, 100, 60000);
+    s_send_n (fx, BATCH_N, 500);
+    client_pub_ack_t acks[BATCH_N + 2];
+    size_t got = 0;
+    int64_t end = util_mono_ms () + 10000;
+    while (got < BATCH_N + 2 && util_mono_ms () < end) {
+        size_t k = 0, want = BATCH_N + 2 - got < 7 ? BATCH_N + 2 - got : 7;
+        assert_int_equal (client_pub_poll (fx->pub, got < BATCH_N ? 100 : 20, acks + got,
+                                           want, &k), VL_OK);
+        assert_true (k <= want);
+        got += k;
+        if (got == BATCH_N && k == 0)
+            break;
+    }
+    assert_int_equal (got, BATCH_N);
+    bool seen[BATCH_N] = { false };
+    for (size_t i = 0; i < BATCH_N; i++) {
+        assert_int_equal (acks[i].status, WIRE_ACK_STORED);
+        assert_true (acks[i].tag >= 500 && acks[i].tag < 500 + BATCH_N);
+        assert_false (seen[acks[i].tag - 500]);
+        seen[acks[i].tag - 500] = true;
+        assert_int_equal (acks[i].seq, i + 1);   /* records come in order */
+    }
+    assert_int_equal (client_pub_pending (fx->pub), 0);
+    assert_int_equal (s_copies (fx, NULL), BATCH_N);
+    s_stop (fx);
+}
+
+/* A one-frame reply that is not a whole number of records is ignored: the
+ * event stays pending and is resent. */
+static void
+malformed_ack_batch_is_ignored (void **state)
+{
+    fx_t *fx = s_start (FAKE_BAD_BATCH, 16, 200);
+    s_send_n (fx, 3, 0);
+    client_pub_ack_t acks[3];
+    assert_int_equal (s_collect (fx, acks, 3), 3);
+    size_t tokens;
+    assert_int_equal (s_copies (fx, &tokens), 6);
+    assert_int_equal (tokens, 3);
+    s_stop (fx);
+}
+
 static void
 full_window_gives_eagain (void **state)
 {
@@ -391,6 +491,8 @@ main (void)
     log_setup ("test_client_pub", LOG_LVL_ERROR, false, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (acks_come_back_with_tags_and_seqs),
+        cmocka_unit_test (ack_batches_are_handed_out_across_calls),
+        cmocka_unit_test (malformed_ack_batch_is_ignored),
         cmocka_unit_test (full_window_gives_eagain),
         cmocka_unit_test (unanswered_events_are_resent_after_resend_ms),
         cmocka_unit_test (unavailable_is_not_final_and_is_retried),
