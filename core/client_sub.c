@@ -14,7 +14,10 @@
  * END carry the journal epoch: the first one seen is remembered, and a
  * different one later means a new journal (wiped or replaced): C goes back
  * to 0 and everything is replayed (resets counter); without epoch, H < C
- * is the fallback sign of a new journal. A second guard
+ * is the fallback sign of a new journal. A caller that persisted the epoch
+ * with its cursor passes it back at start: the first request is then a
+ * count over (C, C], whose END shows the broker's epoch before any event
+ * of a possibly new journal is replayed after C. A second guard
  * drops an event whose id was returned recently (window of ids). At most
  * one request is outstanding; a request without an answer in time is sent
  * again on a fresh DEALER (so a lost reply cannot wedge the socket).
@@ -70,6 +73,7 @@ struct client_sub {
     bool        emitted_any;
     uint64_t    head;
     uint64_t    epoch;          /* broker journal epoch, 0 = none seen yet */
+    bool        probe_epoch;    /* check the given epoch before replaying */
     bool        heartbeat_seen;
     bool        need_replay;
     uint64_t    lost_warned;    /* retention loss already reported up to */
@@ -650,6 +654,8 @@ client_sub_new (void *zmq_ctx, const client_sub_opts_t *opts, vl_err_t *err)
         self->known = true;
         self->cursor = opts->from_seq;
         self->need_replay = true;
+        self->epoch = opts->epoch;
+        self->probe_epoch = opts->epoch != 0 && opts->from_seq > 0;
     }
     return self;
 }
@@ -703,6 +709,7 @@ s_resync (client_sub_t *self)
     self->live.n = self->rep.n = 0;
     self->lost_warned = 0;
     self->need_replay = true;
+    self->probe_epoch = false;
     if (self->req != REQ_NONE) {
         self->req = REQ_NONE;
         s_open_dealer (self);
@@ -795,7 +802,14 @@ s_maybe_request (client_sub_t *self, int64_t now)
 {
     if (self->req != REQ_NONE || !self->known || now < self->retry_at)
         return;
-    if (self->need_replay) {
+    if (self->probe_epoch) {
+        /* an empty count: its END carries the epoch (and the head) */
+        self->probe_epoch = false;
+        self->req = REQ_COUNT;
+        self->req_after = self->req_upto = self->cursor;
+        self->stats.counts++;
+    }
+    else if (self->need_replay) {
         self->need_replay = false;
         self->req = REQ_REPLAY;
         self->req_after = self->cursor;
@@ -1132,6 +1146,12 @@ uint64_t
 client_sub_head (const client_sub_t *self)
 {
     return self ? self->head : 0;
+}
+
+uint64_t
+client_sub_epoch (const client_sub_t *self)
+{
+    return self ? self->epoch : 0;
 }
 
 bool

@@ -31,6 +31,12 @@ typedef struct {
     const curve_client_t *curve;   /* NULL = plaintext */
     int          sub_rcvhwm;       /* SUB receive high-water mark: 0 = libzmq
                                       default (1000), -1 = unlimited */
+    uint64_t     epoch;            /* broker journal epoch that from_seq belongs
+                                      to (persisted by the caller), 0 = unknown.
+                                      With from_seq > 0 it is checked (a count
+                                      request) before anything is replayed; the
+                                      broker showing another epoch means a new
+                                      journal: resync from 0 (resets counter). */
 } client_sub_opts_t;
 
 /* Counters, for logs, stats and tests. */
@@ -75,6 +81,11 @@ uint64_t client_sub_cursor (const client_sub_t *self);
 
 /* Last broker head seen in a heartbeat or replay END (0 if none yet). */
 uint64_t client_sub_head (const client_sub_t *self);
+
+/* The broker journal epoch the cursor belongs to: the last one seen in a
+ * heartbeat or END, else opts.epoch (0 = none known). Persist it with the
+ * cursor and pass it back as opts.epoch after a restart. */
+uint64_t client_sub_epoch (const client_sub_t *self);
 
 /* True once the cursor is known and a heartbeat has arrived: from then on
  * the subscription is active at the broker, so every event published after

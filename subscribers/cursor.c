@@ -19,12 +19,14 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS dead_letter ("
     "  n INTEGER PRIMARY KEY, sink TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  topic TEXT NOT NULL, id TEXT NOT NULL, event BLOB NOT NULL,"
-    "  error TEXT, attempts INTEGER NOT NULL, at INTEGER NOT NULL);";
+    "  error TEXT, attempts INTEGER NOT NULL, at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sub_meta ("
+    "  key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 enum {
     ST_GET, ST_SET, ST_SEEN, ST_RECORD, ST_UNPEND, ST_PRUNE, ST_PEND_ADD,
     ST_PEND_LIST, ST_PEND_CLEAR, ST_DEAD_ADD, ST_DEAD_ALL, ST_DEAD_SINK,
-    ST_DEAD_DEL, ST_WINDOW, ST_COUNT
+    ST_DEAD_DEL, ST_WINDOW, ST_EPOCH_GET, ST_EPOCH_SET, ST_COUNT
 };
 
 static const char *SQL[ST_COUNT] = {
@@ -52,6 +54,9 @@ static const char *SQL[ST_COUNT] = {
                       "FROM dead_letter WHERE sink = ?1 ORDER BY n",
     [ST_DEAD_DEL]   = "DELETE FROM dead_letter WHERE n = ?1",
     [ST_WINDOW]     = "SELECT id, seq FROM sink_seen WHERE sink = ?1 ORDER BY n",
+    [ST_EPOCH_GET]  = "SELECT value FROM sub_meta WHERE key = 'broker_epoch'",
+    [ST_EPOCH_SET]  = "INSERT INTO sub_meta (key, value) VALUES ('broker_epoch', ?1) "
+                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 struct cursor {
@@ -140,6 +145,25 @@ vl_err_t
 cursor_reset_all (cursor_t *self)
 {
     return store_exec (self->db, "UPDATE sink_cursor SET seq = 0; DELETE FROM sink_pending;");
+}
+
+vl_err_t
+cursor_get_epoch (cursor_t *self, uint64_t *epoch)
+{
+    sqlite3_stmt *st = self->st[ST_EPOCH_GET];
+    int rc = sqlite3_step (st);
+    /* stored as the signed 64-bit integer with the same bits */
+    *epoch = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (st, 0) : 0;
+    vl_err_t err = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VL_OK : store_err (rc);
+    sqlite3_reset (st);
+    return err;
+}
+
+vl_err_t
+cursor_set_epoch (cursor_t *self, uint64_t epoch)
+{
+    sqlite3_bind_int64 (self->st[ST_EPOCH_SET], 1, (sqlite3_int64) epoch);
+    return run (self, ST_EPOCH_SET);
 }
 
 vl_err_t

@@ -1,8 +1,9 @@
 /* cursor.h: the subscriber's delivery state in SQLite (WAL): per-sink
  * cursor (every event <= cursor has been delivered or dead-lettered), a
  * bounded per-sink window of delivered event ids (dedup), delivery intents
- * (pending rows, for sinks that can verify after a crash) and the
- * dead-letter table. One cursor_t is one connection; use one per thread. */
+ * (pending rows, for sinks that can verify after a crash), the
+ * dead-letter table and the broker journal epoch the cursors belong to.
+ * One cursor_t is one connection; use one per thread. */
 #ifndef VL_CURSOR_H
 #define VL_CURSOR_H
 
@@ -33,6 +34,12 @@ vl_err_t cursor_set (cursor_t *self, const char *sink, uint64_t seq);
 /* Sets every sink's cursor back to 0 (the broker's journal was replaced and
  * its sequence restarted; the id windows still prevent duplicates). */
 vl_err_t cursor_reset_all (cursor_t *self);
+
+/* The broker journal epoch the cursors belong to (docs/protocol.md): *EPOCH
+ * gets 0 if none was stored. Set it in the same transaction as the cursors
+ * it goes with (cursor_reset_all after a new journal). */
+vl_err_t cursor_get_epoch (cursor_t *self, uint64_t *epoch);
+vl_err_t cursor_set_epoch (cursor_t *self, uint64_t epoch);
 
 /* Sets *SEEN if ID is in SINK's delivered window. */
 vl_err_t cursor_seen (cursor_t *self, const char *sink, const char *id, bool *seen);

@@ -115,6 +115,8 @@ typedef struct {
     uint64_t           live, replayed, gaps;   /* of the clients closed so far */
     config_setting_t  *section;
     sub_metrics_t     *mx;                     /* NULL: metrics off */
+    cursor_t          *db;                     /* main thread: the journal epoch */
+    uint64_t           epoch;                  /* the one stored with the cursors */
 } loop_t;
 
 /* Adds the current client's counters to the totals and logs them. */
@@ -137,6 +139,7 @@ loop_subscribe (loop_t *l, uint64_t from)
     loop_account (l);
     client_sub_destroy (&l->client);
     l->opts.from_seq = from;
+    l->opts.epoch = l->epoch;
     vl_err_t rc;
     l->client = client_sub_new (l->ctx, &l->opts, &rc);
     if (!l->client)
@@ -278,22 +281,25 @@ start_head (loop_t *l, volatile sig_atomic_t *stop, uint64_t *head)
     return VL_EINTR;
 }
 
-/* The broker's head went below our cursor (its journal was wiped or
- * replaced, its sequence restarted): every sink cursor goes back to 0 and
- * the dispatcher is rebuilt, so events with the new, small seqs are not
- * skipped; the id windows keep already delivered events from repeating. */
+/* The broker's journal was wiped or replaced (another epoch, or its head
+ * went below our cursor): every sink cursor goes back to 0, stored with the
+ * new epoch in one transaction, and the dispatcher is rebuilt, so events
+ * with the new, small seqs are not skipped; the id windows keep already
+ * delivered events from repeating. */
 static vl_err_t
 loop_reset (loop_t *l)
 {
     log_warn ("broker sequence restarted (journal replaced?): every sink restarts from 0; "
               "events already delivered are skipped by id");
+    uint64_t epoch = client_sub_epoch (l->client);
     dispatch_destroy (&l->d);
-    vl_err_t rc;
-    cursor_t *db = cursor_open (cfg_get_str (l->section, "state", ""), 0, &rc);
-    if (db) {
-        rc = cursor_reset_all (db);
-        cursor_close (&db);
-    }
+    vl_err_t rc = cursor_begin (l->db);
+    if (rc == VL_OK) rc = cursor_reset_all (l->db);
+    if (rc == VL_OK && epoch) rc = cursor_set_epoch (l->db, epoch);
+    if (rc == VL_OK) rc = cursor_commit (l->db);
+    else cursor_rollback (l->db);
+    if (rc == VL_OK && epoch)
+        l->epoch = epoch;
     if (rc == VL_OK && !(l->d = sub_app_build (l->section, &rc)))
         return rc;
     if (rc == VL_OK)
@@ -328,6 +334,16 @@ loop_step (loop_t *l)
     sub_metrics_update (l->mx, l->d, &st, false);
     if (st.resets > 0)
         return loop_reset (l);
+    uint64_t epoch = client_sub_epoch (l->client);
+    if (epoch && epoch != l->epoch) {
+        /* first epoch known for these cursors (a different one would have
+         * been a reset): store it, so a journal replaced while we are down
+         * is noticed at the next start */
+        if (cursor_set_epoch (l->db, epoch) == VL_OK) {
+            log_info ("broker journal epoch %016llx", (unsigned long long) epoch);
+            l->epoch = epoch;
+        }
+    }
     uint64_t from;
     if (dispatch_want_replay (l->d, &from))
         return loop_subscribe (l, from);
@@ -347,6 +363,10 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     uint64_t head = UINT64_MAX;
     l.section = section;
     rc = loop_setup (&l, section);
+    if (rc == VL_OK)
+        l.db = cursor_open (cfg_get_str (section, "state", "veille-sub.db"), 0, &rc);
+    if (rc == VL_OK)
+        rc = cursor_get_epoch (l.db, &l.epoch);
     if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
         rc = VL_ENOMEM;
     if (rc == VL_OK) rc = start_head (&l, stop, &head);
@@ -379,6 +399,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     if (l.ctx)
         zmq_ctx_term (l.ctx);
     dispatch_destroy (&l.d);
+    cursor_close (&l.db);
     memset (&l.curve, 0, sizeof l.curve);
     if (rc == VL_EINTR)
         rc = VL_OK;

@@ -59,7 +59,7 @@ s_wait_subscribed (fx_t *fx)
 }
 
 static fx_t *
-s_start (uint64_t from_seq)
+s_start_epoch (uint64_t from_seq, uint64_t epoch)
 {
     fx_t *fx = calloc (1, sizeof *fx);
     fx->ctx = zmq_ctx_new ();
@@ -71,12 +71,18 @@ s_start (uint64_t from_seq)
     const char *prefixes[] = { "un." };
     client_sub_opts_t o = { .sub_endpoint = fx->sub_ep, .replay_endpoint = fx->rep_ep,
                             .prefixes = prefixes, .nprefixes = 1, .from_seq = from_seq,
-                            .request_timeout_ms = 300 };
+                            .request_timeout_ms = 300, .epoch = epoch };
     vl_err_t err;
     fx->sub = client_sub_new (fx->ctx, &o, &err);
     assert_non_null (fx->sub);
     s_wait_subscribed (fx);
     return fx;
+}
+
+static fx_t *
+s_start (uint64_t from_seq)
+{
+    return s_start_epoch (from_seq, 0);
 }
 
 static void
@@ -212,14 +218,21 @@ s_reply_event (fx_t *fx, const char *topic, uint64_t seq, unsigned id_of)
     buf_free (&b);
 }
 
+/* An END; EPOCH 0 = without the key (a broker that sends none). */
 static void
-s_reply_end (fx_t *fx, uint64_t head, uint64_t next, bool more, uint64_t count, uint64_t first)
+s_reply_end_epoch (fx_t *fx, uint64_t head, uint64_t next, bool more, uint64_t count,
+                   uint64_t first, uint64_t epoch)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 5);
+    msgpack_pack_map (&pk, epoch ? 6 : 5);
+    if (epoch) {
+        msgpack_pack_str (&pk, 5);
+        msgpack_pack_str_body (&pk, "epoch", 5);
+        msgpack_pack_uint64 (&pk, epoch);
+    }
     const char *keys[] = { "head", "next", "count", "first" };
     uint64_t vals[] = { head, next, count, first };
     for (int i = 0; i < 4; i++) {
@@ -234,6 +247,12 @@ s_reply_end (fx_t *fx, uint64_t head, uint64_t next, bool more, uint64_t count, 
     zmq_send (fx->router, "END", 3, ZMQ_SNDMORE);
     zmq_send (fx->router, sb.data, sb.size, 0);
     msgpack_sbuffer_destroy (&sb);
+}
+
+static void
+s_reply_end (fx_t *fx, uint64_t head, uint64_t next, bool more, uint64_t count, uint64_t first)
+{
+    s_reply_end_epoch (fx, head, next, more, count, first, 0);
 }
 
 static void
@@ -372,6 +391,54 @@ timeouts_cut_answers_and_resets (void **state)
     s_stop (fx);
 }
 
+/* A cursor persisted with the journal epoch it belongs to: the client
+ * asks for an empty count first, and the END's epoch decides before any
+ * event after the cursor is replayed. Another epoch (journal wiped while
+ * the caller was down, new head already past the cursor): resync from 0. */
+static void
+persisted_epoch_is_checked_before_replaying (void **state)
+{
+    fx_t *fx = s_start_epoch (5, 0x1111);
+    assert_int_equal (client_sub_epoch (fx->sub), 0x1111);
+    s_expect_cursor (fx, 5);
+    s_expect_request (fx, "count", 5, 5, 0);
+    s_reply_end_epoch (fx, 8, 5, false, 0, 1, 0x1111);      /* same journal */
+    s_expect_request (fx, "replay", 5, -1, 10000);
+    s_reply_event (fx, "un.a", 6, 6);
+    s_reply_end_epoch (fx, 8, 8, false, 1, 1, 0x1111);
+    s_expect_event (fx, 6, true);
+    s_expect_cursor (fx, 8);
+    client_sub_stats_t st;
+    client_sub_get_stats (fx->sub, &st);
+    assert_int_equal (st.resets, 0);
+    s_stop (fx);
+
+    fx = s_start_epoch (5, 0x1111);
+    s_expect_cursor (fx, 5);
+    s_expect_request (fx, "count", 5, 5, 0);
+    s_reply_end_epoch (fx, 8, 5, false, 0, 1, 0x2222);      /* new journal, head 8 > 5 */
+    s_expect_request (fx, "replay", 0, -1, 10000);
+    for (unsigned i = 1; i <= 8; i++)
+        s_reply_event (fx, "un.new", i, 100 + i);
+    s_reply_end_epoch (fx, 8, 8, false, 8, 1, 0x2222);
+    for (unsigned i = 1; i <= 8; i++)
+        s_expect_event (fx, i, true);
+    s_expect_cursor (fx, 8);
+    client_sub_get_stats (fx->sub, &st);
+    assert_int_equal (st.resets, 1);
+    assert_int_equal (client_sub_epoch (fx->sub), 0x2222);
+    s_stop (fx);
+
+    /* without an epoch to check, the replay starts at once (veille tail) */
+    fx = s_start (5);
+    s_expect_cursor (fx, 5);
+    s_expect_request (fx, "replay", 5, -1, 10000);
+    s_reply_end_epoch (fx, 8, 8, false, 0, 1, 0x2222);
+    s_expect_cursor (fx, 8);
+    assert_int_equal (client_sub_epoch (fx->sub), 0x2222);
+    s_stop (fx);
+}
+
 static void
 bad_options (void **state)
 {
@@ -395,6 +462,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (live_count_and_gap_recovery),
         cmocka_unit_test (timeouts_cut_answers_and_resets),
+        cmocka_unit_test (persisted_epoch_is_checked_before_replaying),
         cmocka_unit_test (bad_options),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -176,6 +176,41 @@ dead_letters_list_and_remove (void **state)
     cursor_close (&c);
 }
 
+/* The journal epoch persists (all 64 bits, also above INT64_MAX) and is
+ * reset together with the cursors in one transaction. */
+static void
+epoch_persists_with_the_cursors (void **state)
+{
+    cursor_t *c = cursor_open (g_path, 16, NULL);
+    uint64_t epoch = 1;
+    assert_int_equal (cursor_get_epoch (c, &epoch), VL_OK);
+    assert_int_equal (epoch, 0);
+    assert_int_equal (cursor_set_epoch (c, 0xfedcba9876543210ull), VL_OK);
+    assert_int_equal (cursor_set (c, "a", 7), VL_OK);
+    cursor_close (&c);
+    c = cursor_open (g_path, 16, NULL);
+    assert_int_equal (cursor_get_epoch (c, &epoch), VL_OK);
+    assert_true (epoch == 0xfedcba9876543210ull);
+    assert_int_equal (cursor_begin (c), VL_OK);
+    assert_int_equal (cursor_reset_all (c), VL_OK);
+    assert_int_equal (cursor_set_epoch (c, 42), VL_OK);
+    cursor_rollback (c);
+    uint64_t seq;
+    cursor_get (c, "a", &seq);
+    cursor_get_epoch (c, &epoch);
+    assert_int_equal (seq, 7);
+    assert_true (epoch == 0xfedcba9876543210ull);
+    assert_int_equal (cursor_begin (c), VL_OK);
+    assert_int_equal (cursor_reset_all (c), VL_OK);
+    assert_int_equal (cursor_set_epoch (c, 42), VL_OK);
+    assert_int_equal (cursor_commit (c), VL_OK);
+    cursor_get (c, "a", &seq);
+    cursor_get_epoch (c, &epoch);
+    assert_int_equal (seq, 0);
+    assert_int_equal (epoch, 42);
+    cursor_close (&c);
+}
+
 static void
 open_fails_on_unwritable_path (void **state)
 {
@@ -195,6 +230,7 @@ main (void)
         cmocka_unit_test_setup_teardown (pending_rows_are_cleared_by_record, setup, teardown),
         cmocka_unit_test_setup_teardown (rollback_discards_changes, setup, teardown),
         cmocka_unit_test_setup_teardown (dead_letters_list_and_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown (epoch_persists_with_the_cursors, setup, teardown),
         cmocka_unit_test (open_fails_on_unwritable_path),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
