@@ -39,6 +39,8 @@ typedef struct {
     uint64_t      seq;
     const char   *reason;     /* static text, REJECTED / UNAVAILABLE */
     const char   *detail;     /* static text appended to reason, or NULL */
+    bool          valid;      /* passed s_validate; KEY is its dedup key */
+    unsigned char key[DEDUP_KEY_LEN];
 } item_t;
 
 struct broker {
@@ -465,20 +467,32 @@ s_can_store (const broker_t *self)
     return !self->unavailable || util_mono_ms () >= self->retry_at;
 }
 
-/* Decides the fate of IT. Returns VL_EAGAIN when the batch must be
- * committed before IT can be appended (nothing was done for IT). */
+/* Validates IT (the verdict and dedup key are kept in IT) and prefetches
+ * its dedup slot, so that s_process of the batch does not wait on memory. */
+static void
+s_check (broker_t *self, item_t *it)
+{
+    const char *why = s_validate (self, it, it->key, &it->detail);
+    it->valid = why == NULL;
+    if (it->valid) {
+        dedup_prefetch (self->dedup, it->key);
+        return;
+    }
+    log_debug ("broker: publish rejected: %s%s%s", why, it->detail ? ": " : "",
+               it->detail ? it->detail : "");
+    s_set (it, WIRE_ACK_REJECTED, 0, why);
+}
+
+/* Decides the fate of IT (checked by s_check). Returns VL_EAGAIN when the
+ * batch must be committed before IT can be appended (nothing was done for
+ * IT). */
 static vl_err_t
 s_process (broker_t *self, item_t *it)
 {
-    unsigned char key[DEDUP_KEY_LEN];
-    const char *why = s_validate (self, it, key, &it->detail);
+    const unsigned char *key = it->key;
     uint64_t seq;
-    if (why) {
-        log_debug ("broker: publish rejected: %s%s%s", why, it->detail ? ": " : "",
-                   it->detail ? it->detail : "");
-        s_set (it, WIRE_ACK_REJECTED, 0, why);
+    if (!it->valid)
         return VL_OK;
-    }
     if (dedup_find (self->dedup, key, &seq)) {
         s_set (it, WIRE_ACK_DUPLICATE, seq, NULL);
         return VL_OK;
@@ -548,13 +562,13 @@ s_item_reset (item_t *it)
     it->reason = it->detail = NULL;
 }
 
-/* The commit of the batch failed: nothing of it is stored. */
+/* The commit of items FROM..N-1 failed: nothing of them is stored. */
 static void
-s_batch_failed (broker_t *self, size_t n, vl_err_t rc)
+s_batch_failed (broker_t *self, size_t from, size_t n, vl_err_t rc)
 {
     uint64_t head = journal_head (self->journal);
     dedup_rollback (self->dedup);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < n; i++) {
         item_t *it = &self->items[i];
         bool pending = it->status == WIRE_ACK_STORED
                        || (it->status == WIRE_ACK_DUPLICATE && it->seq > head);
@@ -564,18 +578,18 @@ s_batch_failed (broker_t *self, size_t n, vl_err_t rc)
     s_store_failed (self, rc);
 }
 
-/* Commits the first N items of the batch, acks them (final acks grouped
+/* Commits items FROM..N-1 of the batch, acks them (final acks grouped
  * per publisher, acks.h), fans out the stored. */
 static void
-s_flush (broker_t *self, size_t n)
+s_flush (broker_t *self, size_t from, size_t n)
 {
     bool any = false;
-    for (size_t i = 0; i < n && !any; i++)
+    for (size_t i = from; i < n && !any; i++)
         any = self->items[i].status == WIRE_ACK_STORED;
     if (any) {
         vl_err_t rc = journal_commit (self->journal);
         if (rc != VL_OK)
-            s_batch_failed (self, n, rc);
+            s_batch_failed (self, from, n, rc);
         else {
             dedup_commit (self->dedup);
             if (self->unavailable)
@@ -585,7 +599,7 @@ s_flush (broker_t *self, size_t n)
             self->episode_refused = 0;
         }
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < n; i++) {
         item_t *it = &self->items[i];
         switch (it->status) {
         case WIRE_ACK_STORED: self->c.stored++; break;
@@ -605,36 +619,27 @@ s_flush (broker_t *self, size_t n)
     acks_flush (self->acks, self->pub);
 }
 
-static void
-s_item_move (item_t *dst, item_t *src)
-{
-    zmq_msg_move (&dst->rid, &src->rid);
-    zmq_msg_move (&dst->topic, &src->topic);
-    zmq_msg_move (&dst->event, &src->event);
-    memcpy (dst->token, src->token, sizeof dst->token);
-    dst->token_len = src->token_len;
-    dst->token_ok = src->token_ok;
-    dst->frames = src->frames;
-}
-
-/* Takes up to max_batch publish messages and handles them as one batch. */
+/* Takes up to max_batch publish messages, checks them all (prefetching
+ * their dedup slots), then stores them as one batch: one journal commit,
+ * or more when the journal's buffer or segment fills up. */
 static void
 s_publish_batch (broker_t *self)
 {
     size_t n = 0;
     while (n < (size_t) self->opts.max_batch && s_recv_item (self, &self->items[n])) {
         self->c.received++;
-        if (s_process (self, &self->items[n]) == VL_EAGAIN) {
-            s_flush (self, n);
-            if (n > 0)
-                s_item_move (&self->items[0], &self->items[n]);
-            n = 0;
-            if (s_process (self, &self->items[0]) == VL_EAGAIN)
-                s_set (&self->items[0], WIRE_ACK_UNAVAILABLE, 0, "journal busy");
-        }
-        n++;
+        s_check (self, &self->items[n++]);
     }
-    s_flush (self, n);
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s_process (self, &self->items[i]) != VL_EAGAIN)
+            continue;
+        s_flush (self, from, i);
+        from = i;
+        if (s_process (self, &self->items[i]) == VL_EAGAIN)
+            s_set (&self->items[i], WIRE_ACK_UNAVAILABLE, 0, "journal busy");
+    }
+    s_flush (self, from, n);
 }
 
 /* ---- system messages ---- */

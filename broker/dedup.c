@@ -146,6 +146,12 @@ s_probe (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
     return i;
 }
 
+void
+dedup_prefetch (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
+{
+    __builtin_prefetch (&self->slots[(size_t) s_hash (self, key) & self->mask]);
+}
+
 bool
 dedup_find (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t *seq)
 {

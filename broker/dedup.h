@@ -40,6 +40,11 @@ void dedup_key (const char *id, size_t len, unsigned char key[DEDUP_KEY_LEN]);
 bool dedup_find (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN],
                  uint64_t *seq);
 
+/* Hints the CPU to fetch the table slot of KEY (a batch prefetches all
+ * its keys before looking any up: the table is far larger than the
+ * cache). No effect on the contents. */
+void dedup_prefetch (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN]);
+
 /* Adds KEY -> SEQ (provisionally). VL_EAGAIN if SLACK inserts are already
  * pending (commit first). The caller checks dedup_find first. */
 vl_err_t dedup_insert (dedup_t *self, const unsigned char key[DEDUP_KEY_LEN],

@@ -49,8 +49,11 @@ dedup_finds_what_was_inserted_with_its_seq (void **state)
     unsigned char k[DEDUP_KEY_LEN];
     uint64_t seq = 0;
     s_key_n (k, 1);
+    dedup_prefetch (d, k);                     /* a hint: changes nothing */
     assert_false (dedup_find (d, k, &seq));
+    assert_int_equal (dedup_size (d), 0);
     assert_int_equal (dedup_insert (d, k, 42), VL_OK);
+    dedup_prefetch (d, k);
     assert_true (dedup_find (d, k, &seq));     /* provisional inserts are visible */
     assert_int_equal (seq, 42);
     dedup_commit (d);
