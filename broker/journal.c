@@ -18,6 +18,7 @@
 #include "jindex.h"
 #include "journal.h"
 #include "log.h"
+#include "syncer.h"
 #include "util.h"
 
 #define SEG_MAGIC     "VLJOURN1"
@@ -29,6 +30,7 @@
 #define READ_WINDOW   (1u << 20)          /* most bytes read by one pread */
 #define SEG_MAX_BYTES (INT64_C (1) << 31) /* offsets are u32 in the index */
 #define SEG_NAME_LEN  24                  /* 20 digits + ".vlj" */
+#define SYNC_POLL_MS  5                   /* tick period while a sync runs */
 
 typedef struct {
     uint64_t     base;      /* seq of the first record (and the file name) */
@@ -54,6 +56,8 @@ struct journal {
     size_t           wlen, wcap;
     bool             dirty;         /* committed, not yet synced */
     int64_t          last_sync_mono;
+    uint64_t         commits;       /* journal_commit calls that wrote */
+    syncer_t        *syncer;        /* policy `interval`: background fsync */
     unsigned char   *rbuf;          /* read window of queries */
     size_t           rcap;
     const seg_t     *rseg;          /* segment the window holds, or NULL */
@@ -632,7 +636,10 @@ s_open (journal_t *self, const char *dir)
     self->wbuf = malloc (self->wcap);
     self->rcap = READ_WINDOW > REC_HDR + REC_MAX_LEN ? READ_WINDOW : REC_HDR + REC_MAX_LEN;
     self->rbuf = malloc (self->rcap);
-    if (!self->dir || !self->topics || !self->wbuf || !self->rbuf)
+    if (self->opts.fsync == JOURNAL_FSYNC_INTERVAL)
+        self->syncer = syncer_new ();
+    if (!self->dir || !self->topics || !self->wbuf || !self->rbuf
+        || (self->opts.fsync == JOURNAL_FSYNC_INTERVAL && !self->syncer))
         return VL_ENOMEM;
     vl_err_t rc = util_mkdirs (dir);
     if (rc != VL_OK) {
@@ -697,6 +704,7 @@ journal_destroy (journal_t **self_p)
         journal_rollback (self);
         journal_sync (self);
     }
+    syncer_destroy (&self->syncer);
     for (size_t i = 0; i < self->nsegs; i++)
         s_seg_free (self->segs[i]);
     free (self->segs);
@@ -801,16 +809,14 @@ journal_commit (journal_t *self)
     seg_t *a = s_active (self);
     if (s_pwrite_all (a->fd, self->wbuf, self->wlen, a->size) < 0)
         return s_commit_failed (self, "write", errno);
-    int64_t now = util_mono_ms ();
-    bool sync = self->opts.fsync == JOURNAL_FSYNC_BATCH
-                || (self->opts.fsync == JOURNAL_FSYNC_INTERVAL
-                    && now - self->last_sync_mono >= self->opts.fsync_interval_ms);
+    bool sync = self->opts.fsync == JOURNAL_FSYNC_BATCH;
     if (sync) {
         if (fdatasync (a->fd) < 0)
             return s_commit_failed (self, "fsync", errno);
-        self->last_sync_mono = now;
+        self->last_sync_mono = util_mono_ms ();
     }
     self->dirty = !sync;
+    self->commits++;
     a->size += self->wlen;
     a->mtime_ms = util_now_ms ();
     self->total_bytes += self->wlen;
@@ -820,9 +826,27 @@ journal_commit (journal_t *self)
     return VL_OK;
 }
 
+/* Takes the outcome of a background sync that is over, if any. */
+static void
+s_sync_collect (journal_t *self)
+{
+    uint64_t gen;
+    int errnum;
+    if (!self->syncer || !syncer_poll (self->syncer, &gen, &errnum))
+        return;
+    if (errnum != 0)
+        log_error ("journal: fsync %s: %s", s_active (self)->path, strerror (errnum));
+    else if (gen == self->commits)
+        self->dirty = false;    /* nothing was written since it started */
+}
+
 vl_err_t
 journal_sync (journal_t *self)
 {
+    if (self->syncer) {
+        syncer_wait (self->syncer);
+        s_sync_collect (self);
+    }
     if (!self->dirty)
         return VL_OK;
     seg_t *a = s_active (self);
@@ -838,13 +862,19 @@ journal_sync (journal_t *self)
 int
 journal_tick (journal_t *self, int64_t now_mono)
 {
-    if (!self->dirty || self->opts.fsync != JOURNAL_FSYNC_INTERVAL)
+    if (!self->syncer)
         return -1;
+    s_sync_collect (self);
+    if (!self->dirty)
+        return -1;
+    if (syncer_busy (self->syncer))
+        return SYNC_POLL_MS;
     int64_t due = self->last_sync_mono + self->opts.fsync_interval_ms;
     if (now_mono < due)
         return (int) (due - now_mono);
-    journal_sync (self);
-    return -1;
+    syncer_request (self->syncer, s_active (self)->fd, self->commits);
+    self->last_sync_mono = now_mono;
+    return SYNC_POLL_MS;
 }
 
 static bool

@@ -93,7 +93,7 @@
 
 typedef enum {
     JOURNAL_FSYNC_BATCH,     /* fdatasync in every journal_commit */
-    JOURNAL_FSYNC_INTERVAL,  /* at most every fsync_interval_ms (and on tick) */
+    JOURNAL_FSYNC_INTERVAL,  /* every fsync_interval_ms, in a background thread */
     JOURNAL_FSYNC_NONE       /* never (the OS decides); still on close */
 } journal_fsync_t;
 
@@ -143,12 +143,16 @@ vl_err_t journal_commit (journal_t *self);
 /* Drops the appends since the last commit (their seqs are given again). */
 void journal_rollback (journal_t *self);
 
-/* fdatasync now if anything committed is not yet synced. */
+/* fdatasync now if anything committed is not yet synced (after waiting
+ * for a background sync in flight). */
 vl_err_t journal_sync (journal_t *self);
 
-/* Housekeeping for policy `interval`: syncs if the interval has passed.
- * Returns the milliseconds until it wants to be called again (-1 = no
- * need). NOW_MONO is util_mono_ms(). */
+/* Housekeeping for policy `interval`: when the interval has passed since
+ * the last sync and something was committed since, hands an fdatasync to
+ * the journal's background thread (syncer.h: the caller never waits for
+ * the disk); takes the outcome of the previous one (errors are logged and
+ * the sync is tried again next interval). Returns the milliseconds until
+ * it wants to be called again (-1 = no need). NOW_MONO is util_mono_ms(). */
 int journal_tick (journal_t *self, int64_t now_mono);
 
 /* Deletes the oldest closed segments that are older than retention_ms

@@ -194,6 +194,40 @@ journal_append_commit_reopen_keeps_records (void **state)
     journal_destroy (&j);
 }
 
+/* Policy `interval`: commit never syncs; journal_tick hands the sync to
+ * the background thread once the interval has passed, and reports clean
+ * once it is over and nothing was committed since. */
+static void
+journal_interval_syncs_in_the_background (void **state)
+{
+    fx_t *fx = *state;
+    journal_opts_t o = journal_opts_default ();
+    o.fsync = JOURNAL_FSYNC_INTERVAL;
+    o.fsync_interval_ms = 100;
+    journal_t *j = s_open (fx->dir, &o);
+    int64_t now = util_mono_ms ();
+    assert_int_equal (journal_tick (j, now), -1);          /* nothing to sync */
+    s_fill (j, "t.a", 10, 10);
+    int wait = journal_tick (j, now);                        /* not due yet */
+    assert_true (wait > 0 && wait <= 100);
+    wait = journal_tick (j, now + 1000);                     /* due: handed over */
+    assert_true (wait > 0 && wait < 100);
+    assert_int_equal (journal_sync (j), VL_OK);              /* waits for it */
+    assert_int_equal (journal_tick (j, now + 1000), -1);     /* clean */
+    /* a commit after the sync started keeps the journal dirty */
+    s_fill (j, "t.a", 5, 5);
+    assert_true (journal_tick (j, now + 3000) > 0);
+    s_fill (j, "t.a", 5, 5);
+    assert_int_equal (journal_sync (j), VL_OK);
+    assert_int_equal (journal_tick (j, now + 3000), -1);
+    assert_int_equal (journal_head (j), 20);
+    journal_destroy (&j);
+    j = s_open (fx->dir, &o);
+    assert_int_equal (journal_head (j), 20);
+    assert_int_equal (s_count_all (j), 20);
+    journal_destroy (&j);
+}
+
 static void
 journal_rollback_gives_seqs_again (void **state)
 {
@@ -617,6 +651,7 @@ main (void)
         cmocka_unit_test (crc32c_matches_reference),
         cmocka_unit_test_setup_teardown (journal_append_commit_reopen_keeps_records, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_rollback_gives_seqs_again, setup, teardown),
+        cmocka_unit_test_setup_teardown (journal_interval_syncs_in_the_background, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_epoch_is_stable_and_new_after_a_wipe, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_rejects_bad_sizes_and_asks_to_commit_when_full, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_second_open_is_refused, setup, teardown),
