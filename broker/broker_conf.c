@@ -22,10 +22,12 @@ const cfg_key_t broker_conf_keys[] = {
     { .name = "fsync", .type = CFG_T_ENUM, .def = "batch",
       .choices = "batch|interval|none",
       .doc = "When the journal is flushed to disk: `batch` fsyncs every "
-             "batch before acking it (an ack means on disk); `interval` "
-             "fsyncs at most every fsync_interval_ms (an ack means written "
-             "to the OS: survives a broker crash, not a power cut); `none` "
-             "leaves it to the OS." },
+             "batch before acking it (an ack means on disk; latency is at "
+             "least one fdatasync); `interval` fsyncs every "
+             "fsync_interval_ms in a background thread (an ack means written "
+             "to the OS: survives a broker crash, not a power cut; the "
+             "publish path never waits for the disk); `none` leaves it to "
+             "the OS." },
     { .name = "fsync_interval_ms", .type = CFG_T_INT, .def = "100",
       .min = 1, .max = 60000,
       .doc = "Flush period for fsync = \"interval\", in milliseconds." },
