@@ -413,6 +413,18 @@ node_text (const xmlNode *node, txt_kind_t kind, bool multiline, size_t max)
 {
     if (!node)
         return NULL;
+    const xmlNode *only = node->children;
+    if (kind != TXT_XHTML && only && !only->next && only->content
+        && (only->type == XML_TEXT_NODE || only->type == XML_CDATA_SECTION_NODE)) {
+        /* one text node (the usual case): read in place, what raw_text
+         * would copy (nothing if it is longer than RAW_TEXT_MAX) */
+        const char *d = (const char *) only->content;
+        size_t len = strlen (d);
+        if (len > RAW_TEXT_MAX)
+            len = 0;
+        return kind == TXT_HTML ? text_norm_html (d, len, multiline, max)
+                                : text_norm_plain (d, len, multiline, max);
+    }
     buf_t raw;
     buf_init (&raw, RAW_TEXT_MAX);
     vl_err_t rc;

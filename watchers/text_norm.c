@@ -1,5 +1,6 @@
 /* text_norm.c: HTML/plain text to normalised plain text (see text_norm.h
  * for the rules). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -174,8 +175,9 @@ end_line (writer_t *w)
     w->pending_space = false;
 }
 
+/* Writes code point CP, whose UTF-8 encoding is the N bytes at SRC. */
 static void
-put_cp (writer_t *w, utf8proc_int32_t cp)
+put_cp (writer_t *w, utf8proc_int32_t cp, const utf8proc_uint8_t *src, size_t n)
 {
     if (is_break_cp (cp)) {
         end_line (w);
@@ -196,34 +198,79 @@ put_cp (writer_t *w, utf8proc_int32_t cp)
     else if (w->pending_space)
         w->out[w->len++] = ' ';
     w->pending_space = false;
-    if (cp < 0x80)
-        w->out[w->len++] = (char) cp;
-    else
-        w->len += (size_t) utf8proc_encode_char (cp, (utf8proc_uint8_t *) w->out + w->len);
+    memcpy (w->out + w->len, src, n);
+    w->len += n;
 }
 
-/* True if S (valid UTF-8) is certainly NFC already: every code point is
- * below U+0300 (before the first combining mark; all of Latin-1 and Latin
- * Extended are NFC) or in the General Punctuation block after U+2001 (’ “
- * ” – — … and NNBSP), or €. French press text nearly always is. */
-static bool
-nfc_quick_yes (const char *s, size_t len)
+/* Decodes the UTF-8 sequence at P (AVAIL bytes left, first byte >= 0x80)
+ * with the rules of util_utf8_valid (no overlong forms, surrogates or code
+ * points past U+10FFFF): its length, 0 if invalid; *CP gets the code point. */
+static size_t
+utf8_decode (const unsigned char *p, size_t avail, utf8proc_int32_t *cp)
+{
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t v;
+    if (c >= 0xC2 && c <= 0xDF)      { n = 2; v = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; v = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; v = c & 0x07; }
+    else
+        return 0;
+    if (avail < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF))
+        || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = (utf8proc_int32_t) v;
+    return n;
+}
+
+typedef enum { SCAN_BAD, SCAN_VALID, SCAN_NFC } scan_t;
+
+/* One pass over S: SCAN_BAD if it is not valid UTF-8 or holds a NUL (to
+ * be repaired), else SCAN_NFC if it is certainly NFC already, else
+ * SCAN_VALID. Certainly NFC: every code point is below U+0300 (before the
+ * first combining mark; all of Latin-1 and Latin Extended are NFC) or in
+ * U+2002-U+20CF: General Punctuation after U+2001 (’ “ ” – — … and NNBSP),
+ * superscripts and subscripts (⁴) and currency signs (€), none of which
+ * has a canonical decomposition, a combining class or composes with the
+ * character before it. French press text nearly always is. */
+static scan_t
+scan_text (const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *) s;
-    for (size_t i = 0; i < len;) {
+    bool nfc = true;
+    size_t i = 0;
+    while (i < len) {
+        if (len - i >= 8) {   /* 8 ASCII bytes, none of them NUL */
+            uint64_t w;
+            memcpy (&w, u + i, sizeof w);
+            const uint64_t hi = UINT64_C (0x8080808080808080);
+            if (!(w & hi) && !((w - UINT64_C (0x0101010101010101)) & ~w & hi)) {
+                i += 8;
+                continue;
+            }
+        }
         if (u[i] < 0x80) {
+            if (u[i] == 0)
+                return SCAN_BAD;
             i++;
             continue;
         }
         utf8proc_int32_t cp;
-        utf8proc_ssize_t n = utf8proc_iterate (u + i, (utf8proc_ssize_t) (len - i), &cp);
-        if (n <= 0)
-            return false;
-        if (!(cp < 0x300 || (cp >= 0x2002 && cp <= 0x206F) || cp == 0x20AC))
-            return false;
-        i += (size_t) n;
+        size_t n = utf8_decode (u + i, len - i, &cp);
+        if (!n)
+            return SCAN_BAD;
+        if (!(cp < 0x300 || (cp >= 0x2002 && cp <= 0x20CF)))
+            nfc = false;
+        i += n;
     }
-    return true;
+    return nfc ? SCAN_NFC : SCAN_VALID;
 }
 
 char *
@@ -232,32 +279,62 @@ text_norm_plain (const char *s, size_t len, bool multiline, size_t max)
     if (!s)
         s = "";
     char *repaired = NULL;
-    if (!util_utf8_valid (s, len) || memchr (s, '\0', len)) {
+    scan_t sc = scan_text (s, len);
+    if (sc == SCAN_BAD) {
         repaired = charset_utf8_repair (s, len, &len);
         if (!repaired)
             return NULL;
         s = repaired;
+        sc = scan_text (s, len);
     }
     /* Already NFC (the usual case): read the input in place. */
     utf8proc_uint8_t *nfc = NULL;
     utf8proc_ssize_t nlen = (utf8proc_ssize_t) len;
     const utf8proc_uint8_t *in = (const utf8proc_uint8_t *) s;
-    if (!nfc_quick_yes (s, len)) {
+    if (sc != SCAN_NFC) {
         nlen = utf8proc_map (in, (utf8proc_ssize_t) len, &nfc,
                              UTF8PROC_STABLE | UTF8PROC_COMPOSE);
         in = nfc;
     }
     writer_t w = { .multiline = multiline };
     w.out = nlen < 0 ? NULL : malloc ((size_t) nlen + 2);
-    for (utf8proc_ssize_t i = 0; w.out && i < nlen;) {
+    size_t end = nlen < 0 ? 0 : (size_t) nlen;
+    size_t stop = max ? max + 8 : SIZE_MAX;   /* far enough past the cap */
+    for (size_t i = 0; w.out && i < end && w.len <= stop;) {
+        if (w.in_line) {
+            /* Inside a line, a run of characters kept as they are (visible
+             * ASCII, and the rest but spaces, breaks, removed and NBSP-like
+             * ones) is copied at once: the same as put_cp one by one. */
+            size_t j = i;
+            while (j < end) {
+                unsigned char c = in[j];
+                if (c > 0x20 && c < 0x7F) {
+                    j++;
+                    continue;
+                }
+                utf8proc_int32_t cp;
+                size_t n;
+                if (c < 0x80 || (n = utf8_decode (in + j, end - j, &cp)) == 0
+                    || is_break_cp (cp) || is_removed_cp (cp) || is_nbsp_cp (cp))
+                    break;
+                j += n;
+            }
+            if (j > i) {
+                if (w.pending_space)
+                    w.out[w.len++] = ' ';
+                w.pending_space = false;
+                memcpy (w.out + w.len, in + i, j - i);
+                w.len += j - i;
+                i = j;
+                continue;
+            }
+        }
         utf8proc_int32_t cp = in[i];
-        utf8proc_ssize_t n = 1;
-        if (cp >= 0x80 && (n = utf8proc_iterate (in + i, nlen - i, &cp)) <= 0)
+        size_t n = 1;
+        if (cp >= 0x80 && (n = utf8_decode (in + i, end - i, &cp)) == 0)
             break;    /* cannot happen after repair */
+        put_cp (&w, cp, in + i, n);
         i += n;
-        put_cp (&w, cp);
-        if (max && w.len > max + 8)
-            break;    /* far enough past the cap */
     }
     free (nfc);
     free (repaired);
