@@ -18,7 +18,9 @@ vl_err_t detect_queue (state_t *st, const event_t *ev, int64_t now_ms)
 {
     buf_t b;
     buf_init (&b, EVENT_MAX_BYTES);
-    vl_err_t e = event_encode (ev, &b);
+    vl_err_t e = buf_reserve (&b, 2048);   /* most events: no regrowth */
+    if (e == VL_OK)
+        e = event_encode (ev, &b);
     if (e != VL_OK)
         log_error ("source %s: cannot encode a '%s' event: %s", ev->source, ev->type,
                    vl_strerror (e));
@@ -130,12 +132,14 @@ static bool mark_duplicates (const item_list_t *items, bool *skip, size_t *ndup)
  * read for the comparison; the stored text only when the item changed and
  * an event needs the diff. */
 static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
-                            char **tags, size_t ntags, bool baseline, int64_t now_ms,
-                            detect_emit_fn emit, void *arg, detect_stats_t *s)
+                            char **tags, size_t ntags, bool baseline, bool fresh,
+                            int64_t now_ms, detect_emit_fn emit, void *arg,
+                            detect_stats_t *s)
 {
     char hash[33];
     int64_t last_seen = 0;
-    vl_err_t e = state_item_peek (st, src->id, it->identity, hash, &last_seen);
+    vl_err_t e = fresh ? VL_ENOTFOUND
+                       : state_item_peek (st, src->id, it->identity, hash, &last_seen);
     if (e == VL_ENOTFOUND) {
         e = state_item_put (st, src->id, it, now_ms);
         if (baseline)
@@ -183,7 +187,11 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
         return VL_ENOMEM;
     }
     s->items += items->n;
-    vl_err_t e = VL_OK;
+    /* A source without stored items (its first poll): every item is new,
+     * no need to look each one up. */
+    int64_t stored = 0;
+    vl_err_t e = items->n ? state_item_count (st, src->id, &stored) : VL_OK;
+    bool fresh = stored == 0;
     for (size_t i = 0; e == VL_OK && i < items->n; i++) {
         if (skip[i])
             continue;
@@ -195,7 +203,7 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
             keywords_tags_free (tags, ntags);
             continue;
         }
-        e = detect_one (st, src, it, tags, ntags, baseline, now_ms, emit, arg, s);
+        e = detect_one (st, src, it, tags, ntags, baseline, fresh, now_ms, emit, arg, s);
         keywords_tags_free (tags, ntags);
     }
     free (skip);
