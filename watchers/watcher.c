@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
+#include "parse_worker.h"
 #include "schedule.h"
 #include "state.h"
 #include "util.h"
@@ -64,6 +65,7 @@ struct watcher {
     watcher_opts_t      opts;
     state_t            *state;
     fetch_t            *fetch;
+    parse_worker_t     *parser;       /* NULL: documents parsed inline */
     void               *zctx;
     client_pub_t       *pub;
     curve_client_t      curve;
@@ -254,6 +256,20 @@ static vl_err_t open_metrics (watcher_t *self)
     return metrics_serve (m, listen) == VL_OK ? VL_OK : VL_ECONFIG;
 }
 
+static void wake_loop (void *arg)
+{
+    fetch_wakeup (arg);
+}
+
+/* Starts the parsing thread; without it documents are parsed inline. */
+static void open_parser (watcher_t *self)
+{
+    vl_err_t e;
+    self->parser = parse_worker_new (wake_loop, self->fetch, &e);
+    if (!self->parser)
+        log_warn ("cannot start the parsing thread (%s): parsing inline", vl_strerror (e));
+}
+
 watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl_err_t *err)
 {
     watcher_t *self = calloc (1, sizeof *self);
@@ -272,6 +288,8 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
         self->fetch = fetch_new (&fo, err);
     if (self->fetch)
         *err = load_sources (self);
+    if (*err == VL_OK)
+        open_parser (self);
     if (*err == VL_OK)
         *err = open_publisher (self);
     if (*err == VL_OK)
@@ -292,6 +310,7 @@ void watcher_destroy (watcher_t **self_p)
     for (size_t i = 0; i < self->nsrcs; i++)
         keywords_destroy (&self->srcs[i].kw);
     free (self->srcs);
+    parse_worker_destroy (&self->parser);   /* before the fetcher it wakes */
     fetch_destroy (&self->fetch);
     client_pub_destroy (&self->pub);
     if (self->zctx)
@@ -427,20 +446,21 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
     return e;
 }
 
-static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
+/* Records one poll: RES as fetched, ITEMS parsed from its body when it
+ * was fetched in full, PARSE_WHY the parse error ("" if none). */
+static void record_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
+                         const item_list_t *items, const char *parse_why)
 {
     const source_t *src = w->src;
     char why[300] = "";
-    item_list_t items = { 0 };
-    bool ok = res->err == VL_OK;
-    if (!ok)
+    bool ok = res->err == VL_OK && !parse_why[0];
+    if (res->err != VL_OK)
         snprintf (why, sizeof why, "%s", res->error);
-    else if (!res->not_modified && parse_body (src, res, &items, why, sizeof why) != VL_OK)
-        ok = false;
+    else if (!ok)
+        snprintf (why, sizeof why, "%s", parse_why);
     detect_stats_t ds = { 0 };
-    vl_err_t e = commit_poll (self, w, res, ok && !res->not_modified ? &items : NULL,
+    vl_err_t e = commit_poll (self, w, res, ok && !res->not_modified ? items : NULL,
                               ok ? NULL : why, &ds);
-    item_list_free (&items);
     self->pass.polled++;
     if (!ok) {
         self->pass.errors++;
@@ -470,6 +490,40 @@ static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
                (long long) res->elapsed_ms, ds.items, ds.new_items, ds.changed);
 }
 
+/* Parses RES inline (no parsing thread) and records the poll. */
+static void handle_result (watcher_t *self, wsrc_t *w, fetch_result_t *res)
+{
+    char why[300] = "";
+    item_list_t items = { 0 };
+    if (res->err == VL_OK && !res->not_modified)
+        parse_body (w->src, res, &items, why, sizeof why);
+    record_poll (self, w, res, &items, why);
+    item_list_free (&items);
+}
+
+/* Hands RES (moved into the job) to the parsing thread; false if it must
+ * be handled inline (no thread, nothing to parse, OOM). */
+static bool submit_parse (watcher_t *self, wsrc_t *w, fetch_result_t *res)
+{
+    if (!self->parser || res->err != VL_OK || res->not_modified)
+        return false;
+    parse_job_t *job = calloc (1, sizeof *job);
+    if (!job)
+        return false;
+    job->src = w->src;
+    job->tag = w;
+    job->res = *res;
+    memset (res, 0, sizeof *res);
+    parse_worker_submit (self->parser, job);
+    return true;
+}
+
+/* Fetches queued or in flight, and documents not yet parsed and recorded. */
+static size_t busy (const watcher_t *self)
+{
+    return fetch_active (self->fetch) + (self->parser ? parse_worker_pending (self->parser) : 0);
+}
+
 /* ---- scheduling and fetching ---------------------------------------------------- */
 
 /* Marks W polled (once mode counts them). */
@@ -492,7 +546,7 @@ static void start_due (watcher_t *self)
         wsrc_t *w = &self->srcs[i];
         if (w->in_flight || (self->opts.once ? w->polled : w->due > now))
             continue;
-        if (fetch_active (self->fetch) >= ahead) {
+        if (busy (self) >= ahead) {
             self->scan_from = i;
             return;
         }
@@ -537,19 +591,32 @@ static void round_commit (watcher_t *self, wsrc_t **round, size_t n)
     self->round_open = self->round_failed = false;
 }
 
-/* Handles every finished fetch, up to ROUND_MAX per transaction. */
+/* Handles every finished fetch (a fetched document goes to the parsing
+ * thread first) and every parsed document, up to ROUND_MAX polls per
+ * transaction. A source stays in flight until its poll is recorded. */
 static void collect_results (watcher_t *self)
 {
     fetch_result_t res;
     void *tag;
     wsrc_t *round[ROUND_MAX];
     size_t n = 0;
-    while (fetch_take (self->fetch, &res, &tag)) {
-        wsrc_t *w = tag;
+    for (;;) {
+        wsrc_t *w = NULL;
+        parse_job_t *job = NULL;
+        if (fetch_take (self->fetch, &res, &tag)) {
+            if (submit_parse (self, tag, &res))
+                continue;
+            w = tag;
+            handle_result (self, w, &res);
+            fetch_result_clear (&res);
+        } else if (self->parser && (job = parse_worker_take (self->parser))) {
+            w = job->tag;
+            record_poll (self, w, &job->res, &job->items, job->why);
+            parse_worker_recycle (self->parser, job);
+        } else
+            break;
         w->in_flight = false;
         mark_polled (self, w);
-        handle_result (self, w, &res);
-        fetch_result_clear (&res);
         round[n++] = w;
         if (n == ROUND_MAX) {
             round_commit (self, round, n);
@@ -720,7 +787,7 @@ static void handle_hup (void)
 
 static bool all_polled (const watcher_t *self)
 {
-    return self->npolled >= self->nsrcs && fetch_active (self->fetch) == 0;
+    return self->npolled >= self->nsrcs && busy (self) == 0;
 }
 
 int watcher_run (watcher_t *self)
@@ -736,12 +803,12 @@ int watcher_run (watcher_t *self)
     while (!g_stop) {
         handle_hup ();
         start_due (self);
-        if (fetch_active (self->fetch) > 0)
+        if (busy (self) > 0)
             pass_open = true;
         fetch_perform (self->fetch);
         collect_results (self);
         pub_service (self);
-        if (pass_open && fetch_active (self->fetch) == 0) {
+        if (pass_open && busy (self) == 0) {
             pass_open = false;
             int64_t mono = util_mono_ms ();
             if (!self->opts.once
