@@ -38,7 +38,8 @@ static const char TUNING[] =
 enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
     Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT,
-    Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_COUNT
+    Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_OUT_DEL_RANGE,
+    Q_COUNT
 };
 
 static const char *const SQL[Q_COUNT] = {
@@ -61,6 +62,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_OUT_LOAD] = "SELECT rowid, topic, event FROM outbox WHERE rowid > ?1"
                    " ORDER BY rowid LIMIT ?2",
     [Q_OUT_DEL] = "DELETE FROM outbox WHERE rowid = ?1",
+    [Q_OUT_DEL_RANGE] = "DELETE FROM outbox WHERE rowid BETWEEN ?1 AND ?2",
     [Q_OUT_DEAD] = "INSERT OR REPLACE INTO dead (rowid, topic, event, created, reason, died)"
                    " SELECT rowid, topic, event, created, ?2, ?3 FROM outbox WHERE rowid = ?1",
     [Q_OUT_COUNT] = "SELECT count(*) FROM outbox",
@@ -444,6 +446,14 @@ vl_err_t state_outbox_delete (state_t *self, int64_t rowid)
 {
     sqlite3_stmt *st = q (self, Q_OUT_DEL);
     sqlite3_bind_int64 (st, 1, rowid);
+    return run (self, st);
+}
+
+vl_err_t state_outbox_delete_range (state_t *self, int64_t first, int64_t last)
+{
+    sqlite3_stmt *st = q (self, Q_OUT_DEL_RANGE);
+    sqlite3_bind_int64 (st, 1, first);
+    sqlite3_bind_int64 (st, 2, last);
     return run (self, st);
 }
 

@@ -123,6 +123,10 @@ void state_outbox_rows_clear (state_outbox_row_t *rows, size_t n);
 /* Deletes row ROWID (acked). Deleting a missing row is not an error. */
 vl_err_t state_outbox_delete (state_t *self, int64_t rowid);
 
+/* Deletes the rows FIRST..LAST (all acked: one statement for a run of
+ * consecutive acks). Missing rows are not an error. */
+vl_err_t state_outbox_delete_range (state_t *self, int64_t first, int64_t last);
+
 /* Moves row ROWID to the dead table with REASON (rejected by the broker). */
 vl_err_t state_outbox_dead (state_t *self, int64_t rowid, const char *reason,
                             int64_t now_ms);

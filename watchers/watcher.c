@@ -678,6 +678,7 @@ static void apply_acks (watcher_t *self, const client_pub_ack_t *acks, size_t n)
 {
     if (state_begin (self->state) != VL_OK)
         return;   /* rows stay; they are resent after a restart */
+    int64_t first = 0, last = -1;   /* the run of consecutive acked rows */
     for (size_t i = 0; i < n; i++) {
         int64_t rowid = (int64_t) acks[i].tag;
         if (acks[i].status == WIRE_ACK_REJECTED) {
@@ -685,11 +686,19 @@ static void apply_acks (watcher_t *self, const client_pub_ack_t *acks, size_t n)
                        (long long) rowid);
             state_outbox_dead (self->state, rowid, "rejected by the broker", util_now_ms ());
             metric_inc (self->mx.rejected);
-        } else {
-            state_outbox_delete (self->state, rowid);
-            metric_inc (self->mx.acked);
+            continue;
         }
+        metric_inc (self->mx.acked);
+        if (last >= first && rowid == last + 1) {
+            last = rowid;
+            continue;
+        }
+        if (last >= first)
+            state_outbox_delete_range (self->state, first, last);
+        first = last = rowid;
     }
+    if (last >= first)
+        state_outbox_delete_range (self->state, first, last);
     if (state_commit (self->state) != VL_OK)
         log_error ("cannot delete acked outbox rows (they will be resent and deduplicated)");
 }

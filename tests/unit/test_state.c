@@ -148,6 +148,31 @@ static void outbox_order_delete_dead (void **s)
     state_destroy (&st);
 }
 
+/* Acked runs of consecutive rows go in one statement. */
+static void outbox_delete_range (void **s)
+{
+    state_t *st = open_db ();
+    int64_t r[5], n, before;   /* the file is shared: rows of earlier tests */
+    assert_int_equal (state_outbox_count (st, &before), VL_OK);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal (state_outbox_add (st, "a.b", "e", 1, i, &r[i]), VL_OK);
+    assert_int_equal (state_outbox_delete_range (st, r[1], r[3]), VL_OK);
+    assert_int_equal (state_outbox_delete_range (st, r[1], r[3]), VL_OK);   /* idempotent */
+    assert_int_equal (state_outbox_count (st, &n), VL_OK);
+    assert_int_equal (n, before + 2);
+    state_outbox_row_t rows[8];
+    size_t got;
+    assert_int_equal (state_outbox_load (st, r[0] - 1, 8, rows, &got), VL_OK);
+    assert_int_equal (got, 2);
+    assert_int_equal (rows[0].rowid, r[0]);
+    assert_int_equal (rows[1].rowid, r[4]);
+    state_outbox_rows_clear (rows, got);
+    assert_int_equal (state_outbox_delete_range (st, r[4], r[4]), VL_OK);   /* one row */
+    assert_int_equal (state_outbox_count (st, &n), VL_OK);
+    assert_int_equal (n, before + 1);
+    state_destroy (&st);
+}
+
 /* A child process writes an item change and crashes (_exit) before or
  * after its outbox row, without committing: after reopening, neither the
  * item nor the row exists. Then the same work committed: both exist. */
@@ -224,6 +249,7 @@ int main (void)
         cmocka_unit_test (source_state_roundtrip),
         cmocka_unit_test (items_insert_update_seen),
         cmocka_unit_test (outbox_order_delete_dead),
+        cmocka_unit_test (outbox_delete_range),
         cmocka_unit_test (crash_between_item_and_outbox_leaves_nothing),
         cmocka_unit_test (open_bad_path_fails),
     };
