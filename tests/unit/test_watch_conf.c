@@ -159,6 +159,11 @@ static void invalid_sources_are_reported_with_line (void **s)
                   "  { id = \"a\"; topic = \"t\"; url = \"http://h/2\"; }\n );\n};\n",
                   VL_ECONFIG, ".conf:5: ");                 /* duplicate id */
     expect_error ("watch = {\n state = \"x\";\n sources = (\n"
+                  "  { id = \"b\"; topic = \"t\"; url = \"http://h/\"; },\n"
+                  "  { id = \"a\"; topic = \"t\"; url = \"http://h/2\"; },\n"
+                  "  { id = \"b\"; topic = \"t\"; url = \"http://h/3\"; }\n );\n};\n",
+                  VL_ECONFIG, ".conf:6: ");                 /* the later one, apart */
+    expect_error ("watch = {\n state = \"x\";\n sources = (\n"
                   "  { id = \"a\"; topic = \"Bad Topic\"; url = \"http://h/\"; }\n );\n};\n",
                   VL_ECONFIG, ".conf:4: ");
     expect_error ("watch = {\n state = \"x\";\n sources = (\n"
