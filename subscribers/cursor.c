@@ -20,13 +20,17 @@ static const char SCHEMA[] =
     "  n INTEGER PRIMARY KEY, sink TEXT NOT NULL, seq INTEGER NOT NULL,"
     "  topic TEXT NOT NULL, id TEXT NOT NULL, event BLOB NOT NULL,"
     "  error TEXT, attempts INTEGER NOT NULL, at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sink_carry ("
+    "  n INTEGER PRIMARY KEY, sink TEXT NOT NULL, id TEXT NOT NULL,"
+    "  seq INTEGER NOT NULL, event BLOB NOT NULL, UNIQUE (sink, id));"
     "CREATE TABLE IF NOT EXISTS sub_meta ("
     "  key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 enum {
     ST_GET, ST_SET, ST_SEEN, ST_RECORD, ST_UNPEND, ST_PRUNE, ST_PEND_ADD,
     ST_PEND_LIST, ST_PEND_CLEAR, ST_DEAD_ADD, ST_DEAD_ALL, ST_DEAD_SINK,
-    ST_DEAD_DEL, ST_WINDOW, ST_EPOCH_GET, ST_EPOCH_SET, ST_COUNT
+    ST_DEAD_DEL, ST_WINDOW, ST_EPOCH_GET, ST_EPOCH_SET,
+    ST_CARRY_ADD, ST_CARRY_LIST, ST_CARRY_DEL, ST_COUNT
 };
 
 static const char *SQL[ST_COUNT] = {
@@ -57,6 +61,10 @@ static const char *SQL[ST_COUNT] = {
     [ST_EPOCH_GET]  = "SELECT value FROM sub_meta WHERE key = 'broker_epoch'",
     [ST_EPOCH_SET]  = "INSERT INTO sub_meta (key, value) VALUES ('broker_epoch', ?1) "
                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [ST_CARRY_ADD]  = "INSERT OR IGNORE INTO sink_carry (sink, id, seq, event) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+    [ST_CARRY_LIST] = "SELECT id, seq, event FROM sink_carry WHERE sink = ?1 ORDER BY n",
+    [ST_CARRY_DEL]  = "DELETE FROM sink_carry WHERE sink = ?1 AND id = ?2",
 };
 
 struct cursor {
@@ -337,4 +345,49 @@ cursor_dead_remove (cursor_t *self, int64_t n)
 {
     sqlite3_bind_int64 (self->st[ST_DEAD_DEL], 1, n);
     return run (self, ST_DEAD_DEL);
+}
+
+vl_err_t
+cursor_carry_add (cursor_t *self, const char *sink, uint64_t seq, const char *id,
+                  const void *data, size_t len)
+{
+    sqlite3_stmt *st = self->st[ST_CARRY_ADD];
+    bind_text (st, 1, sink);
+    bind_text (st, 2, id);
+    sqlite3_bind_int64 (st, 3, (sqlite3_int64) seq);
+    sqlite3_bind_blob (st, 4, data ? data : "", (int) len, SQLITE_TRANSIENT);
+    return run (self, ST_CARRY_ADD);
+}
+
+vl_err_t
+cursor_carry_foreach (cursor_t *self, const char *sink, cursor_carry_cb cb, void *arg,
+                      size_t *count)
+{
+    sqlite3_stmt *st = self->st[ST_CARRY_LIST];
+    bind_text (st, 1, sink);
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step (st)) == SQLITE_ROW) {
+        const char *id = (const char *) sqlite3_column_text (st, 0);
+        n++;
+        if (!cb (id ? id : "", (uint64_t) sqlite3_column_int64 (st, 1),
+                 sqlite3_column_blob (st, 2), (size_t) sqlite3_column_bytes (st, 2), arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
+    if (count)
+        *count = n;
+    return rc == SQLITE_DONE ? VL_OK : store_err (rc);
+}
+
+vl_err_t
+cursor_carry_remove (cursor_t *self, const char *sink, const char *id)
+{
+    sqlite3_stmt *st = self->st[ST_CARRY_DEL];
+    bind_text (st, 1, sink);
+    bind_text (st, 2, id);
+    return run (self, ST_CARRY_DEL);
 }

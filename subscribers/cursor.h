@@ -2,8 +2,9 @@
  * cursor (every event <= cursor has been delivered or dead-lettered), a
  * bounded per-sink window of delivered event ids (dedup), delivery intents
  * (pending rows, for sinks that can verify after a crash), the
- * dead-letter table and the broker journal epoch the cursors belong to.
- * One cursor_t is one connection; use one per thread. */
+ * dead-letter table, events carried over a broker journal reset, and the
+ * broker journal epoch the cursors belong to. One cursor_t is one
+ * connection; use one per thread. */
 #ifndef VL_CURSOR_H
 #define VL_CURSOR_H
 
@@ -69,6 +70,25 @@ vl_err_t cursor_window_foreach (cursor_t *self, const char *sink, cursor_pending
 
 /* Removes every pending row of SINK. */
 vl_err_t cursor_pending_clear (cursor_t *self, const char *sink);
+
+/* Carried events: given to SINK but not delivered when the broker's
+ * journal was replaced (they are not in the new journal, so no replay can
+ * bring them back). Stored with their old SEQ and msgpack event; the next
+ * dispatcher delivers them first, and removes each once confirmed or
+ * parked. Adding an id already carried for SINK does nothing. */
+vl_err_t cursor_carry_add (cursor_t *self, const char *sink, uint64_t seq, const char *id,
+                           const void *data, size_t len);
+
+/* Calls CB for each carried event of SINK, oldest first (pointers valid
+ * during the callback only). CB returns true to keep iterating. *COUNT (may
+ * be NULL) gets the number visited. */
+typedef bool (*cursor_carry_cb) (const char *id, uint64_t seq, const void *data, size_t len,
+                                 void *arg);
+vl_err_t cursor_carry_foreach (cursor_t *self, const char *sink, cursor_carry_cb cb,
+                               void *arg, size_t *count);
+
+/* Removes carried event ID of SINK (no-op if absent). */
+vl_err_t cursor_carry_remove (cursor_t *self, const char *sink, const char *id);
 
 /* A parked event. Pointers valid during the callback only. */
 typedef struct {

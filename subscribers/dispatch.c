@@ -44,6 +44,7 @@ typedef struct {
     event_t    ev;
     void      *raw;
     size_t     rawlen;
+    bool       carried;    /* from the carry table: remove it there once settled */
 } item_t;
 
 /* An event enqueued above the sink's fed_mark (main thread only). After a
@@ -95,6 +96,8 @@ typedef struct {
     item_t  **held;                /* accepted by a batching sink, not yet flushed */
     size_t    nheld, held_cap;
     uint64_t  held_mark;
+    item_t  **left;                /* of a batch cut by stop: never attempted */
+    size_t    nleft, left_cap;
     idset_t   ids;                 /* delivered window (cap 0: SQLite only) */
 
     atomic_uint_fast64_t delivered, dead, dups, retries, overflows, persisted;
@@ -264,6 +267,9 @@ wsink_free (wsink_t *w)
     for (size_t i = 0; i < w->nheld; i++)
         item_unref (w->held[i]);
     free (w->held);
+    for (size_t i = 0; i < w->nleft; i++)
+        item_unref (w->left[i]);
+    free (w->left);
     idset_free (&w->ids);
     free (w->fed);
     free (w->ring);
@@ -610,6 +616,7 @@ park (wsink_t *w, item_t *it, const char *why, int attempts)
     if (rc == VL_OK) rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
                                            it->raw, it->rawlen, why, attempts);
     if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
+    if (rc == VL_OK && it->carried) rc = cursor_carry_remove (w->db, w->name, it->ev.id);
     if (rc == VL_OK) rc = cursor_commit (w->db);
     else cursor_rollback (w->db);
     if (rc != VL_OK)
@@ -655,8 +662,11 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
     for (size_t i = 0; i < ndone; i++)      /* delivered, whatever the commit does */
         idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
     vl_err_t rc = cursor_begin (w->db);
-    for (size_t i = 0; rc == VL_OK && i < ndone; i++)
+    for (size_t i = 0; rc == VL_OK && i < ndone; i++) {
         rc = cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
+        if (rc == VL_OK && done[i]->carried)
+            rc = cursor_carry_remove (w->db, w->name, done[i]->ev.id);
+    }
     if (rc == VL_OK && settled)        /* every intent of the batch is resolved */
         rc = cursor_pending_clear (w->db, w->name);
     if (rc == VL_OK && mark > w->cursor)
@@ -760,9 +770,10 @@ flush_held (wsink_t *w)
     w->nheld = 0;
 }
 
-/* Processes one batch in order; returns false on abort (stop). */
+/* Processes one batch in order; returns false on abort (stop), with
+ * *LEFT = the index of the first item not attempted or not settled. */
 static bool
-process (wsink_t *w, slot_t *batch, size_t n)
+process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
 {
     item_t *done[BATCH_MAX];
     size_t ndone = 0;
@@ -770,6 +781,7 @@ process (wsink_t *w, slot_t *batch, size_t n)
     int64_t first_done = 0;        /* mono ms of the oldest uncommitted delivery */
     bool ok = true;
     bool remote = !w->sink->ops->verify;
+    *left = n;
     add_pending (w, batch, n);
     for (size_t i = 0; i < n && ok; i++) {
         item_t *it = batch[i].item;
@@ -782,6 +794,8 @@ process (wsink_t *w, slot_t *batch, size_t n)
         }
         if (is_dup (w, it, done, ndone)) {
             atomic_fetch_add (&w->dups, 1);
+            if (it->carried)
+                cursor_carry_remove (w->db, w->name, it->ev.id);
             continue;
         }
         if (remote && ndone > 0 && util_mono_ms () - first_done >= REMOTE_COMMIT_MS) {
@@ -801,6 +815,8 @@ process (wsink_t *w, slot_t *batch, size_t n)
         } else if (out == OUT_HELD)
             hold (w, it);
         ok = out != OUT_ABORT;
+        if (!ok)
+            *left = i;
     }
     commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify);
     return ok;
@@ -848,11 +864,104 @@ wait_work (wsink_t *w)
     }
 }
 
+/* Keeps the items of BATCH from FROM on (cut by a stop) for dispatch_carry. */
+static void
+keep_left (wsink_t *w, slot_t *batch, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++) {
+        if (!batch[i].item)
+            continue;
+        if (w->nleft == w->left_cap) {
+            size_t cap = w->left_cap ? w->left_cap * 2 : BATCH_MAX;
+            item_t **g = realloc (w->left, cap * sizeof *g);
+            if (!g)
+                return;   /* replayed from the cursor, unless the journal is replaced */
+            w->left = g;
+            w->left_cap = cap;
+        }
+        atomic_fetch_add (&batch[i].item->refs, 1);
+        w->left[w->nleft++] = batch[i].item;
+    }
+}
+
+typedef struct {
+    item_t **v;
+    size_t   n, cap;
+} carried_t;
+
+static bool
+carried_load_one (const char *id, uint64_t seq, const void *data, size_t len, void *arg)
+{
+    carried_t *c = arg;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        item_t **g = realloc (c->v, cap * sizeof *g);
+        if (!g)
+            return false;
+        c->v = g;
+        c->cap = cap;
+    }
+    item_t *it = calloc (1, sizeof *it);
+    if (!it)
+        return false;
+    atomic_init (&it->refs, 1);
+    it->seq = seq;
+    it->carried = true;
+    if (event_decode (data, len, &it->ev) != VL_OK || !(it->raw = malloc (len ? len : 1))) {
+        log_warn ("carried event %s (old seq %llu) does not decode: dropped", id,
+                  (unsigned long long) seq);
+        item_unref (it);
+        return true;
+    }
+    memcpy (it->raw, data, len);
+    it->rawlen = len;
+    c->v[c->n++] = it;
+    return true;
+}
+
+/* Delivers the events carried over a broker journal reset (dispatch_carry)
+ * before anything from the queue: they are older than what the new journal
+ * brings. Each leaves the carry table once confirmed or parked; what a stop
+ * interrupts stays there for the next start. Returns false on stop. */
+static bool
+deliver_carried (wsink_t *w)
+{
+    carried_t c = { 0 };
+    size_t rows = 0;
+    if (cursor_carry_foreach (w->db, w->name, carried_load_one, &c, &rows) != VL_OK || c.n < rows)
+        log_error ("sink %s: cannot load every carried event (%zu of %zu); the rest stay "
+                   "stored for the next start", w->name, c.n, rows);
+    if (c.n)
+        log_info ("sink %s: delivering %zu event(s) kept over the broker journal reset",
+                  w->name, c.n);
+    pthread_mutex_lock (&w->mu);
+    w->busy = c.n > 0;               /* not idle (dispatch_wait_idle) until they are done */
+    pthread_mutex_unlock (&w->mu);
+    bool ok = true;
+    slot_t batch[BATCH_MAX];
+    for (size_t i = 0; ok && i < c.n; i += BATCH_MAX) {
+        size_t k = c.n - i < BATCH_MAX ? c.n - i : BATCH_MAX, left;
+        for (size_t j = 0; j < k; j++)
+            batch[j] = (slot_t) { .item = c.v[i + j], .mark = 0 };
+        ok = process (w, batch, k, &left);   /* on stop, the rest stay in the table */
+    }
+    for (size_t i = 0; i < c.n; i++)
+        item_unref (c.v[i]);
+    free (c.v);
+    pthread_mutex_lock (&w->mu);
+    w->busy = false;
+    pthread_cond_broadcast (&w->cv);
+    pthread_mutex_unlock (&w->mu);
+    return ok;
+}
+
 static void *
 worker (void *arg)
 {
     wsink_t *w = arg;
     slot_t batch[BATCH_MAX];
+    if (!deliver_carried (w))
+        return NULL;
     for (;;) {
         pthread_mutex_lock (&w->mu);
         wait_work (w);
@@ -870,7 +979,10 @@ worker (void *arg)
             if (w->sink->ops->reopen)
                 w->sink->ops->reopen (w->sink);
         }
-        bool ok = process (w, batch, n);
+        size_t left;
+        bool ok = process (w, batch, n, &left);
+        if (!ok)
+            keep_left (w, batch, left, n);
         for (size_t i = 0; i < n; i++)
             item_unref (batch[i].item);
         if (ok && w->nheld && w->sink->ops->flush_due
@@ -1032,6 +1144,47 @@ dispatch_stop (dispatch_t *self)
             pthread_join (w->thread, NULL);
         w->started = false;
     }
+}
+
+/* Stores ITEM as carried for sink W (see dispatch_carry). */
+static vl_err_t
+carry_one (dispatch_t *self, wsink_t *w, const item_t *it, size_t *n)
+{
+    vl_err_t rc = cursor_carry_add (self->db, w->name, it->seq, it->ev.id, it->raw, it->rawlen);
+    if (rc == VL_OK)
+        (*n)++;
+    return rc;
+}
+
+vl_err_t
+dispatch_carry (dispatch_t *self)
+{
+    dispatch_stop (self);
+    vl_err_t rc = cursor_begin (self->db);
+    for (size_t i = 0; rc == VL_OK && i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        size_t n = 0;
+        for (size_t k = 0; rc == VL_OK && k < w->nheld; k++)
+            rc = carry_one (self, w, w->held[k], &n);
+        for (size_t k = 0; rc == VL_OK && k < w->nleft; k++)
+            rc = carry_one (self, w, w->left[k], &n);
+        for (size_t k = 0; rc == VL_OK && k < w->len; k++) {
+            const item_t *it = w->ring[(w->head + k) % w->slots].item;
+            if (it)
+                rc = carry_one (self, w, it, &n);
+        }
+        if (rc == VL_OK && n)
+            log_warn ("sink %s: %zu event(s) given but not delivered yet (%zu held for a "
+                      "digest) kept for delivery after the resync", w->name, n, w->nheld);
+    }
+    if (rc == VL_OK)
+        rc = cursor_commit (self->db);
+    else {
+        cursor_rollback (self->db);
+        log_error ("cannot keep the undelivered events over the journal reset: %s",
+                   vl_strerror (rc));
+    }
+    return rc;
 }
 
 void

@@ -124,6 +124,16 @@ void dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out);
  * unconfirmed and will be replayed from the cursor). */
 void dispatch_stop (dispatch_t *self);
 
+/* For a replaced broker journal: stops the workers (as dispatch_stop) and
+ * stores, per sink, every event it was given but has not confirmed or
+ * parked (queued, in the batch a stop cut, held for a digest) in the carry
+ * table (cursor.h): the new journal does not hold them, so no replay could
+ * bring them back. The next dispatcher on this state delivers them first
+ * (they are not counted in the cursor marks; the id window keeps them
+ * from being delivered twice). Events the sink was never given (a
+ * suspended sink's backlog still in the old journal) cannot be kept. */
+vl_err_t dispatch_carry (dispatch_t *self);
+
 /* Stops and frees everything. NULL-safe. */
 void dispatch_destroy (dispatch_t **self_p);
 

@@ -292,6 +292,7 @@ loop_reset (loop_t *l)
     log_warn ("broker sequence restarted (journal replaced?): every sink restarts from 0; "
               "events already delivered are skipped by id");
     uint64_t epoch = client_sub_epoch (l->client);
+    dispatch_carry (l->d);     /* what the sinks had not delivered: not in the new journal */
     dispatch_destroy (&l->d);
     vl_err_t rc = cursor_begin (l->db);
     if (rc == VL_OK) rc = cursor_reset_all (l->db);

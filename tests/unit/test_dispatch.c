@@ -32,6 +32,7 @@ typedef struct {
     bool            holds;           /* digest-like: HELD, flush confirms */
     size_t          held;
     int64_t         due;
+    int64_t         hold_ms;         /* digest period (default 50 ms) */
     const char     *verified_id;     /* verify() says yes for this id */
 } fake_t;
 
@@ -64,7 +65,7 @@ fake_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
     fake_record (f, seq);
     if (f->holds) {
         if (f->held++ == 0)
-            f->due = util_mono_ms () + 50;
+            f->due = util_mono_ms () + (f->hold_ms ? f->hold_ms : 50);
         sink_result_set (res, SINK_HELD, "held");
         return;
     }
@@ -175,14 +176,14 @@ add (dispatch_t *d, fake_t *f, const char *prefix, size_t cap, int max_attempts)
     assert_int_equal (dispatch_add (d, &o), VL_OK);
 }
 
-/* Offers event SEQ on TOPIC (id derived from SEQ). */
+/* Offers event SEQ on TOPIC with the id derived from ID_OF. */
 static void
-offer (dispatch_t *d, uint64_t seq, const char *topic)
+offer_id (dispatch_t *d, uint64_t seq, const char *topic, uint64_t id_of)
 {
     event_t ev;
     memset (&ev, 0, sizeof ev);
     char id[40];
-    snprintf (id, sizeof id, "%032llx", (unsigned long long) seq);
+    snprintf (id, sizeof id, "%032llx", (unsigned long long) id_of);
     ev.v = 1;
     ev.id = id;
     ev.type = "new";
@@ -194,6 +195,13 @@ offer (dispatch_t *d, uint64_t seq, const char *topic)
     assert_int_equal (event_encode (&ev, &b), VL_OK);
     assert_int_equal (dispatch_offer_event (d, seq, b.data, b.len), VL_OK);
     buf_free (&b);
+}
+
+/* Offers event SEQ on TOPIC (id derived from SEQ). */
+static void
+offer (dispatch_t *d, uint64_t seq, const char *topic)
+{
+    offer_id (d, seq, topic, seq);
 }
 
 static void
@@ -461,6 +469,87 @@ held_events_are_confirmed_by_the_flush (void **state)
     dispatch_destroy (&d);
 }
 
+static bool
+count_carried (const char *id, uint64_t seq, const void *data, size_t len, void *arg)
+{
+    (*(size_t *) arg)++;
+    return true;
+}
+
+static size_t
+stored_carried (const char *sink)
+{
+    cursor_t *c = cursor_open (g_path, 0, NULL);
+    size_t n = 0;
+    assert_int_equal (cursor_carry_foreach (c, sink, count_carried, &n, NULL), VL_OK);
+    cursor_close (&c);
+    return n;
+}
+
+/* The broker journal is replaced while sink "q" retries its first of 5
+ * events (4 queued behind it) and digest sink "h" holds 5 for its next
+ * flush: dispatch_carry keeps the 5 of each; the next dispatcher delivers
+ * them first (old seqs 1..5), then the new journal's 1..3, each once, and
+ * empties the carry table as they are confirmed. */
+static void
+carried_events_survive_a_journal_reset (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *q = fake_new ("q", &FAKE_OPS), *h = fake_new ("h", &FAKE_HOLD_OPS);
+    q->fail_first = 1000000;
+    h->holds = true;
+    h->hold_ms = 600000;
+    add (d, q, "", 64, 1000);
+    add (d, h, "", 64, 3);
+    dispatch_start (d, UINT64_MAX);
+    offer_range (d, 1, 5, 5);
+    wait_count (h, 5);
+    assert_int_equal (fake_count (h), 5);
+    assert_int_equal (dispatch_carry (d), VL_OK);
+    assert_int_equal (fake_count (q), 0);
+    dispatch_destroy (&d);
+    assert_int_equal (stored_carried ("q"), 5);
+    assert_int_equal (stored_carried ("h"), 5);
+    assert_int_equal (stored_cursor ("h"), 0);        /* held: the mark waits for the flush */
+
+    d = new_dispatch ();
+    q = fake_new ("q", &FAKE_OPS);
+    h = fake_new ("h", &FAKE_HOLD_OPS);
+    h->holds = true;
+    add (d, q, "", 64, 3);
+    add (d, h, "", 64, 3);
+    dispatch_start (d, UINT64_MAX);
+    for (uint64_t s = 1; s <= 3; s++)
+        offer_id (d, s, "un.x", 100 + s);            /* new journal, new ids */
+    dispatch_offer_mark (d, 3);
+    wait_count (q, 8);
+    wait_count (h, 8);
+    assert_true (dispatch_wait_idle (d, 60000));
+    uint64_t want[] = { 1, 2, 3, 4, 5, 1, 2, 3 };
+    assert_int_equal (fake_count (q), 8);
+    assert_int_equal (fake_count (h), 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal (q->seqs[i], want[i]);
+        assert_int_equal (h->seqs[i], want[i]);
+    }
+    for (int i = 0; i < 60000 && (stored_carried ("h") || stored_cursor ("h") < 3); i++)
+        usleep (1000);                               /* the digest flush confirms */
+    assert_int_equal (stored_carried ("q"), 0);
+    assert_int_equal (stored_carried ("h"), 0);
+    assert_int_equal (stored_cursor ("q"), 3);
+    assert_int_equal (stored_cursor ("h"), 3);
+    dispatch_destroy (&d);
+
+    /* nothing carried any more: a restart delivers nothing again */
+    d = new_dispatch ();
+    q = fake_new ("q", &FAKE_OPS);
+    add (d, q, "", 64, 3);
+    dispatch_start (d, UINT64_MAX);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_int_equal (fake_count (q), 0);
+    dispatch_destroy (&d);
+}
+
 static void
 new_sink_can_start_at_the_broker_head (void **state)
 {
@@ -568,6 +657,7 @@ main (void)
         cmocka_unit_test_setup_teardown (overflow_suspends_then_replay_catches_up_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown (crash_intents_are_settled_with_verify, setup, teardown),
         cmocka_unit_test_setup_teardown (held_events_are_confirmed_by_the_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown (carried_events_survive_a_journal_reset, setup, teardown),
         cmocka_unit_test_setup_teardown (new_sink_can_start_at_the_broker_head, setup, teardown),
         cmocka_unit_test_setup_teardown (queue_bytes_cap_suspends_too, setup, teardown),
         cmocka_unit_test_setup_teardown (min_interval_spaces_deliveries, setup, teardown),
