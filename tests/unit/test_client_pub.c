@@ -71,14 +71,21 @@ s_note (fake_t *f, uint64_t token)
     return n;
 }
 
+/* Sends the routing id RID (a copy) as the first frame of a reply. */
 static void
-s_reply (void *router, zmq_msg_t *rid, const unsigned char *token, int status,
-         uint64_t seq, const char *reason)
+s_route (void *router, zmq_msg_t *rid)
 {
     zmq_msg_t id;
     zmq_msg_init (&id);
     zmq_msg_copy (&id, rid);
     zmq_msg_send (&id, router, ZMQ_SNDMORE);
+}
+
+static void
+s_reply (void *router, zmq_msg_t *rid, const unsigned char *token, int status,
+         uint64_t seq, const char *reason)
+{
+    s_route (router, rid);
     unsigned char st = (unsigned char) status, sq[8];
     util_put_be64 (sq, seq);
     zmq_send (router, token, WIRE_TOKEN_LEN, ZMQ_SNDMORE);
@@ -111,10 +118,7 @@ s_batch (fake_t *f, void *router, zmq_msg_t *rid, const unsigned char *token)
     s_batch_add (f, stranger, WIRE_ACK_STORED, 999);
     memcpy (f->batch + f->batch_len, f->batch, WIRE_ACK_RECORD_LEN);
     f->batch_len += WIRE_ACK_RECORD_LEN;
-    zmq_msg_t id;
-    zmq_msg_init (&id);
-    zmq_msg_copy (&id, rid);
-    zmq_msg_send (&id, router, ZMQ_SNDMORE);
+    s_route (router, rid);
     zmq_send (router, f->batch, f->batch_len, 0);
     f->batch_len = 0;
 }
@@ -184,10 +188,7 @@ s_handle (fake_t *f, void *router)
         break;
     case FAKE_BAD_BATCH:
         if (copy == 1) {
-            zmq_msg_t id;
-            zmq_msg_init (&id);
-            zmq_msg_copy (&id, &parts[0]);
-            zmq_msg_send (&id, router, ZMQ_SNDMORE);
+            s_route (router, &parts[0]);
             zmq_send (router, token, WIRE_TOKEN_LEN, 0);   /* 8 bytes: not a batch */
         }
         else
