@@ -69,12 +69,30 @@ static vl_err_t add_tags (event_t *ev, char **tags, size_t ntags)
     return VL_OK;
 }
 
+vl_err_t detect_encode_new (const source_t *src, const item_t *it, int64_t now_ms,
+                            buf_t *out)
+{
+    event_t ev;
+    vl_err_t e = item_event (src, it, "new", now_ms, &ev);
+    if (e == VL_OK)
+        e = set_id (&ev, it->identity, NULL);
+    if (e == VL_OK)
+        e = event_encode (&ev, out);
+    event_clear (&ev);
+    return e;
+}
+
 /* Builds, queues and reports one event for item IT. OLD is the stored
- * version for `changed`, NULL for `new`. */
+ * version for `changed`, NULL for `new`. A `new` event without tags that
+ * nobody watches (EMIT NULL) is queued from it->new_event when the parsing
+ * thread encoded it already. */
 static vl_err_t emit_item (state_t *st, const source_t *src, const item_t *it,
                            const state_item_t *old, char **tags, size_t ntags,
                            int64_t now_ms, detect_emit_fn emit, void *arg)
 {
+    if (!old && ntags == 0 && !emit && it->new_event)
+        return state_outbox_add (st, src->topic, it->new_event, it->new_event_len,
+                                 now_ms, NULL);
     event_t ev;
     vl_err_t e = item_event (src, it, old ? "changed" : "new", now_ms, &ev);
     if (e == VL_OK && old) {

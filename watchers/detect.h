@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "buf.h"
 #include "event.h"
 #include "item.h"
 #include "keywords.h"
@@ -48,6 +49,14 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
  * recovered), url the source URL. Its id is unique per episode (NOW_MS). */
 vl_err_t detect_source_event (const source_t *src, const char *type, const char *what,
                               int64_t now_ms, event_t *out);
+
+/* Appends to OUT the encoded `new` event of item IT of SRC, detected at
+ * NOW_MS, exactly as detect_items queues it for a source without keyword
+ * filter (no tags). The parsing thread stores it in it->new_event; then
+ * detect_items queues those bytes instead of encoding them again.
+ * VL_EINVAL if the event does not encode, VL_ENOMEM. */
+vl_err_t detect_encode_new (const source_t *src, const item_t *it, int64_t now_ms,
+                            buf_t *out);
 
 /* Encodes EV and appends it to the outbox of ST (a transaction should be
  * open). VL_EINVAL if the event does not encode (logged). */

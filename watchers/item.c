@@ -172,6 +172,7 @@ item_clear (item_t *self)
     free (self->link);
     free (self->summary);
     free (self->content);
+    free (self->new_event);
     memset (self, 0, sizeof *self);
 }
 

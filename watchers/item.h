@@ -27,6 +27,9 @@ typedef struct {
     int64_t published;  /* seconds since epoch */
     bool    has_published;
     char    hash[33];   /* util_hash_hex of title '\n' content */
+    void   *new_event;  /* its `new` event already encoded (detect_encode_new,
+                           on the parsing thread) or NULL; never set by parsers */
+    size_t  new_event_len;
 } item_t;
 
 typedef struct {

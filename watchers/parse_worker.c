@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <libxml/parser.h>
 
+#include "detect.h"
+#include "event.h"
 #include "parse.h"
+#include "util.h"
 
 typedef struct {
     parse_job_t *head, *tail;
@@ -48,6 +51,26 @@ static parse_job_t *queue_pop (queue_t *q)
     return job;
 }
 
+/* Encodes the `new` event of every item (an item whose event does not
+ * encode is left without: detect_items encodes it and reports why). */
+static void encode_new (parse_job_t *job)
+{
+    int64_t now = util_now_ms ();
+    for (size_t i = 0; i < job->items.n; i++) {
+        item_t *it = &job->items.items[i];
+        if (!it->identity || !*it->identity)
+            continue;
+        buf_t b;
+        buf_init (&b, EVENT_MAX_BYTES);
+        if (buf_reserve (&b, 2048) == VL_OK
+            && detect_encode_new (job->src, it, now, &b) == VL_OK) {
+            it->new_event_len = b.len;
+            it->new_event = b.data;   /* owned by the item now */
+        } else
+            buf_free (&b);
+    }
+}
+
 void parse_job_run (parse_job_t *job)
 {
     const fetch_result_t *res = &job->res;
@@ -56,6 +79,8 @@ void parse_job_run (parse_job_t *job)
     job->err = parse_document (job->src, &ctx, res->body, res->len, &job->items);
     if (job->err != VL_OK)
         snprintf (job->why, sizeof job->why, "parse error: %s", vl_strerror (job->err));
+    else if (job->encode_new)
+        encode_new (job);
 }
 
 void parse_job_destroy (parse_job_t **job_p)

@@ -10,6 +10,7 @@
 #ifndef VL_PARSE_WORKER_H
 #define VL_PARSE_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "fetch.h"
 #include "item.h"
@@ -22,6 +23,8 @@ typedef struct parse_job {
     const source_t   *src;       /* borrowed: must outlive the job */
     void             *tag;       /* the caller's, returned as is */
     fetch_result_t    res;       /* owned by the job */
+    bool              encode_new;/* also encode each item's `new` event
+                                    (detect_encode_new: no keyword filter) */
     item_list_t       items;     /* owned by the job */
     vl_err_t          err;       /* parse_document's result */
     char              why[300];  /* "parse error: ..." when err != VL_OK */

@@ -46,6 +46,7 @@ typedef struct {
     bool            polled;     /* once mode: done */
     bool            failing;    /* the last poll failed */
     bool            due_dirty;  /* due moved without a write (304): saved at exit */
+    bool            fresh;      /* no state row when its fetch started: first poll */
     char            conf_hash[33];
 } wsrc_t;
 
@@ -512,6 +513,9 @@ static bool submit_parse (watcher_t *self, wsrc_t *w, fetch_result_t *res)
         return false;
     job->src = w->src;
     job->tag = w;
+    /* a first poll that publishes every item: its events are encoded on
+     * the parsing thread too */
+    job->encode_new = w->fresh && self->opts.publish_existing && !w->kw;
     job->res = *res;
     memset (res, 0, sizeof *res);
     parse_worker_submit (self->parser, job);
@@ -558,6 +562,7 @@ static void start_due (watcher_t *self)
             continue;
         }
         /* After a configuration change, fetch in full to re-record. */
+        w->fresh = e == VL_ENOTFOUND;
         bool same_conf = !ss.conf_hash[0] || strcmp (ss.conf_hash, w->conf_hash) == 0;
         e = fetch_add (self->fetch, w->src, same_conf ? ss.etag : NULL,
                        same_conf ? ss.last_modified : NULL, w);

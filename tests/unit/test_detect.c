@@ -160,6 +160,49 @@ static void publish_existing_on_first_run (void **s)
     item_list_free (&l);
 }
 
+/* A `new` event encoded ahead (the parsing thread) is queued byte for
+ * byte as detect_items would have encoded it. */
+static void pre_encoded_new_event_is_the_same (void **s)
+{
+    source_t src = mk_source ("feed-p");
+    item_list_t l = { 0 };
+    detect_stats_t stats;
+    add (&l, "p1", "P1", "one");
+    buf_t want;
+    buf_init (&want, 0);
+    assert_int_equal (detect_encode_new (&src, &l.items[0], 1700000000000, &want), VL_OK);
+    run (&src, NULL, &l, false, &stats);   /* encoded here */
+    state_outbox_row_t rows[4];
+    size_t n;
+    assert_int_equal (state_outbox_load (st, 0, 4, rows, &n), VL_OK);
+    assert_int_equal (n, 1);
+    assert_int_equal (rows[0].len, want.len);
+    assert_memory_equal (rows[0].event, want.data, want.len);
+    assert_int_equal (state_outbox_delete (st, rows[0].rowid), VL_OK);
+    state_outbox_rows_clear (rows, n);
+    /* another source, the same item with its event already encoded:
+     * those bytes are queued */
+    source_t src2 = mk_source ("feed-q");
+    buf_t pre;
+    buf_init (&pre, 0);
+    assert_int_equal (detect_encode_new (&src2, &l.items[0], 1600000000000, &pre), VL_OK);
+    l.items[0].new_event_len = pre.len;
+    l.items[0].new_event = buf_steal (&pre);
+    run (&src2, NULL, &l, false, &stats);
+    assert_int_equal (stats.new_items, 1);
+    event_t ev;
+    assert_int_equal (state_outbox_load (st, 0, 4, rows, &n), VL_OK);
+    assert_int_equal (n, 1);
+    assert_int_equal (event_decode (rows[0].event, rows[0].len, &ev), VL_OK);
+    assert_string_equal (ev.source, "feed-q");
+    assert_int_equal (ev.detected, 1600000000000);   /* the pre-encoded bytes */
+    event_clear (&ev);
+    assert_int_equal (state_outbox_delete (st, rows[0].rowid), VL_OK);
+    state_outbox_rows_clear (rows, n);
+    buf_free (&want);
+    item_list_free (&l);
+}
+
 static void keywords_filter_and_tag (void **s)
 {
     source_t src = mk_source ("feed-c");
@@ -264,6 +307,7 @@ int main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (baseline_then_new_then_changed),
         cmocka_unit_test (publish_existing_on_first_run),
+        cmocka_unit_test (pre_encoded_new_event_is_the_same),
         cmocka_unit_test (keywords_filter_and_tag),
         cmocka_unit_test (noise_only_edit_is_not_a_change),
         cmocka_unit_test (source_events_on_sys_topic),
