@@ -30,13 +30,11 @@ static const char SCHEMA[] =
 /* A pass writes every item and outbox row, then deletes the outbox rows
  * as they are acked: a WAL checkpointed every 8192 pages (32 MiB) instead
  * of 1000 copies each page to the database once rather than several
- * times. The page cache holds the items index of 10,000 sources. The
- * statement journal of each source's savepoint (the pages it changes,
- * ~60 KiB, truncated at RELEASE) stays in memory instead of spilling to
- * a temporary file (2 write syscalls per page). */
+ * times. The statement journal of each source's savepoint (the pages it
+ * changes, ~60 KiB, truncated at RELEASE) stays in memory instead of
+ * spilling to a temporary file (2 write syscalls per page). */
 static const char TUNING[] =
     "PRAGMA wal_autocheckpoint=8192;"
-    "PRAGMA cache_size=-8192;"
     "PRAGMA temp_store=MEMORY;";
 
 enum {
