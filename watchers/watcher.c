@@ -425,7 +425,9 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
         e = detect_items (self->state, src, w->kw, items, baseline, now, NULL, NULL, ds);
         ss.baseline_done = true;
         memcpy (ss.conf_hash, w->conf_hash, sizeof ss.conf_hash);
-        if (e == VL_OK && self->conf->item_retention_days > 0)
+        /* nothing to prune for a source never recorded (its items and its
+         * row are only ever written together) */
+        if (e == VL_OK && known && self->conf->item_retention_days > 0)
             e = state_items_prune (self->state, src->id,
                                    now - (int64_t) self->conf->item_retention_days * 86400000, NULL);
         set_validators (&ss, res);
