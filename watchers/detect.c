@@ -13,6 +13,7 @@
 #include "wire.h"
 
 #define DETECT_SEEN_RESOLUTION_MS (3600 * 1000)
+#define DETECT_REMOVED_FLOOD      2     /* removals always believed, up to this */
 
 vl_err_t detect_queue (state_t *st, const event_t *ev, int64_t now_ms)
 {
@@ -150,16 +151,16 @@ static bool mark_duplicates (const item_list_t *items, bool *skip, size_t *ndup)
  * read for the comparison; the stored text only when the item changed and
  * an event needs the diff. */
 static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
-                            char **tags, size_t ntags, bool baseline, bool fresh,
-                            int64_t now_ms, detect_emit_fn emit, void *arg,
+                            int64_t pos, char **tags, size_t ntags, bool baseline,
+                            bool fresh, int64_t now_ms, detect_emit_fn emit, void *arg,
                             detect_stats_t *s)
 {
     char hash[33];
-    int64_t last_seen = 0;
+    int64_t last_seen = 0, old_pos = -1;
     vl_err_t e = fresh ? VL_ENOTFOUND
-                       : state_item_peek (st, src->id, it->identity, hash, &last_seen);
+                       : state_item_peek (st, src->id, it->identity, hash, &last_seen, &old_pos);
     if (e == VL_ENOTFOUND) {
-        e = state_item_put (st, src->id, it, now_ms);
+        e = state_item_put (st, src->id, it, pos, now_ms);
         if (baseline)
             s->recorded++;
         else
@@ -173,23 +174,102 @@ static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
     if (strcmp (hash, it->hash) == 0) {
         s->unchanged++;
         /* last_seen is coarse (hourly) so that polling an unchanged
-         * document does not rewrite every row. */
-        if (now_ms - last_seen >= DETECT_SEEN_RESOLUTION_MS)
-            e = state_item_seen (st, src->id, it->identity, now_ms);
+         * document does not rewrite every row; pos follows the document. */
+        if (now_ms - last_seen >= DETECT_SEEN_RESOLUTION_MS || old_pos != pos)
+            e = state_item_seen (st, src->id, it->identity, pos, now_ms);
         return e;
     }
     if (baseline) {
         s->recorded++;
-        return state_item_put (st, src->id, it, now_ms);
+        return state_item_put (st, src->id, it, pos, now_ms);
     }
     s->changed++;
     state_item_t old;
     e = state_item_get (st, src->id, it->identity, &old);
     if (e == VL_OK)
-        e = state_item_put (st, src->id, it, now_ms);
+        e = state_item_put (st, src->id, it, pos, now_ms);
     if (e == VL_OK)
         e = emit_item (st, src, it, &old, tags, ntags, now_ms, emit, arg);
     state_item_clear (&old);
+    return e;
+}
+
+/* Builds, queues and reports the `removed` event of stored item R. */
+static vl_err_t emit_removed (state_t *st, const source_t *src, const state_item_ref_t *r,
+                              int64_t now_ms, detect_emit_fn emit, void *arg)
+{
+    item_t it = { .identity = r->identity, .title = r->title, .link = r->link };
+    memcpy (it.hash, r->hash, sizeof it.hash);
+    event_t ev;
+    vl_err_t e = item_event (src, &it, "removed", now_ms, &ev);
+    if (e == VL_OK)
+        e = set_id (&ev, r->identity, NULL);
+    if (e == VL_OK)
+        e = detect_queue (st, &ev, now_ms);
+    if (e == VL_OK && emit)
+        emit (arg, &ev);
+    event_clear (&ev);
+    return e;
+}
+
+/* The stored items of SRC that are gone from ITEMS while an item listed
+ * after them in the previous document is still there: removed, not fallen
+ * off the end of a list. Marks them in GONE (by index in ROWS); returns
+ * how many. */
+static size_t find_removed (const state_item_ref_t *rows, size_t n,
+                            const item_idset_t *present, bool *gone)
+{
+    int64_t last_kept = -1;    /* largest previous pos still in the document */
+    for (size_t i = 0; i < n; i++)
+        if (item_idset_has (present, rows[i].identity) && rows[i].pos > last_kept)
+            last_kept = rows[i].pos;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        gone[i] = rows[i].pos >= 0 && rows[i].pos < last_kept
+                  && !item_idset_has (present, rows[i].identity);
+        k += gone[i];
+    }
+    return k;
+}
+
+/* Emits `removed` for the items found by find_removed and forgets them.
+ * When more than half of a list (and more than DETECT_REMOVED_FLOOD items)
+ * vanish at once, it is taken for a layout change or a broken page, not
+ * deletions: a warning, no event, nothing forgotten. */
+static vl_err_t detect_removed (state_t *st, const source_t *src, const item_list_t *items,
+                                int64_t now_ms, detect_emit_fn emit, void *arg,
+                                detect_stats_t *s)
+{
+    state_item_ref_t *rows = NULL;
+    size_t n = 0;
+    vl_err_t e = state_items_list (st, src->id, &rows, &n);
+    item_idset_t present = { 0 };
+    bool *gone = calloc (n ? n : 1, sizeof *gone);
+    if (e == VL_OK && !gone)
+        e = VL_ENOMEM;
+    for (size_t i = 0; e == VL_OK && i < items->n; i++)
+        if (items->items[i].identity)
+            item_idset_add (&present, items->items[i].identity);
+    for (size_t i = 0; e == VL_OK && i < items->n; i++)   /* the set drops on OOM */
+        if (items->items[i].identity && !item_idset_has (&present, items->items[i].identity))
+            e = VL_ENOMEM;
+    size_t k = e == VL_OK ? find_removed (rows, n, &present, gone) : 0;
+    if (k > DETECT_REMOVED_FLOOD && 2 * k > n) {
+        log_warn ("source %s: %zu of its %zu items vanished at once: page layout changed? "
+                  "no `removed` events", src->id, k, n);
+        k = 0;
+    }
+    for (size_t i = 0; e == VL_OK && k > 0 && i < n; i++) {
+        if (!gone[i])
+            continue;
+        e = emit_removed (st, src, &rows[i], now_ms, emit, arg);
+        if (e == VL_OK)
+            e = state_item_forget (st, src->id, rows[i].identity);
+        s->removed += e == VL_OK;
+    }
+    item_idset_free (&present);
+    free (gone);
+    state_item_refs_free (rows, n);
     return e;
 }
 
@@ -210,6 +290,8 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
     int64_t stored = 0;
     vl_err_t e = items->n ? state_item_count (st, src->id, &stored) : VL_OK;
     bool fresh = stored == 0;
+    if (e == VL_OK && !fresh && !baseline && src->removed && items->n > 0)
+        e = detect_removed (st, src, items, now_ms, emit, arg, s);
     for (size_t i = 0; e == VL_OK && i < items->n; i++) {
         if (skip[i])
             continue;
@@ -221,7 +303,8 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
             keywords_tags_free (tags, ntags);
             continue;
         }
-        e = detect_one (st, src, it, tags, ntags, baseline, fresh, now_ms, emit, arg, s);
+        e = detect_one (st, src, it, (int64_t) i, tags, ntags, baseline, fresh, now_ms,
+                        emit, arg, s);
         keywords_tags_free (tags, ntags);
     }
     free (skip);

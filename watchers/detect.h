@@ -3,6 +3,10 @@
  *   identity never seen           -> `new`
  *   same identity, other hash     -> `changed` (with prev_hash and a diff)
  *   same identity, same hash      -> nothing (last_seen updated)
+ *   stored, gone from the document while an item listed after it in the
+ *   previous document is still there -> `removed` (the item is forgotten;
+ *   items falling off the end of a list are not news). Sources with
+ *   `removed = false` never get it; a first poll or a baseline neither.
  * Each event is encoded and appended to the outbox by the same calls that
  * update the items, inside the caller's transaction (state_begin ..
  * state_commit), so a crash never leaves one without the other.
@@ -29,6 +33,7 @@ typedef struct {
     size_t recorded;    /* new or changed items recorded silently (baseline) */
     size_t new_items;   /* `new` events */
     size_t changed;     /* `changed` events */
+    size_t removed;     /* `removed` events */
     size_t unchanged;
 } detect_stats_t;
 

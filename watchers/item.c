@@ -57,6 +57,20 @@ item_idset_add (item_idset_t *self, const char *id)
     return true;
 }
 
+bool
+item_idset_has (const item_idset_t *self, const char *id)
+{
+    if (!id || self->cap == 0)
+        return false;
+    size_t j = (size_t) fnv1a (id) & (self->cap - 1);
+    while (self->slots[j]) {
+        if (strcmp (self->slots[j], id) == 0)
+            return true;
+        j = (j + 1) & (self->cap - 1);
+    }
+    return false;
+}
+
 void
 item_idset_free (item_idset_t *self)
 {

@@ -48,6 +48,9 @@ typedef struct {
  * already in the set; true if added (or on OOM: never drops an item). */
 bool item_idset_add (item_idset_t *self, const char *id);
 
+/* True if ID is in the set. */
+bool item_idset_has (const item_idset_t *self, const char *id);
+
 /* Frees the set's memory (not the identities). */
 void item_idset_free (item_idset_t *self);
 

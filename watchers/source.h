@@ -44,6 +44,7 @@ typedef struct {
     char          *auth_file;  /* owner-only file holding "user:password" */
     char          *charset;    /* force a charset (overrides detection) */
     int            fail_threshold; /* consecutive failures before an error event */
+    bool           removed;    /* publish `removed` events (detect.h) */
 } source_t;
 
 void source_free (source_t *self);

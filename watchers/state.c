@@ -19,6 +19,7 @@ static const char SCHEMA[] =
     "  source TEXT NOT NULL, identity TEXT NOT NULL, hash TEXT NOT NULL,"
     "  content TEXT, title TEXT, link TEXT,"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  pos INTEGER NOT NULL DEFAULT -1,"
     "  PRIMARY KEY (source, identity));"
     "CREATE TABLE IF NOT EXISTS outbox ("
     "  rowid INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
@@ -26,6 +27,11 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS dead ("
     "  rowid INTEGER PRIMARY KEY, topic TEXT NOT NULL, event BLOB NOT NULL,"
     "  created INTEGER NOT NULL, reason TEXT, died INTEGER NOT NULL);";
+
+/* Databases made before items.pos existed get the column (-1: position
+ * unknown until the item is seen again). */
+static const char MIGRATE_POS[] =
+    "ALTER TABLE items ADD COLUMN pos INTEGER NOT NULL DEFAULT -1;";
 
 /* A pass writes every item and outbox row, then deletes the outbox rows
  * as they are acked: a WAL checkpointed every 8192 pages (32 MiB) instead
@@ -41,6 +47,7 @@ enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
     Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT,
     Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_OUT_DEL_RANGE,
+    Q_ITEM_LIST, Q_ITEM_DEL,
     Q_COUNT
 };
 
@@ -53,11 +60,14 @@ static const char *const SQL[Q_COUNT] = {
     [Q_ITEM_GET] = "SELECT hash, content, title, link, first_seen, last_seen FROM items"
                    " WHERE source = ?1 AND identity = ?2",
     [Q_ITEM_PUT] = "INSERT INTO items (source, identity, hash, content, title, link,"
-                   " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+                   " first_seen, last_seen, pos) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)"
                    " ON CONFLICT (source, identity) DO UPDATE SET hash = excluded.hash,"
                    " content = excluded.content, title = excluded.title,"
-                   " link = excluded.link, last_seen = excluded.last_seen",
-    [Q_ITEM_SEEN] = "UPDATE items SET last_seen = ?3 WHERE source = ?1 AND identity = ?2",
+                   " link = excluded.link, last_seen = excluded.last_seen, pos = excluded.pos",
+    [Q_ITEM_SEEN] = "UPDATE items SET last_seen = ?3, pos = ?4 WHERE source = ?1 AND identity = ?2",
+    [Q_ITEM_LIST] = "SELECT identity, hash, title, link, pos FROM items WHERE source = ?1"
+                    " ORDER BY pos",
+    [Q_ITEM_DEL] = "DELETE FROM items WHERE source = ?1 AND identity = ?2",
     [Q_ITEM_COUNT] = "SELECT count(*) FROM items WHERE source = ?1",
     [Q_ITEM_PRUNE] = "DELETE FROM items WHERE source = ?1 AND last_seen < ?2",
     [Q_OUT_ADD] = "INSERT INTO outbox (topic, event, created) VALUES (?1, ?2, ?3)",
@@ -68,7 +78,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_OUT_DEAD] = "INSERT OR REPLACE INTO dead (rowid, topic, event, created, reason, died)"
                    " SELECT rowid, topic, event, created, ?2, ?3 FROM outbox WHERE rowid = ?1",
     [Q_OUT_COUNT] = "SELECT count(*) FROM outbox",
-    [Q_ITEM_PEEK] = "SELECT hash, last_seen FROM items WHERE source = ?1 AND identity = ?2",
+    [Q_ITEM_PEEK] = "SELECT hash, last_seen, pos FROM items WHERE source = ?1 AND identity = ?2",
     [Q_SRC_DUE] = "UPDATE sources SET next_due = ?2 WHERE id = ?1",
     [Q_SP_BEGIN] = "SAVEPOINT one",
     [Q_SP_RELEASE] = "RELEASE one",
@@ -81,6 +91,15 @@ struct state {
     bool          in_tx;
 };
 
+/* True if the items table has its pos column. */
+static bool s_has_pos (sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2 (db, "SELECT pos FROM items LIMIT 0", -1, &st, NULL);
+    sqlite3_finalize (st);
+    return rc == SQLITE_OK;
+}
+
 state_t *state_open (const char *path, vl_err_t *err)
 {
     state_t *self = calloc (1, sizeof *self);
@@ -91,6 +110,8 @@ state_t *state_open (const char *path, vl_err_t *err)
     *err = store_open (path, SCHEMA, &self->db);
     if (*err == VL_OK)
         *err = store_exec (self->db, TUNING);
+    if (*err == VL_OK && !s_has_pos (self->db))
+        *err = store_exec (self->db, MIGRATE_POS);
     for (int i = 0; *err == VL_OK && i < Q_COUNT; i++)
         if (!(self->q[i] = store_prepare (self->db, SQL[i])))
             *err = VL_EDB;
@@ -291,7 +312,7 @@ vl_err_t state_item_get (state_t *self, const char *source, const char *identity
 }
 
 vl_err_t state_item_peek (state_t *self, const char *source, const char *identity,
-                          char hash[33], int64_t *last_seen)
+                          char hash[33], int64_t *last_seen, int64_t *pos)
 {
     sqlite3_stmt *st = q (self, Q_ITEM_PEEK);
     bind_text (st, 1, source);
@@ -302,6 +323,7 @@ vl_err_t state_item_peek (state_t *self, const char *source, const char *identit
         const unsigned char *h = sqlite3_column_text (st, 0);
         snprintf (hash, 33, "%s", h ? (const char *) h : "");
         *last_seen = sqlite3_column_int64 (st, 1);
+        *pos = sqlite3_column_int64 (st, 2);
     } else if (rc == SQLITE_DONE)
         e = VL_ENOTFOUND;
     else {
@@ -313,7 +335,7 @@ vl_err_t state_item_peek (state_t *self, const char *source, const char *identit
 }
 
 vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
-                         int64_t now_ms)
+                         int64_t pos, int64_t now_ms)
 {
     sqlite3_stmt *st = q (self, Q_ITEM_PUT);
     bind_text (st, 1, source);
@@ -323,16 +345,88 @@ vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
     bind_text (st, 5, item->title);
     bind_text (st, 6, item->link);
     sqlite3_bind_int64 (st, 7, now_ms);
+    sqlite3_bind_int64 (st, 8, pos);
     return run (self, st);
 }
 
 vl_err_t state_item_seen (state_t *self, const char *source, const char *identity,
-                          int64_t now_ms)
+                          int64_t pos, int64_t now_ms)
 {
     sqlite3_stmt *st = q (self, Q_ITEM_SEEN);
     bind_text (st, 1, source);
     bind_text (st, 2, identity);
     sqlite3_bind_int64 (st, 3, now_ms);
+    sqlite3_bind_int64 (st, 4, pos);
+    return run (self, st);
+}
+
+/* Copies column COL of ST (NULL stays NULL); false on OOM. */
+static bool s_col_dup (sqlite3_stmt *st, int col, char **out)
+{
+    const unsigned char *t = sqlite3_column_text (st, col);
+    *out = t ? util_strdup ((const char *) t) : NULL;
+    return !t || *out;
+}
+
+vl_err_t state_items_list (state_t *self, const char *source, state_item_ref_t **rows,
+                           size_t *n)
+{
+    sqlite3_stmt *st = q (self, Q_ITEM_LIST);
+    bind_text (st, 1, source);
+    *rows = NULL;
+    *n = 0;
+    size_t cap = 0;
+    vl_err_t e = VL_OK;
+    int rc;
+    while (e == VL_OK && (rc = sqlite3_step (st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 32;
+            state_item_ref_t *r = realloc (*rows, ncap * sizeof *r);
+            if (!r) {
+                e = VL_ENOMEM;
+                break;
+            }
+            *rows = r;
+            cap = ncap;
+        }
+        state_item_ref_t *r = &(*rows)[*n];
+        memset (r, 0, sizeof *r);
+        (*n)++;
+        const unsigned char *h = sqlite3_column_text (st, 1);
+        snprintf (r->hash, sizeof r->hash, "%s", h ? (const char *) h : "");
+        r->pos = sqlite3_column_int64 (st, 4);
+        if (!s_col_dup (st, 0, &r->identity) || !s_col_dup (st, 2, &r->title)
+            || !s_col_dup (st, 3, &r->link))
+            e = VL_ENOMEM;
+    }
+    if (e == VL_OK && rc != SQLITE_DONE) {
+        log_error ("state: %s", sqlite3_errmsg (self->db));
+        e = store_err (rc);
+    }
+    sqlite3_reset (st);
+    if (e != VL_OK) {
+        state_item_refs_free (*rows, *n);
+        *rows = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void state_item_refs_free (state_item_ref_t *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        free (rows[i].identity);
+        free (rows[i].title);
+        free (rows[i].link);
+    }
+    free (rows);
+}
+
+vl_err_t state_item_forget (state_t *self, const char *source, const char *identity)
+{
+    sqlite3_stmt *st = q (self, Q_ITEM_DEL);
+    bind_text (st, 1, source);
+    bind_text (st, 2, identity);
     return run (self, st);
 }
 

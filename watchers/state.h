@@ -6,7 +6,7 @@
  *
  * Tables: sources(id, etag, last_modified, failures, error_sent,
  * baseline_done, next_due, conf_hash), items(source, identity, hash, content, title,
- * link, first_seen, last_seen), outbox(rowid, topic, event, created),
+ * link, first_seen, last_seen, pos: index in the last document), outbox(rowid, topic, event, created),
  * dead(rowid, topic, event, created, reason, died) for rejected events. */
 #ifndef VL_STATE_H
 #define VL_STATE_H
@@ -76,19 +76,39 @@ typedef struct {
 vl_err_t state_item_get (state_t *self, const char *source, const char *identity,
                          state_item_t *out);
 
-/* Reads only the hash and last_seen of item (SOURCE, IDENTITY), without
- * copying its text; VL_ENOTFOUND. */
+/* Reads only the hash, last_seen and pos of item (SOURCE, IDENTITY),
+ * without copying its text; VL_ENOTFOUND. */
 vl_err_t state_item_peek (state_t *self, const char *source, const char *identity,
-                          char hash[33], int64_t *last_seen);
+                          char hash[33], int64_t *last_seen, int64_t *pos);
 
-/* Inserts ITEM for SOURCE, or updates its hash, content, title, link and
- * last_seen (first_seen kept). */
+/* Inserts ITEM for SOURCE at position POS of its document, or updates its
+ * hash, content, title, link, last_seen and pos (first_seen kept). */
 vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
-                         int64_t now_ms);
+                         int64_t pos, int64_t now_ms);
 
-/* Sets last_seen of an unchanged item. */
+/* Sets last_seen and pos of an unchanged item. */
 vl_err_t state_item_seen (state_t *self, const char *source, const char *identity,
-                          int64_t now_ms);
+                          int64_t pos, int64_t now_ms);
+
+/* What removal detection needs of a stored item. Strings owned. */
+typedef struct {
+    char   *identity;
+    char   *title;
+    char   *link;
+    char    hash[33];
+    int64_t pos;        /* index in the last document it was in; -1 unknown */
+} state_item_ref_t;
+
+/* Loads every stored item of SOURCE, by pos, into a new array *ROWS of *N
+ * (caller frees with state_item_refs_free). */
+vl_err_t state_items_list (state_t *self, const char *source, state_item_ref_t **rows,
+                           size_t *n);
+
+/* Frees ROWS and their strings; NULL-safe. */
+void state_item_refs_free (state_item_ref_t *rows, size_t n);
+
+/* Deletes item (SOURCE, IDENTITY) (it was reported removed). */
+vl_err_t state_item_forget (state_t *self, const char *source, const char *identity);
 
 /* Number of items stored for SOURCE. */
 vl_err_t state_item_count (state_t *self, const char *source, int64_t *n);

@@ -49,6 +49,7 @@ const cfg_key_t watch_conf_source_keys[] = {
     { .name = "json", .type = CFG_T_GROUP, .children = json_keys,
       .doc = "json: where to find records and their fields (dotted paths)" },
     INT ("fail_threshold", NULL, 1, 1000, "consecutive failures before an error event (default: watch.fail_threshold)"),
+    BOOL ("removed", "true", "publish `removed` when an item disappears while items listed after it remain (items falling off the end of a list are not news)"),
     { .name = NULL }
 };
 
@@ -207,6 +208,7 @@ vl_err_t watch_conf_source (const config_setting_t *grp, int default_fail,
     s->type = parse_type (cfg_get_str (grp, "type", "auto"));
     s->interval_s = cfg_get_int (grp, "interval", 300);
     s->fail_threshold = cfg_get_int (grp, "fail_threshold", default_fail);
+    s->removed = cfg_get_bool (grp, "removed", true);
     if (s->fail_threshold < 1)
         s->fail_threshold = default_fail > 0 ? default_fail : 3;
     if (!source_checks (grp, s)) {

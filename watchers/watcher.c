@@ -51,13 +51,13 @@ typedef struct {
 } wsrc_t;
 
 typedef struct {
-    size_t polled, new_items, changed, recorded, not_modified, errors;
+    size_t polled, new_items, changed, removed, recorded, not_modified, errors;
 } pass_t;
 
 /* Prometheus series (NULL when metrics are off; metric_* accept NULL). */
 typedef struct {
     metric_t *polls_ok, *polls_not_modified, *polls_failed, *fetch_seconds;
-    metric_t *ev_new, *ev_changed, *acked, *rejected;
+    metric_t *ev_new, *ev_changed, *ev_removed, *acked, *rejected;
     metric_t *sources, *failing, *outbox, *inflight;
 } wmetrics_t;
 
@@ -242,6 +242,7 @@ static vl_err_t open_metrics (watcher_t *self)
     const char *evs = "veille_watch_events_total", *eh = "Events detected (queued in the outbox).";
     x->ev_new = metrics_counter (m, evs, eh, "type", "new", NULL);
     x->ev_changed = metrics_counter (m, evs, eh, "type", "changed", NULL);
+    x->ev_removed = metrics_counter (m, evs, eh, "type", "removed", NULL);
     x->acked = metrics_counter (m, "veille_watch_published_total",
                                 "Events acked by the broker (stored or duplicate).", NULL);
     x->rejected = metrics_counter (m, "veille_watch_rejected_total",
@@ -473,11 +474,13 @@ static void record_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
         self->pass.not_modified++;
     self->pass.new_items += ds.new_items;
     self->pass.changed += ds.changed;
+    self->pass.removed += ds.removed;
     metric_inc (!ok ? self->mx.polls_failed : res->not_modified ? self->mx.polls_not_modified
                                                                : self->mx.polls_ok);
     metric_observe (self->mx.fetch_seconds, (double) res->elapsed_ms / 1000.0);
     metric_add (self->mx.ev_new, ds.new_items);
     metric_add (self->mx.ev_changed, ds.changed);
+    metric_add (self->mx.ev_removed, ds.removed);
     if (w->failing != !ok) {
         w->failing = !ok;
         self->nfailing = ok ? self->nfailing - 1 : self->nfailing + 1;
@@ -488,9 +491,9 @@ static void record_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
         log_error ("source %s: cannot record the poll: %s", src->id, vl_strerror (e));
         self->any_failed = true;
     }
-    log_debug ("source %s: %s in %lld ms, %zu items, %zu new, %zu changed", src->id,
-               ok ? (res->not_modified ? "not modified" : "fetched") : "failed",
-               (long long) res->elapsed_ms, ds.items, ds.new_items, ds.changed);
+    log_debug ("source %s: %s in %lld ms, %zu items, %zu new, %zu changed, %zu removed",
+               src->id, ok ? (res->not_modified ? "not modified" : "fetched") : "failed",
+               (long long) res->elapsed_ms, ds.items, ds.new_items, ds.changed, ds.removed);
 }
 
 /* Parses RES inline (no parsing thread) and records the poll. */
@@ -740,9 +743,10 @@ static void report_pass (watcher_t *self, const char *what)
     int64_t outbox = outbox_pending (self);
     metric_set (self->mx.outbox, (double) outbox);
     char line[256];
-    snprintf (line, sizeof line, "polled=%zu new=%zu changed=%zu recorded=%zu "
+    snprintf (line, sizeof line, "polled=%zu new=%zu changed=%zu removed=%zu recorded=%zu "
               "not_modified=%zu errors=%zu outbox=%lld", p->polled, p->new_items,
-              p->changed, p->recorded, p->not_modified, p->errors, (long long) outbox);
+              p->changed, p->removed, p->recorded, p->not_modified, p->errors,
+              (long long) outbox);
     if (strcmp (what, "pass") == 0)
         log_info ("pass %s", line);   /* daemon progress: a log line like the others */
     else {
@@ -956,8 +960,8 @@ int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out)
         e = dry_detect (conf, src, &items, out, &ds);
         if (e == VL_OK) {
             fprintf (stderr, "veille-watch: test source=%s items=%zu filtered=%zu new=%zu "
-                     "changed=%zu unchanged=%zu (nothing published)\n", src->id, ds.items,
-                     ds.filtered, ds.new_items, ds.changed, ds.unchanged);
+                     "changed=%zu removed=%zu unchanged=%zu (nothing published)\n", src->id,
+                     ds.items, ds.filtered, ds.new_items, ds.changed, ds.removed, ds.unchanged);
             rc = 0;
         }
     }

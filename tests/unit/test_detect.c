@@ -1,8 +1,10 @@
 /* test_detect.c: change detection: a baseline publishes nothing, a new
  * identity gives `new`, a different hash gives `changed` (with prev_hash
  * and diff), the same hash nothing, a noise-only edit of a page (removed by
- * `ignore`) nothing, a real edit `changed`; keyword filter and tags; events
- * are in the outbox with stable ids. */
+ * `ignore`) nothing, a real edit `changed`; an item gone from the middle of
+ * a list `removed`, one fallen off its end nothing, a page emptied at once
+ * nothing; keyword filter and tags; events are in the outbox with stable
+ * ids. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -139,6 +141,97 @@ static void baseline_then_new_then_changed (void **s)
     add (&l, "g1", "First again", "different");
     run (&src, NULL, &l, false, &stats);
     assert_int_equal (stats.duplicates, 1);
+    assert_int_equal (drain (evs, 8), 0);
+    item_list_free (&l);
+}
+
+/* Builds a list of items "r<i>" for each i in IDS (negative ends it). */
+static void list_of (item_list_t *l, const int *ids)
+{
+    item_list_free (l);
+    for (; *ids >= 0; ids++) {
+        char g[16], t[32];
+        snprintf (g, sizeof g, "r%d", *ids);
+        snprintf (t, sizeof t, "Release %d", *ids);
+        add (l, g, t, t);
+    }
+}
+
+static void removed_from_the_middle_not_from_the_end (void **s)
+{
+    source_t src = mk_source ("list-r");
+    src.removed = true;
+    item_list_t l = { 0 };
+    detect_stats_t stats;
+    event_t evs[8];
+    list_of (&l, (int[]) { 5, 4, 3, 2, 1, -1 });
+    run (&src, NULL, &l, true, &stats);            /* baseline */
+    /* A new release on top pushes r1 off the end: `new` only. */
+    list_of (&l, (int[]) { 6, 5, 4, 3, 2, -1 });
+    run (&src, NULL, &l, false, &stats);
+    assert_int_equal (stats.new_items, 1);
+    assert_int_equal (stats.removed, 0);
+    assert_int_equal (drain (evs, 8), 1);
+    assert_string_equal (evs[0].type, "new");
+    clear_events (evs, 1);
+    /* r4 withdrawn while r3 and r2 (listed after it) remain: `removed`. */
+    list_of (&l, (int[]) { 6, 5, 3, 2, -1 });
+    run (&src, NULL, &l, false, &stats);
+    assert_int_equal (stats.removed, 1);
+    assert_int_equal (drain (evs, 8), 1);
+    assert_string_equal (evs[0].type, "removed");
+    assert_string_equal (evs[0].title, "Release 4");
+    assert_string_equal (evs[0].url, "http://127.0.0.1/r4");
+    assert_string_equal (evs[0].topic, "test.topic");
+    char id[EVENT_ID_HEX + 1];
+    event_make_id ("list-r", "r4", "removed", evs[0].hash, id);
+    assert_string_equal (evs[0].id, id);
+    clear_events (evs, 1);
+    /* Nothing more to say about it; and positions followed the document:
+     * r2 falling off the end now is not a removal. */
+    list_of (&l, (int[]) { 6, 5, 3, -1 });
+    run (&src, NULL, &l, false, &stats);
+    assert_int_equal (stats.removed, 0);
+    assert_int_equal (drain (evs, 8), 0);
+    /* r4 back: `new` again (it was forgotten). */
+    list_of (&l, (int[]) { 6, 5, 4, 3, -1 });
+    run (&src, NULL, &l, false, &stats);
+    assert_int_equal (stats.new_items, 1);
+    assert_int_equal (drain (evs, 8), 1);
+    assert_string_equal (evs[0].type, "new");
+    clear_events (evs, 1);
+    item_list_free (&l);
+}
+
+static void removed_is_off_when_configured_or_flooded (void **s)
+{
+    source_t src = mk_source ("list-f");
+    src.removed = true;
+    item_list_t l = { 0 };
+    detect_stats_t stats;
+    event_t evs[8];
+    list_of (&l, (int[]) { 8, 7, 6, 5, 4, 3, 2, 1, -1 });
+    run (&src, NULL, &l, true, &stats);
+    /* Six of eight gone at once (a broken page or a new layout): warned,
+     * no event, nothing forgotten. */
+    list_of (&l, (int[]) { 8, 1, -1 });
+    run (&src, NULL, &l, false, &stats);
+    assert_int_equal (stats.removed, 0);
+    assert_int_equal (drain (evs, 8), 0);
+    int64_t n = 0;
+    assert_int_equal (state_item_count (st, "list-f", &n), VL_OK);
+    assert_int_equal (n, 8);
+    /* removed = false: a withdrawn item is silent. */
+    source_t quiet = mk_source ("list-q");
+    list_of (&l, (int[]) { 3, 2, 1, -1 });
+    run (&quiet, NULL, &l, true, &stats);
+    list_of (&l, (int[]) { 3, 1, -1 });
+    run (&quiet, NULL, &l, false, &stats);
+    assert_int_equal (stats.removed, 0);
+    assert_int_equal (drain (evs, 8), 0);
+    /* An empty document never removes anything. */
+    list_of (&l, (int[]) { -1 });
+    run (&src, NULL, &l, false, &stats);
     assert_int_equal (drain (evs, 8), 0);
     item_list_free (&l);
 }
@@ -308,6 +401,8 @@ int main (void)
         cmocka_unit_test (baseline_then_new_then_changed),
         cmocka_unit_test (publish_existing_on_first_run),
         cmocka_unit_test (pre_encoded_new_event_is_the_same),
+        cmocka_unit_test (removed_from_the_middle_not_from_the_end),
+        cmocka_unit_test (removed_is_off_when_configured_or_flooded),
         cmocka_unit_test (keywords_filter_and_tag),
         cmocka_unit_test (noise_only_edit_is_not_a_change),
         cmocka_unit_test (source_events_on_sys_topic),

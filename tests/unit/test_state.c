@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "log.h"
 #include "state.h"
 
@@ -81,7 +83,7 @@ static void items_insert_update_seen (void **s)
     state_t *st = open_db ();
     item_t it;
     fill_item (&it, "id-1", "hello");
-    assert_int_equal (state_item_put (st, "s2", &it, 1000), VL_OK);
+    assert_int_equal (state_item_put (st, "s2", &it, 0, 1000), VL_OK);
     state_item_t got;
     assert_int_equal (state_item_get (st, "s2", "id-1", &got), VL_OK);
     assert_string_equal (got.hash, it.hash);
@@ -89,8 +91,8 @@ static void items_insert_update_seen (void **s)
     assert_int_equal (got.first_seen, 1000);
     state_item_clear (&got);
     fill_item (&it, "id-1", "hello, world");
-    assert_int_equal (state_item_put (st, "s2", &it, 2000), VL_OK);
-    assert_int_equal (state_item_seen (st, "s2", "id-1", 3000), VL_OK);
+    assert_int_equal (state_item_put (st, "s2", &it, 0, 2000), VL_OK);
+    assert_int_equal (state_item_seen (st, "s2", "id-1", 0, 3000), VL_OK);
     assert_int_equal (state_item_get (st, "s2", "id-1", &got), VL_OK);
     assert_string_equal (got.content, "hello, world");
     assert_int_equal (got.first_seen, 1000);
@@ -102,8 +104,8 @@ static void items_insert_update_seen (void **s)
     assert_int_equal (n, 1);
     /* Pruning removes only items of that source last seen before the cut. */
     fill_item (&it, "id-2", "other");
-    assert_int_equal (state_item_put (st, "s2", &it, 500), VL_OK);
-    assert_int_equal (state_item_put (st, "s3", &it, 500), VL_OK);
+    assert_int_equal (state_item_put (st, "s2", &it, 0, 500), VL_OK);
+    assert_int_equal (state_item_put (st, "s3", &it, 0, 500), VL_OK);
     assert_int_equal (state_items_prune (st, "s2", 1000, &n), VL_OK);
     assert_int_equal (n, 1);
     assert_int_equal (state_item_get (st, "s2", "id-2", &got), VL_ENOTFOUND);
@@ -189,7 +191,7 @@ static void crash_between_item_and_outbox_leaves_nothing (void **s)
                 _exit (3);
             item_t it;
             fill_item (&it, "crash-item", "body");
-            if (state_item_put (st, "crash", &it, 5) != VL_OK)
+            if (state_item_put (st, "crash", &it, 0, 5) != VL_OK)
                 _exit (4);
             if (variant == 1 && state_outbox_add (st, "t.crash", "ev", 2, 5, NULL) != VL_OK)
                 _exit (5);
@@ -211,7 +213,7 @@ static void crash_between_item_and_outbox_leaves_nothing (void **s)
     item_t it;
     fill_item (&it, "crash-item", "body");
     assert_int_equal (state_begin (st), VL_OK);
-    assert_int_equal (state_item_put (st, "crash", &it, 5), VL_OK);
+    assert_int_equal (state_item_put (st, "crash", &it, 0, 5), VL_OK);
     assert_int_equal (state_outbox_add (st, "t.crash", "ev", 2, 5, NULL), VL_OK);
     assert_int_equal (state_commit (st), VL_OK);
     state_destroy (&st);
@@ -225,12 +227,64 @@ static void crash_between_item_and_outbox_leaves_nothing (void **s)
     /* Rollback in-process discards both too. */
     fill_item (&it, "rolled", "x");
     assert_int_equal (state_begin (st), VL_OK);
-    assert_int_equal (state_item_put (st, "crash", &it, 6), VL_OK);
+    assert_int_equal (state_item_put (st, "crash", &it, 0, 6), VL_OK);
     assert_int_equal (state_outbox_add (st, "t.crash", "ev2", 3, 6, NULL), VL_OK);
     state_rollback (st);
     assert_int_equal (state_item_get (st, "crash", "rolled", &got), VL_ENOTFOUND);
     assert_int_equal (state_outbox_count (st, &n), VL_OK);
     assert_int_equal (n, 1);
+    state_destroy (&st);
+}
+
+/* A database made before items.pos existed gets the column at open; its
+ * items have pos -1 (unknown) until seen again. */
+static void old_database_gets_item_positions (void **s)
+{
+    char old[160];
+    snprintf (old, sizeof old, "%s/old.db", dir);
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open (old, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db,
+        "CREATE TABLE items (source TEXT NOT NULL, identity TEXT NOT NULL,"
+        " hash TEXT NOT NULL, content TEXT, title TEXT, link TEXT,"
+        " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+        " PRIMARY KEY (source, identity));"
+        "INSERT INTO items VALUES ('s', 'old', 'h', 'c', 'Old', 'http://x/old', 1, 1);",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+    vl_err_t e;
+    state_t *st = state_open (old, &e);
+    assert_non_null (st);
+    char hash[33];
+    int64_t seen, pos = 0;
+    assert_int_equal (state_item_peek (st, "s", "old", hash, &seen, &pos), VL_OK);
+    assert_int_equal (pos, -1);
+    item_t it = { .identity = (char *) "new", .title = (char *) "New", .content = (char *) "n" };
+    assert_int_equal (state_item_put (st, "s", &it, 0, 5), VL_OK);
+    assert_int_equal (state_item_seen (st, "s", "old", 1, 5), VL_OK);
+    state_item_ref_t *rows;
+    size_t n;
+    assert_int_equal (state_items_list (st, "s", &rows, &n), VL_OK);
+    assert_int_equal (n, 2);
+    assert_string_equal (rows[0].identity, "new");       /* by pos */
+    assert_int_equal (rows[0].pos, 0);
+    assert_string_equal (rows[1].identity, "old");
+    assert_string_equal (rows[1].title, "Old");
+    assert_string_equal (rows[1].link, "http://x/old");
+    assert_string_equal (rows[1].hash, "h");
+    assert_int_equal (rows[1].pos, 1);
+    state_item_refs_free (rows, n);
+    assert_int_equal (state_item_forget (st, "s", "old"), VL_OK);
+    assert_int_equal (state_item_forget (st, "s", "never"), VL_OK);
+    assert_int_equal (state_items_list (st, "s", &rows, &n), VL_OK);
+    assert_int_equal (n, 1);
+    state_item_refs_free (rows, n);
+    assert_int_equal (state_items_list (st, "nobody", &rows, &n), VL_OK);
+    assert_int_equal (n, 0);
+    state_item_refs_free (rows, n);
+    state_destroy (&st);
+    st = state_open (old, &e);                           /* reopening: no second ALTER */
+    assert_non_null (st);
     state_destroy (&st);
 }
 
@@ -251,6 +305,7 @@ int main (void)
         cmocka_unit_test (outbox_order_delete_dead),
         cmocka_unit_test (outbox_delete_range),
         cmocka_unit_test (crash_between_item_and_outbox_leaves_nothing),
+        cmocka_unit_test (old_database_gets_item_positions),
         cmocka_unit_test (open_bad_path_fails),
     };
     return cmocka_run_group_tests (tests, setup, teardown);

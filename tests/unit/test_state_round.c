@@ -60,7 +60,7 @@ static void poll_source (state_t *st, const char *src, const char *identity)
     fill_item (&it, identity, "content");
     state_source_t ss = { .next_due = 42 };
     assert_int_equal (state_savepoint (st), VL_OK);
-    assert_int_equal (state_item_put (st, src, &it, 7), VL_OK);
+    assert_int_equal (state_item_put (st, src, &it, 0, 7), VL_OK);
     assert_int_equal (state_outbox_add (st, "t.round", "ev", 2, 7, NULL), VL_OK);
     assert_int_equal (state_source_put (st, src, &ss), VL_OK);
 }
@@ -132,15 +132,16 @@ static void peek_reads_hash_and_last_seen (void **s)
     state_t *st = open_db ();
     item_t it;
     fill_item (&it, "p1", "twelve chars");
-    assert_int_equal (state_item_put (st, "p", &it, 1000), VL_OK);
-    assert_int_equal (state_item_seen (st, "p", "p1", 5000), VL_OK);
+    assert_int_equal (state_item_put (st, "p", &it, 0, 1000), VL_OK);
+    assert_int_equal (state_item_seen (st, "p", "p1", 4, 5000), VL_OK);
     char hash[33] = "";
-    int64_t seen = 0;
-    assert_int_equal (state_item_peek (st, "p", "p1", hash, &seen), VL_OK);
+    int64_t seen = 0, pos = -1;
+    assert_int_equal (state_item_peek (st, "p", "p1", hash, &seen, &pos), VL_OK);
     assert_string_equal (hash, it.hash);
     assert_int_equal (seen, 5000);
-    assert_int_equal (state_item_peek (st, "p", "nope", hash, &seen), VL_ENOTFOUND);
-    assert_int_equal (state_item_peek (st, "q", "p1", hash, &seen), VL_ENOTFOUND);
+    assert_int_equal (pos, 4);
+    assert_int_equal (state_item_peek (st, "p", "nope", hash, &seen, &pos), VL_ENOTFOUND);
+    assert_int_equal (state_item_peek (st, "q", "p1", hash, &seen, &pos), VL_ENOTFOUND);
     state_destroy (&st);
 }
 
