@@ -9,12 +9,12 @@ Starts, all on the loopback and in a fresh temporary directory:
   - a capture SMTP server and a webhook receiver that store what they get;
   - veille-broker, veille-sub (three sinks: terminal log, mail, webhook)
     and veille-watch, configured from conf/demo.conf.
-Then it plays a short story: the first poll, then midway a new communiqué,
-a new UN document, an edited UN page and an edited Stratégies article (and
-the RFI page rotating its noise), then the RFI noise again. Alerts appear
-live; the summary counts what the broker stored and what each sink got,
-checks that the noise produced nothing, and every process is stopped, also
-on Ctrl-C.
+Then it plays a short story: the first poll, then midway a new communiqué
+and a withdrawn one, a new UN document, an edited UN page and an edited
+Stratégies article (and the RFI page rotating its noise), then the RFI noise
+again. Alerts appear live; the summary counts what the broker stored and
+what each sink got, checks that the noise produced nothing, and every
+process is stopped, also on Ctrl-C.
 
 Exit status: 0 when every expectation held, 1 otherwise (the summary says
 which), 2 on a usage error.
@@ -581,7 +581,8 @@ class Demo:
         # 2. midway: news and edits
         t = time.monotonic()
         o.step("midway: the sites change")
-        o.note("ministère de l'Intérieur: a new communiqué (FIC 2016, cybersécurité)")
+        o.note("ministère de l'Intérieur: a new communiqué (FIC 2016, cybersécurité), "
+               "and the Franco-British plan withdrawn from the list")
         o.note("UN CTITF page: a new document in its list, and a paragraph edited")
         o.note("Stratégies (windows-1252 feed): an article updated")
         o.note("RFI page: programme grid rotated, update time, comment counter, time-out "
@@ -636,6 +637,7 @@ class Demo:
 
         new_mid = [e for e in later if e[2].get("type") == "new"]
         chg_mid = [e for e in later if e[2].get("type") == "changed"]
+        rm_mid = [e for e in later if e[2].get("type") == "removed"]
         if self.completed:
             if not events:
                 self.problems.append("the broker stored no event")
@@ -643,6 +645,8 @@ class Demo:
                 self.problems.append("no `new` event after the midway changes")
             if not chg_mid:
                 self.problems.append("no `changed` event after the midway changes")
+            if not rm_mid:
+                self.problems.append("no `removed` event after the midway changes")
             if noise:
                 self.problems.append("the RFI noise produced %d event(s): %s" % (
                     len(noise), "; ".join("%s %s" % (e[2].get("type"), e[2].get("title"))
@@ -653,7 +657,8 @@ class Demo:
         self.result = {
             "events": len(events), "new": by_type.get("new", 0),
             "changed": by_type.get("changed", 0), "first_poll": len(events) - len(later),
-            "midway_new": len(new_mid), "midway_changed": len(chg_mid), "noise": len(noise),
+            "midway_new": len(new_mid), "midway_changed": len(chg_mid),
+            "midway_removed": len(rm_mid), "noise": len(noise),
             "fetches": sum(polled.values()),
         }
         for s in self.sinks:
@@ -742,7 +747,7 @@ class Demo:
             for p in self.problems:
                 o.say(o.c("31", "     - " + p))
         else:
-            o.say(o.c("1;32", "   all good: new and changed alerts delivered, noise silent."))
+            o.say(o.c("1;32", "   all good: new, changed and removed alerts delivered, noise silent."))
         res = dict(self.result)
         res["status"] = {0: "ok", 130: "interrupted"}.get(rc, "fail")
         res["pids"] = ",".join(str(pid) for _, pid, _ in statuses)

@@ -27,8 +27,9 @@ get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
 [ "$(get status)" = ok ] || fail "status $(get status)"
 
 # The story of demo/site and demo/steps: 11 items at the first poll (after
-# the keyword filters), then 2 new (a communiqué, a UN document) and 2
-# changed (the UN page, the Stratégies article), and nothing from the noise.
+# the keyword filters), then 2 new (a communiqué, a UN document), 2
+# changed (the UN page, the Stratégies article) and 1 removed (a withdrawn
+# communiqué), and nothing from the noise.
 expect() {
   local v; v=$(get "$1")
   [ "$v" = "$2" ] || fail "$1=$v, expected $2"
@@ -36,19 +37,20 @@ expect() {
 expect first_poll 11
 expect midway_new 2
 expect midway_changed 2
+expect midway_removed 1
 expect noise 0
-expect events 15
+expect events 16
 # Deliveries per sink equal what the broker stored under each sink's filters.
-expect expect_terminal 15
-expect sink_terminal 15
-expect expect_desk-mail 10
-expect sink_desk-mail 10
+expect expect_terminal 16
+expect sink_terminal 16
+expect expect_desk-mail 11
+expect sink_desk-mail 11
 expect expect_press-webhook 5
 expect sink_press-webhook 5
 
 # Captures on disk match the counts.
 n=$(ls "$tmp/demo/mail"/*.eml 2>/dev/null | wc -l)
-[ "$n" -eq 10 ] || fail "$n mails captured, expected 10"
+[ "$n" -eq 11 ] || fail "$n mails captured, expected 11"
 n=$(ls "$tmp/demo/webhook"/*.json 2>/dev/null | wc -l)
 [ "$n" -ge 5 ] || fail "$n webhook posts captured, expected 5"
 
