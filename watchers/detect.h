@@ -7,6 +7,8 @@
  *   previous document is still there -> `removed` (the item is forgotten;
  *   items falling off the end of a list are not news). Sources with
  *   `removed = false` never get it; a first poll or a baseline neither.
+ *   Items dropped by include/exclude are not stored, so an item followed
+ *   only by such items counts as the end of the list.
  * Each event is encoded and appended to the outbox by the same calls that
  * update the items, inside the caller's transaction (state_begin ..
  * state_commit), so a crash never leaves one without the other.
