@@ -92,6 +92,7 @@ class Tail:
         self.cursor = from_seq          # None: start at the head of the first heartbeat
         self.above = set()
         self.need_replay = from_seq is not None
+        self.epoch = None               # the journal's, from the first heartbeat or END
 
     def _matches(self, topic):
         return topic not in (b"_sys.heartbeat", b"_sys.stats") and any(
@@ -101,6 +102,19 @@ class Tail:
         if self.cursor is None or seq > self.cursor:
             self.cursor = seq
             self.above = {s for s in self.above if s > seq}
+
+    def _new_journal(self, info):
+        """True when INFO (a heartbeat body or an END) names another journal
+        than the first one seen: it was wiped or replaced, seqs restarted."""
+        epoch = info.get("epoch")
+        if self.epoch is None:
+            self.epoch = epoch
+        return epoch is not None and epoch != self.epoch
+
+    def _restart(self, info):
+        print("warning: the broker's journal was replaced: resyncing from 0")
+        self.epoch = info.get("epoch", self.epoch)
+        self.cursor, self.above, self.need_replay = 0, set(), True
 
     def _ask(self, request):
         """One request on a fresh DEALER; returns ([(topic, seq, event)], end)
@@ -142,8 +156,8 @@ class Tail:
                 if items:
                     self._advance(items[-1][1])
                 continue
-            if end["head"] < self.cursor:         # journal wiped: start over
-                self.cursor, self.above = 0, set()
+            if self._new_journal(end) or end["head"] < self.cursor:
+                self._restart(end)                # journal wiped: start over
                 continue
             if end["first"] > self.cursor + 1:
                 print("warning: events %d..%d expired from the journal"
@@ -156,6 +170,9 @@ class Tail:
         """Proves (count) that nothing in (cursor, head] was missed, or replays."""
         items, end = self._request("count", upto=head)
         if end is None:
+            return
+        if self._new_journal(end):
+            self._restart(end)
             return
         if end["count"] == sum(1 for s in self.above if s <= head):
             self._advance(head)
@@ -174,10 +191,12 @@ class Tail:
             topic, seq, body = self.sub.recv_multipart()
             seq = struct.unpack(">Q", seq)[0]
             if topic == b"_sys.heartbeat":
+                info = msgpack.unpackb(body)
                 if self.cursor is None:
+                    self._new_journal(info)
                     self._advance(seq)
-                elif seq < self.cursor:           # journal wiped: start over
-                    self.cursor, self.above, self.need_replay = 0, set(), True
+                elif self._new_journal(info) or seq < self.cursor:
+                    self._restart(info)           # journal wiped: start over
                 elif seq > self.cursor:
                     self._check(seq)
                 yield None

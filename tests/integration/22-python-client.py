@@ -3,9 +3,12 @@
 docs/protocol.md (tests/helpers/client_doc_example.py, checked identical to
 the doc) publishes and tails through a real broker, interoperating with
 `veille pub` and `veille tail`: every event exactly once on both sides,
-DUPLICATE for a resend, REJECTED for an invalid event, replay from 0."""
+DUPLICATE for a resend, REJECTED for an invalid event, replay from 0; and
+across a journal wipe whose new head already passes the client's cursor
+(only the journal epoch tells): every new event once."""
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -40,6 +43,26 @@ def collect(it, n, what, timeout=120):
         got[seq] = (topic, ev)
         if len(got) == n:
             return got
+
+
+def journal_replaced(ctx):
+    d = workdir("pyclient-reset")
+    b = Broker(d, endpoints="ipc", conf_extra="heartbeat_ms = 100;").start()
+    live = ex.Tail(ctx, b.subscribe, b.replay, ["un."])
+    it = live.events(idle_ms=200)
+    deadline = time.time() + 30
+    while live.cursor is None:
+        assert next(it) is None and time.time() < deadline
+    assert pub_stdin(b, event_lines(50, salt="a"))[0] == 0
+    collect(it, 50, "before the wipe")
+    assert b.stop() == 0
+    shutil.rmtree(b.journal_dir)                    # new journal, new epoch
+    b.start()
+    assert pub_stdin(b, event_lines(80, salt="b"))[0] == 0   # head 80 > cursor 50
+    got = collect(it, 80, "after the wipe")
+    assert sorted(got) == list(range(1, 81)), sorted(got)
+    assert sorted(ev["title"] for _, ev in got.values()) == sorted("b %d" % i for i in range(80))
+    assert b.stop() == 0
 
 
 def main():
@@ -85,6 +108,7 @@ def main():
     rgot = collect(replay.events(idle_ms=500), N, "python replay tail")
     assert sorted(rgot) == seqs, "replay from 0 did not give the python events"
     assert b.stop() == 0
+    journal_replaced(ctx)
     ctx.destroy(0)
     print("ok: python client from the doc: %d published, %d tailed live, %d replayed"
           % (N, 2 * N, N))
