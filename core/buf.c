@@ -39,6 +39,12 @@ buf_reserve (buf_t *self, size_t extra)
 vl_err_t
 buf_append (buf_t *self, const void *data, size_t len)
 {
+    if (self->data && len <= self->cap - self->len) {   /* fits: cap <= max */
+        memcpy (self->data + self->len, data, len);
+        self->len += len;
+        self->data[self->len] = '\0';
+        return VL_OK;
+    }
     vl_err_t rc = buf_reserve (self, len);
     if (rc)
         return rc;
@@ -58,6 +64,11 @@ buf_puts (buf_t *self, const char *s)
 vl_err_t
 buf_putc (buf_t *self, char c)
 {
+    if (self->data && self->len < self->cap) {
+        self->data[self->len++] = c;
+        self->data[self->len] = '\0';
+        return VL_OK;
+    }
     return buf_append (self, &c, 1);
 }
 

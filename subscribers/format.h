@@ -58,7 +58,9 @@ json_t *format_json_event (const event_t *ev, uint64_t seq);
  * close a script element). VL_ENOMEM / VL_ETOOBIG. */
 vl_err_t format_json_dump (buf_t *out, const json_t *root);
 
-/* Appends one JSON line (no newline) for EV at SEQ. */
+/* Appends one JSON line (no newline) for EV at SEQ: the same bytes as
+ * format_json_dump of format_json_event, written directly (no jansson
+ * object). On error OUT is unchanged: VL_ETOOBIG past its max, VL_ENOMEM. */
 vl_err_t format_json_line (buf_t *out, const event_t *ev, uint64_t seq);
 
 /* Number of Unicode code points in valid UTF-8 S. */

@@ -1,5 +1,7 @@
-/* format_json.c: events as JSON (jansson), escaped correctly whatever the
- * content, strings made valid UTF-8 and capped. */
+/* format_json.c: events as JSON, escaped correctly whatever the content,
+ * strings made valid UTF-8 and capped: a jansson object (format_json_event,
+ * for payloads that embed it) or the same text written directly
+ * (format_json_line). */
 #include <string.h>
 #include "format.h"
 
@@ -92,13 +94,184 @@ format_json_dump (buf_t *out, const json_t *root)
     return VL_OK;
 }
 
+/* --- direct writer ----------------------------------------------------------
+ * format_json_line writes the text itself instead of building a jansson
+ * object and dumping it: the same bytes as format_json_dump (format_json_event
+ * (EV, SEQ)) (tests/unit/test_format.c compares both on hostile and random
+ * strings), without an allocation per field. */
+
+#define ELLIPSIS "\xe2\x80\xa6"
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* 1 for the ASCII bytes copied as they are: printable (DEL too, as jansson
+ * does), not '"', '\\' or '/' (escaped: JSON_ESCAPE_SLASH). */
+#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char JSON_PLAIN[256] = {
+    R16 (0), R16 (0),
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,      /* 0x20: '"' and '/' */
+    R16 (1), R16 (1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,      /* 0x50: '\\' */
+    R16 (1), R16 (1),
+    R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0),
+};
+#undef R16
+
+/* Length of the valid UTF-8 character of 2 to 4 bytes at P (AVAIL bytes,
+ * P[0] >= 0x80), or 0 (the rules of format_text.c's decoder: no overlong
+ * forms, surrogates or code points past U+10FFFF). */
+static size_t
+utf8_len (const unsigned char *p, size_t avail)
+{
+    size_t n;
+    uint32_t c, min;
+    if ((p[0] & 0xE0) == 0xC0)      { n = 2; c = p[0] & 0x1F; min = 0x80; }
+    else if ((p[0] & 0xF0) == 0xE0) { n = 3; c = p[0] & 0x0F; min = 0x800; }
+    else if ((p[0] & 0xF8) == 0xF0) { n = 4; c = p[0] & 0x07; min = 0x10000; }
+    else return 0;
+    if (n > avail)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Appends S as a JSON string: fixed as format_utf8_fix does (invalid bytes
+ * become U+FFFD; at most MAX bytes of fixed text, cut on a character
+ * boundary and followed by "…") and escaped as jansson does. */
+static vl_err_t
+put_jstr (buf_t *out, const char *str, size_t max)
+{
+    const unsigned char *s = (const unsigned char *) str;
+    /* at most MAX bytes are taken, plus one character that does not fit */
+    size_t len = strnlen (str, max + 4), i = 0, run = 0, written = 0;
+    vl_err_t rc = buf_putc (out, '"');
+    while (rc == VL_OK && i < len) {
+        /* plain ASCII, most of the text: as far as the cap allows */
+        size_t lim = max - written < len - i ? i + (max - written) : len, j = i;
+        while (j < lim && JSON_PLAIN[s[j]])
+            j++;
+        written += j - i;
+        i = j;
+        if (i == len)
+            break;
+        unsigned char c = s[i];
+        size_t n = 1;
+        if (JSON_PLAIN[c] || (c >= 0x80 && (n = utf8_len (s + i, len - i)) > 0)) {
+            if (written + n > max)           /* cut: ellipsis after the run */
+                break;
+            written += n;
+            i += n;
+            continue;
+        }
+        /* a byte to escape or replace: flush the run of plain text first */
+        if (i > run && (rc = buf_append (out, s + run, i - run)) != VL_OK)
+            return rc;
+        const char *rep;
+        char esc[8];
+        size_t rlen, fixed;
+        if (c >= 0x80) {
+            rep = REPLACEMENT, rlen = 3, fixed = 3;
+        } else {
+            fixed = 1;
+            rlen = 2;
+            switch (c) {
+            case '"':  rep = "\\\""; break;
+            case '\\': rep = "\\\\"; break;
+            case '/':  rep = "\\/"; break;
+            case '\b': rep = "\\b"; break;
+            case '\f': rep = "\\f"; break;
+            case '\n': rep = "\\n"; break;
+            case '\r': rep = "\\r"; break;
+            case '\t': rep = "\\t"; break;
+            default:
+                memcpy (esc, "\\u00", 4);
+                esc[4] = "0123456789ABCDEF"[c >> 4];
+                esc[5] = "0123456789ABCDEF"[c & 15];
+                rep = esc;
+                rlen = 6;
+            }
+        }
+        if (written + fixed > max) {
+            run = i;
+            break;
+        }
+        written += fixed;
+        i++;
+        run = i;
+        rc = buf_append (out, rep, rlen);
+    }
+    if (rc == VL_OK && i > run)
+        rc = buf_append (out, s + run, i - run);
+    if (rc == VL_OK && i < len)
+        rc = buf_puts (out, ELLIPSIS);
+    return rc == VL_OK ? buf_putc (out, '"') : rc;
+}
+
+/* Appends KEY (the literal ,"name": text) and the string S; nothing when
+ * S is NULL. */
+static vl_err_t
+put_field (buf_t *out, const char *key, const char *s, size_t max)
+{
+    if (!s)
+        return VL_OK;
+    vl_err_t rc = buf_puts (out, key);
+    return rc == VL_OK ? put_jstr (out, s, max) : rc;
+}
+
+/* Appends KEY (literal text) and V in decimal, as jansson prints it. */
+static vl_err_t
+put_int (buf_t *out, const char *key, long long v)
+{
+    char tmp[32];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v;
+    do
+        *--p = (char) ('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        *--p = '-';
+    vl_err_t rc = buf_puts (out, key);
+    return rc == VL_OK ? buf_append (out, p, (size_t) (tmp + sizeof tmp - p)) : rc;
+}
+
 vl_err_t
 format_json_line (buf_t *out, const event_t *ev, uint64_t seq)
 {
-    json_t *o = format_json_event (ev, seq);
-    if (!o)
-        return VL_ENOMEM;
-    vl_err_t rc = format_json_dump (out, o);
-    json_decref (o);
+    size_t before = out->len;
+    vl_err_t rc = put_int (out, "{\"v\":", (long long) (ev->v ? ev->v : EVENT_VERSION));
+    if (rc == VL_OK) rc = put_field (out, ",\"id\":", ev->id, 256);
+    if (rc == VL_OK) rc = put_field (out, ",\"type\":", ev->type, 256);
+    if (rc == VL_OK) rc = put_field (out, ",\"source\":", ev->source, 1024);
+    if (rc == VL_OK) rc = put_field (out, ",\"topic\":", ev->topic, 1024);
+    if (rc == VL_OK) rc = put_int (out, ",\"seq\":", (long long) (json_int_t) seq);
+    if (rc == VL_OK) rc = put_field (out, ",\"url\":", ev->url, 8192);
+    if (rc == VL_OK) rc = put_field (out, ",\"title\":", ev->title, 8192);
+    if (rc == VL_OK) rc = put_field (out, ",\"summary\":", ev->summary, FORMAT_BODY_FIELD_MAX);
+    if (rc == VL_OK && ev->has_published)
+        rc = put_int (out, ",\"published\":", (long long) ev->published);
+    if (rc == VL_OK && ev->detected)
+        rc = put_int (out, ",\"detected\":", (long long) ev->detected);
+    if (rc == VL_OK) rc = buf_puts (out, ",\"tags\":[");
+    for (size_t i = 0; rc == VL_OK && i < ev->ntags; i++) {
+        if (i > 0)
+            rc = buf_putc (out, ',');
+        if (rc == VL_OK)
+            rc = put_jstr (out, ev->tags[i], 1024);
+    }
+    if (rc == VL_OK) rc = buf_putc (out, ']');
+    if (rc == VL_OK) rc = put_field (out, ",\"hash\":", ev->hash, 256);
+    if (rc == VL_OK) rc = put_field (out, ",\"prev_hash\":", ev->prev_hash, 256);
+    if (rc == VL_OK) rc = put_field (out, ",\"diff\":", ev->diff, FORMAT_BODY_FIELD_MAX);
+    if (rc == VL_OK) rc = buf_putc (out, '}');
+    if (rc != VL_OK) {
+        out->len = before;
+        if (out->data)
+            out->data[before] = '\0';
+    }
     return rc;
 }

@@ -1,5 +1,6 @@
 /* sink_webhook.c: chat and JSON webhooks. Payloads are built with jansson
- * so any content is escaped; HTTP header values are cleaned to one line. */
+ * (the event itself by format_json_line, the same text) so any content is
+ * escaped; HTTP header values are cleaned to one line. */
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
@@ -256,7 +257,7 @@ build_body (const sink_webhook_opts_t *o, const event_t *ev, uint64_t seq, webho
     case WEBHOOK_MATRIX:   return build_matrix (o, ev, req);
     case WEBHOOK_TELEGRAM: return build_telegram (o, ev, req);
     case WEBHOOK_NTFY:     return build_ntfy (o, ev, req);
-    default:               return json_body (req, format_json_event (ev, seq));
+    default:               return format_json_line (&req->body, ev, seq);  /* the event */
     }
 }
 

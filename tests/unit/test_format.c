@@ -75,6 +75,129 @@ json_line_parses_back_and_escapes_script (void **state)
     }
 }
 
+/* The old way of writing a JSON line: a jansson object, dumped. */
+static void
+old_json_line (buf_t *out, const event_t *ev, uint64_t seq)
+{
+    json_t *o = format_json_event (ev, seq);
+    assert_non_null (o);
+    assert_int_equal (format_json_dump (out, o), VL_OK);
+    json_decref (o);
+}
+
+static void
+assert_same_json (const event_t *ev, uint64_t seq)
+{
+    buf_t a, b;
+    buf_init (&a, 0);
+    buf_init (&b, 0);
+    buf_puts (&b, "prefix ");
+    old_json_line (&a, ev, seq);
+    assert_int_equal (format_json_line (&b, ev, seq), VL_OK);
+    assert_int_equal (b.len, a.len + 7);
+    if (memcmp (a.data, b.data + 7, a.len) != 0)
+        fail_msg ("differ:\n old %s\n new %s", a.data, b.data + 7);
+    assert_int_equal (b.data[b.len], '\0');
+    buf_free (&a);
+    buf_free (&b);
+}
+
+/* S made of N bytes drawn from POOL (NUL-free). */
+static char *
+random_string (uint32_t *rnd, size_t n, const char *pool, size_t npool)
+{
+    char *s = malloc (n + 1);
+    for (size_t k = 0; k < n; k++) {
+        *rnd = *rnd * 1103515245u + 12345u;
+        s[k] = pool[(*rnd >> 8) % npool];
+    }
+    s[n] = '\0';
+    return s;
+}
+
+static void
+set_field (char **field, char *value)
+{
+    free (*field);
+    *field = value;
+}
+
+static void
+json_line_is_byte_identical_to_the_jansson_dump (void **state)
+{
+    for (size_t i = 0; i < HOSTILE_N; i++) {
+        event_t ev;
+        hostile_event (i, &ev);
+        assert_same_json (&ev, 9);
+        ev.v = 0;
+        ev.has_published = true;
+        ev.published = -1234567;
+        ev.hash = strdup ("h\"/\\");
+        ev.diff = strdup (HOSTILE[(i + 1) % HOSTILE_N].title);
+        assert_same_json (&ev, UINT64_MAX);       /* seq past INT64_MAX: as jansson prints it */
+        free (ev.url);
+        ev.url = NULL;
+        ev.detected = 0;
+        ev.ntags = 0;
+        assert_same_json (&ev, 0);
+        ev.ntags = 1;
+        event_clear (&ev);
+    }
+    /* every byte alone and in context, in every field */
+    for (int c = 1; c < 256; c++) {
+        event_t ev;
+        hostile_event (0, &ev);
+        char one[2] = { (char) c, 0 }, ctx[16];
+        snprintf (ctx, sizeof ctx, "a%cb%c", c, c);
+        set_field (&ev.title, strdup (one));
+        set_field (&ev.summary, strdup (ctx));
+        set_field (&ev.id, strdup (ctx));
+        set_field (&ev.tags[0], strdup (one));
+        assert_same_json (&ev, (uint64_t) c);
+        event_clear (&ev);
+    }
+    /* random hostile strings, of lengths around every cap */
+    static const char pool[] = "ab /\"\\\x01\x1f\x7f\t\n\r\b\f\x1b"
+                               "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xa0\x80\xc0\xaf\xff\x80\xbf";
+    static const size_t lens[] = { 0, 1, 3, 250, 255, 256, 257, 260, 1020, 1024, 1030,
+                                   8190, 8192, 8197, 65530, 65536, 65540, 70000 };
+    uint32_t rnd = 42;
+    for (int round = 0; round < 400; round++) {
+        event_t ev;
+        hostile_event (round % HOSTILE_N, &ev);
+        size_t n = lens[(size_t) round % (sizeof lens / sizeof lens[0])];
+        const char *p = round % 3 == 0 ? "abc" : pool;       /* plain runs too */
+        size_t np = round % 3 == 0 ? 3 : sizeof pool - 1;
+        set_field (&ev.id, random_string (&rnd, n, p, np));
+        set_field (&ev.type, random_string (&rnd, n, pool, sizeof pool - 1));
+        set_field (&ev.source, random_string (&rnd, n, p, np));
+        set_field (&ev.topic, random_string (&rnd, n, pool, sizeof pool - 1));
+        set_field (&ev.url, random_string (&rnd, n, p, np));
+        set_field (&ev.title, random_string (&rnd, n, pool, sizeof pool - 1));
+        set_field (&ev.summary, random_string (&rnd, n, pool, sizeof pool - 1));
+        set_field (&ev.tags[0], random_string (&rnd, n, p, np));
+        ev.prev_hash = random_string (&rnd, n, pool, sizeof pool - 1);
+        ev.diff = random_string (&rnd, n, p, np);
+        assert_same_json (&ev, (uint64_t) round);
+        event_clear (&ev);
+    }
+}
+
+static void
+json_line_leaves_a_capped_buffer_unchanged (void **state)
+{
+    event_t ev;
+    hostile_event (1, &ev);
+    buf_t b;
+    buf_init (&b, 64);
+    buf_puts (&b, "kept");
+    assert_int_equal (format_json_line (&b, &ev, 1), VL_ETOOBIG);
+    assert_int_equal (b.len, 4);
+    assert_string_equal (b.data, "kept");
+    buf_free (&b);
+    event_clear (&ev);
+}
+
 static void
 clean_strips_escapes_and_caps_on_char_boundary (void **state)
 {
@@ -185,6 +308,8 @@ main (void)
         cmocka_unit_test (text_line_is_one_clean_line_for_every_hostile_event),
         cmocka_unit_test (text_body_keeps_newlines_only),
         cmocka_unit_test (json_line_parses_back_and_escapes_script),
+        cmocka_unit_test (json_line_is_byte_identical_to_the_jansson_dump),
+        cmocka_unit_test (json_line_leaves_a_capped_buffer_unchanged),
         cmocka_unit_test (clean_strips_escapes_and_caps_on_char_boundary),
         cmocka_unit_test (utf8_prefix_counts_code_points),
         cmocka_unit_test (rfc2047_words_fold_under_76_and_decode_back),
