@@ -224,7 +224,7 @@ prune (cursor_t *self, const char *sink)
 }
 
 vl_err_t
-cursor_record (cursor_t *self, const char *sink, const char *id, uint64_t seq)
+cursor_record_seen (cursor_t *self, const char *sink, const char *id, uint64_t seq)
 {
     vl_err_t rc = VL_OK;
     if (self->window > 0) {
@@ -239,6 +239,13 @@ cursor_record (cursor_t *self, const char *sink, const char *id, uint64_t seq)
             rc = prune (self, sink);
         }
     }
+    return rc;
+}
+
+vl_err_t
+cursor_record (cursor_t *self, const char *sink, const char *id, uint64_t seq)
+{
+    vl_err_t rc = cursor_record_seen (self, sink, id, seq);
     if (rc == VL_OK) {
         sqlite3_stmt *st = self->st[ST_UNPEND];
         bind_text (st, 1, sink);

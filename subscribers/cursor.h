@@ -49,6 +49,10 @@ vl_err_t cursor_seen (cursor_t *self, const char *sink, const char *id, bool *se
  * the window size, and removes any pending row for it. */
 vl_err_t cursor_record (cursor_t *self, const char *sink, const char *id, uint64_t seq);
 
+/* cursor_record without removing the intent of ID: for a caller that clears
+ * every intent of SINK (cursor_pending_clear) in the same transaction. */
+vl_err_t cursor_record_seen (cursor_t *self, const char *sink, const char *id, uint64_t seq);
+
 /* The id window keeps the newest WINDOW ids and, beyond them, every id
  * whose seq is above the sink's cursor (after a crash the replay restarts
  * at the cursor, so those are the ids it can bring back), up to this hard

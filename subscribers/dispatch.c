@@ -663,7 +663,9 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
         idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
     vl_err_t rc = cursor_begin (w->db);
     for (size_t i = 0; rc == VL_OK && i < ndone; i++) {
-        rc = cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
+        /* settled: the intents go all at once below */
+        rc = settled ? cursor_record_seen (w->db, w->name, done[i]->ev.id, done[i]->seq)
+                     : cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
         if (rc == VL_OK && done[i]->carried)
             rc = cursor_carry_remove (w->db, w->name, done[i]->ev.id);
     }
@@ -744,13 +746,24 @@ static void
 flush_held (wsink_t *w)
 {
     sink_result_t res;
+    size_t nconfirmed = w->nheld;
     for (int attempt = 1;; attempt++) {
         w->sink->ops->flush (w->sink, &res);
         if (res.status == SINK_DELIVERED)
             break;
         if (res.status == SINK_FAILED || attempt >= w->max_attempts) {
-            for (size_t i = 0; i < w->nheld; i++)
-                park (w, w->held[i], res.detail, attempt);
+            /* a sink that can check its output (a file) may have written
+               some before failing: those are confirmed, the others parked */
+            nconfirmed = 0;
+            for (size_t i = 0; i < w->nheld; i++) {
+                item_t *it = w->held[i];
+                if (w->sink->ops->verify && w->sink->ops->verify (w->sink, it->ev.id))
+                    w->held[nconfirmed++] = it;
+                else {
+                    park (w, it, res.detail, attempt);
+                    item_unref (it);
+                }
+            }
             if (w->sink->ops->discard)
                 w->sink->ops->discard (w->sink);
             break;
@@ -762,10 +775,10 @@ flush_held (wsink_t *w)
         if (!nap (w, delay))
             return;
     }
-    if (res.status == SINK_DELIVERED)
-        atomic_fetch_add (&w->delivered, w->nheld);
-    commit_batch (w, w->held, res.status == SINK_DELIVERED ? w->nheld : 0, w->held_mark, false);
-    for (size_t i = 0; i < w->nheld; i++)
+    atomic_fetch_add (&w->delivered, nconfirmed);
+    /* flush_held runs after a whole batch: every intent of it is resolved */
+    commit_batch (w, w->held, nconfirmed, w->held_mark, w->sink->ops->verify != NULL);
+    for (size_t i = 0; i < nconfirmed; i++)
         item_unref (w->held[i]);
     w->nheld = 0;
 }
@@ -818,7 +831,9 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
         if (!ok)
             *left = i;
     }
-    commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify);
+    /* intents are cleared once every event of the batch is settled; held
+       ones (a log sink's buffered lines) are settled by flush_held */
+    commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify && w->nheld == 0);
     return ok;
 }
 

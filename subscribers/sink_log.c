@@ -1,7 +1,11 @@
 /* sink_log.c: one line per alert on stdout or a file; the file is reopened
- * on SIGHUP (logrotate). A line is confirmed once fflush succeeded. After a
- * crash, verify() looks for the event id in the tail of the file, so an
- * event written just before a kill -9 is not written twice. */
+ * on SIGHUP (logrotate). deliver() formats the line into a buffer and holds
+ * the event (SINK_HELD); flush(), which the dispatcher calls at the end of
+ * each queue batch, writes every held line with as few write(2) calls as it
+ * can and confirms them all once the last byte is written. A failed write is
+ * retried from the first byte not written, so no line is written twice.
+ * After a crash, verify() looks for the event id in the tail of the file,
+ * so an event written just before a kill -9 is not written twice. */
 /* memmem: _GNU_SOURCE comes from the build */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,14 +22,17 @@
 #define VERIFY_TAIL_MAX (32 * 1024 * 1024)
 
 typedef struct {
-    sink_t base;
-    char  *path;
-    bool   json;
-    FILE  *fp;
-    bool   own_fp;
-    buf_t  line;
-    char  *tail;        /* cached file tail for verify() */
-    size_t tail_len;
+    sink_t  base;
+    char   *path;
+    bool    json;
+    int     fd;          /* -1: to be (re)opened */
+    bool    own_fd;
+    buf_t   out;         /* lines of the held events, not written yet from SENT on */
+    size_t  sent;        /* bytes of OUT already written */
+    size_t  nheld;
+    int64_t held_since;  /* mono ms of the first held line */
+    char   *tail;        /* cached file tail for verify() */
+    size_t  tail_len;
 } sink_log_t;
 
 vl_err_t
@@ -42,12 +49,8 @@ logsink_open_file (sink_log_t *self)
         log_error ("sink %s: cannot open %s: %s", self->base.name, self->path, strerror (errno));
         return vl_err_from_errno (errno);
     }
-    self->fp = fdopen (fd, "a");
-    if (!self->fp) {
-        close (fd);
-        return VL_ENOMEM;
-    }
-    self->own_fp = true;
+    self->fd = fd;
+    self->own_fd = true;
     return VL_OK;
 }
 
@@ -64,25 +67,68 @@ logsink_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *r
 {
     sink_log_t *self = (sink_log_t *) base;
     drop_tail (self);
-    if (!self->fp && logsink_open_file (self) != VL_OK) {
-        sink_result_set (res, SINK_RETRY, "cannot open %s", self->path);
-        return;
-    }
-    buf_reset (&self->line);
-    vl_err_t rc = sink_log_format (self->json, ev, seq, &self->line);
+    size_t before = self->out.len;
+    vl_err_t rc = sink_log_format (self->json, ev, seq, &self->out);
     if (rc == VL_OK)
-        rc = buf_putc (&self->line, '\n');
+        rc = buf_putc (&self->out, '\n');
     if (rc != VL_OK) {
+        self->out.len = before;
+        if (self->out.data)
+            self->out.data[before] = '\0';
         sink_result_set (res, SINK_FAILED, "format: %s", vl_strerror (rc));
         return;
     }
-    clearerr (self->fp);
-    if (fwrite (self->line.data, 1, self->line.len, self->fp) != self->line.len
-        || fflush (self->fp) != 0) {
-        sink_result_set (res, SINK_RETRY, "write: %s", strerror (errno));
+    if (self->nheld++ == 0)
+        self->held_since = util_mono_ms ();
+    sink_result_set (res, SINK_HELD, "buffered");
+}
+
+/* Forgets the held lines (written or not) and the buffer's content. */
+static void
+logsink_discard (sink_t *base)
+{
+    sink_log_t *self = (sink_log_t *) base;
+    buf_reset (&self->out);
+    self->sent = 0;
+    self->nheld = 0;
+}
+
+static void
+logsink_flush (sink_t *base, sink_result_t *res)
+{
+    sink_log_t *self = (sink_log_t *) base;
+    if (self->fd < 0 && logsink_open_file (self) != VL_OK) {
+        sink_result_set (res, SINK_RETRY, "cannot open %s", self->path);
         return;
     }
-    sink_result_set (res, SINK_DELIVERED, "written");
+    if (!self->own_fd)
+        fflush (stdout);                    /* stdio output first, if any */
+    if (self->sent < self->out.len)
+        drop_tail (self);                   /* the file changes */
+    while (self->sent < self->out.len) {
+        ssize_t n = write (self->fd, self->out.data + self->sent, self->out.len - self->sent);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            sink_result_set (res, SINK_RETRY, "write: %s", n < 0 ? strerror (errno) : "nothing written");
+            return;
+        }
+        self->sent += (size_t) n;
+    }
+    size_t lines = self->nheld;
+    logsink_discard (base);
+    if (self->out.cap > 1024 * 1024) {       /* a batch of huge events: give it back */
+        buf_free (&self->out);
+        buf_init (&self->out, 0);
+    }
+    sink_result_set (res, SINK_DELIVERED, "written (%zu lines)", lines);
+}
+
+static int64_t
+logsink_flush_due (sink_t *base)
+{
+    sink_log_t *self = (sink_log_t *) base;
+    return self->nheld ? self->held_since : -1;
 }
 
 static void
@@ -123,9 +169,9 @@ logsink_reopen (sink_t *base)
     sink_log_t *self = (sink_log_t *) base;
     if (!self->path)
         return;
-    if (self->fp)
-        fclose (self->fp);
-    self->fp = NULL;
+    if (self->fd >= 0)
+        close (self->fd);
+    self->fd = -1;
     if (logsink_open_file (self) == VL_OK)
         log_info ("sink %s: reopened %s", base->name, self->path);
 }
@@ -134,11 +180,9 @@ static void
 logsink_destroy (sink_t *base)
 {
     sink_log_t *self = (sink_log_t *) base;
-    if (self->fp && self->own_fp)
-        fclose (self->fp);
-    else if (self->fp)
-        fflush (self->fp);
-    buf_free (&self->line);
+    if (self->fd >= 0 && self->own_fd)
+        close (self->fd);
+    buf_free (&self->out);
     drop_tail (self);
     free (self->path);
     free (self->base.name);
@@ -146,7 +190,8 @@ logsink_destroy (sink_t *base)
 }
 
 static const sink_ops_t LOG_OPS = {
-    .type = "log", .deliver = logsink_deliver, .verify = logsink_verify,
+    .type = "log", .deliver = logsink_deliver, .flush = logsink_flush,
+    .discard = logsink_discard, .flush_due = logsink_flush_due, .verify = logsink_verify,
     .reopen = logsink_reopen, .destroy = logsink_destroy,
 };
 
@@ -160,12 +205,13 @@ sink_log_new (const sink_log_opts_t *opts, vl_err_t *err)
         self->base.name = strdup (opts->name ? opts->name : "log");
         self->path = util_strdup (opts->path);
         self->json = opts->json;
-        buf_init (&self->line, 0);
+        self->fd = -1;
+        buf_init (&self->out, 0);
         rc = self->base.name && (self->path || !opts->path) ? VL_OK : VL_ENOMEM;
         if (rc == VL_OK && self->path)
             rc = logsink_open_file (self);
         else if (rc == VL_OK)
-            self->fp = stdout;
+            self->fd = STDOUT_FILENO;
     }
     if (rc != VL_OK && self) {
         logsink_destroy (&self->base);

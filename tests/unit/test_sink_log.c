@@ -61,9 +61,24 @@ deliver_all (sink_t *s)
         hostile_event (i, &ev);
         sink_result_t res;
         sink_deliver (s, &ev, 100 + i, &res);
-        assert_int_equal (res.status, SINK_DELIVERED);
+        assert_int_equal (res.status, SINK_HELD);
         event_clear (&ev);
     }
+    sink_result_t res;
+    s->ops->flush (s, &res);
+    assert_int_equal (res.status, SINK_DELIVERED);
+    assert_int_equal (s->ops->flush_due (s), -1);
+}
+
+/* Delivers EV at SEQ and writes it out (deliver holds, flush writes). */
+static void
+deliver_flush (sink_t *s, const event_t *ev, uint64_t seq)
+{
+    sink_result_t res;
+    sink_deliver (s, ev, seq, &res);
+    assert_int_equal (res.status, SINK_HELD);
+    s->ops->flush (s, &res);
+    assert_int_equal (res.status, SINK_DELIVERED);
 }
 
 static void
@@ -116,14 +131,12 @@ reopen_follows_logrotate (void **state)
     sink_t *s = sink_log_new (&o, NULL);
     event_t ev;
     hostile_event (1, &ev);
-    sink_result_t res;
-    sink_deliver (s, &ev, 1, &res);
+    deliver_flush (s, &ev, 1);
     char rotated[160];
     snprintf (rotated, sizeof rotated, "%s.1", g_path);
     assert_int_equal (rename (g_path, rotated), 0);
     s->ops->reopen (s);
-    sink_deliver (s, &ev, 2, &res);
-    assert_int_equal (res.status, SINK_DELIVERED);
+    deliver_flush (s, &ev, 2);
     sink_destroy (&s);
     char *data, *lines[4];
     assert_int_equal (read_lines (g_path, &data, lines, 4), 1);
@@ -145,12 +158,72 @@ verify_finds_only_written_ids (void **state)
         hostile_event (0, &ev);
         sink_result_t res;
         sink_deliver (s, &ev, 1, &res);
+        assert_false (s->ops->verify (s, "0123456789abcdef0123456789abcdef"));  /* held */
+        s->ops->flush (s, &res);
+        assert_int_equal (res.status, SINK_DELIVERED);
         assert_true (s->ops->verify (s, "0123456789abcdef0123456789abcdef"));
         assert_false (s->ops->verify (s, "ffffffffffffffffffffffffffffffff"));
         sink_destroy (&s);
         event_clear (&ev);
         unlink (g_path);
     }
+}
+
+static void
+held_lines_are_written_together_at_flush (void **state)
+{
+    sink_log_opts_t o = { .name = "log", .path = g_path, .json = true };
+    sink_t *s = sink_log_new (&o, NULL);
+    assert_int_equal (s->ops->flush_due (s), -1);
+    event_t ev;
+    hostile_event (1, &ev);
+    sink_result_t res;
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        sink_deliver (s, &ev, seq, &res);
+        assert_int_equal (res.status, SINK_HELD);
+    }
+    assert_true (s->ops->flush_due (s) >= 0);
+    char *data, *lines[8];
+    assert_int_equal (read_lines (g_path, &data, lines, 8), 0);      /* nothing yet */
+    free (data);
+    s->ops->flush (s, &res);
+    assert_int_equal (res.status, SINK_DELIVERED);
+    assert_int_equal (read_lines (g_path, &data, lines, 8), 3);
+    for (size_t i = 0; i < 3; i++) {
+        char want[16];
+        snprintf (want, sizeof want, "\"seq\":%zu,", i + 1);
+        assert_non_null (strstr (lines[i], want));
+    }
+    free (data);
+    s->ops->flush (s, &res);                    /* nothing held: nothing written */
+    assert_int_equal (res.status, SINK_DELIVERED);
+    assert_int_equal (read_lines (g_path, &data, lines, 8), 3);
+    free (data);
+    sink_destroy (&s);
+    event_clear (&ev);
+}
+
+static void
+failed_write_is_retried_then_discarded (void **state)
+{
+    sink_log_opts_t o = { .name = "log", .path = "/dev/full" };
+    sink_t *s = sink_log_new (&o, NULL);
+    assert_non_null (s);
+    event_t ev;
+    hostile_event (1, &ev);
+    sink_result_t res;
+    sink_deliver (s, &ev, 1, &res);
+    assert_int_equal (res.status, SINK_HELD);
+    s->ops->flush (s, &res);
+    assert_int_equal (res.status, SINK_RETRY);           /* ENOSPC */
+    assert_non_null (strstr (res.detail, "write"));
+    assert_true (s->ops->flush_due (s) >= 0);            /* still held */
+    s->ops->discard (s);
+    assert_int_equal (s->ops->flush_due (s), -1);
+    s->ops->flush (s, &res);
+    assert_int_equal (res.status, SINK_DELIVERED);       /* nothing left to write */
+    sink_destroy (&s);
+    event_clear (&ev);
 }
 
 static void
@@ -180,6 +253,8 @@ main (void)
         cmocka_unit_test_setup_teardown (json_file_gets_parseable_lines, setup, teardown),
         cmocka_unit_test_setup_teardown (reopen_follows_logrotate, setup, teardown),
         cmocka_unit_test_setup_teardown (verify_finds_only_written_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown (held_lines_are_written_together_at_flush, setup, teardown),
+        cmocka_unit_test (failed_write_is_retried_then_discarded),
         cmocka_unit_test (stdout_sink_cannot_verify),
         cmocka_unit_test (unopenable_file_is_a_setup_error),
     };
