@@ -87,6 +87,8 @@ typedef struct {
     fed_t   *fed;            /* events enqueued with seq > fed_mark */
     size_t   nfed, fed_cap;
     bool     check_fed;      /* after a re-subscription: skip what is in FED */
+    uint32_t *fed_index;     /* while check_fed: FED by id (open addressing, i + 1) */
+    size_t   fed_index_cap;  /* a power of 2 >= 2 * nfed; 0 = no index (linear) */
 
     /* worker only */
     cursor_t *db;
@@ -272,6 +274,7 @@ wsink_free (wsink_t *w)
     free (w->left);
     idset_free (&w->ids);
     free (w->fed);
+    free (w->fed_index);
     free (w->ring);
     sink_destroy (&w->sink);
     filter_destroy (&w->filter);
@@ -421,6 +424,44 @@ suspend (wsink_t *w, uint64_t seq)
               w->name, (unsigned long long) seq, (unsigned long long) w->fed_mark);
 }
 
+static size_t
+fed_slot (const char *id, size_t cap)
+{
+    uint32_t h = 2166136261u;                  /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *) id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & (cap - 1);
+}
+
+/* (Re)builds the id index of FED, used while check_fed: a replay offers
+ * thousands of events again and each is looked up (a linear scan was 6% of
+ * veille-sub's CPU in the subscriber bench). Without memory: no index. */
+static void
+fed_index_build (wsink_t *w)
+{
+    size_t cap = 64;
+    while (cap < w->nfed * 2 + 2)
+        cap *= 2;
+    if (cap != w->fed_index_cap) {
+        uint32_t *g = realloc (w->fed_index, cap * sizeof *g);
+        if (!g) {
+            free (w->fed_index);
+            w->fed_index = NULL;
+            w->fed_index_cap = 0;
+            return;
+        }
+        w->fed_index = g;
+        w->fed_index_cap = cap;
+    }
+    memset (w->fed_index, 0, cap * sizeof *w->fed_index);
+    for (size_t i = 0; i < w->nfed; i++) {
+        size_t h = fed_slot (w->fed[i].id, cap);
+        while (w->fed_index[h])
+            h = (h + 1) & (cap - 1);
+        w->fed_index[h] = (uint32_t) i + 1;
+    }
+}
+
 static void
 fed_add (wsink_t *w, uint64_t seq, const char *id)
 {
@@ -437,13 +478,30 @@ fed_add (wsink_t *w, uint64_t seq, const char *id)
     w->fed[w->nfed].seq = seq;
     snprintf (w->fed[w->nfed].id, sizeof w->fed[w->nfed].id, "%s", id);
     w->nfed++;
+    if (!w->check_fed)
+        return;
+    if (w->nfed * 2 + 2 > w->fed_index_cap)
+        fed_index_build (w);
+    else {
+        size_t h = fed_slot (w->fed[w->nfed - 1].id, w->fed_index_cap);
+        while (w->fed_index[h])
+            h = (h + 1) & (w->fed_index_cap - 1);
+        w->fed_index[h] = (uint32_t) w->nfed;
+    }
 }
 
 static bool
 fed_has (const wsink_t *w, const char *id)
 {
-    for (size_t i = 0; i < w->nfed; i++)
-        if (strcmp (w->fed[i].id, id) == 0)
+    if (!w->fed_index_cap) {
+        for (size_t i = 0; i < w->nfed; i++)
+            if (strcmp (w->fed[i].id, id) == 0)
+                return true;
+        return false;
+    }
+    for (size_t h = fed_slot (id, w->fed_index_cap); w->fed_index[h];
+         h = (h + 1) & (w->fed_index_cap - 1))
+        if (strcmp (w->fed[w->fed_index[h] - 1].id, id) == 0)
             return true;
     return false;
 }
@@ -456,9 +514,12 @@ fed_prune (wsink_t *w, uint64_t mark)
     for (size_t i = 0; i < w->nfed; i++)
         if (w->fed[i].seq > mark)
             w->fed[k++] = w->fed[i];
+    bool moved = k < w->nfed;
     w->nfed = k;
     if (k == 0)
         w->check_fed = false;
+    if (w->check_fed && moved)
+        fed_index_build (w);
 }
 
 vl_err_t
@@ -529,8 +590,12 @@ dispatch_want_replay (dispatch_t *self, uint64_t *from_seq)
     }
     if (want) {
         *from_seq = dispatch_from_seq (self);
-        for (size_t i = 0; i < self->nsinks; i++)
-            self->sinks[i]->check_fed = self->sinks[i]->nfed > 0;
+        for (size_t i = 0; i < self->nsinks; i++) {
+            wsink_t *w = self->sinks[i];
+            w->check_fed = w->nfed > 0;
+            if (w->check_fed)
+                fed_index_build (w);
+        }
     }
     return want;
 }
@@ -663,8 +728,8 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
         idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
     vl_err_t rc = cursor_begin (w->db);
     for (size_t i = 0; rc == VL_OK && i < ndone; i++) {
-        /* settled: the intents go all at once below */
-        rc = settled ? cursor_record_seen (w->db, w->name, done[i]->ev.id, done[i]->seq)
+        /* settled: the intents go all at once below; no verify: no intents */
+        rc = settled || !w->sink->ops->verify ? cursor_record_seen (w->db, w->name, done[i]->ev.id, done[i]->seq)
                      : cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
         if (rc == VL_OK && done[i]->carried)
             rc = cursor_carry_remove (w->db, w->name, done[i]->ev.id);
@@ -963,6 +1028,9 @@ deliver_carried (wsink_t *w)
     for (size_t i = 0; i < c.n; i++)
         item_unref (c.v[i]);
     free (c.v);
+    if (ok && w->nheld && w->sink->ops->flush_due
+        && w->sink->ops->flush_due (w->sink) <= util_mono_ms ())
+        flush_held (w);              /* a log sink's lines: written before idle */
     pthread_mutex_lock (&w->mu);
     w->busy = false;
     pthread_cond_broadcast (&w->cv);

@@ -425,6 +425,40 @@ overflow_suspends_then_replay_catches_up_exactly_once (void **state)
     assert_int_equal (stored_cursor ("slow"), 300);
 }
 
+/* A replay offers again what a sink already had above its last mark: it is
+ * skipped when offered (the id index of what was fed), not queued again. */
+static void
+replay_skips_what_a_sink_already_had_above_its_mark (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *slow = fake_new ("slow", &FAKE_OPS), *fast = fake_new ("fast", &FAKE_OPS);
+    atomic_store (&slow->block, true);
+    add (d, slow, "", 16, 3);
+    add (d, fast, "", 4096, 3);
+    dispatch_start (d, UINT64_MAX);
+    offer_range (d, 1, 3000, 0);                       /* no mark: all above fed_mark */
+    wait_count (fast, 3000);
+    dispatch_stats_t st;
+    dispatch_stats (d, 0, &st);
+    assert_true (st.suspended);
+    atomic_store (&slow->block, false);
+    uint64_t from = UINT64_MAX;
+    for (int i = 0; i < 60000 && !dispatch_want_replay (d, &from); i++)
+        usleep (1000);
+    assert_int_equal (from, 0);
+    offer_range (d, 1, 3000, 0);                       /* the replay */
+    dispatch_offer_mark (d, 3000);
+    assert_true (dispatch_wait_idle (d, 60000));
+    dispatch_stats (d, 1, &st);
+    assert_int_equal (st.dups, 0);                     /* none of the 3000 queued again */
+    assert_int_equal (st.delivered, 3000);
+    assert_each_once (fast, 1, 3000);
+    dispatch_stats (d, 0, &st);
+    if (!st.suspended)                                 /* 16 slots: it may overflow again */
+        assert_each_once (slow, 1, slow->n);
+    dispatch_destroy (&d);
+}
+
 static void
 crash_intents_are_settled_with_verify (void **state)
 {
@@ -655,6 +689,7 @@ main (void)
         cmocka_unit_test_setup_teardown (failures_are_parked_and_the_cursor_moves_on, setup, teardown),
         cmocka_unit_test_setup_teardown (blocked_sink_does_not_hold_back_the_others, setup, teardown),
         cmocka_unit_test_setup_teardown (overflow_suspends_then_replay_catches_up_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown (replay_skips_what_a_sink_already_had_above_its_mark, setup, teardown),
         cmocka_unit_test_setup_teardown (crash_intents_are_settled_with_verify, setup, teardown),
         cmocka_unit_test_setup_teardown (held_events_are_confirmed_by_the_flush, setup, teardown),
         cmocka_unit_test_setup_teardown (carried_events_survive_a_journal_reset, setup, teardown),
