@@ -343,6 +343,7 @@ class Bench:
                   '--duration', str(duration), '--rate', str(rate), '--seeds', SEEDS,
                   '--window', str(self.window), '--label', system.replace(' ', '_')]
         timeout = duration + 60
+        os.sync()   # the previous run's writes are on disk: each run starts from a quiet disk
         if kind == 'veille':
             p, pub, sub, _ = self.start_veille(opt['fsync'], opt.get('tmpfs', False))
             try:
