@@ -47,18 +47,20 @@ util_hash_hex (const void *data, size_t len, char out[33])
     util_hex (digest, sizeof digest, out);
 }
 
-/* Length of the valid UTF-8 sequence at P (AVAIL bytes left), 0 if invalid. */
-static size_t
-utf8_seq_len (const unsigned char *p, size_t avail)
+size_t
+util_utf8_decode (const void *at, size_t avail, uint32_t *cp)
 {
+    const unsigned char *p = at;
     unsigned char c = p[0];
-    if (c < 0x80)
+    if (c < 0x80) {
+        *cp = c;
         return 1;
+    }
     size_t n;
-    unsigned int cp;
-    if (c >= 0xC2 && c <= 0xDF)      { n = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
+    uint32_t v;
+    if (c >= 0xC2 && c <= 0xDF)      { n = 2; v = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 3; v = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 4; v = c & 0x07; }
     else
         return 0;
     if (avail < n)
@@ -66,12 +68,12 @@ utf8_seq_len (const unsigned char *p, size_t avail)
     for (size_t i = 1; i < n; i++) {
         if ((p[i] & 0xC0) != 0x80)
             return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
+        v = (v << 6) | (p[i] & 0x3F);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF))
+        || (v >= 0xD800 && v <= 0xDFFF))
         return 0;
-    if (cp >= 0xD800 && cp <= 0xDFFF)
-        return 0;
+    *cp = v;
     return n;
 }
 
@@ -93,7 +95,8 @@ util_utf8_valid (const void *data, size_t len)
             i++;
             continue;
         }
-        size_t n = utf8_seq_len (p + i, len - i);
+        uint32_t cp;
+        size_t n = util_utf8_decode (p + i, len - i, &cp);
         if (!n)
             return false;
         i += n;

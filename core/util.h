@@ -21,6 +21,11 @@ void util_hash_hex (const void *data, size_t len, char out[33]);
 /* Lower-case hex of LEN bytes into OUT (2*LEN+1 bytes). */
 void util_hex (const void *data, size_t len, char *out);
 
+/* Decodes the UTF-8 character at P (AVAIL >= 1 bytes left) into *CP and
+ * returns its length, or 0 if the bytes there are not valid UTF-8 (an
+ * overlong form, a surrogate, past U+10FFFF, cut short). */
+size_t util_utf8_decode (const void *p, size_t avail, uint32_t *cp);
+
 /* True if DATA is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool util_utf8_valid (const void *data, size_t len);
 

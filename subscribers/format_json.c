@@ -4,6 +4,7 @@
  * (format_json_line). */
 #include <string.h>
 #include "format.h"
+#include "util.h"
 
 /* Sets KEY of OBJ to a fixed-up copy of S (skipped when S is NULL). */
 static int
@@ -116,30 +117,6 @@ static const unsigned char JSON_PLAIN[256] = {
 };
 #undef R16
 
-/* Length of the valid UTF-8 character of 2 to 4 bytes at P (AVAIL bytes,
- * P[0] >= 0x80), or 0 (the rules of format_text.c's decoder: no overlong
- * forms, surrogates or code points past U+10FFFF). */
-static size_t
-utf8_len (const unsigned char *p, size_t avail)
-{
-    size_t n;
-    uint32_t c, min;
-    if ((p[0] & 0xE0) == 0xC0)      { n = 2; c = p[0] & 0x1F; min = 0x80; }
-    else if ((p[0] & 0xF0) == 0xE0) { n = 3; c = p[0] & 0x0F; min = 0x800; }
-    else if ((p[0] & 0xF8) == 0xF0) { n = 4; c = p[0] & 0x07; min = 0x10000; }
-    else return 0;
-    if (n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* Appends S as a JSON string: fixed as format_utf8_fix does (invalid bytes
  * become U+FFFD; at most MAX bytes of fixed text, cut on a character
  * boundary and followed by "…") and escaped as jansson does. */
@@ -161,7 +138,8 @@ put_jstr (buf_t *out, const char *str, size_t max)
             break;
         unsigned char c = s[i];
         size_t n = 1;
-        if (JSON_PLAIN[c] || (c >= 0x80 && (n = utf8_len (s + i, len - i)) > 0)) {
+        uint32_t cp;
+        if (JSON_PLAIN[c] || (c >= 0x80 && (n = util_utf8_decode (s + i, len - i, &cp)) > 0)) {
             if (written + n > max)           /* cut: ellipsis after the run */
                 break;
             written += n;

@@ -8,31 +8,6 @@
 #define ELLIPSIS "\xe2\x80\xa6"
 #define REPLACEMENT "\xef\xbf\xbd"
 
-/* Decodes one UTF-8 character at P (AVAIL bytes). Returns its length and
- * sets *CP, or 0 if the bytes there are not valid UTF-8. */
-static size_t
-utf8_decode (const unsigned char *p, size_t avail, uint32_t *cp)
-{
-    if (p[0] < 0x80) { *cp = p[0]; return 1; }
-    size_t n;
-    uint32_t c, min;
-    if ((p[0] & 0xE0) == 0xC0)      { n = 2; c = p[0] & 0x1F; min = 0x80; }
-    else if ((p[0] & 0xF0) == 0xE0) { n = 3; c = p[0] & 0x0F; min = 0x800; }
-    else if ((p[0] & 0xF8) == 0xF0) { n = 4; c = p[0] & 0x07; min = 0x10000; }
-    else return 0;
-    if (n > avail)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return n;
-}
-
 /* Length of the escape sequence starting with ESC at P (AVAIL bytes). */
 static size_t
 escape_len (const unsigned char *p, size_t avail)
@@ -98,7 +73,7 @@ format_clean (buf_t *out, const char *s, size_t len, size_t max, unsigned flags)
     size_t i = 0, written = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_decode (p + i, len - i, &cp);
+        size_t n = util_utf8_decode (p + i, len - i, &cp);
         const unsigned char *chr = p + i;
         if (n == 0) {                         /* invalid byte: U+FFFD */
             cp = 0xFFFD;
@@ -143,7 +118,7 @@ format_utf8_fix (buf_t *out, const char *s, size_t len, size_t max)
     size_t i = 0, written = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_decode (p + i, len - i, &cp);
+        size_t n = util_utf8_decode (p + i, len - i, &cp);
         const void *chr = p + i;
         if (n == 0) {
             chr = REPLACEMENT;

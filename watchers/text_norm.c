@@ -202,30 +202,12 @@ put_cp (writer_t *w, utf8proc_int32_t cp, const utf8proc_uint8_t *src, size_t n)
     w->len += n;
 }
 
-/* Decodes the UTF-8 sequence at P (AVAIL bytes left, first byte >= 0x80)
- * with the rules of util_utf8_valid (no overlong forms, surrogates or code
- * points past U+10FFFF): its length, 0 if invalid; *CP gets the code point. */
+/* util_utf8_decode with utf8proc's code point type. */
 static size_t
 utf8_decode (const unsigned char *p, size_t avail, utf8proc_int32_t *cp)
 {
-    unsigned char c = p[0];
-    size_t n;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF)      { n = 2; v = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; v = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; v = c & 0x07; }
-    else
-        return 0;
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF))
-        || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
+    uint32_t v = 0;
+    size_t n = util_utf8_decode (p, avail, &v);
     *cp = (utf8proc_int32_t) v;
     return n;
 }
