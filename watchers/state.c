@@ -360,14 +360,6 @@ vl_err_t state_item_seen (state_t *self, const char *source, const char *identit
     return run (self, st);
 }
 
-/* Copies column COL of ST (NULL stays NULL); false on OOM. */
-static bool s_col_dup (sqlite3_stmt *st, int col, char **out)
-{
-    const unsigned char *t = sqlite3_column_text (st, col);
-    *out = t ? util_strdup ((const char *) t) : NULL;
-    return !t || *out;
-}
-
 vl_err_t state_items_list (state_t *self, const char *source, state_item_ref_t **rows,
                            size_t *n)
 {
@@ -395,8 +387,8 @@ vl_err_t state_items_list (state_t *self, const char *source, state_item_ref_t *
         const unsigned char *h = sqlite3_column_text (st, 1);
         snprintf (r->hash, sizeof r->hash, "%s", h ? (const char *) h : "");
         r->pos = sqlite3_column_int64 (st, 4);
-        if (!s_col_dup (st, 0, &r->identity) || !s_col_dup (st, 2, &r->title)
-            || !s_col_dup (st, 3, &r->link))
+        if (!col_dup (st, 0, &r->identity) || !col_dup (st, 2, &r->title)
+            || !col_dup (st, 3, &r->link))
             e = VL_ENOMEM;
     }
     if (e == VL_OK && rc != SQLITE_DONE) {
