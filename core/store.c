@@ -38,13 +38,14 @@ store_exec (sqlite3 *db, const char *sql)
 }
 
 vl_err_t
-store_open (const char *path, const char *schema, sqlite3 **db_out)
+store_open (const char *path, const char *schema, bool one_thread, sqlite3 **db_out)
 {
     *db_out = NULL;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2 (path, &db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                              | SQLITE_OPEN_FULLMUTEX, NULL);
+                              | (one_thread ? SQLITE_OPEN_NOMUTEX : SQLITE_OPEN_FULLMUTEX),
+                              NULL);
     if (rc != SQLITE_OK) {
         log_error ("sqlite: cannot open %s: %s", path,
                    db ? sqlite3_errmsg (db) : sqlite3_errstr (rc));

@@ -3,11 +3,14 @@
 #ifndef VL_STORE_H
 #define VL_STORE_H
 
+#include <stdbool.h>
 #include <sqlite3.h>
 #include "vl_err.h"
 
 /* Opens (creating) PATH in WAL mode, synchronous=NORMAL, busy_timeout 5 s,
- * foreign keys on, and runs SCHEMA (may be NULL).
+ * foreign keys on, and runs SCHEMA (may be NULL). ONE_THREAD: the
+ * connection is only ever used by one thread at a time, so SQLite takes no
+ * mutex around its calls (SQLITE_OPEN_NOMUTEX); false serialises them.
  *
  * Why NORMAL: in WAL mode a committed transaction survives a crash or
  * kill -9 of the process (it is in the WAL, in the OS cache); only a power
@@ -17,7 +20,7 @@
  * (the broker deduplicates them). For a subscriber it can repeat the last
  * deliveries (never lose them). FULL would cost one fsync per commit. Caller closes with
  * store_close. Logs and returns VL_EDB on failure. */
-vl_err_t store_open (const char *path, const char *schema, sqlite3 **db_out);
+vl_err_t store_open (const char *path, const char *schema, bool one_thread, sqlite3 **db_out);
 
 void store_close (sqlite3 **db_p);
 

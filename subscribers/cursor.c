@@ -78,7 +78,7 @@ cursor_t *
 cursor_open (const char *path, int dedup_window, vl_err_t *err)
 {
     cursor_t *self = calloc (1, sizeof *self);
-    vl_err_t rc = self ? store_open (path, SCHEMA, &self->db) : VL_ENOMEM;
+    vl_err_t rc = self ? store_open (path, SCHEMA, false, &self->db) : VL_ENOMEM;
     for (int i = 0; rc == VL_OK && i < ST_COUNT; i++)
         if (!(self->st[i] = store_prepare (self->db, SQL[i])))
             rc = VL_EDB;

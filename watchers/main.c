@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 
 #include "config.h"
 #include "item_json.h"
@@ -232,6 +233,9 @@ int main (int argc, char **argv)
     if (rc >= 0)
         return rc;
     log_setup ("veille-watch", (log_level_t) a.log_level, a.log_json, NULL);
+    /* no allocation statistics: every SQLite allocation would take a
+     * global mutex for them (before any other SQLite call) */
+    sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
     curl_global_init (CURL_GLOBAL_DEFAULT);
     if (a.parse)
         rc = run_parse (&a);

@@ -107,7 +107,7 @@ state_t *state_open (const char *path, vl_err_t *err)
         *err = VL_ENOMEM;
         return NULL;
     }
-    *err = store_open (path, SCHEMA, &self->db);
+    *err = store_open (path, SCHEMA, true, &self->db);   /* the loop's thread only */
     if (*err == VL_OK)
         *err = store_exec (self->db, TUNING);
     if (*err == VL_OK && !s_has_pos (self->db))

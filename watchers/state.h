@@ -2,7 +2,8 @@
  * schedule state, the items last seen per source, and the outbox of events
  * waiting for the broker's ack. Item changes and their outbox rows are
  * written in one transaction (state_begin .. state_commit), so a crash
- * leaves either both or neither.
+ * leaves either both or neither. A state is used by one thread at a time
+ * (its connection takes no mutex).
  *
  * Tables: sources(id, etag, last_modified, failures, error_sent,
  * baseline_done, next_due, conf_hash), items(source, identity, hash, content, title,
