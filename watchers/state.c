@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -45,7 +46,7 @@ static const char TUNING[] =
 
 enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
-    Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEL, Q_OUT_DEAD, Q_OUT_COUNT,
+    Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEAD, Q_OUT_COUNT,
     Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_OUT_DEL_RANGE,
     Q_ITEM_LIST, Q_ITEM_DEL,
     Q_COUNT
@@ -73,7 +74,6 @@ static const char *const SQL[Q_COUNT] = {
     [Q_OUT_ADD] = "INSERT INTO outbox (topic, event, created) VALUES (?1, ?2, ?3)",
     [Q_OUT_LOAD] = "SELECT rowid, topic, event FROM outbox WHERE rowid > ?1"
                    " ORDER BY rowid LIMIT ?2",
-    [Q_OUT_DEL] = "DELETE FROM outbox WHERE rowid = ?1",
     [Q_OUT_DEL_RANGE] = "DELETE FROM outbox WHERE rowid BETWEEN ?1 AND ?2",
     [Q_OUT_DEAD] = "INSERT OR REPLACE INTO dead (rowid, topic, event, created, reason, died)"
                    " SELECT rowid, topic, event, created, ?2, ?3 FROM outbox WHERE rowid = ?1",
@@ -85,9 +85,26 @@ static const char *const SQL[Q_COUNT] = {
     [Q_SP_ROLLBACK] = "ROLLBACK TO one",
 };
 
+/* Outbox rows added inside a transaction wait in memory and go in with
+ * one INSERT of up to OUT_BATCH rows (one statement, one update of the
+ * AUTOINCREMENT counter, instead of one per row), at the latest when the
+ * savepoint is released or the transaction committed: always inside the
+ * same transaction as the item changes they come with. */
+#define OUT_BATCH       32
+#define OUT_BATCH_BYTES (256 * 1024)
+
+typedef struct {
+    size_t  topic, event, len;   /* offsets into pend_data */
+    int64_t created;
+} pend_t;
+
 struct state {
     sqlite3      *db;
     sqlite3_stmt *q[Q_COUNT];
+    sqlite3_stmt *out_add[OUT_BATCH + 1];   /* INSERT of k rows, prepared when first used */
+    pend_t        pend[OUT_BATCH];
+    size_t        npend;
+    buf_t         pend_data;
     bool          in_tx;
 };
 
@@ -107,6 +124,7 @@ state_t *state_open (const char *path, vl_err_t *err)
         *err = VL_ENOMEM;
         return NULL;
     }
+    buf_init (&self->pend_data, 0);
     *err = store_open (path, SCHEMA, true, &self->db);   /* the loop's thread only */
     if (*err == VL_OK)
         *err = store_exec (self->db, TUNING);
@@ -132,9 +150,22 @@ void state_destroy (state_t **self_p)
         state_rollback (self);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize (self->q[i]);
+    for (int k = 0; k <= OUT_BATCH; k++)
+        sqlite3_finalize (self->out_add[k]);
+    buf_free (&self->pend_data);
     store_close (&self->db);
     free (self);
     *self_p = NULL;
+}
+
+static vl_err_t out_flush (state_t *self);
+
+/* Forgets the outbox rows not yet inserted (their transaction or
+ * savepoint is rolled back). */
+static void out_discard (state_t *self)
+{
+    self->npend = 0;
+    self->pend_data.len = 0;
 }
 
 vl_err_t state_begin (state_t *self)
@@ -146,7 +177,10 @@ vl_err_t state_begin (state_t *self)
 
 vl_err_t state_commit (state_t *self)
 {
-    vl_err_t e = store_commit (self->db);
+    vl_err_t e = out_flush (self);
+    if (e == VL_OK)
+        e = store_commit (self->db);
+    out_discard (self);
     if (e != VL_OK)
         store_rollback (self->db);
     self->in_tx = false;
@@ -155,6 +189,7 @@ vl_err_t state_commit (state_t *self)
 
 void state_rollback (state_t *self)
 {
+    out_discard (self);
     store_rollback (self->db);
     self->in_tx = false;
 }
@@ -169,16 +204,23 @@ static vl_err_t run_plain (state_t *self, int which)
 
 vl_err_t state_savepoint (state_t *self)
 {
-    return run_plain (self, Q_SP_BEGIN);
+    vl_err_t e = out_flush (self);   /* rows from before it are not its */
+    return e == VL_OK ? run_plain (self, Q_SP_BEGIN) : e;
 }
 
 vl_err_t state_release (state_t *self)
 {
+    vl_err_t e = out_flush (self);
+    if (e != VL_OK) {   /* undone as a whole, like any failed poll */
+        state_rollback_savepoint (self);
+        return e;
+    }
     return run_plain (self, Q_SP_RELEASE);
 }
 
 vl_err_t state_rollback_savepoint (state_t *self)
 {
+    out_discard (self);
     vl_err_t e = run_plain (self, Q_SP_ROLLBACK);
     if (e == VL_OK)
         e = run_plain (self, Q_SP_RELEASE);
@@ -465,14 +507,76 @@ void state_item_clear (state_item_t *self)
     memset (self, 0, sizeof *self);
 }
 
+/* The INSERT of K outbox rows (1 <= K <= OUT_BATCH), prepared on first
+ * use; NULL (logged) on failure. */
+static sqlite3_stmt *out_stmt (state_t *self, size_t k)
+{
+    if (self->out_add[k])
+        return self->out_add[k];
+    char sql[64 + OUT_BATCH * 24];
+    size_t n = (size_t) snprintf (sql, sizeof sql,
+                                  "INSERT INTO outbox (topic, event, created) VALUES ");
+    for (size_t j = 0; j < k; j++)
+        n += (size_t) snprintf (sql + n, sizeof sql - n, "%s(?%zu, ?%zu, ?%zu)", j ? ", " : "",
+                                3 * j + 1, 3 * j + 2, 3 * j + 3);
+    return self->out_add[k] = store_prepare (self->db, sql);
+}
+
+/* Inserts the outbox rows waiting in memory, in the order they were
+ * added (row ids grow with it). */
+static vl_err_t out_flush (state_t *self)
+{
+    size_t k = self->npend;
+    if (k == 0)
+        return VL_OK;
+    sqlite3_stmt *st = out_stmt (self, k);
+    vl_err_t e = VL_EDB;
+    if (st) {
+        sqlite3_reset (st);
+        const char *d = self->pend_data.data;
+        for (size_t j = 0; j < k; j++) {
+            const pend_t *p = &self->pend[j];
+            int i = (int) (3 * j);
+            sqlite3_bind_text (st, i + 1, d + p->topic, -1, SQLITE_STATIC);
+            sqlite3_bind_blob64 (st, i + 2, d + p->event, p->len, SQLITE_STATIC);
+            sqlite3_bind_int64 (st, i + 3, p->created);
+        }
+        e = run (self, st);   /* stepped before the buffer changes */
+    }
+    out_discard (self);
+    return e;
+}
+
 vl_err_t state_outbox_add (state_t *self, const char *topic, const void *event,
                            size_t len, int64_t now_ms, int64_t *rowid)
 {
+    vl_err_t e = VL_OK;
+    if (self->in_tx && !rowid) {
+        buf_t *b = &self->pend_data;
+        if (self->npend == OUT_BATCH || (self->npend > 0 && b->len + len > OUT_BATCH_BYTES))
+            e = out_flush (self);
+        if (e != VL_OK)
+            return e;
+        pend_t p = { .topic = b->len, .len = len, .created = now_ms };
+        size_t tlen = strlen (topic) + 1;
+        p.event = p.topic + tlen;
+        e = buf_append (b, topic, tlen);
+        if (e == VL_OK)
+            e = buf_append (b, event, len);
+        if (e == VL_OK)
+            self->pend[self->npend++] = p;
+        else
+            b->len = p.topic;
+        return e;
+    }
+    e = out_flush (self);
+    if (e != VL_OK)
+        return e;
     sqlite3_stmt *st = q (self, Q_OUT_ADD);
     bind_text (st, 1, topic);
     sqlite3_bind_blob64 (st, 2, event, len, SQLITE_STATIC);   /* stepped before return */
     sqlite3_bind_int64 (st, 3, now_ms);
-    vl_err_t e = run (self, st);
+    e = run (self, st);
     if (e == VL_OK && rowid)
         *rowid = sqlite3_last_insert_rowid (self->db);
     return e;
@@ -496,6 +600,9 @@ vl_err_t state_outbox_load (state_t *self, int64_t after, size_t max,
                             state_outbox_row_t *rows, size_t *n)
 {
     *n = 0;
+    vl_err_t fe = out_flush (self);
+    if (fe != VL_OK)
+        return fe;
     sqlite3_stmt *st = q (self, Q_OUT_LOAD);
     sqlite3_bind_int64 (st, 1, after);
     sqlite3_bind_int64 (st, 2, (sqlite3_int64) max);
@@ -532,13 +639,14 @@ void state_outbox_rows_clear (state_outbox_row_t *rows, size_t n)
 
 vl_err_t state_outbox_delete (state_t *self, int64_t rowid)
 {
-    sqlite3_stmt *st = q (self, Q_OUT_DEL);
-    sqlite3_bind_int64 (st, 1, rowid);
-    return run (self, st);
+    return state_outbox_delete_range (self, rowid, rowid);
 }
 
 vl_err_t state_outbox_delete_range (state_t *self, int64_t first, int64_t last)
 {
+    vl_err_t e = out_flush (self);
+    if (e != VL_OK)
+        return e;
     sqlite3_stmt *st = q (self, Q_OUT_DEL_RANGE);
     sqlite3_bind_int64 (st, 1, first);
     sqlite3_bind_int64 (st, 2, last);
@@ -548,15 +656,23 @@ vl_err_t state_outbox_delete_range (state_t *self, int64_t first, int64_t last)
 vl_err_t state_outbox_dead (state_t *self, int64_t rowid, const char *reason,
                             int64_t now_ms)
 {
+    vl_err_t e = out_flush (self);
+    if (e != VL_OK)
+        return e;
     sqlite3_stmt *st = q (self, Q_OUT_DEAD);
     sqlite3_bind_int64 (st, 1, rowid);
     bind_text (st, 2, reason);
     sqlite3_bind_int64 (st, 3, now_ms);
-    vl_err_t e = run (self, st);
+    e = run (self, st);
     return e == VL_OK ? state_outbox_delete (self, rowid) : e;
 }
 
 vl_err_t state_outbox_count (state_t *self, int64_t *n)
 {
+    vl_err_t e = out_flush (self);
+    if (e != VL_OK) {
+        *n = 0;
+        return e;
+    }
     return count_query (self, Q_OUT_COUNT, NULL, n);
 }

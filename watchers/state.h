@@ -122,7 +122,12 @@ vl_err_t state_items_prune (state_t *self, const char *source, int64_t before_ms
 void state_item_clear (state_item_t *self);
 
 /* Appends an encoded event for TOPIC to the outbox; *ROWID (may be NULL)
- * gets its row id, which only grows. */
+ * gets its row id, which only grows. Inside a transaction and without
+ * ROWID, the row (copied) waits in memory and goes in with others in one
+ * INSERT, at the latest at the next state_savepoint, state_release,
+ * state_commit or outbox call: in the same transaction and savepoint as
+ * the writes around it, whose rollback drops it too. A failed insert is
+ * then reported by that call (state_release rolls its savepoint back). */
 vl_err_t state_outbox_add (state_t *self, const char *topic, const void *event,
                            size_t len, int64_t now_ms, int64_t *rowid);
 

@@ -236,6 +236,50 @@ static void crash_between_item_and_outbox_leaves_nothing (void **s)
     state_destroy (&st);
 }
 
+/* Rows added inside a transaction are inserted in batches: a savepoint
+ * rolled back drops its own rows only, rows keep the order they were
+ * added in across batches, and a commit keeps every row. */
+static void outbox_batched_rows_follow_savepoints (void **s)
+{
+    snprintf (path, sizeof path, "%s/batch.db", dir);
+    state_t *st = open_db ();
+    assert_int_equal (state_begin (st), VL_OK);
+    char ev[32];
+    for (int i = 0; i < 3; i++) {   /* kept: before the savepoint */
+        snprintf (ev, sizeof ev, "k%d", i);
+        assert_int_equal (state_outbox_add (st, "t.keep", ev, strlen (ev), i, NULL), VL_OK);
+    }
+    assert_int_equal (state_savepoint (st), VL_OK);
+    for (int i = 0; i < 40; i++)    /* more than one batch, undone */
+        assert_int_equal (state_outbox_add (st, "t.undo", "u", 1, i, NULL), VL_OK);
+    assert_int_equal (state_rollback_savepoint (st), VL_OK);
+    assert_int_equal (state_savepoint (st), VL_OK);
+    for (int i = 3; i < 75; i++) {  /* kept: released */
+        snprintf (ev, sizeof ev, "k%d", i);
+        assert_int_equal (state_outbox_add (st, "t.keep", ev, strlen (ev), i, NULL), VL_OK);
+    }
+    assert_int_equal (state_release (st), VL_OK);
+    assert_int_equal (state_savepoint (st), VL_OK);
+    assert_int_equal (state_outbox_add (st, "t.undo", "v", 1, 99, NULL), VL_OK);
+    assert_int_equal (state_rollback_savepoint (st), VL_OK);
+    assert_int_equal (state_commit (st), VL_OK);
+    state_destroy (&st);
+    st = open_db ();
+    state_outbox_row_t rows[80];
+    size_t got;
+    assert_int_equal (state_outbox_load (st, 0, 80, rows, &got), VL_OK);
+    assert_int_equal (got, 75);
+    for (size_t i = 0; i < got; i++) {
+        snprintf (ev, sizeof ev, "k%zu", i);
+        assert_string_equal (rows[i].topic, "t.keep");
+        assert_int_equal (rows[i].len, strlen (ev));
+        assert_memory_equal (rows[i].event, ev, rows[i].len);
+        assert_true (i == 0 || rows[i].rowid > rows[i - 1].rowid);
+    }
+    state_outbox_rows_clear (rows, got);
+    state_destroy (&st);
+}
+
 /* A database made before items.pos existed gets the column at open; its
  * items have pos -1 (unknown) until seen again. */
 static void old_database_gets_item_positions (void **s)
@@ -305,6 +349,7 @@ int main (void)
         cmocka_unit_test (outbox_order_delete_dead),
         cmocka_unit_test (outbox_delete_range),
         cmocka_unit_test (crash_between_item_and_outbox_leaves_nothing),
+        cmocka_unit_test (outbox_batched_rows_follow_savepoints),
         cmocka_unit_test (old_database_gets_item_positions),
         cmocka_unit_test (open_bad_path_fails),
     };
