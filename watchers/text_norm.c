@@ -286,12 +286,17 @@ text_norm_plain (const char *s, size_t len, bool multiline, size_t max)
         if (w.in_line) {
             /* Inside a line, a run of characters kept as they are (visible
              * ASCII, and the rest but spaces, breaks, removed and NBSP-like
-             * ones) is copied at once: the same as put_cp one by one. */
+             * ones) is copied at once: the same as put_cp one by one. So is
+             * one space between a kept character and visible ASCII. */
             size_t j = i;
             while (j < end) {
                 unsigned char c = in[j];
                 if (c > 0x20 && c < 0x7F) {
                     j++;
+                    continue;
+                }
+                if (c == ' ' && j > i && j + 1 < end && in[j + 1] > 0x20 && in[j + 1] < 0x7F) {
+                    j += 2;
                     continue;
                 }
                 utf8proc_int32_t cp;
