@@ -7,9 +7,12 @@
  *                   pipelined with at most --window events unacked
  *   --mode zmq      publishers are PUB sockets (XPUB_NODROP: they block
  *                   instead of dropping) sending [topic][seq][event]
- * Subscribers are SUB sockets on "bench." receiving [topic][seq][event];
- * each counts the events and measures publish -> receive latency from the
- * send time carried in the event id (bench_common.h).
+ * Subscribers are SUB sockets on "bench." receiving [topic][seq][event]
+ * or, for veille with --rep, the real client (core/client_sub: live SUB
+ * plus recovery through the replay endpoint of what the broker's
+ * high-water mark dropped); each counts the events and measures publish ->
+ * receive latency from the send time carried in the event id
+ * (bench_common.h).
  *
  * A run: subscribers connect; publisher 0 sends "bench.warm" events until
  * every subscriber has seen one (subscriptions have propagated); then every
@@ -30,6 +33,7 @@
 #include <zmq.h>
 
 #include "bench_common.h"
+#include "client_sub.h"
 #include "util.h"
 #include "wire.h"
 
@@ -40,6 +44,7 @@ typedef struct {
     /* configuration */
     bool        veille;
     const char *pub_ep, *sub_ep;
+    const char *rep_ep;   /* veille: subscribers are client_sub (live + recovery) */
     int         pubs, subs;
     size_t      size;
     double      duration_s, rate, drain_s;
@@ -63,6 +68,7 @@ typedef struct {
     pthread_t    thread;
     uint64_t     sent, acked, nacked, last_send, last_ack;
     uint64_t     received, last_recv;
+    uint64_t     replayed;   /* sub with --rep: of received, recovered by replay */
     bench_hist_t hist;   /* sub: latency; pub: ack latency */
 } worker_t;
 
@@ -72,6 +78,101 @@ static void set_int (void *s, int opt, int v)
 }
 
 /* ---- subscriber ---- */
+
+/* Counts one received event (TOPIC, encoded EVENT) for W: a warm event
+ * marks the subscriber ready (*READY; READY NULL: it cannot be yet), a
+ * data event sent after t0 is counted with its latency. */
+static void sub_count (worker_t *w, bool *ready, const char *topic, size_t tlen,
+                       const void *event, size_t elen)
+{
+    ctx_t *c = w->ctx;
+    if (tlen == 10 && memcmp (topic, "bench.warm", 10) == 0) {
+        if (ready && !*ready) {
+            *ready = true;
+            atomic_fetch_add (&c->subs_ready, 1);
+        }
+        return;
+    }
+    uint64_t ts, now = bench_now_ns ();
+    if (bench_event_ts (event, elen, &ts) && atomic_load (&c->t0)
+        && ts >= atomic_load (&c->t0)) {
+        w->received++;
+        w->last_recv = now;
+        bench_hist_add (&w->hist, now > ts ? now - ts : 0);
+    }
+}
+
+/* After a wait with nothing received at NOW: true when the subscriber is
+ * done (every event sent arrived, or drain_s of silence after the
+ * publishers finished, or the run failed). */
+static bool sub_done (worker_t *w, uint64_t *quiet_since, uint64_t now)
+{
+    ctx_t *c = w->ctx;
+    if (atomic_load (&c->failed))
+        return true;
+    if (!atomic_load (&c->pubs_done))
+        return false;
+    if (w->received >= atomic_load (&c->total_sent))
+        return true;
+    if (!*quiet_since)
+        *quiet_since = now;
+    return now - *quiet_since > (uint64_t) (c->drain_s * 1e9);
+}
+
+/* veille with --rep: the real client (core/client_sub): live events, and
+ * what the broker's high-water mark dropped recovered from the replay
+ * endpoint after the next heartbeat, as veille-sub and `veille tail` do. */
+static void *sub_client_main (void *arg)
+{
+    worker_t *w = arg;
+    ctx_t *c = w->ctx;
+    const char *prefixes[] = { "bench." };
+    client_sub_opts_t o = { .sub_endpoint = c->sub_ep, .replay_endpoint = c->rep_ep,
+                            .prefixes = prefixes, .nprefixes = 1,
+                            .from_seq = CLIENT_SUB_LIVE_ONLY, .sub_rcvhwm = c->hwm };
+    vl_err_t err;
+    client_sub_t *cs = client_sub_new (c->zctx, &o, &err);
+    if (!cs) {
+        fprintf (stderr, "bench_broker: client_sub: %s\n", vl_strerror (err));
+        atomic_store (&c->failed, 1);
+        return NULL;
+    }
+    bool ready = false;
+    uint64_t quiet_since = 0;
+    for (;;) {
+        client_msg_t m;
+        err = client_sub_recv (cs, &m, 20);
+        if (err == VL_OK) {
+            quiet_since = 0;
+            /* ready only once client_sub is: before its first heartbeat
+             * nothing dropped would be recovered */
+            if (m.kind == CLIENT_MSG_EVENT)
+                sub_count (w, client_sub_ready (cs) ? &ready : NULL, m.topic, m.topic_len,
+                           m.data, m.len);
+            if (!(ready && atomic_load (&c->pubs_done)
+                  && w->received >= atomic_load (&c->total_sent)))
+                continue;
+        } else if (err != VL_ETIMEOUT) {
+            fprintf (stderr, "bench_broker: client_sub_recv: %s\n", vl_strerror (err));
+            atomic_store (&c->failed, 1);
+        }
+        if (sub_done (w, &quiet_since, bench_now_ns ()))
+            break;
+    }
+    client_sub_stats_t st;
+    client_sub_get_stats (cs, &st);
+    w->replayed = st.replayed;
+    if (getenv ("BENCH_DEBUG"))
+        fprintf (stderr, "client_sub: live=%llu replayed=%llu counts=%llu replays=%llu gaps=%llu "
+                 "overflows=%llu timeouts=%llu cursor=%llu head=%llu\n",
+                 (unsigned long long) st.live, (unsigned long long) st.replayed,
+                 (unsigned long long) st.counts, (unsigned long long) st.replays,
+                 (unsigned long long) st.gaps, (unsigned long long) st.overflows,
+                 (unsigned long long) st.timeouts, (unsigned long long) client_sub_cursor (cs),
+                 (unsigned long long) client_sub_head (cs));
+    client_sub_destroy (&cs);
+    return NULL;
+}
 
 static void *sub_main (void *arg)
 {
@@ -94,19 +195,9 @@ static void *sub_main (void *arg)
         zmq_msg_init (&f[i]);
     for (;;) {
         zmq_pollitem_t it = { .socket = s, .events = ZMQ_POLLIN };
-        int rc = zmq_poll (&it, 1, 20);
-        uint64_t now = bench_now_ns ();
-        if (rc <= 0) {
-            if (atomic_load (&c->failed))
+        if (zmq_poll (&it, 1, 20) <= 0) {
+            if (sub_done (w, &quiet_since, bench_now_ns ()))
                 break;
-            if (atomic_load (&c->pubs_done)) {
-                if (w->received >= atomic_load (&c->total_sent))
-                    break;
-                if (!quiet_since)
-                    quiet_since = now;
-                else if (now - quiet_since > (uint64_t) (c->drain_s * 1e9))
-                    break;
-            }
             continue;
         }
         quiet_since = 0;
@@ -128,25 +219,9 @@ static void *sub_main (void *arg)
                 more = zmq_msg_more (&x);
                 zmq_msg_close (&x);
             }
-            if (n < 3)
-                continue;
-            const char *topic = zmq_msg_data (&f[0]);
-            size_t tlen = zmq_msg_size (&f[0]);
-            if (tlen == 10 && memcmp (topic, "bench.warm", 10) == 0) {
-                if (!ready) {
-                    ready = true;
-                    atomic_fetch_add (&c->subs_ready, 1);
-                }
-                continue;
-            }
-            uint64_t ts;
-            now = bench_now_ns ();
-            if (bench_event_ts (zmq_msg_data (&f[2]), zmq_msg_size (&f[2]), &ts)
-                && atomic_load (&c->t0) && ts >= atomic_load (&c->t0)) {
-                w->received++;
-                w->last_recv = now;
-                bench_hist_add (&w->hist, now > ts ? now - ts : 0);
-            }
+            if (n == 3)
+                sub_count (w, &ready, zmq_msg_data (&f[0]), zmq_msg_size (&f[0]),
+                           zmq_msg_data (&f[2]), zmq_msg_size (&f[2]));
         }
     }
     for (int i = 0; i < 3; i++)
@@ -382,9 +457,11 @@ static void usage (void)
         "usage: bench_broker --mode veille|zmq --pub EP [--sub EP]\n"
         "  [--pubs 1] [--subs 1] [--size 512] [--duration 2] [--count 0]\n"
         "  [--rate 0 (events/s in total, 0 = max)] [--window 1000] [--hwm 1000000]\n"
-        "  [--drain 3] [--seeds DIR]\n"
+        "  [--drain 3] [--seeds DIR] [--rep EP]\n"
         "Prints one RESULT line. veille: --pub is the broker's publish (ROUTER)\n"
-        "endpoint; zmq: the proxy's XSUB endpoint. --sub is the XPUB endpoint.\n");
+        "endpoint; zmq: the proxy's XSUB endpoint. --sub is the XPUB endpoint.\n"
+        "veille with --rep (the replay endpoint): subscribers are the real client\n"
+        "(client_sub), which recovers what the broker's high-water mark dropped.\n");
 }
 
 int main (int argc, char **argv)
@@ -403,6 +480,7 @@ int main (int argc, char **argv)
     c.veille = strcmp (mode, "veille") == 0;
     c.pub_ep = bench_arg (argc, argv, "pub", NULL);
     c.sub_ep = bench_arg (argc, argv, "sub", NULL);
+    c.rep_ep = c.veille ? bench_arg (argc, argv, "rep", NULL) : NULL;
     c.pubs = (int) bench_arg_ll (argc, argv, "pubs", 1);
     c.subs = (int) bench_arg_ll (argc, argv, "subs", 1);
     c.size = (size_t) bench_arg_ll (argc, argv, "size", 512);
@@ -427,7 +505,7 @@ int main (int argc, char **argv)
     worker_t *pubs = calloc ((size_t) c.pubs, sizeof *pubs);
     for (int i = 0; i < c.subs; i++) {
         subs[i] = (worker_t) { .ctx = &c, .index = i };
-        pthread_create (&subs[i].thread, NULL, sub_main, &subs[i]);
+        pthread_create (&subs[i].thread, NULL, c.rep_ep ? sub_client_main : sub_main, &subs[i]);
     }
     for (int i = 0; i < c.pubs; i++) {
         pubs[i] = (worker_t) { .ctx = &c, .index = i };
@@ -463,6 +541,7 @@ int main (int argc, char **argv)
     }
     for (int i = 0; i < c.subs; i++) {
         r.received_sum += subs[i].received;
+        r.replayed += subs[i].replayed;
         if (subs[i].received < r.received_min)
             r.received_min = subs[i].received;
         bench_hist_merge (lat, &subs[i].hist);

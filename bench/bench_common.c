@@ -291,12 +291,12 @@ void bench_result_print (const bench_result_t *r)
 {
     double e2e = r->e2e_s > 0 ? r->e2e_s : 1e-9;
     printf ("RESULT system=%s pubs=%d subs=%d size=%zu rate=%.0f sent=%llu "
-            "expected=%llu received_min=%llu received_sum=%llu acked=%llu nacked=%llu "
+            "expected=%llu received_min=%llu received_sum=%llu replayed=%llu acked=%llu nacked=%llu "
             "send_s=%.4f e2e_s=%.4f eps=%.0f deliveries_ps=%.0f",
             r->system, r->pubs, r->subs, r->size, r->rate,
             (unsigned long long) r->sent, (unsigned long long) r->expected,
             (unsigned long long) r->received_min, (unsigned long long) r->received_sum,
-            (unsigned long long) r->acked, (unsigned long long) r->nacked,
+            (unsigned long long) r->replayed, (unsigned long long) r->acked, (unsigned long long) r->nacked,
             r->send_s, r->e2e_s, (double) r->received_min / e2e,
             (double) r->received_sum / e2e);
     if (r->lat && r->lat->count)

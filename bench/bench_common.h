@@ -76,6 +76,7 @@ typedef struct {
     uint64_t    expected;    /* per subscriber */
     uint64_t    received_min;/* least received by one subscriber */
     uint64_t    received_sum;
+    uint64_t    replayed;    /* of received_sum, recovered from the replay endpoint */
     uint64_t    acked, nacked;
     double      send_s;      /* first send -> last send */
     double      e2e_s;       /* first send -> last receive (all subscribers) */
