@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -485,9 +486,10 @@ def section_broker(b):
     say(f'The disk under the journal (same directory): {disk["n"]} appends of 512 B, each '
         f'followed by fdatasync, as `fsync = "batch"` does once per group commit: '
         f'p50 {fus(disk["p50_us"])}, p99 {fus(disk["p99_us"])}, p999 {fus(disk["p999_us"])}. '
-        f'An event acked under `batch` waits for one of these, so it bounds the batch '
-        f'latency from below; `interval` and `none` ack before the sync (the interval sync '
-        f'runs in a background thread).')
+        f'An event acked under `batch` that arrives during a commit waits for the rest of '
+        f'that fdatasync and then for its own: p99 of that wait on these samples '
+        f'{fus(disk["wait2_p99_us"])}, a floor for the batch latency; `interval` and `none` '
+        f'ack before the sync (the interval sync runs in a background thread).')
     say()
 
 
@@ -505,9 +507,17 @@ def fdatasync_latency(d, n):
     finally:
         os.close(fd)
         os.unlink(path)
+    # fsync batch: an event that arrives during a commit waits for the rest of
+    # that fdatasync, then for the one of its own commit. Arrivals fall in a
+    # sync with a chance proportional to its length (length-biased), at a
+    # uniform point of it: the p99 of that wait is a floor for the batch p99.
+    rng = random.Random(7)
+    waits = sorted(rng.random() * a + rng.choice(lat)
+                   for a in rng.choices(lat, weights=lat, k=20000))
     lat.sort()
-    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-    return {'n': n, 'p50_us': pick(0.50), 'p99_us': pick(0.99), 'p999_us': pick(0.999)}
+    pick = lambda v, q: v[min(len(v) - 1, int(q * len(v)))]
+    return {'n': n, 'p50_us': pick(lat, 0.50), 'p99_us': pick(lat, 0.99),
+            'p999_us': pick(lat, 0.999), 'wait2_p99_us': pick(waits, 0.99)}
 
 
 def received(r):
@@ -919,22 +929,30 @@ def section_targets():
     off = vt or vn
     if off and zp:
         x = off['eps'] / zp['eps']
+        bound = ''
+        if off.get('cpu_us_per_event') and zp.get('cpu_us_per_event'):
+            bound = (f'; bound: CPU per event, broker {off["cpu_us_per_event"]:.1f} µs vs proxy '
+                     f'{zp["cpu_us_per_event"]:.1f} µs (strict decode, dedup, journal copy + CRC, '
+                     f'acks: the proxy forwards bytes), on 2 cores shared with the load generator')
         check('journal off >= 0.9x the raw proxy', x, x >= 0.9,
-              f'{x:.2f}x ({off["system"]})')
+              f'{x:.2f}x ({off["system"]}){bound}')
     def lat99(system):
         r = [x for x in RESULTS['latency'] if x.get('system') == system and x.get('rate') == 10000]
         return r[0].get('lat_p99_us') if r else None
     li, ln, lb = lat99('veille interval'), lat99('veille none'), lat99('veille batch')
+    lz = lat99('zmq proxy')
+    floor = f'; the raw proxy itself: {fus(lz)}' if lz is not None else ''
     disk = RESULTS.get('disk') or {}
     if ln is not None:
         check('p99 <= 1 ms at 10k events/s (journal written, no fsync)', ln, ln <= 1000,
-              f'{fus(ln)} (fsync none)')
+              f'{fus(ln)} (fsync none){floor}')
     if li is not None:
         check('p99 <= 1 ms at 10k events/s (acked before the fsync)', li, li <= 1000,
-              f'{fus(li)} (fsync interval)')
+              f'{fus(li)} (fsync interval){floor}')
     if lb is not None:
-        bound = (f'; bound: one fdatasync of this disk, p99 {fus(disk["p99_us"])}'
-                 if disk.get('p99_us') else '')
+        bound = (f'; floor: the rest of an fdatasync in progress + one more on this disk, '
+                 f'p99 {fus(disk["wait2_p99_us"])} (one fdatasync: p99 {fus(disk["p99_us"])})'
+                 if disk.get('wait2_p99_us') else '')
         check('p99 <= 1 ms at 10k events/s (acked after the fsync)', lb, lb <= 1000,
               f'{fus(lb)} (fsync batch){bound}')
     w1 = find('watcher', system='veille', feeds=1000, **{'pass': 'cold'})
