@@ -12,6 +12,7 @@ CC=clang cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DVEILLE_FUZZ=ON \
 targets=$(cd "$top/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 cmake --build "$build" -j "$(nproc)" --target $targets
 mkdir -p "$top/tests/fuzz/artifacts"
+export LSAN_OPTIONS=suppressions=$top/tests/fuzz/lsan.supp   # library leaks known upstream
 for t in $targets; do
   work=$(mktemp -d)
   cp -r "$top/tests/fuzz/corpus/$t/." "$work/" 2>/dev/null || true
