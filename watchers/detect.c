@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "diff.h"
@@ -212,21 +213,96 @@ static vl_err_t emit_removed (state_t *st, const source_t *src, const state_item
     return e;
 }
 
-/* The stored items of SRC that are gone from ITEMS while an item listed
- * after them in the previous document is still there: removed, not fallen
- * off the end of a list. Marks them in GONE (by index in ROWS); returns
- * how many. */
+/* ---- the previous document (state_source_t.doc_keys) ---- */
+
+/* Key of an identity in doc_keys: SipHash-2-4 under a fixed key (a short
+ * stable fingerprint, not a secret), never 0; 0 for an item without one. */
+static uint64_t doc_key (const char *identity)
+{
+    static const unsigned char key[crypto_shorthash_KEYBYTES] = "veille-doc-keys";
+    if (!identity)
+        return 0;
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash (h, (const unsigned char *) identity, strlen (identity), key);
+    uint64_t v;
+    memcpy (&v, h, sizeof v);
+    return v | 1;
+}
+
+/* A key and its position in a document, sorted by key for lookups. */
+typedef struct {
+    uint64_t key;
+    size_t   pos;
+} doc_ref_t;
+
+static int cmp_ref (const void *a, const void *b)
+{
+    uint64_t x = ((const doc_ref_t *) a)->key, y = ((const doc_ref_t *) b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* N keys sorted with their positions; NULL on OOM. Caller frees. */
+static doc_ref_t *doc_index (const uint64_t *keys, size_t n)
+{
+    doc_ref_t *r = malloc ((n ? n : 1) * sizeof *r);
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        r[i] = (doc_ref_t) { keys[i], i };
+    qsort (r, n, sizeof *r, cmp_ref);
+    return r;
+}
+
+/* Position of KEY in the document indexed by IX (N entries), or -1. */
+static int64_t doc_find (const doc_ref_t *ix, size_t n, uint64_t key)
+{
+    doc_ref_t want = { key, 0 };
+    const doc_ref_t *r = key ? bsearch (&want, ix, n, sizeof *ix, cmp_ref) : NULL;
+    return r ? (int64_t) r->pos : -1;
+}
+
+/* What removal detection compares: the previous document (PREV keys in
+ * order, or NULL when none was kept) and the current one (CUR, indexed). */
+typedef struct {
+    const uint64_t  *prev;
+    size_t           nprev;
+    const doc_ref_t *cur;
+    size_t           ncur;
+} doc_pair_t;
+
+/* Largest position in the previous document of an item still in the
+ * current one, from the kept keys (-1 if none). */
+static int64_t last_kept_by_keys (const doc_pair_t *d)
+{
+    for (size_t j = d->nprev; j-- > 0;)
+        if (doc_find (d->cur, d->ncur, d->prev[j]) >= 0)
+            return (int64_t) j;
+    return -1;
+}
+
+/* The stored items of SRC that are gone from the document while an item
+ * listed after them in the previous document is still there: removed,
+ * not fallen off the end of a list. With the previous document's keys,
+ * every item of it counts (also those the keyword filter dropped) and a
+ * stored item counts only if it was in it; without (a database from
+ * before doc_keys), the stored positions of the stored items. Marks them
+ * in GONE (by index in ROWS); returns how many. */
 static size_t find_removed (const state_item_ref_t *rows, size_t n,
-                            const item_idset_t *present, bool *gone)
+                            const item_idset_t *present, const doc_pair_t *d,
+                            const doc_ref_t *prev_ix, bool *gone)
 {
     int64_t last_kept = -1;    /* largest previous pos still in the document */
-    for (size_t i = 0; i < n; i++)
-        if (item_idset_has (present, rows[i].identity) && rows[i].pos > last_kept)
-            last_kept = rows[i].pos;
+    if (d->prev)
+        last_kept = last_kept_by_keys (d);
+    else
+        for (size_t i = 0; i < n; i++)
+            if (item_idset_has (present, rows[i].identity) && rows[i].pos > last_kept)
+                last_kept = rows[i].pos;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        gone[i] = rows[i].pos >= 0 && rows[i].pos < last_kept
-                  && !item_idset_has (present, rows[i].identity);
+        int64_t pos = d->prev ? doc_find (prev_ix, d->nprev, doc_key (rows[i].identity))
+                              : rows[i].pos;
+        gone[i] = pos >= 0 && pos < last_kept && !item_idset_has (present, rows[i].identity);
         k += gone[i];
     }
     return k;
@@ -237,15 +313,16 @@ static size_t find_removed (const state_item_ref_t *rows, size_t n,
  * vanish at once, it is taken for a layout change or a broken page, not
  * deletions: a warning, no event, nothing forgotten. */
 static vl_err_t detect_removed (state_t *st, const source_t *src, const item_list_t *items,
-                                int64_t now_ms, detect_emit_fn emit, void *arg,
-                                detect_stats_t *s)
+                                const doc_pair_t *d, int64_t now_ms, detect_emit_fn emit,
+                                void *arg, detect_stats_t *s)
 {
     state_item_ref_t *rows = NULL;
     size_t n = 0;
     vl_err_t e = state_items_list (st, src->id, &rows, &n);
     item_idset_t present = { 0 };
     bool *gone = calloc (n ? n : 1, sizeof *gone);
-    if (e == VL_OK && !gone)
+    doc_ref_t *prev_ix = d->prev ? doc_index (d->prev, d->nprev) : NULL;
+    if (e == VL_OK && (!gone || (d->prev && !prev_ix)))
         e = VL_ENOMEM;
     for (size_t i = 0; e == VL_OK && i < items->n; i++)
         if (items->items[i].identity)
@@ -253,7 +330,7 @@ static vl_err_t detect_removed (state_t *st, const source_t *src, const item_lis
     for (size_t i = 0; e == VL_OK && i < items->n; i++)   /* the set drops on OOM */
         if (items->items[i].identity && !item_idset_has (&present, items->items[i].identity))
             e = VL_ENOMEM;
-    size_t k = e == VL_OK ? find_removed (rows, n, &present, gone) : 0;
+    size_t k = e == VL_OK ? find_removed (rows, n, &present, d, prev_ix, gone) : 0;
     if (k > DETECT_REMOVED_FLOOD && 2 * k > n) {
         log_warn ("source %s: %zu of its %zu items vanished at once: page layout changed? "
                   "no `removed` events", src->id, k, n);
@@ -268,14 +345,29 @@ static vl_err_t detect_removed (state_t *st, const source_t *src, const item_lis
         s->removed += e == VL_OK;
     }
     item_idset_free (&present);
+    free (prev_ix);
     free (gone);
     state_item_refs_free (rows, n);
     return e;
 }
 
+/* The keys of ITEMS in document order into a new array *KEYS and, indexed,
+ * into *IX. Caller frees both. */
+static vl_err_t doc_keys_of (const item_list_t *items, uint64_t **keys, doc_ref_t **ix)
+{
+    *keys = malloc ((items->n ? items->n : 1) * sizeof **keys);
+    *ix = NULL;
+    if (!*keys)
+        return VL_ENOMEM;
+    for (size_t i = 0; i < items->n; i++)
+        (*keys)[i] = doc_key (items->items[i].identity);
+    *ix = doc_index (*keys, items->n);
+    return *ix ? VL_OK : VL_ENOMEM;
+}
+
 vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
-                       const item_list_t *items, bool baseline, int64_t now_ms,
-                       detect_emit_fn emit, void *arg, detect_stats_t *stats)
+                       const item_list_t *items, state_source_t *ss, bool baseline,
+                       int64_t now_ms, detect_emit_fn emit, void *arg, detect_stats_t *stats)
 {
     detect_stats_t local = { 0 };
     detect_stats_t *s = stats ? stats : &local;
@@ -290,8 +382,14 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
     int64_t stored = 0;
     vl_err_t e = items->n ? state_item_count (st, src->id, &stored) : VL_OK;
     bool fresh = stored == 0;
-    if (e == VL_OK && !fresh && !baseline && src->removed && items->n > 0)
-        e = detect_removed (st, src, items, now_ms, emit, arg, s);
+    uint64_t *keys = NULL;
+    doc_ref_t *ix = NULL;
+    if (e == VL_OK && ss)
+        e = doc_keys_of (items, &keys, &ix);
+    if (e == VL_OK && !fresh && !baseline && src->removed && items->n > 0) {
+        doc_pair_t d = { ss ? ss->doc_keys : NULL, ss ? ss->ndoc_keys : 0, ix, items->n };
+        e = detect_removed (st, src, items, &d, now_ms, emit, arg, s);
+    }
     for (size_t i = 0; e == VL_OK && i < items->n; i++) {
         if (skip[i])
             continue;
@@ -307,6 +405,14 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
                         emit, arg, s);
         keywords_tags_free (tags, ntags);
     }
+    if (e == VL_OK && ss) {     /* this document is the previous one next time */
+        free (ss->doc_keys);
+        ss->doc_keys = keys;
+        ss->ndoc_keys = items->n;
+        keys = NULL;
+    }
+    free (keys);
+    free (ix);
     free (skip);
     return e;
 }

@@ -7,8 +7,11 @@
  *   previous document is still there -> `removed` (the item is forgotten;
  *   items falling off the end of a list are not news). Sources with
  *   `removed = false` never get it; a first poll or a baseline neither.
- *   Items dropped by include/exclude are not stored, so an item followed
- *   only by such items counts as the end of the list.
+ *   "The previous document" is every item of it, also those the keyword
+ *   filter dropped (never stored): the source row keeps one 64-bit key per
+ *   item of the last parsed document, in order (state_source_t.doc_keys).
+ *   A database from before that column falls back, until its next poll,
+ *   to the positions of the stored items.
  * Each event is encoded and appended to the outbox by the same calls that
  * update the items, inside the caller's transaction (state_begin ..
  * state_commit), so a crash never leaves one without the other.
@@ -43,12 +46,16 @@ typedef struct {
 typedef void (*detect_emit_fn) (void *arg, const event_t *ev);
 
 /* Compares ITEMS of SRC with state ST (a transaction must be open) as
- * above. KW (may be NULL) filters and tags items. BASELINE: record only.
+ * above. KW (may be NULL) filters and tags items. SS (may be NULL: no
+ * list of the document kept) is the source's row as read: its doc_keys
+ * describe the previous document and are replaced by those of ITEMS (the
+ * caller writes SS back in the same transaction). BASELINE: record only.
  * NOW_MS stamps `detected`, first_seen and last_seen. Adds to *STATS
  * (may be NULL). Returns the first state error (the caller rolls back). */
 vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
-                       const item_list_t *items, bool baseline, int64_t now_ms,
-                       detect_emit_fn emit, void *arg, detect_stats_t *stats);
+                       const item_list_t *items, state_source_t *ss, bool baseline,
+                       int64_t now_ms, detect_emit_fn emit, void *arg,
+                       detect_stats_t *stats);
 
 /* Builds the event for a source's health change into *OUT (zeroed first;
  * caller clears it): TYPE "error" or "recovered", topic

@@ -15,7 +15,7 @@ static const char SCHEMA[] =
     "  id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
     "  failures INTEGER NOT NULL DEFAULT 0, error_sent INTEGER NOT NULL DEFAULT 0,"
     "  baseline_done INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0,"
-    "  conf_hash TEXT);"
+    "  conf_hash TEXT, doc_keys BLOB);"
     "CREATE TABLE IF NOT EXISTS items ("
     "  source TEXT NOT NULL, identity TEXT NOT NULL, hash TEXT NOT NULL,"
     "  content TEXT, title TEXT, link TEXT,"
@@ -29,10 +29,17 @@ static const char SCHEMA[] =
     "  rowid INTEGER PRIMARY KEY, topic TEXT NOT NULL, event BLOB NOT NULL,"
     "  created INTEGER NOT NULL, reason TEXT, died INTEGER NOT NULL);";
 
-/* Databases made before items.pos existed get the column (-1: position
- * unknown until the item is seen again). */
-static const char MIGRATE_POS[] =
-    "ALTER TABLE items ADD COLUMN pos INTEGER NOT NULL DEFAULT -1;";
+/* Columns added after the first release: a database made before gets
+ * them when opened. items.pos: -1 = position unknown until the item is
+ * seen again; sources.doc_keys: NULL = no list kept yet (detect.h). */
+static const struct {
+    const char *probe, *add;
+} MIGRATIONS[] = {
+    { "SELECT pos FROM items LIMIT 0",
+      "ALTER TABLE items ADD COLUMN pos INTEGER NOT NULL DEFAULT -1;" },
+    { "SELECT doc_keys FROM sources LIMIT 0",
+      "ALTER TABLE sources ADD COLUMN doc_keys BLOB;" },
+};
 
 /* A pass writes every item and outbox row, then deletes the outbox rows
  * as they are acked: a WAL checkpointed every 8192 pages (32 MiB) instead
@@ -54,10 +61,11 @@ enum {
 
 static const char *const SQL[Q_COUNT] = {
     [Q_SRC_GET] = "SELECT etag, last_modified, failures, error_sent, baseline_done, next_due,"
-                  " conf_hash"
+                  " conf_hash, doc_keys"
                   " FROM sources WHERE id = ?1",
     [Q_SRC_PUT] = "INSERT OR REPLACE INTO sources (id, etag, last_modified, failures,"
-                  " error_sent, baseline_done, next_due, conf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                  " error_sent, baseline_done, next_due, conf_hash, doc_keys)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [Q_ITEM_GET] = "SELECT hash, content, title, link, first_seen, last_seen FROM items"
                    " WHERE source = ?1 AND identity = ?2",
     [Q_ITEM_PUT] = "INSERT INTO items (source, identity, hash, content, title, link,"
@@ -109,12 +117,18 @@ struct state {
 };
 
 /* True if the items table has its pos column. */
-static bool s_has_pos (sqlite3 *db)
+/* Adds the columns an older database lacks (MIGRATIONS). */
+static vl_err_t s_migrate (sqlite3 *db)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2 (db, "SELECT pos FROM items LIMIT 0", -1, &st, NULL);
-    sqlite3_finalize (st);
-    return rc == SQLITE_OK;
+    vl_err_t e = VL_OK;
+    for (size_t i = 0; e == VL_OK && i < VL_ARRAY_LEN (MIGRATIONS); i++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2 (db, MIGRATIONS[i].probe, -1, &st, NULL);
+        sqlite3_finalize (st);
+        if (rc != SQLITE_OK)
+            e = store_exec (db, MIGRATIONS[i].add);
+    }
+    return e;
 }
 
 state_t *state_open (const char *path, vl_err_t *err)
@@ -128,8 +142,8 @@ state_t *state_open (const char *path, vl_err_t *err)
     *err = store_open (path, SCHEMA, true, &self->db);   /* the loop's thread only */
     if (*err == VL_OK)
         *err = store_exec (self->db, TUNING);
-    if (*err == VL_OK && !s_has_pos (self->db))
-        *err = store_exec (self->db, MIGRATE_POS);
+    if (*err == VL_OK)
+        *err = s_migrate (self->db);
     for (int i = 0; *err == VL_OK && i < Q_COUNT; i++)
         if (!(self->q[i] = store_prepare (self->db, SQL[i])))
             *err = VL_EDB;
@@ -265,6 +279,21 @@ static bool col_dup (sqlite3_stmt *st, int i, char **out)
     return !t || *out;
 }
 
+/* Column I of ST (a blob of big-endian u64, or NULL) into OUT->doc_keys. */
+static vl_err_t s_doc_keys_read (sqlite3_stmt *st, int i, state_source_t *out)
+{
+    if (sqlite3_column_type (st, i) == SQLITE_NULL)
+        return VL_OK;
+    const unsigned char *b = sqlite3_column_blob (st, i);
+    size_t n = (size_t) sqlite3_column_bytes (st, i) / 8;
+    if (!(out->doc_keys = malloc (n * sizeof *out->doc_keys + 1)))
+        return VL_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        out->doc_keys[k] = util_get_be64 (b + 8 * k);
+    out->ndoc_keys = n;
+    return VL_OK;
+}
+
 vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
 {
     memset (out, 0, sizeof *out);
@@ -281,6 +310,8 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
         out->next_due = sqlite3_column_int64 (st, 5);
         const unsigned char *ch = sqlite3_column_text (st, 6);
         snprintf (out->conf_hash, sizeof out->conf_hash, "%s", ch ? (const char *) ch : "");
+        if (e == VL_OK)
+            e = s_doc_keys_read (st, 7, out);
     } else if (rc == SQLITE_DONE)
         e = VL_ENOTFOUND;
     else {
@@ -295,6 +326,13 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
 
 vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *in)
 {
+    unsigned char *keys = NULL;
+    if (in->doc_keys) {
+        if (!(keys = malloc (in->ndoc_keys * 8 + 1)))
+            return VL_ENOMEM;
+        for (size_t i = 0; i < in->ndoc_keys; i++)
+            util_put_be64 (keys + 8 * i, in->doc_keys[i]);
+    }
     sqlite3_stmt *st = q (self, Q_SRC_PUT);
     bind_text (st, 1, id);
     bind_text (st, 2, in->etag);
@@ -304,6 +342,10 @@ vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *
     sqlite3_bind_int (st, 6, in->baseline_done);
     sqlite3_bind_int64 (st, 7, in->next_due);
     bind_text (st, 8, in->conf_hash[0] ? in->conf_hash : NULL);
+    if (keys)
+        sqlite3_bind_blob (st, 9, keys, (int) (in->ndoc_keys * 8), free);
+    else
+        sqlite3_bind_null (st, 9);
     return run (self, st);
 }
 
@@ -321,6 +363,7 @@ void state_source_clear (state_source_t *self)
         return;
     free (self->etag);
     free (self->last_modified);
+    free (self->doc_keys);
     memset (self, 0, sizeof *self);
 }
 

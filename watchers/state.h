@@ -6,9 +6,11 @@
  * (its connection takes no mutex).
  *
  * Tables: sources(id, etag, last_modified, failures, error_sent,
- * baseline_done, next_due, conf_hash), items(source, identity, hash, content, title,
- * link, first_seen, last_seen, pos: index in the last document), outbox(rowid, topic, event, created),
- * dead(rowid, topic, event, created, reason, died) for rejected events. */
+ * baseline_done, next_due, conf_hash, doc_keys: one key per item of the
+ * last parsed document), items(source, identity, hash, content, title,
+ * link, first_seen, last_seen, pos: index in the last document),
+ * outbox(rowid, topic, event, created), dead(rowid, topic, event, created,
+ * reason, died) for rejected events. */
 #ifndef VL_STATE_H
 #define VL_STATE_H
 
@@ -49,6 +51,10 @@ typedef struct {
     int64_t next_due;        /* ms since the epoch; 0 = now */
     char    conf_hash[33];   /* fingerprint of the source's configuration at
                                 its last baseline ("" = unknown) */
+    uint64_t *doc_keys;      /* the last parsed document: one key per item, in
+                                document order, kept and read by detect.h;
+                                NULL = none kept (a blob of big-endian u64) */
+    size_t    ndoc_keys;
 } state_source_t;
 
 /* Reads source ID into *OUT (zeroed first). VL_ENOTFOUND if unknown (OUT

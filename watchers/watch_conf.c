@@ -49,7 +49,7 @@ const cfg_key_t watch_conf_source_keys[] = {
     { .name = "json", .type = CFG_T_GROUP, .children = json_keys,
       .doc = "json: where to find records and their fields (dotted paths)" },
     INT ("fail_threshold", NULL, 1, 1000, "consecutive failures before an error event (default: watch.fail_threshold)"),
-    BOOL ("removed", "true", "publish `removed` when an item disappears while items listed after it remain (items falling off the end of a list are not news)"),
+    BOOL ("removed", "true", "publish `removed` when an item disappears while items listed after it remain, counting those the keywords drop (items falling off the end of a list are not news)"),
     { .name = NULL }
 };
 

@@ -423,7 +423,7 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
             log_info ("source %s: configuration changed: recording its items again "
                       "without publishing", src->id);
         bool baseline = reconf || (!ss.baseline_done && !self->opts.publish_existing);
-        e = detect_items (self->state, src, w->kw, items, baseline, now, NULL, NULL, ds);
+        e = detect_items (self->state, src, w->kw, items, &ss, baseline, now, NULL, NULL, ds);
         ss.baseline_done = true;
         memcpy (ss.conf_hash, w->conf_hash, sizeof ss.conf_hash);
         /* nothing to prune for a source never recorded (its items and its
@@ -928,7 +928,13 @@ static vl_err_t dry_detect (const watch_conf_t *conf, const source_t *src,
     if (e == VL_OK)
         e = state_begin (st);
     if (e == VL_OK) {
-        e = detect_items (st, src, kw, items, false, util_now_ms (), print_emit, out, ds);
+        state_source_t ss;   /* the previous document, for `removed` */
+        vl_err_t g = state_source_get (st, src->id, &ss);
+        e = g == VL_ENOTFOUND ? VL_OK : g;
+        if (e == VL_OK)
+            e = detect_items (st, src, kw, items, &ss, false, util_now_ms (), print_emit, out,
+                              ds);
+        state_source_clear (&ss);
         state_rollback (st);
     }
     keywords_destroy (&kw);

@@ -7,7 +7,10 @@ pushes the oldest off the end of the list: one `new`, no `removed`; then a
 release is withdrawn from the middle: one `removed` carrying its title and
 link, which tail receives; the summary line counts it.
 removed_false: the same withdrawal on a source with `removed = false`
-publishes nothing."""
+publishes nothing.
+removed_behind_filtered: on a source with an include keyword, the one
+matching release is withdrawn while only non-matching ones (never stored)
+were listed after it: still one `removed`."""
 import os
 
 from watch_harness import Harness, check
@@ -18,8 +21,8 @@ h.start_broker()
 
 
 def page(ids):
-    lis = "\n".join('<li><a href="/cp/%d.html">Communiqué n°%d</a> texte %d</li>' % (i, i, i)
-                    for i in ids)
+    lis = "\n".join('<li><a href="/cp/%d.html">Communiqué n°%d</a> texte %d%s</li>'
+                    % (i, i, i, " terrorisme" if i == 4 else "") for i in ids)
     return ("<html><head><meta charset='utf-8'><title>Communiqués</title></head><body>"
             "<ul id='cp'>\n%s\n</ul></body></html>" % lis)
 
@@ -32,13 +35,17 @@ def serve(name, ids):
 src = {"type": "html", "select": "#cp", "items": "li", "item_link": "a", "interval": 60}
 serve("cp.html", [5, 4, 3, 2, 1])
 serve("quiet.html", [5, 4, 3, 2, 1])
+serve("kw.html", [5, 4, 3, 2, 1])
 h.write_watch_conf([dict(src, id="cp", topic="gouv.cp", url=h.url("/cp.html")),
                     dict(src, id="quiet", topic="gouv.quiet", url=h.url("/quiet.html"),
-                         removed=False)],
+                         removed=False),
+                    dict(src, id="kw", topic="gouv.kw", url=h.url("/kw.html"),
+                         include=["terroris*"])],
                    jitter_percent=0, drain_timeout_s=20)
 
 rc, _, s = h.watch_once(expect_rc=0)
-check(s.get("recorded") == 10 and s.get("new") == 0, "baseline: 10 items recorded silently")
+check(s.get("recorded") == 11 and s.get("new") == 0,
+      "baseline: 11 items recorded silently (5 + 5 + the one kw keeps) (%r)" % s)
 
 serve("cp.html", [6, 5, 4, 3, 2])
 rc, _, s = h.watch_once(expect_rc=0)
@@ -59,6 +66,13 @@ check(rm[0]["source"] == "cp" and rm[0]["topic"] == "gouv.cp", "removed from sou
 check("n°4" in rm[0]["title"], "removed carries the withdrawn title: %r" % rm[0]["title"])
 check(rm[0]["url"].endswith("/cp/4.html"), "removed carries the withdrawn link: %r" % rm[0]["url"])
 check(h.journal_count("gouv.quiet") == 0, "removed = false: nothing from quiet")
+check(h.journal_count("gouv.kw") == 0, "kw untouched so far: nothing from it")
+
+serve("kw.html", [5, 3, 2, 1])
+rc, _, s = h.watch_once(expect_rc=0)
+check(s.get("removed") == 1, "kw: the matching release withdrawn, only filtered ones after "
+      "it: one removed (%r)" % s)
+check(h.journal_count("gouv.kw") == 1, "kw: the removed event is in the journal")
 
 h.close()
 print("PASS 34-watch-removed")

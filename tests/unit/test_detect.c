@@ -3,7 +3,8 @@
  * and diff), the same hash nothing, a noise-only edit of a page (removed by
  * `ignore`) nothing, a real edit `changed`; an item gone from the middle of
  * a list `removed`, one fallen off its end nothing, a page emptied at once
- * nothing; keyword filter and tags; events are in the outbox with stable
+ * nothing, items the keyword filter dropped counted in the list; keyword
+ * filter and tags; events are in the outbox with stable
  * ids. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,13 +81,20 @@ static void clear_events (event_t *evs, size_t n)
         event_clear (&evs[i]);
 }
 
+/* One poll of SRC as the watcher records it: the source row read, the
+ * items compared, the row (with the document's keys) written back. */
 static void run (const source_t *src, const keywords_t *kw, item_list_t *l, bool baseline,
                  detect_stats_t *stats)
 {
     memset (stats, 0, sizeof *stats);
     assert_int_equal (state_begin (st), VL_OK);
-    assert_int_equal (detect_items (st, src, kw, l, baseline, 1700000000000, NULL, NULL, stats),
-                      VL_OK);
+    state_source_t ss;
+    vl_err_t e = state_source_get (st, src->id, &ss);
+    assert_true (e == VL_OK || e == VL_ENOTFOUND);
+    assert_int_equal (detect_items (st, src, kw, l, &ss, baseline, 1700000000000, NULL, NULL,
+                                    stats), VL_OK);
+    assert_int_equal (state_source_put (st, src->id, &ss), VL_OK);
+    state_source_clear (&ss);
     assert_int_equal (state_commit (st), VL_OK);
 }
 
@@ -233,6 +241,83 @@ static void removed_is_off_when_configured_or_flooded (void **s)
     list_of (&l, (int[]) { -1 });
     run (&src, NULL, &l, false, &stats);
     assert_int_equal (drain (evs, 8), 0);
+    item_list_free (&l);
+}
+
+/* Titles: "Release N" for r1..r5, "Terror alert N" for t1..t3 (the only
+ * ones the keyword filter keeps). */
+static void mixed_list (item_list_t *l, const char *const *ids)
+{
+    item_list_free (l);
+    for (; *ids; ids++) {
+        char t[32];
+        snprintf (t, sizeof t, "%s %s", (*ids)[0] == 't' ? "Terror alert" : "Release", *ids + 1);
+        add (l, *ids, t, t);
+    }
+}
+
+/* Items the keyword filter drops are never stored, but they still show
+ * where the previous document's list went on: a kept item followed only by
+ * dropped ones is withdrawn from the middle when those remain, and falls
+ * off the end when they went with it. */
+static void removed_sees_items_the_filter_dropped (void **s)
+{
+    source_t src = mk_source ("list-kw");
+    src.removed = true;
+    char *inc[] = { (char *) "terror" };
+    vl_err_t e;
+    keywords_t *kw = keywords_new (inc, 1, NULL, 0, &e);
+    assert_non_null (kw);
+    item_list_t l = { 0 };
+    detect_stats_t stats;
+    event_t evs[8];
+    mixed_list (&l, (const char *[]) { "t2", "r3", "t1", "r2", "r1", NULL });
+    run (&src, kw, &l, true, &stats);                   /* baseline: t2, t1 stored */
+    /* t1 withdrawn; only dropped items (r2, r1) were after it, and they
+     * remain: `removed` (it counted as the end of the list before). */
+    mixed_list (&l, (const char *[]) { "t2", "r3", "r2", "r1", NULL });
+    run (&src, kw, &l, false, &stats);
+    assert_int_equal (stats.removed, 1);
+    assert_int_equal (drain (evs, 8), 1);
+    assert_string_equal (evs[0].type, "removed");
+    assert_string_equal (evs[0].title, "Terror alert 1");
+    clear_events (evs, 1);
+    /* A new alert on top pushes t2 and everything after it off the end
+     * (the page shows one item now): nothing. */
+    mixed_list (&l, (const char *[]) { "t3", NULL });
+    run (&src, kw, &l, false, &stats);
+    assert_int_equal (stats.new_items, 1);
+    assert_int_equal (stats.removed, 0);
+    assert_int_equal (drain (evs, 8), 1);
+    assert_string_equal (evs[0].type, "new");
+    clear_events (evs, 1);
+    item_list_free (&l);
+    keywords_destroy (&kw);
+}
+
+/* Without the previous document's keys (a database from before they were
+ * kept, or a caller that keeps none), the stored items' positions decide,
+ * as before. */
+static void removed_without_kept_keys_uses_stored_positions (void **s)
+{
+    source_t src = mk_source ("list-nokeys");
+    src.removed = true;
+    item_list_t l = { 0 };
+    detect_stats_t stats = { 0 };
+    event_t evs[8];
+    list_of (&l, (int[]) { 3, 2, 1, -1 });
+    assert_int_equal (state_begin (st), VL_OK);
+    assert_int_equal (detect_items (st, &src, NULL, &l, NULL, true, 1, NULL, NULL, &stats),
+                      VL_OK);
+    list_of (&l, (int[]) { 3, 1, -1 });                 /* r2 withdrawn */
+    assert_int_equal (detect_items (st, &src, NULL, &l, NULL, false, 2, NULL, NULL, &stats),
+                      VL_OK);
+    assert_int_equal (state_commit (st), VL_OK);
+    assert_int_equal (stats.removed, 1);
+    assert_int_equal (drain (evs, 8), 1);
+    assert_string_equal (evs[0].type, "removed");
+    assert_string_equal (evs[0].title, "Release 2");
+    clear_events (evs, 1);
     item_list_free (&l);
 }
 
@@ -403,6 +488,8 @@ int main (void)
         cmocka_unit_test (pre_encoded_new_event_is_the_same),
         cmocka_unit_test (removed_from_the_middle_not_from_the_end),
         cmocka_unit_test (removed_is_off_when_configured_or_flooded),
+        cmocka_unit_test (removed_sees_items_the_filter_dropped),
+        cmocka_unit_test (removed_without_kept_keys_uses_stored_positions),
         cmocka_unit_test (keywords_filter_and_tag),
         cmocka_unit_test (noise_only_edit_is_not_a_change),
         cmocka_unit_test (source_events_on_sys_topic),

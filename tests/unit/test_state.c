@@ -73,6 +73,23 @@ static void source_state_roundtrip (void **s)
     assert_true (out.baseline_done);
     assert_int_equal (out.next_due, 1234567890123);
     assert_string_equal (out.conf_hash, "0123456789abcdef0123456789abcdef");
+    assert_null (out.doc_keys);                          /* none kept */
+    state_source_clear (&out);
+    /* the document's keys: kept in order, all 64 bits; an empty list is
+     * not "none" */
+    uint64_t keys[] = { 1, UINT64_MAX, UINT64_C (0x0123456789abcdef) };
+    in.doc_keys = keys;
+    in.ndoc_keys = 3;
+    assert_int_equal (state_source_put (st, "s1", &in), VL_OK);
+    assert_int_equal (state_source_get (st, "s1", &out), VL_OK);
+    assert_int_equal (out.ndoc_keys, 3);
+    assert_memory_equal (out.doc_keys, keys, sizeof keys);
+    state_source_clear (&out);
+    in.ndoc_keys = 0;
+    assert_int_equal (state_source_put (st, "s1", &in), VL_OK);
+    assert_int_equal (state_source_get (st, "s1", &out), VL_OK);
+    assert_non_null (out.doc_keys);
+    assert_int_equal (out.ndoc_keys, 0);
     state_source_clear (&out);
     state_destroy (&st);
     assert_null (st);
@@ -280,9 +297,10 @@ static void outbox_batched_rows_follow_savepoints (void **s)
     state_destroy (&st);
 }
 
-/* A database made before items.pos existed gets the column at open; its
- * items have pos -1 (unknown) until seen again. */
-static void old_database_gets_item_positions (void **s)
+/* A database made before items.pos and sources.doc_keys existed gets the
+ * columns at open; its items have pos -1 (unknown) until seen again, its
+ * sources no document keys until their next poll. */
+static void old_database_gets_new_columns (void **s)
 {
     char old[160];
     snprintf (old, sizeof old, "%s/old.db", dir);
@@ -293,7 +311,12 @@ static void old_database_gets_item_positions (void **s)
         " hash TEXT NOT NULL, content TEXT, title TEXT, link TEXT,"
         " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
         " PRIMARY KEY (source, identity));"
-        "INSERT INTO items VALUES ('s', 'old', 'h', 'c', 'Old', 'http://x/old', 1, 1);",
+        "INSERT INTO items VALUES ('s', 'old', 'h', 'c', 'Old', 'http://x/old', 1, 1);"
+        "CREATE TABLE sources (id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
+        " failures INTEGER NOT NULL DEFAULT 0, error_sent INTEGER NOT NULL DEFAULT 0,"
+        " baseline_done INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0,"
+        " conf_hash TEXT);"
+        "INSERT INTO sources (id, etag, baseline_done) VALUES ('s', 'e1', 1);",
         NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close (db);
     vl_err_t e;
@@ -326,6 +349,20 @@ static void old_database_gets_item_positions (void **s)
     assert_int_equal (state_items_list (st, "nobody", &rows, &n), VL_OK);
     assert_int_equal (n, 0);
     state_item_refs_free (rows, n);
+    state_source_t src;
+    assert_int_equal (state_source_get (st, "s", &src), VL_OK);
+    assert_string_equal (src.etag, "e1");
+    assert_null (src.doc_keys);
+    uint64_t keys[] = { 7, 9 };
+    src.doc_keys = keys;
+    src.ndoc_keys = 2;
+    assert_int_equal (state_source_put (st, "s", &src), VL_OK);
+    src.doc_keys = NULL;
+    state_source_clear (&src);
+    assert_int_equal (state_source_get (st, "s", &src), VL_OK);
+    assert_int_equal (src.ndoc_keys, 2);
+    assert_true (src.doc_keys[0] == 7 && src.doc_keys[1] == 9);
+    state_source_clear (&src);
     state_destroy (&st);
     st = state_open (old, &e);                           /* reopening: no second ALTER */
     assert_non_null (st);
@@ -350,7 +387,7 @@ int main (void)
         cmocka_unit_test (outbox_delete_range),
         cmocka_unit_test (crash_between_item_and_outbox_leaves_nothing),
         cmocka_unit_test (outbox_batched_rows_follow_savepoints),
-        cmocka_unit_test (old_database_gets_item_positions),
+        cmocka_unit_test (old_database_gets_new_columns),
         cmocka_unit_test (open_bad_path_fails),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
