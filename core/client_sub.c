@@ -122,10 +122,16 @@ s_ring_last (const seq_ring_t *r)
     return r->n ? s_ring_at (r, r->n - 1) : 0;
 }
 
-/* Number of seqs <= LIMIT (binary search). */
+/* Number of seqs <= LIMIT: all or none without a search in the common
+ * cases (a live event newer than every one remembered, a prune that keeps
+ * them all), else a binary search. */
 static size_t
 s_ring_count_le (const seq_ring_t *r, uint64_t limit)
 {
+    if (r->n == 0 || s_ring_at (r, 0) > limit)
+        return 0;
+    if (s_ring_at (r, r->n - 1) <= limit)
+        return r->n;
     size_t lo = 0, hi = r->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
