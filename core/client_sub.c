@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "event.h"
 #include "log.h"
+#include "mpack.h"
 #include "mpread.h"
 #include "util.h"
 #include "wire.h"
@@ -227,157 +228,7 @@ s_id_seen (client_sub_t *self, const char *id, size_t len)
     return false;
 }
 
-/* --- minimal msgpack reading (bounds-checked) ---------------------------- */
-
-typedef struct {
-    const unsigned char *p;
-    size_t n, off;
-} mp_t;
-
-static bool
-s_mp_need (const mp_t *m, size_t k)
-{
-    return m->n - m->off >= k;
-}
-
-static uint64_t
-s_mp_be (const unsigned char *p, size_t k)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < k; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* Reads a container/str/bin length header of type byte T with a K-byte
- * length that follows. */
-static bool
-s_mp_len (mp_t *m, size_t k, uint64_t *len)
-{
-    if (!s_mp_need (m, k))
-        return false;
-    *len = s_mp_be (m->p + m->off, k);
-    m->off += k;
-    return true;
-}
-
-static bool s_mp_skip (mp_t *m, int depth);
-
-static bool
-s_mp_skip_n (mp_t *m, uint64_t count, int depth)
-{
-    if (depth > SUB_MP_DEPTH || count > m->n - m->off)
-        return false;
-    for (uint64_t i = 0; i < count; i++)
-        if (!s_mp_skip (m, depth + 1))
-            return false;
-    return true;
-}
-
-static bool
-s_mp_skip_bytes (mp_t *m, uint64_t len)
-{
-    if (len > m->n - m->off)
-        return false;
-    m->off += (size_t) len;
-    return true;
-}
-
-static bool
-s_mp_skip (mp_t *m, int depth)
-{
-    if (!s_mp_need (m, 1))
-        return false;
-    unsigned char t = m->p[m->off++];
-    uint64_t len;
-    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
-        return true;
-    if (t >= 0x80 && t <= 0x8f)
-        return s_mp_skip_n (m, 2u * (t & 0x0f), depth);
-    if (t >= 0x90 && t <= 0x9f)
-        return s_mp_skip_n (m, t & 0x0f, depth);
-    if (t >= 0xa0 && t <= 0xbf)
-        return s_mp_skip_bytes (m, t & 0x1f);
-    switch (t) {
-    case 0xc4: case 0xd9: return s_mp_len (m, 1, &len) && s_mp_skip_bytes (m, len);
-    case 0xc5: case 0xda: return s_mp_len (m, 2, &len) && s_mp_skip_bytes (m, len);
-    case 0xc6: case 0xdb: return s_mp_len (m, 4, &len) && s_mp_skip_bytes (m, len);
-    case 0xc7: return s_mp_len (m, 1, &len) && s_mp_skip_bytes (m, len + 1);
-    case 0xc8: return s_mp_len (m, 2, &len) && s_mp_skip_bytes (m, len + 1);
-    case 0xc9: return s_mp_len (m, 4, &len) && s_mp_skip_bytes (m, len + 1);
-    case 0xca: case 0xce: case 0xd2: return s_mp_skip_bytes (m, 4);
-    case 0xcb: case 0xcf: case 0xd3: return s_mp_skip_bytes (m, 8);
-    case 0xcc: case 0xd0: return s_mp_skip_bytes (m, 1);
-    case 0xcd: case 0xd1: return s_mp_skip_bytes (m, 2);
-    case 0xd4: return s_mp_skip_bytes (m, 2);
-    case 0xd5: return s_mp_skip_bytes (m, 3);
-    case 0xd6: return s_mp_skip_bytes (m, 5);
-    case 0xd7: return s_mp_skip_bytes (m, 9);
-    case 0xd8: return s_mp_skip_bytes (m, 17);
-    case 0xdc: return s_mp_len (m, 2, &len) && s_mp_skip_n (m, len, depth);
-    case 0xdd: return s_mp_len (m, 4, &len) && s_mp_skip_n (m, len, depth);
-    case 0xde: return s_mp_len (m, 2, &len) && len <= UINT32_MAX && s_mp_skip_n (m, 2 * len, depth);
-    case 0xdf: return s_mp_len (m, 4, &len) && s_mp_skip_n (m, 2 * len, depth);
-    default:   return false;
-    }
-}
-
-static bool
-s_mp_map (mp_t *m, uint64_t *count)
-{
-    if (!s_mp_need (m, 1))
-        return false;
-    unsigned char t = m->p[m->off++];
-    if (t >= 0x80 && t <= 0x8f) {
-        *count = t & 0x0f;
-        return true;
-    }
-    if (t == 0xde)
-        return s_mp_len (m, 2, count);
-    if (t == 0xdf)
-        return s_mp_len (m, 4, count);
-    return false;
-}
-
-static bool
-s_mp_str (mp_t *m, const char **s, size_t *len)
-{
-    if (!s_mp_need (m, 1))
-        return false;
-    unsigned char t = m->p[m->off++];
-    uint64_t l;
-    if (t >= 0xa0 && t <= 0xbf)
-        l = t & 0x1f;
-    else if (!((t == 0xd9 && s_mp_len (m, 1, &l)) || (t == 0xda && s_mp_len (m, 2, &l))
-               || (t == 0xdb && s_mp_len (m, 4, &l))))
-        return false;
-    if (l > m->n - m->off)
-        return false;
-    *s = (const char *) m->p + m->off;
-    *len = (size_t) l;
-    m->off += (size_t) l;
-    return true;
-}
-
-/* Reads a non-negative integer or a boolean (as 0/1). */
-static bool
-s_mp_uint (mp_t *m, uint64_t *v)
-{
-    if (!s_mp_need (m, 1))
-        return false;
-    unsigned char t = m->p[m->off++];
-    if (t <= 0x7f) { *v = t; return true; }
-    if (t == 0xc2 || t == 0xc3) { *v = t == 0xc3; return true; }
-    size_t k = t == 0xcc || t == 0xd0 ? 1 : t == 0xcd || t == 0xd1 ? 2
-             : t == 0xce || t == 0xd2 ? 4 : t == 0xcf || t == 0xd3 ? 8 : 0;
-    if (!k || !s_mp_need (m, k))
-        return false;
-    *v = s_mp_be (m->p + m->off, k);
-    m->off += k;
-    if (t >= 0xd0 && (m->p[m->off - k] & 0x80))
-        return false;   /* negative */
-    return true;
-}
+/* --- messages from the replay endpoint ---------------------------------- */
 
 static bool
 s_key_is (const char *k, size_t klen, const char *name)
@@ -385,138 +236,89 @@ s_key_is (const char *k, size_t klen, const char *name)
     return klen == strlen (name) && memcmp (k, name, klen) == 0;
 }
 
-/* Finds the string value of top-level key "id" in an event. */
-static bool
-s_event_id (const void *data, size_t len, const char **id, size_t *idlen)
-{
-    mp_t m = { data, len, 0 };
-    uint64_t count;
-    if (!s_mp_map (&m, &count) || count > len)
-        return false;
-    for (uint64_t i = 0; i < count; i++) {
-        const char *k;
-        size_t klen;
-        if (!s_mp_str (&m, &k, &klen))
-            return false;
-        if (s_key_is (k, klen, "id"))
-            return s_mp_str (&m, id, idlen);
-        if (!s_mp_skip (&m, 0))
-            return false;
-    }
-    return false;
-}
-
 typedef struct {
     uint64_t head, next, count, first, epoch;
     bool     more, has_head, has_next, has_count;
 } sub_end_t;
 
+/* Parses the END map of an answer: unsigned head, next, count, first,
+ * epoch and boolean more (unknown keys skipped); head is required. */
 static bool
 s_parse_end (const void *data, size_t len, sub_end_t *end)
 {
     memset (end, 0, sizeof *end);
-    mp_t m = { data, len, 0 };
-    uint64_t count, v;
-    if (!s_mp_map (&m, &count) || count > len)
+    mpread_t r;
+    uint32_t n;
+    mpread_init (&r, data, len);
+    if (!mpread_map (&r, &n))
         return false;
-    for (uint64_t i = 0; i < count; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         const char *k;
         size_t klen;
-        if (!s_mp_str (&m, &k, &klen))
+        if (!mpread_str (&r, &k, &klen))
             return false;
-        bool known = true;
-        if (s_key_is (k, klen, "head") && (known = s_mp_uint (&m, &v)))
-            end->head = v, end->has_head = true;
-        else if (s_key_is (k, klen, "next") && (known = s_mp_uint (&m, &v)))
-            end->next = v, end->has_next = true;
-        else if (s_key_is (k, klen, "count") && (known = s_mp_uint (&m, &v)))
-            end->count = v, end->has_count = true;
-        else if (s_key_is (k, klen, "first") && (known = s_mp_uint (&m, &v)))
-            end->first = v;
-        else if (s_key_is (k, klen, "more") && (known = s_mp_uint (&m, &v)))
-            end->more = v != 0;
-        else if (s_key_is (k, klen, "epoch") && (known = s_mp_uint (&m, &v)))
-            end->epoch = v;
-        else if (!s_key_is (k, klen, "head") && !s_key_is (k, klen, "next")
-                 && !s_key_is (k, klen, "count") && !s_key_is (k, klen, "first")
-                 && !s_key_is (k, klen, "more") && !s_key_is (k, klen, "epoch"))
-            known = s_mp_skip (&m, 0);
-        if (!known)
+        bool ok;
+        if (s_key_is (k, klen, "head"))
+            ok = end->has_head = mpread_uint (&r, &end->head);
+        else if (s_key_is (k, klen, "next"))
+            ok = end->has_next = mpread_uint (&r, &end->next);
+        else if (s_key_is (k, klen, "count"))
+            ok = end->has_count = mpread_uint (&r, &end->count);
+        else if (s_key_is (k, klen, "first"))
+            ok = mpread_uint (&r, &end->first);
+        else if (s_key_is (k, klen, "epoch"))
+            ok = mpread_uint (&r, &end->epoch);
+        else if (s_key_is (k, klen, "more"))
+            ok = mpread_bool (&r, &end->more);
+        else
+            ok = mpread_skip (&r, SUB_MP_DEPTH);
+        if (!ok)
             return false;
     }
-    return m.off == len && end->has_head;
+    return mpread_done (&r) && end->has_head;
 }
 
-/* --- msgpack writing (requests) ------------------------------------------ */
+/* --- requests ------------------------------------------------------------ */
 
-static vl_err_t
-s_put_head (buf_t *b, unsigned char fix, unsigned char t16, unsigned char t32, uint32_t n)
+/* msgpack-c write callback into a buf_t that remembers a failure (the
+ * packer goes on after one: its output would be cut short). */
+typedef struct {
+    buf_t *b;
+    bool   failed;
+} req_out_t;
+
+static int
+s_req_write (void *data, const char *bytes, size_t len)
 {
-    unsigned char h[5];
-    if (n < 16 && fix) {
-        h[0] = (unsigned char) (fix | n);
-        return buf_append (b, h, 1);
+    req_out_t *o = data;
+    if (buf_append (o->b, bytes, len) != VL_OK) {
+        o->failed = true;
+        return -1;
     }
-    if (n <= 0xffff) {
-        h[0] = t16; h[1] = (unsigned char) (n >> 8); h[2] = (unsigned char) n;
-        return buf_append (b, h, 3);
-    }
-    h[0] = t32; h[1] = (unsigned char) (n >> 24); h[2] = (unsigned char) (n >> 16);
-    h[3] = (unsigned char) (n >> 8); h[4] = (unsigned char) n;
-    return buf_append (b, h, 5);
+    return 0;
 }
 
-static vl_err_t
-s_put_str (buf_t *b, const char *s)
-{
-    size_t n = strlen (s);
-    vl_err_t rc;
-    if (n < 32)
-        rc = buf_putc (b, (char) (0xa0 | n));
-    else
-        rc = s_put_head (b, 0, 0xda, 0xdb, (uint32_t) n);
-    return rc != VL_OK ? rc : buf_append (b, s, n);
-}
-
-static vl_err_t
-s_put_uint (buf_t *b, uint64_t v)
-{
-    unsigned char h[9];
-    if (v <= 0x7f) {
-        h[0] = (unsigned char) v;
-        return buf_append (b, h, 1);
-    }
-    h[0] = 0xcf;
-    util_put_be64 (h + 1, v);
-    return buf_append (b, h, 9);
-}
-
-/* Encodes a request {op, after, [upto], prefixes, limit} into self->reqbuf. */
+/* Encodes a request {op, after, [upto], prefixes, limit} into self->reqbuf
+ * (VL_ETOOBIG past WIRE_REPLAY_MAX_REQUEST). */
 static vl_err_t
 s_build_request (client_sub_t *self, const char *op, uint64_t after, bool with_upto,
                  uint64_t upto)
 {
-    buf_t *b = &self->reqbuf;
-    buf_reset (b);
-    vl_err_t rc = VL_OK;
-#define TRY(x) do { if (rc == VL_OK) rc = (x); } while (0)
-    TRY (s_put_head (b, 0x80, 0xde, 0xdf, with_upto ? 5 : 4));
-    TRY (s_put_str (b, "op"));
-    TRY (s_put_str (b, op));
-    TRY (s_put_str (b, "after"));
-    TRY (s_put_uint (b, after));
-    if (with_upto) {
-        TRY (s_put_str (b, "upto"));
-        TRY (s_put_uint (b, upto));
-    }
-    TRY (s_put_str (b, "prefixes"));
-    TRY (s_put_head (b, 0x90, 0xdc, 0xdd, self->all ? 0 : (uint32_t) self->nprefixes));
+    req_out_t out = { &self->reqbuf, false };
+    buf_reset (out.b);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, s_req_write);
+    msgpack_pack_map (&pk, with_upto ? 5 : 4);
+    mpack_kv_str (&pk, "op", op);
+    mpack_kv_uint (&pk, "after", after);
+    if (with_upto)
+        mpack_kv_uint (&pk, "upto", upto);
+    mpack_str (&pk, "prefixes");
+    msgpack_pack_array (&pk, self->all ? 0 : self->nprefixes);
     for (size_t i = 0; !self->all && i < self->nprefixes; i++)
-        TRY (s_put_str (b, self->prefixes[i]));
-    TRY (s_put_str (b, "limit"));
-    TRY (s_put_uint (b, (uint64_t) self->limit));
-#undef TRY
-    return rc;
+        mpack_str (&pk, self->prefixes[i]);
+    mpack_kv_uint (&pk, "limit", (uint64_t) self->limit);
+    return out.failed ? VL_ETOOBIG : VL_OK;
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
@@ -966,7 +768,7 @@ s_deliver (client_sub_t *self, client_msg_t *msg, size_t ti, uint64_t seq, bool 
     zmq_msg_t *t = &self->held[ti], *e = &self->held[ti + 2];
     const char *id;
     size_t idlen;
-    if (s_event_id (zmq_msg_data (e), zmq_msg_size (e), &id, &idlen)
+    if (mpread_event_id (zmq_msg_data (e), zmq_msg_size (e), &id, &idlen)
         && s_id_seen (self, id, idlen)) {
         self->stats.dup_id++;
         return false;

@@ -182,6 +182,17 @@ mpread_nil (mpread_t *self)
     return true;
 }
 
+bool
+mpread_bool (mpread_t *self, bool *v)
+{
+    if (self->left == 0 || (*self->p != 0xc2 && *self->p != 0xc3))
+        return false;
+    *v = *self->p == 0xc3;
+    self->p++;
+    self->left--;
+    return true;
+}
+
 /* Skips the payload of scalar tag C (already read); false if C is not a
  * valid scalar tag or its payload is cut short. */
 static bool

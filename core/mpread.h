@@ -1,6 +1,7 @@
 /* mpread.h: a small strict msgpack reader over a byte range, for the few
- * fixed-shape messages parsed without msgpack-c (replay requests, the id of
- * a journaled event, the structural pre-check and validation of events).
+ * fixed-shape messages parsed without msgpack-c (replay requests and their
+ * END answers, heartbeat bodies, the id of an event, the structural
+ * pre-check and validation of events).
  * No allocation: strings point into the input; every
  * length is checked against the bytes left. */
 #ifndef VL_MPREAD_H
@@ -37,6 +38,10 @@ bool mpread_int (mpread_t *self, int64_t *v);
 /* Consumes a nil and returns true if the next value is nil; else reads
  * nothing and returns false. */
 bool mpread_nil (mpread_t *self);
+
+/* Reads a boolean into *V; false (nothing read) if the next value is not
+ * one. */
+bool mpread_bool (mpread_t *self, bool *v);
 
 /* Skips one value of any type, nested at most DEPTH levels. */
 bool mpread_skip (mpread_t *self, int depth);

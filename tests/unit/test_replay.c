@@ -198,6 +198,24 @@ mpread_event_id_finds_the_id_past_nested_values (void **state)
     assert_false (mpread_event_id ("\x81\xa2id\x01", 5, &id, &len));
 }
 
+/* mpread_bool reads true and false, and nothing else (nothing consumed). */
+static void
+mpread_bool_reads_booleans_only (void **state)
+{
+    (void) state;
+    mpread_t r;
+    bool v = false;
+    mpread_init (&r, "\xc3\xc2\x01", 3);
+    assert_true (mpread_bool (&r, &v));
+    assert_true (v);
+    assert_true (mpread_bool (&r, &v));
+    assert_false (v);
+    assert_false (mpread_bool (&r, &v));     /* an int: left for the caller */
+    uint64_t n;
+    assert_true (mpread_uint (&r, &n) && n == 1 && mpread_done (&r));
+    assert_false (mpread_bool (&r, &v));     /* nothing left */
+}
+
 /* ---- serving over inproc ---- */
 
 typedef struct {
@@ -373,6 +391,7 @@ main (void)
         cmocka_unit_test (replay_parse_rejects_the_catalogue_of_bad_requests),
         cmocka_unit_test (replay_parse_caps_prefixes_and_sizes),
         cmocka_unit_test (mpread_event_id_finds_the_id_past_nested_values),
+        cmocka_unit_test (mpread_bool_reads_booleans_only),
         cmocka_unit_test_setup_teardown (replay_serves_pages_under_prefixes_then_end,
                                          srv_setup, srv_teardown),
     };
