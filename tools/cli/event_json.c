@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <msgpack.h>
+
+#include "mpread.h"
 
 #define MP_DEPTH_MAX 16
 
@@ -98,146 +101,60 @@ event_json_to_event (const json_t *obj, event_t *out, char *err, size_t errcap)
 
 /* --- msgpack -> JSON ----------------------------------------------------- */
 
-typedef struct {
-    const unsigned char *p;
-    size_t n, off;
-} rd_t;
-
-static bool
-s_take (rd_t *r, size_t k, const unsigned char **out)
-{
-    if (r->n - r->off < k)
-        return false;
-    *out = r->p + r->off;
-    r->off += k;
-    return true;
-}
-
-static uint64_t
-s_be (const unsigned char *p, size_t k)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < k; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static json_t *s_value (rd_t *r, int depth);
-
 static json_t *
-s_container (rd_t *r, uint64_t count, bool map, int depth)
+s_json (const msgpack_object *o)
 {
-    if (depth > MP_DEPTH_MAX || count > r->n - r->off)
-        return NULL;
-    json_t *c = map ? json_object () : json_array ();
-    for (uint64_t i = 0; c && i < count; i++) {
-        json_t *k = map ? s_value (r, depth + 1) : NULL;
-        json_t *v = (!map || json_is_string (k)) ? s_value (r, depth + 1) : NULL;
-        int rc = -1;
-        if (v && map)
-            rc = json_object_set_new (c, json_string_value (k), v);
-        else if (v)
-            rc = json_array_append_new (c, v);
-        json_decref (k);
-        if (rc != 0) {
-            json_decref (c);
-            return NULL;
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return json_null ();
+    case MSGPACK_OBJECT_BOOLEAN: return json_boolean (o->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: return json_integer ((json_int_t) o->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer ((json_int_t) o->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return json_real (o->via.f64);
+    case MSGPACK_OBJECT_STR: return json_stringn (o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_BIN: return json_stringn (o->via.bin.ptr, o->via.bin.size);
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *a = json_array ();
+        for (uint32_t i = 0; a && i < o->via.array.size; i++)
+            if (json_array_append_new (a, s_json (&o->via.array.ptr[i])) != 0) {
+                json_decref (a);
+                return NULL;
+            }
+        return a;
+    }
+    case MSGPACK_OBJECT_MAP: {
+        json_t *m = json_object ();
+        for (uint32_t i = 0; m && i < o->via.map.size; i++) {
+            const msgpack_object_kv *kv = &o->via.map.ptr[i];
+            if (kv->key.type != MSGPACK_OBJECT_STR
+                || json_object_setn_new (m, kv->key.via.str.ptr, kv->key.via.str.size,
+                                         s_json (&kv->val)) != 0) {
+                json_decref (m);
+                return NULL;
+            }
         }
+        return m;
     }
-    return c;
-}
-
-static json_t *
-s_bytes (rd_t *r, uint64_t len)
-{
-    const unsigned char *p;
-    if (len > r->n - r->off || !s_take (r, (size_t) len, &p))
-        return NULL;
-    return json_stringn ((const char *) p, (size_t) len);
-}
-
-static json_t *
-s_value (rd_t *r, int depth)
-{
-    const unsigned char *p;
-    if (!s_take (r, 1, &p))
-        return NULL;
-    unsigned char t = *p;
-    if (t <= 0x7f)
-        return json_integer (t);
-    if (t >= 0xe0)
-        return json_integer ((int8_t) t);
-    if (t <= 0x8f)
-        return s_container (r, t & 0x0f, true, depth);
-    if (t <= 0x9f)
-        return s_container (r, t & 0x0f, false, depth);
-    if (t <= 0xbf)
-        return s_bytes (r, t & 0x1f);
-    size_t k;
-    switch (t) {
-    case 0xc0: return json_null ();
-    case 0xc2: return json_false ();
-    case 0xc3: return json_true ();
-    case 0xc4: case 0xd9: k = 1; break;
-    case 0xc5: case 0xda: k = 2; break;
-    case 0xc6: case 0xdb: k = 4; break;
-    case 0xca: {
-        float f;
-        uint32_t u;
-        if (!s_take (r, 4, &p))
-            return NULL;
-        u = (uint32_t) s_be (p, 4);
-        memcpy (&f, &u, 4);
-        return json_real (f);
-    }
-    case 0xcb: {
-        double d;
-        uint64_t u;
-        if (!s_take (r, 8, &p))
-            return NULL;
-        u = s_be (p, 8);
-        memcpy (&d, &u, 8);
-        return json_real (d);
-    }
-    case 0xcc: case 0xcd: case 0xce: case 0xcf: {
-        size_t w = (size_t) 1 << (t - 0xcc);
-        if (!s_take (r, w, &p))
-            return NULL;
-        return json_integer ((json_int_t) s_be (p, w));
-    }
-    case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
-        size_t w = (size_t) 1 << (t - 0xd0);
-        if (!s_take (r, w, &p))
-            return NULL;
-        uint64_t u = s_be (p, w);
-        if (w < 8 && (u >> (8 * w - 1)))
-            u |= ~(uint64_t) 0 << (8 * w);
-        return json_integer ((json_int_t) u);
-    }
-    case 0xdc: case 0xde:
-        if (!s_take (r, 2, &p))
-            return NULL;
-        return s_container (r, s_be (p, 2), t == 0xde, depth);
-    case 0xdd: case 0xdf:
-        if (!s_take (r, 4, &p))
-            return NULL;
-        return s_container (r, s_be (p, 4), t == 0xdf, depth);
     default:
         return NULL;   /* ext types are not used by veille */
     }
-    if (!s_take (r, k, &p))
-        return NULL;
-    return s_bytes (r, s_be (p, k));
 }
 
 json_t *
 event_json_from_msgpack (const void *data, size_t len)
 {
-    rd_t r = { data, len, 0 };
-    json_t *v = s_value (&r, 0);
-    if (v && r.off != len) {
-        json_decref (v);
+    /* the structure first (bounded depth, every length within DATA), so
+     * that a forged length cannot make msgpack-c allocate */
+    mpread_t r;
+    mpread_init (&r, data, len);
+    if (!mpread_skip (&r, MP_DEPTH_MAX) || !mpread_done (&r))
         return NULL;
-    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    json_t *v = NULL;
+    if (msgpack_unpack_next (&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len)
+        v = s_json (&up.data);
+    msgpack_unpacked_destroy (&up);
     return v;
 }
