@@ -157,6 +157,18 @@ def cpu_ns(pid):
     return total
 
 
+def tree_cpu_ns(pid):
+    """cpu_ns of PID and of its direct children (nginx: master + workers)."""
+    total = cpu_ns(pid) or 0
+    try:
+        for t in os.listdir(f'/proc/{pid}/task'):
+            with open(f'/proc/{pid}/task/{t}/children') as fp:
+                total += sum(cpu_ns(int(c)) or 0 for c in fp.read().split())
+    except OSError:
+        pass
+    return total
+
+
 def parse_result(text):
     for line in text.splitlines():
         if line.startswith('RESULT '):
@@ -651,7 +663,7 @@ def section_watcher(b):
         uw = {}
         for n in sizes:
             cap = 600 if n <= 1000 else 60
-            res = watcher_passes(b, n, dirs[n], nginx.port, with_urlwatch=(n == peer_at), cap=cap)
+            res = watcher_passes(b, n, dirs[n], nginx, with_urlwatch=(n == peer_at), cap=cap)
             for r in res:
                 RESULTS['watcher'].append(r)
                 if r['system'] == 'urlwatch':
@@ -676,9 +688,12 @@ def section_watcher(b):
             nginx.stop()
 
 
-def watcher_passes(b, n, fdir, port, with_urlwatch, cap=600):
+def watcher_passes(b, n, fdir, nginx, with_urlwatch, cap=600):
     """Cold, unchanged and edited passes; a veille pass longer than CAP s is
-    stopped (and the passes after it skipped) to keep the bench bounded."""
+    stopped (and the passes after it skipped) to keep the bench bounded.
+    The CPU the broker and nginx spend during each veille pass is recorded
+    too: the three share the 2 cores."""
+    port = nginx.port
     wd = os.path.join(b.tmp, f'watch{n}')
     os.makedirs(wd, exist_ok=True)
     bp, pub, _, rep = b.start_veille('none')
@@ -703,6 +718,7 @@ def watcher_passes(b, n, fdir, port, with_urlwatch, cap=600):
                               '--edit', '1', '--round', '1', '--seeds', SEEDS])
                 log(f'watcher: edited {edited} feeds')
             log(f'watcher: veille-watch {n} feeds, {pas}')
+            cb0, cn0 = cpu_ns(bp.pid) or 0, tree_cpu_ns(nginx.proc.pid)
             try:
                 rc, wall, cpu, rss, err = timed([b.bin['watch'], '-c', conf, '--once',
                                                  '--log-level', 'warn'], timeout=cap)
@@ -712,13 +728,15 @@ def watcher_passes(b, n, fdir, port, with_urlwatch, cap=600):
                             'wall': float(cap), 'cpu': 0.0, 'rss': 0, 'items': 20 * n,
                             'events': '', 'timeout': True})
                 break
+            others = ((cpu_ns(bp.pid) or 0) - cb0 + tree_cpu_ns(nginx.proc.pid) - cn0) / 1e9
             if rc != 0:
                 log(err[-1000:])
             count = broker_count(rep)
             ev = count - before if count is not None else ''
             before = count or 0
             out.append({'system': 'veille', 'feeds': n, 'pass': pas, 'rc': rc, 'wall': wall,
-                        'cpu': cpu, 'rss': rss, 'items': 20 * n, 'events': ev})
+                        'cpu': cpu, 'rss': rss, 'items': 20 * n, 'events': ev,
+                        'others_cpu': others})
             if with_urlwatch:
                 log(f'watcher: urlwatch {n} feeds, {pas}')
                 env = dict(os.environ, HOME=uwd, XDG_CACHE_HOME=uwd, XDG_CONFIG_HOME=uwd)
@@ -965,8 +983,15 @@ def section_targets():
               f'{fus(lb)} (fsync batch){bound}')
     w1 = find('watcher', system='veille', feeds=1000, **{'pass': 'cold'})
     u1 = find('watcher', system='urlwatch', feeds=1000, **{'pass': 'cold'})
+    def cpu_floor(w):
+        """(veille-watch + broker + nginx CPU) / 2 cores: no pass is shorter."""
+        if not w.get('others_cpu'):
+            return ''
+        return (f'; bound: CPU on 2 cores, (veille-watch {w["cpu"]:.2f} + broker and nginx '
+                f'{w["others_cpu"]:.2f} s) / 2 = {(w["cpu"] + w["others_cpu"]) / 2:.2f} s')
     if w1:
-        check('1,000 feeds cold <= 0.4 s', w1['wall'], w1['wall'] <= 0.4, f'{w1["wall"]:.2f} s')
+        check('1,000 feeds cold <= 0.4 s', w1['wall'], w1['wall'] <= 0.4,
+              f'{w1["wall"]:.2f} s{cpu_floor(w1)}')
     if w1 and u1:
         x = u1['wall'] / w1['wall']
         check('... >= 5x faster than urlwatch', x, x >= 5, f'{x:.1f}x')
@@ -977,7 +1002,8 @@ def section_targets():
     w3 = find('watcher', system='veille', feeds=10000, **{'pass': 'cold'})
     if w3:
         check('10,000 feeds cold <= 4 s', w3['wall'], w3['wall'] <= 4 and not w3.get('timeout'),
-              f'> {w3["wall"]:.0f} s (stopped)' if w3.get('timeout') else f'{w3["wall"]:.2f} s')
+              f'> {w3["wall"]:.0f} s (stopped)' if w3.get('timeout')
+              else f'{w3["wall"]:.2f} s{cpu_floor(w3)}')
         rss = [r['rss'] for r in RESULTS['watcher']
                if r['system'] == 'veille' and r['feeds'] == 10000 and not r.get('timeout')]
         peak = max(rss) if rss else None
