@@ -12,6 +12,7 @@
 #include "event.h"
 
 #define FORMAT_KEEP_NEWLINES 0x1u  /* keep '\n' (CR dropped, TAB -> space) */
+#define FORMAT_MARKDOWN      0x2u  /* format_chat: backslash-escape markdown */
 
 #define FORMAT_LINE_TITLE_MAX   300   /* bytes of title in a one-line alert */
 #define FORMAT_LINE_SUMMARY_MAX 300   /* bytes of summary in a one-line alert */
@@ -27,6 +28,34 @@ vl_err_t format_clean (buf_t *out, const char *s, size_t len, size_t max, unsign
 
 /* Same, returning a new NUL-terminated string (caller frees); NULL on OOM. */
 char *format_clean_str (const char *s, size_t max, unsigned flags);
+
+/* True for the code points format_clean removes and format_json_line
+ * escapes: C0 and C1 controls, DEL, bidi embeddings/overrides/isolates/marks,
+ * line and paragraph separators, BOM, and the noncharacters (U+FDD0..U+FDEF
+ * and U+xxFFFE/U+xxFFFF, which XML forbids). */
+bool format_cp_unsafe (uint32_t cp);
+
+/* Appends S cleaned as format_clean does, for a chat message that people
+ * read and a chat server parses: an '@' that is not preceded by an ASCII
+ * letter or digit (so could start "@channel", "@here", "@all", "@everyone",
+ * "@room", "@user", "<@id>") is followed by U+200B ZERO WIDTH SPACE, which
+ * ends the mention, so nobody is notified (e-mail addresses stay as they
+ * are). With FORMAT_MARKDOWN the characters that make links, images, HTML,
+ * code and emphasis (\ ` * _ ~ [ ] ( ) ! < > |) are backslash-escaped. MAX
+ * caps the cleaned text as in format_clean; the escapes come on top. */
+vl_err_t format_chat (buf_t *out, const char *s, size_t len, size_t max, unsigned flags);
+
+/* True if URL is an absolute http:// or https:// URL (scheme in any case)
+ * with a host, and no space, control, bidi or Unicode space character, and
+ * none of " < > \ `: safe as a link target (ntfy Click, Atom link, a
+ * markdown autolink). NULL is not. */
+bool format_url_is_web (const char *url);
+
+/* Appends URL for a chat message. A web URL (format_url_is_web, at most MAX
+ * bytes) stays a working link: an '@' that could start a mention becomes
+ * %40, and with FORMAT_MARKDOWN it is written as an autolink "<URL>". Any
+ * other URL (javascript:, data:, ...) is only text: format_chat. */
+vl_err_t format_chat_url (buf_t *out, const char *url, size_t max, unsigned flags);
 
 /* Appends Unicode-correct text with invalid UTF-8 replaced by U+FFFD but
  * controls kept (for JSON, where the encoder escapes them). Capped at MAX
@@ -58,9 +87,11 @@ json_t *format_json_event (const event_t *ev, uint64_t seq);
  * close a script element). VL_ENOMEM / VL_ETOOBIG. */
 vl_err_t format_json_dump (buf_t *out, const json_t *root);
 
-/* Appends one JSON line (no newline) for EV at SEQ: the same bytes as
+/* Appends one JSON line (no newline) for EV at SEQ: the same JSON value as
  * format_json_dump of format_json_event, written directly (no jansson
- * object). On error OUT is unchanged: VL_ETOOBIG past its max, VL_ENOMEM. */
+ * object), byte for byte the same but that the code points format_cp_unsafe
+ * names are written as \uXXXX escapes (nothing in the line drives a
+ * terminal). On error OUT is unchanged: VL_ETOOBIG past its max, VL_ENOMEM. */
 vl_err_t format_json_line (buf_t *out, const event_t *ev, uint64_t seq);
 
 /* Number of Unicode code points in valid UTF-8 S. */

@@ -98,8 +98,9 @@ format_json_dump (buf_t *out, const json_t *root)
 /* --- direct writer ----------------------------------------------------------
  * format_json_line writes the text itself instead of building a jansson
  * object and dumping it: the same bytes as format_json_dump (format_json_event
- * (EV, SEQ)) (tests/unit/test_format.c compares both on hostile and random
- * strings), without an allocation per field. */
+ * (EV, SEQ)) but for the \uXXXX escapes of put_jstr (tests/unit/test_format.c
+ * compares both on hostile and random strings), without an allocation per
+ * field. */
 
 #define ELLIPSIS "\xe2\x80\xa6"
 #define REPLACEMENT "\xef\xbf\xbd"
@@ -119,7 +120,10 @@ static const unsigned char JSON_PLAIN[256] = {
 
 /* Appends S as a JSON string: fixed as format_utf8_fix does (invalid bytes
  * become U+FFFD; at most MAX bytes of fixed text, cut on a character
- * boundary and followed by "…") and escaped as jansson does. */
+ * boundary and followed by "…") and escaped as jansson does, and beyond
+ * jansson the code points format_cp_unsafe names (C1 controls, bidi
+ * controls, U+2028/2029, ...) as \uXXXX: the same JSON value, but a
+ * terminal showing the line (log sink, `veille tail --json`) obeys none. */
 static vl_err_t
 put_jstr (buf_t *out, const char *str, size_t max)
 {
@@ -138,8 +142,10 @@ put_jstr (buf_t *out, const char *str, size_t max)
             break;
         unsigned char c = s[i];
         size_t n = 1;
-        uint32_t cp;
-        if (JSON_PLAIN[c] || (c >= 0x80 && (n = util_utf8_decode (s + i, len - i, &cp)) > 0)) {
+        uint32_t cp = c;
+        if (c >= 0x80)
+            n = util_utf8_decode (s + i, len - i, &cp);
+        if (JSON_PLAIN[c] || (c >= 0x80 && n > 0 && !format_cp_unsafe (cp))) {
             if (written + n > max)           /* cut: ellipsis after the run */
                 break;
             written += n;
@@ -150,10 +156,18 @@ put_jstr (buf_t *out, const char *str, size_t max)
         if (i > run && (rc = buf_append (out, s + run, i - run)) != VL_OK)
             return rc;
         const char *rep;
-        char esc[8];
+        char esc[16];
         size_t rlen, fixed;
-        if (c >= 0x80) {
-            rep = REPLACEMENT, rlen = 3, fixed = 3;
+        if (c >= 0x80 && n > 0) {            /* C1, bidi, U+2028...: \uXXXX */
+            if (cp > 0xFFFF)                 /* a noncharacter past the BMP */
+                snprintf (esc, sizeof esc, "\\u%04X\\u%04X",
+                          (unsigned) (0xD800 + ((cp - 0x10000) >> 10)),
+                          (unsigned) (0xDC00 + ((cp - 0x10000) & 0x3FF)));
+            else
+                snprintf (esc, sizeof esc, "\\u%04X", (unsigned) cp);
+            rep = esc, rlen = strlen (esc), fixed = n;
+        } else if (c >= 0x80) {
+            rep = REPLACEMENT, rlen = 3, fixed = 3, n = 1;
         } else {
             fixed = 1;
             rlen = 2;
@@ -179,7 +193,7 @@ put_jstr (buf_t *out, const char *str, size_t max)
             break;
         }
         written += fixed;
-        i++;
+        i += n;
         run = i;
         rc = buf_append (out, rep, rlen);
     }

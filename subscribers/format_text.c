@@ -1,6 +1,7 @@
 /* format_text.c: cleaning hostile text and readable one-line / multi-line
  * renderings of events. */
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "format.h"
 #include "util.h"
@@ -33,11 +34,14 @@ escape_len (const unsigned char *p, size_t avail)
     return 2;
 }
 
-static bool
-is_bidi_control (uint32_t cp)
+bool
+format_cp_unsafe (uint32_t cp)
 {
-    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
-        || cp == 0x200E || cp == 0x200F || cp == 0x061C;
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)
+        || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
+        || cp == 0x200E || cp == 0x200F || cp == 0x061C
+        || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF
+        || (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
 }
 
 /* Appends the cleaned form of one character CP (bytes P, N); returns
@@ -57,8 +61,7 @@ clean_char (buf_t *out, uint32_t cp, const unsigned char *p, size_t n,
         *wrote = 1;
         return buf_putc (out, ' ');
     }
-    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || is_bidi_control (cp)
-        || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF)
+    if (format_cp_unsafe (cp))
         return VL_OK;
     *wrote = n;
     return buf_append (out, p, n);
@@ -135,6 +138,99 @@ format_utf8_fix (buf_t *out, const char *s, size_t len, size_t max)
         written += n;
     }
     return VL_OK;
+}
+
+static bool
+is_ascii_alnum (unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* Markdown characters that make links, images, HTML, code or emphasis. */
+static bool
+is_markdown_special (unsigned char c)
+{
+    return c && strchr ("\\`*_~[]()!<>|", c) != NULL;
+}
+
+vl_err_t
+format_chat (buf_t *out, const char *s, size_t len, size_t max, unsigned flags)
+{
+    buf_t tmp;
+    buf_init (&tmp, 0);
+    vl_err_t rc = format_clean (&tmp, s, len, max, flags & FORMAT_KEEP_NEWLINES);
+    unsigned char prev = ' ';
+    for (size_t i = 0; rc == VL_OK && i < tmp.len; i++) {
+        unsigned char c = (unsigned char) tmp.data[i];
+        if ((flags & FORMAT_MARKDOWN) && is_markdown_special (c))
+            rc = buf_putc (out, '\\');
+        if (rc == VL_OK)
+            rc = buf_putc (out, (char) c);
+        if (rc == VL_OK && c == '@' && !is_ascii_alnum (prev))
+            rc = buf_puts (out, "\xe2\x80\x8b");       /* U+200B: ends the mention */
+        prev = c;
+    }
+    buf_free (&tmp);
+    return rc;
+}
+
+/* Unicode space characters, which end a URL when a client linkifies it. */
+static bool
+is_unicode_space (uint32_t cp)
+{
+    return cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200B) || cp == 0x202F
+        || cp == 0x205F || cp == 0x3000;
+}
+
+bool
+format_url_is_web (const char *url)
+{
+    if (!url)
+        return false;
+    size_t skip;
+    if (strncasecmp (url, "https://", 8) == 0)
+        skip = 8;
+    else if (strncasecmp (url, "http://", 7) == 0)
+        skip = 7;
+    else
+        return false;
+    if (url[skip] == '\0' || url[skip] == '/')
+        return false;                          /* no host */
+    const unsigned char *p = (const unsigned char *) url;
+    size_t len = strlen (url);
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = util_utf8_decode (p + i, len - i, &cp);
+        if (n == 0 || cp == ' ' || format_cp_unsafe (cp) || is_unicode_space (cp)
+            || (cp < 0x80 && strchr ("\"<>\\`", (int) cp)))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+vl_err_t
+format_chat_url (buf_t *out, const char *url, size_t max, unsigned flags)
+{
+    if (!url)
+        return VL_OK;
+    size_t len = strlen (url);
+    if (len > max || !format_url_is_web (url))
+        return format_chat (out, url, len, max, flags);
+    bool md = (flags & FORMAT_MARKDOWN) != 0;
+    vl_err_t rc = md ? buf_putc (out, '<') : VL_OK;
+    size_t start = 0;
+    for (size_t i = 0; rc == VL_OK && i < len; i++) {
+        if (url[i] != '@' || (i > 0 && is_ascii_alnum ((unsigned char) url[i - 1])))
+            continue;
+        rc = buf_append (out, url + start, i - start);
+        if (rc == VL_OK)
+            rc = buf_puts (out, "%40");
+        start = i + 1;
+    }
+    if (rc == VL_OK)
+        rc = buf_append (out, url + start, len - start);
+    return rc == VL_OK && md ? buf_putc (out, '>') : rc;
 }
 
 size_t

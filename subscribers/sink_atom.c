@@ -77,7 +77,7 @@ sink_atom_entry (buf_t *out, const event_t *ev)
     vl_err_t rc = buf_puts (out, "  <entry>\n");
     if (rc == VL_OK) rc = xml_elem (out, "title", title, ATOM_TITLE_MAX, false);
     if (rc == VL_OK) rc = buf_printf (out, "    <id>" ATOM_ID_PREFIX "%s</id>\n", ev->id);
-    if (rc == VL_OK && ev->url) {
+    if (rc == VL_OK && format_url_is_web (ev->url)) {      /* no javascript:, data: */
         rc = buf_puts (out, "    <link rel=\"alternate\" href=\"");
         if (rc == VL_OK) rc = xml_text (out, ev->url, 8192, false);
         if (rc == VL_OK) rc = buf_puts (out, "\"/>\n");

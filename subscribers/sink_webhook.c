@@ -1,6 +1,7 @@
 /* sink_webhook.c: chat and JSON webhooks. Payloads are built with jansson
  * (the event itself by format_json_line, the same text) so any content is
- * escaped; HTTP header values are cleaned to one line. */
+ * escaped; HTTP header values are cleaned to one line; chat text mentions
+ * nobody and carries no markup from the event (format_chat). */
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
@@ -73,25 +74,28 @@ put_slack_escaped (buf_t *out, const char *s, size_t len)
     return rc;
 }
 
-/* The human message shared by chat styles: "[topic] type: title\nurl\n\nsummary". */
+/* The human message shared by chat styles: "[topic] type: title\nurl\n\nsummary",
+ * written with format_chat (mentions ended; markdown escaped with
+ * FORMAT_MARKDOWN) and the URL with format_chat_url (a link only when it is
+ * http or https). */
 static vl_err_t
-chat_text (const event_t *ev, buf_t *out)
+chat_text (const event_t *ev, unsigned flags, buf_t *out)
 {
     vl_err_t rc = buf_putc (out, '[');
-    if (rc == VL_OK) rc = format_clean (out, ev->topic, strlen (ev->topic), 255, 0);
+    if (rc == VL_OK) rc = format_chat (out, ev->topic, strlen (ev->topic), 255, flags);
     if (rc == VL_OK) rc = buf_puts (out, "] ");
-    if (rc == VL_OK) rc = format_clean (out, ev->type, strlen (ev->type), 32, 0);
+    if (rc == VL_OK) rc = format_chat (out, ev->type, strlen (ev->type), 32, flags);
     if (rc == VL_OK) rc = buf_puts (out, ": ");
     const char *title = ev->title && *ev->title ? ev->title : "(no title)";
-    if (rc == VL_OK) rc = format_clean (out, title, strlen (title), 500, 0);
+    if (rc == VL_OK) rc = format_chat (out, title, strlen (title), 500, flags);
     if (rc == VL_OK && ev->url && *ev->url) {
         rc = buf_putc (out, '\n');
-        if (rc == VL_OK) rc = format_clean (out, ev->url, strlen (ev->url), 2048, 0);
+        if (rc == VL_OK) rc = format_chat_url (out, ev->url, 2048, flags);
     }
     if (rc == VL_OK && ev->summary && *ev->summary) {
         rc = buf_puts (out, "\n\n");
-        if (rc == VL_OK) rc = format_clean (out, ev->summary, strlen (ev->summary),
-                                            WEBHOOK_CHAT_SUMMARY, FORMAT_KEEP_NEWLINES);
+        if (rc == VL_OK) rc = format_chat (out, ev->summary, strlen (ev->summary),
+                                           WEBHOOK_CHAT_SUMMARY, flags | FORMAT_KEEP_NEWLINES);
     }
     return rc;
 }
@@ -123,7 +127,8 @@ build_chat (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
 {
     buf_t text;
     buf_init (&text, 0);
-    vl_err_t rc = chat_text (ev, &text);
+    unsigned flags = o->style == WEBHOOK_SLACK ? 0 : FORMAT_MARKDOWN;   /* Slack: mrkdwn */
+    vl_err_t rc = chat_text (ev, flags, &text);
     json_t *root = NULL;
     if (rc == VL_OK && o->style == WEBHOOK_SLACK) {
         buf_t esc;
@@ -173,15 +178,18 @@ build_matrix (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *re
     vl_err_t rc = room && txn ? VL_OK : VL_ENOMEM;
     if (rc == VL_OK) rc = buf_printf (&path, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s",
                                       room, txn);
-    if (rc == VL_OK) rc = chat_text (ev, &text);
+    if (rc == VL_OK) rc = chat_text (ev, 0, &text);
     if (rc == VL_OK) rc = format_html_escape (&html, text.data, text.len + 1);
     if (rc == VL_OK && !(req->url = url_join (o->url, path.data)))
         rc = VL_ENOMEM;
     if (rc == VL_OK)
-        rc = json_body (req, json_pack ("{s:s, s:s%, s:s, s:s%}", "msgtype", "m.text",
+        rc = json_body (req, json_pack ("{s:s, s:s%, s:s, s:s%, s:{}}", "msgtype", "m.text",
                                         "body", text.data, text.len,
                                         "format", "org.matrix.custom.html",
-                                        "formatted_body", html.data ? html.data : "", html.len));
+                                        "formatted_body", html.data ? html.data : "", html.len,
+                                        /* intentional mentions, none: turns off the
+                                           push rules on the body (@room, names) */
+                                        "m.mentions"));
     req->method = "PUT";
     curl_free (room);
     curl_free (txn);
@@ -200,7 +208,7 @@ build_telegram (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *
     buf_init (&path, 0);
     buf_init (&text, 0);
     vl_err_t rc = buf_printf (&path, "/bot%s/sendMessage", o->token);
-    if (rc == VL_OK) rc = chat_text (ev, &text);
+    if (rc == VL_OK) rc = chat_text (ev, 0, &text);             /* no parse_mode */
     if (rc == VL_OK)
         cut_codepoints (&text, WEBHOOK_TELEGRAM_MAX);
     if (rc == VL_OK && !(req->url = url_join (o->url, path.data)))
@@ -238,9 +246,10 @@ build_ntfy (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
         snprintf (p, sizeof p, "%d", o->priority);
         rc = add_header (req, "Priority", p);
     }
-    if (rc == VL_OK && ev->url && *ev->url) rc = add_header (req, "Click", ev->url);
+    if (rc == VL_OK && format_url_is_web (ev->url) && strlen (ev->url) <= 2048)
+        rc = add_header (req, "Click", ev->url);            /* no javascript:, intent: ... */
     if (rc == VL_OK) rc = add_header (req, "Content-Type", "text/plain; charset=utf-8");
-    if (rc == VL_OK) rc = chat_text (ev, &req->body);
+    if (rc == VL_OK) rc = chat_text (ev, 0, &req->body);
     if (rc == VL_OK && !(req->url = strdup (o->url)))
         rc = VL_ENOMEM;
     buf_free (&title);

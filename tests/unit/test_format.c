@@ -85,6 +85,32 @@ old_json_line (buf_t *out, const event_t *ev, uint64_t seq)
     json_decref (o);
 }
 
+/* The jansson dump A with what format_json_line escapes on top of jansson
+ * (C1 controls, bidi controls, line/paragraph separators, BOM, noncharacters:
+ * format_cp_unsafe) written as \uXXXX, as it does. */
+static void
+escape_unsafe (buf_t *a)
+{
+    buf_t e;
+    buf_init (&e, 0);
+    for (size_t i = 0; i < a->len;) {
+        uint32_t cp;
+        size_t n = util_utf8_decode ((const unsigned char *) a->data + i, a->len - i, &cp);
+        if (n > 1 && format_cp_unsafe (cp)) {
+            if (cp > 0xFFFF)
+                buf_printf (&e, "\\u%04X\\u%04X", 0xD800 + ((cp - 0x10000) >> 10),
+                            0xDC00 + ((cp - 0x10000) & 0x3FF));
+            else
+                buf_printf (&e, "\\u%04X", cp);
+        } else
+            buf_append (&e, a->data + i, n ? n : 1);
+        i += n ? n : 1;
+    }
+    buf_reset (a);
+    buf_append (a, e.data, e.len);
+    buf_free (&e);
+}
+
 static void
 assert_same_json (const event_t *ev, uint64_t seq)
 {
@@ -93,6 +119,7 @@ assert_same_json (const event_t *ev, uint64_t seq)
     buf_init (&b, 0);
     buf_puts (&b, "prefix ");
     old_json_line (&a, ev, seq);
+    escape_unsafe (&a);
     assert_int_equal (format_json_line (&b, ev, seq), VL_OK);
     assert_int_equal (b.len, a.len + 7);
     if (memcmp (a.data, b.data + 7, a.len) != 0)
@@ -158,7 +185,8 @@ json_line_is_byte_identical_to_the_jansson_dump (void **state)
     }
     /* random hostile strings, of lengths around every cap */
     static const char pool[] = "ab /\"\\\x01\x1f\x7f\t\n\r\b\f\x1b"
-                               "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xa0\x80\xc0\xaf\xff\x80\xbf";
+                               "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\xa0\x80\xc0\xaf\xff\x80\xbf"
+                               "\xc2\x9b\xe2\x80\xae\xe2\x80\xa8\xef\xbf\xbf\xf4\x8f\xbf\xbf";
     static const size_t lens[] = { 0, 1, 3, 250, 255, 256, 257, 260, 1020, 1024, 1030,
                                    8190, 8192, 8197, 65530, 65536, 65540, 70000 };
     uint32_t rnd = 42;
@@ -210,6 +238,58 @@ clean_strips_escapes_and_caps_on_char_boundary (void **state)
     assert_int_equal (format_clean (&b, s, strlen (s), 6, 0), VL_OK);
     assert_string_equal (b.data, "abc d\xe2\x80\xa6");   /* é does not fit: cut before it */
     buf_free (&b);
+}
+
+static void
+json_line_escapes_what_a_terminal_would_obey (void **state)
+{
+    event_t ev;
+    hostile_event (1, &ev);
+    free (ev.title);
+    ev.title = strdup ("a\xc2\x9b" "2J b\xe2\x80\xae" "exe.txt c\xe2\x80\xa8" "d\xc2\x85" "e\xef\xbf\xbf");
+    buf_t b;
+    buf_init (&b, 0);
+    assert_int_equal (format_json_line (&b, &ev, 3), VL_OK);
+    assert_true (hostile_clean (b.data, b.len, ""));
+    assert_null (strstr (b.data, "\xe2\x80\xae"));
+    assert_null (strstr (b.data, "\xe2\x80\xa8"));
+    assert_non_null (strstr (b.data, "\"title\":\"a\\u009B2J b\\u202Eexe.txt c\\u2028d\\u0085e\\uFFFF\""));
+    json_t *o = json_loadb (b.data, b.len, 0, NULL);
+    assert_non_null (o);
+    assert_string_equal (json_string_value (json_object_get (o, "title")), ev.title);  /* same text */
+    json_decref (o);
+    buf_free (&b);
+    event_clear (&ev);
+}
+
+static void
+clean_drops_noncharacters (void **state)
+{
+    buf_t b;
+    buf_init (&b, 0);
+    const char *s = "a\xef\xbf\xbe" "b\xef\xbf\xbf" "c\xef\xb7\x90" "d\xf4\x8f\xbf\xbf" "e\xef\xbf\xbd";
+    assert_int_equal (format_clean (&b, s, strlen (s), 100, 0), VL_OK);
+    assert_string_equal (b.data, "abcde\xef\xbf\xbd");       /* U+FFFD is kept */
+    buf_free (&b);
+}
+
+static void
+url_is_web_takes_http_and_https_only (void **state)
+{
+    assert_true (format_url_is_web ("https://example.org/a?b=1&c=2#x"));
+    assert_true (format_url_is_web ("HTTP://example.org"));
+    assert_true (format_url_is_web ("https://example.org/wiki/A_(b)"));
+    static const char *const BAD[] = {
+        NULL, "", "https://", "http:/x", "javascript:alert(1)", "data:text/html,x",
+        "file:///etc/passwd", "ftp://example.org/x", " https://example.org", "https://a b",
+        "https://a\"b", "https://a<b", "https://a>b", "https://a\nb", "https://a\x7f",
+        "https://a\\b", "https://a`b", "https://a\xe2\x80\xae" "b", "https://a\xc2\xa0" "b",
+        "//example.org", NULL
+    };
+    for (size_t k = 1; BAD[k]; k++)
+        if (format_url_is_web (BAD[k]))
+            fail_msg ("accepted %s", BAD[k]);
+    assert_false (format_url_is_web (BAD[0]));
 }
 
 static void
@@ -311,6 +391,9 @@ main (void)
         cmocka_unit_test (json_line_is_byte_identical_to_the_jansson_dump),
         cmocka_unit_test (json_line_leaves_a_capped_buffer_unchanged),
         cmocka_unit_test (clean_strips_escapes_and_caps_on_char_boundary),
+        cmocka_unit_test (json_line_escapes_what_a_terminal_would_obey),
+        cmocka_unit_test (clean_drops_noncharacters),
+        cmocka_unit_test (url_is_web_takes_http_and_https_only),
         cmocka_unit_test (utf8_prefix_counts_code_points),
         cmocka_unit_test (rfc2047_words_fold_under_76_and_decode_back),
         cmocka_unit_test (rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words),

@@ -201,7 +201,8 @@ hostile_text_keeps_the_feed_well_formed (void **state)
 {
     fx_t *fx = *state;
     sink_t *s = open_sink (fx, 5);
-    deliver (s, 1, "<script>alert(1)</script> & \x1b[31mred\x01 \xff", "https://x.example/\"><b>");
+    deliver (s, 1, "<script>alert(1)</script> & \x1b[31mred\x01 \xff \xef\xbf\xbf\xef\xbf\xbe",
+             "https://x.example/\"><b>");
     flush (s);
     char title[256];
     assert_int_equal (xml_entries (fx->path, title, sizeof title), 1);
@@ -212,6 +213,26 @@ hostile_text_keeps_the_feed_well_formed (void **state)
     assert_int_equal (l.n, 1);
     assert_non_null (strstr (l.items[0].title, "<script>alert(1)</script>"));
     item_list_free (&l);
+    sink_destroy (&s);
+}
+
+static void
+links_are_web_urls_only (void **state)
+{
+    fx_t *fx = *state;
+    sink_t *s = open_sink (fx, 5);
+    deliver (s, 1, "one", "javascript:alert(1)");
+    deliver (s, 2, "two", "data:text/html,<script>alert(1)</script>");
+    deliver (s, 3, "three", "https://un.example/3");
+    flush (s);
+    assert_int_equal (xml_entries (fx->path, NULL, 0), 3);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal (util_read_file (fx->path, 1 << 20, &data, &len), VL_OK);
+    assert_null (strstr (data, "javascript:"));
+    assert_null (strstr (data, "data:"));
+    assert_non_null (strstr (data, "<link rel=\"alternate\" href=\"https://un.example/3\"/>"));
+    free (data);
     sink_destroy (&s);
 }
 
@@ -287,6 +308,7 @@ main (void)
         cmocka_unit_test_setup_teardown (feed_is_written_once_per_batch_newest_first, setup, teardown),
         cmocka_unit_test_setup_teardown (only_the_last_n_entries_are_kept, setup, teardown),
         cmocka_unit_test_setup_teardown (hostile_text_keeps_the_feed_well_formed, setup, teardown),
+        cmocka_unit_test_setup_teardown (links_are_web_urls_only, setup, teardown),
         cmocka_unit_test_setup_teardown (restart_keeps_entries_and_skips_known_ids, setup, teardown),
         cmocka_unit_test_setup_teardown (discard_drops_held_entries, setup, teardown),
         cmocka_unit_test_setup_teardown (unwritable_file_is_retried_and_bad_options_refused, NULL, NULL),

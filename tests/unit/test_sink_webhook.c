@@ -191,13 +191,142 @@ ntfy_sets_title_tags_priority_click (void **state)
     assert_string_equal (title, "Line one  Bcc: evil@example.org  Subject: pwned  body");
     assert_string_equal (header (&req, "Tags"), "warning,rotating_light");
     assert_string_equal (header (&req, "Priority"), "4");
-    assert_string_equal (header (&req, "Click"), "https://example.org/a?b=1&c=\"2\"");
+    assert_null (header (&req, "Click"));     /* a raw '"' is no URL: no link */
     assert_string_equal (header (&req, "Authorization"), "Bearer tok  X-Evil: 1");
     sink_webhook_req_free (&req);
     event_clear (&ev);
     hostile_event (4, &ev);                 /* emoji: RFC 2047 encoded */
     sink_webhook_build (&o, &ev, 1, &req);
     assert_memory_equal (header (&req, "Title"), "=?UTF-8?B?", 10);
+    sink_webhook_req_free (&req);
+    free (ev.url);
+    ev.url = strdup ("https://example.org/a?b=1&c=%222%22");
+    sink_webhook_build (&o, &ev, 1, &req);
+    assert_string_equal (header (&req, "Click"), "https://example.org/a?b=1&c=%222%22");
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+/* The human text of a chat request (Slack/Mattermost/Telegram "text",
+ * Discord "content", Matrix "body", ntfy the body); caller frees. With
+ * HTML, the Matrix formatted_body instead. */
+static char *
+chat_text_of (webhook_style_t style, const event_t *ev, bool html)
+{
+    sink_webhook_opts_t o = opts (style);
+    webhook_req_t req;
+    assert_int_equal (sink_webhook_build (&o, ev, 1, &req), VL_OK);
+    char *text;
+    if (style == WEBHOOK_NTFY)
+        text = strdup (req.body.data);
+    else {
+        json_t *j = parse (&req);
+        const char *key = style == WEBHOOK_DISCORD ? "content"
+                        : style == WEBHOOK_MATRIX ? (html ? "formatted_body" : "body") : "text";
+        text = strdup (json_string_value (json_object_get (j, key)));
+        json_decref (j);
+    }
+    sink_webhook_req_free (&req);
+    return text;
+}
+
+static void
+chat_messages_mention_nobody (void **state)
+{
+    static const char *const MENTIONS[] = {
+        "@channel", "@here", "@all", "@everyone", "@room", "@someone", "@123", "@&456", NULL
+    };
+    event_t ev;
+    hostile_event (1, &ev);
+    free (ev.title);
+    ev.title = strdup ("@channel @here hi @all (@everyone) <@123> <@&456> <!channel> foo@bar.org");
+    free (ev.summary);
+    ev.summary = strdup ("@room ping\n@someone");
+    free (ev.url);
+    ev.url = strdup ("https://medium.example/@writer/post");
+    for (int style = WEBHOOK_SLACK; style <= WEBHOOK_NTFY; style++) {
+        for (int html = 0; html <= (style == WEBHOOK_MATRIX); html++) {
+            char *text = chat_text_of ((webhook_style_t) style, &ev, html);
+            for (size_t k = 0; MENTIONS[k]; k++)
+                if (strstr (text, MENTIONS[k]))
+                    fail_msg ("style %d: %s in %s", style, MENTIONS[k], text);
+            assert_non_null (strstr (text, "foo@bar.org"));          /* addresses kept */
+            assert_non_null (strstr (text, "medium.example/%40writer/post"));   /* link works */
+            free (text);
+        }
+    }
+    /* Matrix: an empty m.mentions turns off the body-based push rules
+       (display names, @room) */
+    sink_webhook_opts_t o = opts (WEBHOOK_MATRIX);
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    json_t *j = parse (&req);
+    json_t *m = json_object_get (j, "m.mentions");
+    assert_true (json_is_object (m) && json_object_size (m) == 0);
+    json_decref (j);
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
+static void
+markdown_styles_make_links_and_images_inert (void **state)
+{
+    event_t ev;
+    hostile_event (1, &ev);
+    free (ev.title);
+    ev.title = strdup ("[Your bank](https://evil.example/login) ![](https://track.example/p.png)");
+    free (ev.summary);
+    ev.summary = strdup ("[ref]: https://evil.example\n<https://evil.example> **b** `c` ~s~ _i_");
+    free (ev.url);
+    ev.url = strdup ("javascript:alert(1)");
+    for (int style = WEBHOOK_MATTERMOST; style <= WEBHOOK_DISCORD; style++) {
+        char *text = chat_text_of ((webhook_style_t) style, &ev, false);
+        assert_non_null (strstr (text, "\\[Your bank\\]\\(https://evil.example/login\\)"));
+        assert_non_null (strstr (text, "\\!\\[\\]\\(https://track.example/p.png\\)"));
+        assert_non_null (strstr (text, "\\[ref\\]: https://evil.example"));
+        assert_non_null (strstr (text, "\\<https://evil.example\\> \\*\\*b\\*\\* \\`c\\` "
+                                       "\\~s\\~ \\_i\\_"));
+        assert_non_null (strstr (text, "\njavascript:alert\\(1\\)\n"));   /* text, no link */
+        free (text);
+    }
+    free (ev.url);
+    ev.url = strdup ("https://example.org/wiki/A_(b)");      /* a web URL: an autolink */
+    for (int style = WEBHOOK_MATTERMOST; style <= WEBHOOK_DISCORD; style++) {
+        char *text = chat_text_of ((webhook_style_t) style, &ev, false);
+        assert_non_null (strstr (text, "\n<https://example.org/wiki/A_(b)>\n"));
+        free (text);
+    }
+    char *text = chat_text_of (WEBHOOK_SLACK, &ev, false);    /* Slack: no markdown */
+    assert_non_null (strstr (text, "[Your bank](https://evil.example/login)"));
+    assert_non_null (strstr (text, "\nhttps://example.org/wiki/A_(b)\n"));
+    free (text);
+    event_clear (&ev);
+}
+
+static void
+clickable_links_are_web_urls_only (void **state)
+{
+    static const char *const BAD[] = {
+        "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>x</script>",
+        "file:///etc/passwd", "intent://x#Intent;end", "https://a.example/ b", NULL
+    };
+    sink_webhook_opts_t o = opts (WEBHOOK_NTFY);
+    event_t ev;
+    hostile_event (1, &ev);
+    for (size_t k = 0; BAD[k]; k++) {
+        free (ev.url);
+        ev.url = strdup (BAD[k]);
+        webhook_req_t req;
+        assert_int_equal (sink_webhook_build (&o, &ev, 1, &req), VL_OK);
+        if (header (&req, "Click"))
+            fail_msg ("Click: %s", header (&req, "Click"));
+        sink_webhook_req_free (&req);
+    }
+    free (ev.url);
+    ev.url = strdup ("HTTPS://ok.example/x");
+    webhook_req_t req;
+    sink_webhook_build (&o, &ev, 1, &req);
+    assert_string_equal (header (&req, "Click"), "HTTPS://ok.example/x");
     sink_webhook_req_free (&req);
     event_clear (&ev);
 }
@@ -247,6 +376,9 @@ main (void)
         cmocka_unit_test (matrix_puts_to_the_room_with_the_event_id_as_txn),
         cmocka_unit_test (telegram_puts_the_token_in_the_path_and_chat_id_in_body),
         cmocka_unit_test (ntfy_sets_title_tags_priority_click),
+        cmocka_unit_test (chat_messages_mention_nobody),
+        cmocka_unit_test (markdown_styles_make_links_and_images_inert),
+        cmocka_unit_test (clickable_links_are_web_urls_only),
         cmocka_unit_test (http_outcomes_are_classified),
         cmocka_unit_test (style_names_parse),
     };
