@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "log.h"
+#include "util.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -88,42 +89,6 @@ log_enabled (log_level_t level)
     return level >= logger.level && level < LOG_LVL_OFF;
 }
 
-/* Decodes one UTF-8 sequence at S (AVAIL bytes); returns its length and
- * the code point in *CP, or 0 for an invalid sequence. */
-static size_t
-utf8_decode (const unsigned char *s, size_t avail, unsigned int *cp)
-{
-    unsigned char c = s[0];
-    size_t n;
-    if (c < 0x80) { *cp = c; return 1; }
-    if (c >= 0xC2 && c <= 0xDF)      { n = 2; *cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; *cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; *cp = c & 0x07; }
-    else return 0;
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && *cp < 0x800) || (n == 4 && (*cp < 0x10000 || *cp > 0x10FFFF))
-        || (*cp >= 0xD800 && *cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/* Code points that must not reach a terminal or a log line as they are:
- * C0, DEL, C1, bidirectional overrides and isolates, line/paragraph
- * separators. */
-static bool
-is_dangerous (unsigned int cp)
-{
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)
-        || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
-        || cp == 0x2028 || cp == 0x2029;
-}
-
 size_t
 log_sanitize (char *dst, size_t cap, const char *src, size_t len)
 {
@@ -132,8 +97,8 @@ log_sanitize (char *dst, size_t cap, const char *src, size_t len)
     const unsigned char *s = (const unsigned char *) src;
     size_t out = 0, i = 0;
     while (i < len) {
-        unsigned int cp;
-        size_t n = utf8_decode (s + i, len - i, &cp);
+        uint32_t cp;
+        size_t n = util_utf8_decode (s + i, len - i, &cp);
         char esc[16];
         size_t elen = 0;
         if (n == 0) {
@@ -142,7 +107,7 @@ log_sanitize (char *dst, size_t cap, const char *src, size_t len)
         }
         else if (cp == '\t')
             esc[elen++] = ' ';
-        else if (is_dangerous (cp))
+        else if (util_cp_unsafe (cp))
             elen = (size_t) snprintf (esc, sizeof esc, cp < 0x100 ? "\\x%02X" : "\\u%04X", cp);
         if (elen == 0) {
             if (out + n >= cap)

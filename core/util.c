@@ -78,6 +78,16 @@ util_utf8_decode (const void *at, size_t avail, uint32_t *cp)
 }
 
 bool
+util_cp_unsafe (uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)
+        || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
+        || cp == 0x200E || cp == 0x200F || cp == 0x061C
+        || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF
+        || (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
+}
+
+bool
 util_utf8_valid (const void *data, size_t len)
 {
     const unsigned char *p = data;

@@ -26,6 +26,13 @@ void util_hex (const void *data, size_t len, char *out);
  * overlong form, a surrogate, past U+10FFFF, cut short). */
 size_t util_utf8_decode (const void *p, size_t avail, uint32_t *cp);
 
+/* True for the code points that must not reach a terminal, a log line, a
+ * header or an XML document as they are: C0 and C1 controls, DEL, bidi
+ * embeddings/overrides/isolates/marks, line and paragraph separators, BOM,
+ * and the noncharacters (U+FDD0..U+FDEF, U+xxFFFE/U+xxFFFF). log_sanitize
+ * escapes them; format_clean removes them; format_json_line escapes them. */
+bool util_cp_unsafe (uint32_t cp);
+
 /* True if DATA is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 bool util_utf8_valid (const void *data, size_t len);
 

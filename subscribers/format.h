@@ -29,12 +29,6 @@ vl_err_t format_clean (buf_t *out, const char *s, size_t len, size_t max, unsign
 /* Same, returning a new NUL-terminated string (caller frees); NULL on OOM. */
 char *format_clean_str (const char *s, size_t max, unsigned flags);
 
-/* True for the code points format_clean removes and format_json_line
- * escapes: C0 and C1 controls, DEL, bidi embeddings/overrides/isolates/marks,
- * line and paragraph separators, BOM, and the noncharacters (U+FDD0..U+FDEF
- * and U+xxFFFE/U+xxFFFF, which XML forbids). */
-bool format_cp_unsafe (uint32_t cp);
-
 /* Appends S cleaned as format_clean does, for a chat message that people
  * read and a chat server parses: an '@' that is not preceded by an ASCII
  * letter or digit (so could start "@channel", "@here", "@all", "@everyone",
@@ -89,9 +83,10 @@ vl_err_t format_json_dump (buf_t *out, const json_t *root);
 
 /* Appends one JSON line (no newline) for EV at SEQ: the same JSON value as
  * format_json_dump of format_json_event, written directly (no jansson
- * object), byte for byte the same but that the code points format_cp_unsafe
- * names are written as \uXXXX escapes (nothing in the line drives a
- * terminal). On error OUT is unchanged: VL_ETOOBIG past its max, VL_ENOMEM. */
+ * object), byte for byte the same but that the code points
+ * util_cp_unsafe (core/util.h) names are written as \uXXXX escapes
+ * (nothing in the line drives a terminal). On error OUT is unchanged:
+ * VL_ETOOBIG past its max, VL_ENOMEM. */
 vl_err_t format_json_line (buf_t *out, const event_t *ev, uint64_t seq);
 
 /* Number of Unicode code points in valid UTF-8 S. */

@@ -121,7 +121,7 @@ static const unsigned char JSON_PLAIN[256] = {
 /* Appends S as a JSON string: fixed as format_utf8_fix does (invalid bytes
  * become U+FFFD; at most MAX bytes of fixed text, cut on a character
  * boundary and followed by "…") and escaped as jansson does, and beyond
- * jansson the code points format_cp_unsafe names (C1 controls, bidi
+ * jansson the code points util_cp_unsafe names (C1 controls, bidi
  * controls, U+2028/2029, ...) as \uXXXX: the same JSON value, but a
  * terminal showing the line (log sink, `veille tail --json`) obeys none. */
 static vl_err_t
@@ -145,7 +145,7 @@ put_jstr (buf_t *out, const char *str, size_t max)
         uint32_t cp = c;
         if (c >= 0x80)
             n = util_utf8_decode (s + i, len - i, &cp);
-        if (JSON_PLAIN[c] || (c >= 0x80 && n > 0 && !format_cp_unsafe (cp))) {
+        if (JSON_PLAIN[c] || (c >= 0x80 && n > 0 && !util_cp_unsafe (cp))) {
             if (written + n > max)           /* cut: ellipsis after the run */
                 break;
             written += n;

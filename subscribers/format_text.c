@@ -34,16 +34,6 @@ escape_len (const unsigned char *p, size_t avail)
     return 2;
 }
 
-bool
-format_cp_unsafe (uint32_t cp)
-{
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)
-        || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)
-        || cp == 0x200E || cp == 0x200F || cp == 0x061C
-        || cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF
-        || (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE;
-}
-
 /* Appends the cleaned form of one character CP (bytes P, N); returns
  * VL_OK or a buffer error. Sets *WROTE to the bytes appended. */
 static vl_err_t
@@ -61,7 +51,7 @@ clean_char (buf_t *out, uint32_t cp, const unsigned char *p, size_t n,
         *wrote = 1;
         return buf_putc (out, ' ');
     }
-    if (format_cp_unsafe (cp))
+    if (util_cp_unsafe (cp))
         return VL_OK;
     *wrote = n;
     return buf_append (out, p, n);
@@ -201,7 +191,7 @@ format_url_is_web (const char *url)
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t n = util_utf8_decode (p + i, len - i, &cp);
-        if (n == 0 || cp == ' ' || format_cp_unsafe (cp) || is_unicode_space (cp)
+        if (n == 0 || cp == ' ' || util_cp_unsafe (cp) || is_unicode_space (cp)
             || (cp < 0x80 && strchr ("\"<>\\`", (int) cp)))
             return false;
         i += n;

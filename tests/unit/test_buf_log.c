@@ -49,6 +49,9 @@ log_sanitize_neutralises_hostile_text (void **state)
     assert_non_null (strstr (out, "\\x0D\\x0A"));
     assert_non_null (strstr (out, "\\u202E"));
     assert_non_null (strstr (out, "\\xFF ok"));
+    /* bidi marks, BOM and noncharacters: the list format_clean uses too */
+    log_sanitize (out, sizeof out, "a\xe2\x80\x8f" "b\xef\xbb\xbf" "c\xef\xbf\xbf", 12);
+    assert_string_equal (out, "a\\u200Fb\\uFEFFc\\uFFFF");
     const char fr[] = "Cybers\xc3\xa9" "curit\xc3\xa9 \xc2\xab ok \xc2\xbb \xf0\x9f\x94\x92";
     log_sanitize (out, sizeof out, fr, sizeof fr - 1);
     assert_string_equal (out, fr);   /* accents, quotes, emoji untouched */

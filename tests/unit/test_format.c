@@ -87,7 +87,7 @@ old_json_line (buf_t *out, const event_t *ev, uint64_t seq)
 
 /* The jansson dump A with what format_json_line escapes on top of jansson
  * (C1 controls, bidi controls, line/paragraph separators, BOM, noncharacters:
- * format_cp_unsafe) written as \uXXXX, as it does. */
+ * util_cp_unsafe) written as \uXXXX, as it does. */
 static void
 escape_unsafe (buf_t *a)
 {
@@ -96,7 +96,7 @@ escape_unsafe (buf_t *a)
     for (size_t i = 0; i < a->len;) {
         uint32_t cp;
         size_t n = util_utf8_decode ((const unsigned char *) a->data + i, a->len - i, &cp);
-        if (n > 1 && format_cp_unsafe (cp)) {
+        if (n > 1 && util_cp_unsafe (cp)) {
             if (cp > 0xFFFF)
                 buf_printf (&e, "\\u%04X\\u%04X", 0xD800 + ((cp - 0x10000) >> 10),
                             0xDC00 + ((cp - 0x10000) & 0x3FF));
