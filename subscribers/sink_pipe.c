@@ -47,7 +47,9 @@ pipe_start (sink_pipe_t *self)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init (&fa);
     posix_spawn_file_actions_adddup2 (&fa, fds[0], 0);
-    posix_spawn_file_actions_addclose (&fa, fds[0]);
+    /* nothing of ours beyond stdin/stdout/stderr, even from a library that
+     * opens a descriptor without close-on-exec (46-sub-pipe checks) */
+    posix_spawn_file_actions_addclosefrom_np (&fa, 3);
     int rc = posix_spawnp (&self->pid, self->argv[0], &fa, NULL, self->argv, environ);
     posix_spawn_file_actions_destroy (&fa);
     close (fds[0]);

@@ -2,7 +2,8 @@
 """sub_pipe_sink_never_uses_a_shell: the pipe sink writes JSON lines to the
 stdin of a program started from an argv (no shell). Titles full of shell
 syntax ($(...), backticks, ;) arrive verbatim in the JSON and nothing is
-executed. (Delivery means "written to the pipe": lines the program had
+executed; the program gets stdin, stdout and stderr and no other descriptor
+of veille-sub (sockets, databases, logs). (Delivery means "written to the pipe": lines the program had
 not read when it died are lost, so this sink is at-most-once across a
 crash of the program; it is restarted at the next event.)"""
 import json
@@ -17,10 +18,15 @@ def main():
     b = Broker(d).start()
     out = os.path.join(d, "piped.jsonl")
     canary = os.path.join(d, "pwned")
-    prog = "import sys; f = open(sys.argv[1], 'a', buffering=1); [f.write(l) for l in sys.stdin]"
+    fds = os.path.join(d, "fds")
+    # first the descriptors the program was started with beyond 0-2 (found
+    # with stat, which opens none), then stdin to the file
+    prog = ("import os, sys; fds = ' '.join(str(fd) for fd in range(3, 1024)"
+            " if os.path.exists('/proc/self/fd/' + str(fd))); open(sys.argv[2], 'w').write(fds); "
+            "f = open(sys.argv[1], 'a', buffering=1); [f.write(l) for l in sys.stdin]")
     conf = write_conf(os.path.join(d, "sub.conf"), b, os.path.join(d, "sub.db"), [
-        'name = "pipe"; type = "pipe"; argv = ["/usr/bin/python3", "-c", "%s", "%s"];'
-        ' backoff_initial_ms = 50;' % (prog, out),
+        'name = "pipe"; type = "pipe"; argv = ["/usr/bin/python3", "-c", "%s", "%s", "%s"];'
+        ' backoff_initial_ms = 50;' % (prog, out, fds),
     ])
     titles = ["$(touch %s)" % canary, "`touch %s`" % canary, "a; touch %s #" % canary,
               "\"quoted\" \\ \u00e9 'single' | > /dev/null"]
@@ -32,6 +38,9 @@ def main():
     got = [json.loads(l) for l in read_lines(out)]
     assert [g["title"] for g in got] == titles, got
     assert not os.path.exists(canary), "something ran a shell"
+    with open(fds) as f:
+        leaked = f.read().split()
+    assert leaked == [], "descriptors of veille-sub open in the program: %s" % leaked
     assert b.stop() == 0
     print("ok: %d events piped as JSON lines, no shell" % len(got))
 
