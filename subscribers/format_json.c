@@ -105,15 +105,17 @@ format_json_dump (buf_t *out, const json_t *root)
 #define ELLIPSIS "\xe2\x80\xa6"
 #define REPLACEMENT "\xef\xbf\xbd"
 
-/* 1 for the ASCII bytes copied as they are: printable (DEL too, as jansson
- * does), not '"', '\\' or '/' (escaped: JSON_ESCAPE_SLASH). */
+/* 1 for the ASCII bytes copied as they are: printable, not '"', '\\' or
+ * '/' (escaped: JSON_ESCAPE_SLASH), not DEL (jansson copies it; it is
+ * \u007F here, as every code point util_cp_unsafe names). */
 #define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
 static const unsigned char JSON_PLAIN[256] = {
     R16 (0), R16 (0),
     1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,      /* 0x20: '"' and '/' */
     R16 (1), R16 (1),
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,      /* 0x50: '\\' */
-    R16 (1), R16 (1),
+    R16 (1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,      /* 0x70: DEL */
     R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0),
 };
 #undef R16

@@ -86,8 +86,8 @@ old_json_line (buf_t *out, const event_t *ev, uint64_t seq)
 }
 
 /* The jansson dump A with what format_json_line escapes on top of jansson
- * (C1 controls, bidi controls, line/paragraph separators, BOM, noncharacters:
- * util_cp_unsafe) written as \uXXXX, as it does. */
+ * (DEL, C1 controls, bidi controls, line/paragraph separators, BOM,
+ * noncharacters: util_cp_unsafe) written as \uXXXX, as it does. */
 static void
 escape_unsafe (buf_t *a)
 {
@@ -96,7 +96,7 @@ escape_unsafe (buf_t *a)
     for (size_t i = 0; i < a->len;) {
         uint32_t cp;
         size_t n = util_utf8_decode ((const unsigned char *) a->data + i, a->len - i, &cp);
-        if (n > 1 && util_cp_unsafe (cp)) {
+        if ((n > 1 || cp == 0x7F) && util_cp_unsafe (cp)) {
             if (cp > 0xFFFF)
                 buf_printf (&e, "\\u%04X\\u%04X", 0xD800 + ((cp - 0x10000) >> 10),
                             0xDC00 + ((cp - 0x10000) & 0x3FF));
@@ -246,14 +246,15 @@ json_line_escapes_what_a_terminal_would_obey (void **state)
     event_t ev;
     hostile_event (1, &ev);
     free (ev.title);
-    ev.title = strdup ("a\xc2\x9b" "2J b\xe2\x80\xae" "exe.txt c\xe2\x80\xa8" "d\xc2\x85" "e\xef\xbf\xbf");
+    ev.title = strdup ("a\xc2\x9b" "2J b\xe2\x80\xae" "exe.txt c\xe2\x80\xa8" "d\xc2\x85" "e\xef\xbf\xbf"
+                       "f\x7f");
     buf_t b;
     buf_init (&b, 0);
     assert_int_equal (format_json_line (&b, &ev, 3), VL_OK);
     assert_true (hostile_clean (b.data, b.len, ""));
     assert_null (strstr (b.data, "\xe2\x80\xae"));
     assert_null (strstr (b.data, "\xe2\x80\xa8"));
-    assert_non_null (strstr (b.data, "\"title\":\"a\\u009B2J b\\u202Eexe.txt c\\u2028d\\u0085e\\uFFFF\""));
+    assert_non_null (strstr (b.data, "\"title\":\"a\\u009B2J b\\u202Eexe.txt c\\u2028d\\u0085e\\uFFFFf\\u007F\""));
     json_t *o = json_loadb (b.data, b.len, 0, NULL);
     assert_non_null (o);
     assert_string_equal (json_string_value (json_object_get (o, "title")), ev.title);  /* same text */
