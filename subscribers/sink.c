@@ -167,7 +167,8 @@ pipe_from_config (const config_setting_t *grp, const char *name, vl_err_t *err)
     else if (n == 0)
         *err = VL_ECONFIG;
     else {
-        sink_pipe_opts_t o = { .name = name, .argv = argv };
+        sink_pipe_opts_t o = { .name = name, .argv = argv,
+                               .timeout_s = cfg_get_int (grp, "timeout_s", 30) };
         s = sink_pipe_new (&o, err);
     }
     cfg_strlist_free (argv);

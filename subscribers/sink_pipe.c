@@ -1,6 +1,7 @@
 /* sink_pipe.c: JSON lines to a child's stdin; no shell is ever involved. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -13,24 +14,45 @@
 
 extern char **environ;
 
+#define PIPE_KILL_GRACE_MS 1000   /* SIGTERM to SIGKILL */
+
 typedef struct {
     sink_t base;
     char **argv;
+    int    timeout_ms;
     pid_t  pid;
-    int    fd;      /* write end of the child's stdin, -1 if not running */
+    int    fd;      /* write end of the child's stdin (non-blocking), -1 if not running */
     buf_t  line;
 } sink_pipe_t;
 
+/* Waits up to MS for the child to exit; true if it did (and was reaped). */
+static bool
+pipe_reaped (pid_t pid, int ms)
+{
+    int status;
+    for (int waited = 0;; waited += 10) {
+        pid_t r = waitpid (pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD))
+            return true;
+        if (waited >= ms)
+            return false;
+        poll (NULL, 0, 10);
+    }
+}
+
+/* Closes the child's stdin and ends it: a child still running gets
+ * SIGTERM, then SIGKILL PIPE_KILL_GRACE_MS later. */
 static void
 pipe_stop (sink_pipe_t *self)
 {
     if (self->fd >= 0)
         close (self->fd);
     self->fd = -1;
-    if (self->pid > 0) {
-        int status;
-        if (waitpid (self->pid, &status, WNOHANG) == 0) {
-            kill (self->pid, SIGTERM);
+    if (self->pid > 0 && !pipe_reaped (self->pid, 0)) {
+        kill (self->pid, SIGTERM);
+        if (!pipe_reaped (self->pid, PIPE_KILL_GRACE_MS)) {
+            int status;
+            kill (self->pid, SIGKILL);
             waitpid (self->pid, &status, 0);
         }
     }
@@ -44,6 +66,7 @@ pipe_start (sink_pipe_t *self)
     if (pipe (fds) != 0)
         return vl_err_from_errno (errno);
     fcntl (fds[1], F_SETFD, FD_CLOEXEC);
+    fcntl (fds[1], F_SETFL, O_NONBLOCK);   /* writes wait in poll, with a timeout */
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init (&fa);
     posix_spawn_file_actions_adddup2 (&fa, fds[0], 0);
@@ -79,14 +102,24 @@ pipe_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
     size_t off = 0;
     while (off < self->line.len) {
         ssize_t n = write (self->fd, self->line.data + off, self->line.len - off);
-        if (n < 0 && errno == EINTR)
+        if (n >= 0) {
+            off += (size_t) n;
             continue;
-        if (n < 0) {
-            sink_result_set (res, SINK_RETRY, "write to %s: %s", self->argv[0], strerror (errno));
-            pipe_stop (self);
-            return;
         }
-        off += (size_t) n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {              /* the pipe is full: wait for room */
+            struct pollfd pfd = { .fd = self->fd, .events = POLLOUT };
+            int pr = poll (&pfd, 1, self->timeout_ms);
+            if (pr > 0 || (pr < 0 && errno == EINTR))
+                continue;                   /* room again (or an error the write shows) */
+            sink_result_set (res, SINK_RETRY, "%s read nothing for %d s: restarting it",
+                             self->argv[0], self->timeout_ms / 1000);
+        }
+        else
+            sink_result_set (res, SINK_RETRY, "write to %s: %s", self->argv[0], strerror (errno));
+        pipe_stop (self);
+        return;
     }
     sink_result_set (res, SINK_DELIVERED, "written");
 }
@@ -120,6 +153,7 @@ sink_pipe_new (const sink_pipe_opts_t *opts, vl_err_t *err)
     if (self) {
         self->base.ops = &PIPE_OPS;
         self->fd = -1;
+        self->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000;
         buf_init (&self->line, 0);
         self->base.name = strdup (opts->name ? opts->name : "pipe");
         self->argv = calloc (n + 1, sizeof (char *));

@@ -64,6 +64,8 @@ static const cfg_key_t webhook_keys[] = {
 static const cfg_key_t pipe_keys[] = {
     { .name = "argv", .type = CFG_T_STRLIST, .flags = CFG_REQUIRED,
       .doc = "program and arguments (no shell); receives JSON lines on stdin" },
+    { .name = "timeout_s", .type = CFG_T_INT, .def = "30", .min = 1, .max = 600,
+      .doc = "a program that reads none of a line for this long is killed and the event retried" },
     { .name = NULL }
 };
 
