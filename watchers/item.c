@@ -148,6 +148,16 @@ allowed_scheme (const char *uri)
     return false;
 }
 
+/* No control characters in a URL. */
+static bool
+has_control (const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char) *s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
 char *
 item_resolve_link (const char *href, const char *base)
 {
@@ -163,16 +173,21 @@ item_resolve_link (const char *href, const char *base)
     char *trimmed = strndup (href, n);
     if (!trimmed)
         return NULL;
-    xmlChar *abs = xmlBuildURI ((const xmlChar *) trimmed,
-                                (const xmlChar *) (base && *base ? base : NULL));
+    const xmlChar *b = (const xmlChar *) (base && *base ? base : NULL);
+    xmlChar *abs = xmlBuildURI ((const xmlChar *) trimmed, b);
+    if (!abs && !has_control (trimmed)) {
+        /* not a URI as written: spaces or non-ASCII in a path ("Rapport
+         * annuel 2016.pdf"), as pages often have; a browser percent-encodes
+         * them (reserved characters and existing escapes kept) */
+        xmlChar *esc = xmlURIEscapeStr ((const xmlChar *) trimmed,
+                                        (const xmlChar *) ":/?#[]@!$&'()*+,;=%~");
+        abs = esc ? xmlBuildURI (esc, b) : NULL;
+        xmlFree (esc);
+    }
     const char *cand = abs ? (const char *) abs : trimmed;
     char *res = NULL;
-    for (const char *c = cand; *c; c++)
-        if ((unsigned char) *c < 0x20 || *c == 0x7f)
-            goto out;   /* no control characters in a URL */
-    if (allowed_scheme (cand))
+    if (!has_control (cand) && allowed_scheme (cand))
         res = strdup (cand);
-out:
     xmlFree (abs);
     free (trimmed);
     return res;

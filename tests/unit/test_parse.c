@@ -218,7 +218,18 @@ resolve_link_schemes_and_bases (void **state)
     u = item_resolve_link ("HTTP://UP.example/", NULL);
     assert_non_null (u);
     free (u);
+    /* spaces and non-ASCII in a path: percent-encoded, as a browser does */
+    u = item_resolve_link ("/docs/Rapport annuel 2016.pdf", "https://h.example/a/b.html");
+    assert_string_equal (u, "https://h.example/docs/Rapport%20annuel%202016.pdf");
+    free (u);
+    u = item_resolve_link ("note de synth\xc3\xa8se.pdf?v=1&x=%41", "https://h.example/a/b.html");
+    assert_string_equal (u, "https://h.example/a/note%20de%20synth%C3%A8se.pdf?v=1&x=%41");
+    free (u);
+    u = item_resolve_link ("https://h.example/a b", NULL);
+    assert_string_equal (u, "https://h.example/a%20b");
+    free (u);
     assert_null (item_resolve_link ("javascript:alert(1)", "https://h.example/"));
+    assert_null (item_resolve_link ("javascript:alert(1) x", "https://h.example/"));
     assert_null (item_resolve_link ("data:text/html,x", NULL));
     assert_null (item_resolve_link ("relative/only", NULL));
     assert_null (item_resolve_link ("", "https://h.example/"));
