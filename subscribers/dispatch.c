@@ -813,7 +813,7 @@ flush_held (wsink_t *w)
     sink_result_t res;
     size_t nconfirmed = w->nheld;
     for (int attempt = 1;; attempt++) {
-        w->sink->ops->flush (w->sink, &res);
+        sink_flush (w->sink, &res);
         if (res.status == SINK_DELIVERED)
             break;
         if (res.status == SINK_FAILED || attempt >= w->max_attempts) {

@@ -35,6 +35,14 @@ sink_deliver (sink_t *self, const event_t *ev, uint64_t seq, sink_result_t *res)
 }
 
 void
+sink_flush (sink_t *self, sink_result_t *res)
+{
+    res->retry_after_ms = 0;
+    res->detail[0] = '\0';
+    self->ops->flush (self, res);
+}
+
+void
 sink_destroy (sink_t **self_p)
 {
     if (self_p && *self_p) {

@@ -55,6 +55,8 @@ sink_t *sink_new_from_config (const config_setting_t *grp, vl_err_t *err);
 
 /* Convenience wrappers (NULL-safe where it makes sense). */
 void sink_deliver (sink_t *self, const event_t *ev, uint64_t seq, sink_result_t *res);
+/* Writes what SELF holds (ops->flush, which must not be NULL) into a reset *RES. */
+void sink_flush (sink_t *self, sink_result_t *res);
 void sink_destroy (sink_t **self_p);
 
 /* Sets RES to STATUS with a printf-style detail. */

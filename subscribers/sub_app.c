@@ -443,7 +443,7 @@ sub_app_test_sink (config_setting_t *section, const char *name, FILE *out)
     }
     sink_deliver (s, &ev, 0, &res);
     if (res.status == SINK_HELD && s->ops->flush)
-        s->ops->flush (s, &res);
+        sink_flush (s, &res);
     char detail[300];
     log_sanitize (detail, sizeof detail, res.detail, strlen (res.detail));
     fprintf (out, "sink %s: %s (%s)\n", name,
@@ -530,7 +530,7 @@ redeliver (sink_t *s, const config_setting_t *grp, const event_t *ev, uint64_t s
     for (int attempt = 1;; attempt++) {
         sink_deliver (s, ev, seq, res);
         if (res->status == SINK_HELD && s->ops->flush)
-            s->ops->flush (s, res);
+            sink_flush (s, res);
         if (res->status == SINK_DELIVERED)
             return true;
         if (res->status == SINK_FAILED || attempt >= max)
