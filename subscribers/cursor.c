@@ -105,7 +105,26 @@ cursor_close (cursor_t **self_p)
 }
 
 vl_err_t cursor_begin (cursor_t *self) { return store_begin (self->db); }
-vl_err_t cursor_commit (cursor_t *self) { return store_commit (self->db); }
+/* A full disk is logged at debug level here: the caller reports it once
+ * per episode (it retries until the state can be written). */
+static void
+log_sql_error (cursor_t *self, vl_err_t err, const char *sql)
+{
+    log_write (err == VL_ENOSPC ? LOG_LVL_DEBUG : LOG_LVL_ERROR, "sqlite: %s (in: %.60s)",
+               sqlite3_errmsg (self->db), sql);
+}
+
+vl_err_t
+cursor_commit (cursor_t *self)
+{
+    int rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        return VL_OK;
+    vl_err_t err = store_err (rc);
+    log_sql_error (self, err, "COMMIT");
+    store_rollback (self->db);      /* SQLite may have kept the transaction open */
+    return err;
+}
 void cursor_rollback (cursor_t *self) { store_rollback (self->db); }
 
 /* Runs statement I to completion (no rows expected) and resets it. */
@@ -115,7 +134,7 @@ run (cursor_t *self, int i)
     int rc = sqlite3_step (self->st[i]);
     vl_err_t err = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? VL_OK : store_err (rc);
     if (err != VL_OK)
-        log_error ("sqlite: %s (in: %.60s)", sqlite3_errmsg (self->db), SQL[i]);
+        log_sql_error (self, err, SQL[i]);
     sqlite3_reset (self->st[i]);
     sqlite3_clear_bindings (self->st[i]);
     return err;

@@ -21,7 +21,9 @@ cursor_t *cursor_open (const char *path, int dedup_window, vl_err_t *err);
 void cursor_close (cursor_t **self_p);
 
 /* Transactions grouping several calls (BEGIN IMMEDIATE / COMMIT). Calls
- * made outside one are committed one by one. */
+ * made outside one are committed one by one. A failed commit rolls the
+ * transaction back. A full disk (VL_ENOSPC) is logged at debug level only:
+ * callers report it. */
 vl_err_t cursor_begin (cursor_t *self);
 vl_err_t cursor_commit (cursor_t *self);
 void     cursor_rollback (cursor_t *self);

@@ -101,6 +101,9 @@ typedef struct {
     item_t  **left;                /* of a batch cut by stop: never attempted */
     size_t    nleft, left_cap;
     idset_t   ids;                 /* delivered window (cap 0: SQLite only) */
+    bool      stalled;             /* a write keeps failing (see stall()) */
+    int64_t   stalled_since;       /* mono ms */
+    unsigned  stall_tries;
 
     atomic_uint_fast64_t delivered, dead, dups, retries, overflows, persisted;
 } wsink_t;
@@ -672,22 +675,68 @@ wait_schedule (wsink_t *w)
 
 typedef enum { OUT_DONE, OUT_HELD, OUT_DEAD, OUT_ABORT } outcome_t;
 
+/* A write the worker must do before going on keeps failing: the output is
+ * full (a sink result marked blocked) or the state cannot be written (a full
+ * disk under the SQLite file, most often). The first failure of an episode
+ * is logged as an error with WHAT, the next ones at debug level; the worker
+ * waits (backoff_initial_ms doubling up to backoff_max_ms, not counted
+ * against max_attempts) and delivers nothing else meanwhile, so its queue
+ * fills and the sink catches up by replay later. False if stop was requested. */
+static bool
+stall (wsink_t *w, const char *what)
+{
+    if (!w->stalled) {
+        w->stalled = true;
+        w->stalled_since = util_mono_ms ();
+        w->stall_tries = 0;
+        log_error ("sink %s: %s; the events wait (none is lost or skipped), retrying "
+                   "every %d ms at most until it succeeds", w->name, what, w->backoff_max);
+    } else
+        log_debug ("sink %s: still failing (%u retries)", w->name, w->stall_tries);
+    w->stall_tries++;
+    atomic_fetch_add (&w->retries, 1);
+    int attempt = w->stall_tries < 32 ? (int) w->stall_tries : 32;
+    return nap (w, dispatch_backoff_ms (attempt, w->backoff_initial, w->backoff_max));
+}
+
+/* Ends a stall episode (logged once). */
 static void
+unstall (wsink_t *w)
+{
+    if (!w->stalled)
+        return;
+    w->stalled = false;
+    log_info ("sink %s: writes again after %lld ms (%u retries)", w->name,
+              (long long) (util_mono_ms () - w->stalled_since), w->stall_tries);
+}
+
+/* Parks IT as a dead letter; waits (stall) until that is stored. False if
+ * stopped first: then IT is neither parked nor confirmed. */
+static bool
 park (wsink_t *w, item_t *it, const char *why, int attempts)
 {
+    vl_err_t rc;
+    for (;;) {
+        rc = cursor_begin (w->db);
+        if (rc == VL_OK) rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
+                                               it->raw, it->rawlen, why, attempts);
+        if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
+        if (rc == VL_OK && it->carried) rc = cursor_carry_remove (w->db, w->name, it->ev.id);
+        if (rc == VL_OK) rc = cursor_commit (w->db);
+        else cursor_rollback (w->db);
+        if (rc == VL_OK)
+            break;
+        char what[128];
+        snprintf (what, sizeof what, "cannot store a dead letter: %s", vl_strerror (rc));
+        if (!stall (w, what))
+            return false;
+    }
+    unstall (w);
     log_warn ("sink %s: event %s (seq %llu) parked as dead letter after %d attempt(s): %s",
               w->name, it->ev.id, (unsigned long long) it->seq, attempts, why);
-    vl_err_t rc = cursor_begin (w->db);
-    if (rc == VL_OK) rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
-                                           it->raw, it->rawlen, why, attempts);
-    if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
-    if (rc == VL_OK && it->carried) rc = cursor_carry_remove (w->db, w->name, it->ev.id);
-    if (rc == VL_OK) rc = cursor_commit (w->db);
-    else cursor_rollback (w->db);
-    if (rc != VL_OK)
-        log_error ("sink %s: cannot park event %s: %s", w->name, it->ev.id, vl_strerror (rc));
     idset_add (&w->ids, it->ev.id, it->seq, w->cursor);
     atomic_fetch_add (&w->dead, 1);
+    return true;
 }
 
 /* Delivers one item with retries. */
@@ -700,13 +749,18 @@ deliver (wsink_t *w, item_t *it)
             return OUT_ABORT;
         sink_deliver (w->sink, &it->ev, it->seq, &res);
         if (res.status == SINK_DELIVERED || res.status == SINK_HELD) {
+            unstall (w);
             w->last_delivery = util_mono_ms ();
             return res.status == SINK_HELD ? OUT_HELD : OUT_DONE;
         }
-        if (res.status == SINK_FAILED || attempt >= w->max_attempts) {
-            park (w, it, res.detail, attempt);
-            return OUT_DEAD;
+        if (res.status == SINK_RETRY && res.blocked) {
+            attempt--;                            /* not counted: waits for room */
+            if (!stall (w, res.detail))
+                return OUT_ABORT;
+            continue;
         }
+        if (res.status == SINK_FAILED || attempt >= w->max_attempts)
+            return park (w, it, res.detail, attempt) ? OUT_DEAD : OUT_ABORT;
         atomic_fetch_add (&w->retries, 1);
         int64_t delay = res.retry_after_ms > 0
                       ? (res.retry_after_ms > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : res.retry_after_ms)
@@ -718,15 +772,19 @@ deliver (wsink_t *w, item_t *it)
     }
 }
 
-/* Persists confirmations (ids) and the cursor, in one transaction. */
-static void
+/* Persists confirmations (ids) and the cursor, in one transaction; waits
+ * (stall) until that succeeds, so nothing more is delivered while the
+ * state cannot be written. False if stopped first (nothing persisted). */
+static bool
 commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settled)
 {
     if (ndone == 0 && mark <= w->cursor && !settled)
-        return;
+        return true;
     for (size_t i = 0; i < ndone; i++)      /* delivered, whatever the commit does */
         idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
-    vl_err_t rc = cursor_begin (w->db);
+    vl_err_t rc;
+again:
+    rc = cursor_begin (w->db);
     for (size_t i = 0; rc == VL_OK && i < ndone; i++) {
         /* settled: the intents go all at once below; no verify: no intents */
         rc = settled || !w->sink->ops->verify ? cursor_record_seen (w->db, w->name, done[i]->ev.id, done[i]->seq)
@@ -743,13 +801,18 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
     else
         cursor_rollback (w->db);
     if (rc != VL_OK) {
-        log_error ("sink %s: cannot persist delivery state: %s", w->name, vl_strerror (rc));
-        return;
+        char what[128];
+        snprintf (what, sizeof what, "cannot record delivery state: %s", vl_strerror (rc));
+        if (!stall (w, what))
+            return false;
+        goto again;
     }
+    unstall (w);
     if (mark > w->cursor) {
         w->cursor = mark;
         atomic_store (&w->persisted, mark);
     }
+    return true;
 }
 
 static bool
@@ -790,20 +853,32 @@ hold (wsink_t *w, item_t *it)
 }
 
 /* Records delivery intents for the events of a batch (sinks that can verify
- * after a crash whether an intent reached the output). */
-static void
+ * after a crash whether an intent reached the output). Nothing is written
+ * to the output before they are stored: waits (stall) until they are.
+ * False if stopped first. */
+static bool
 add_pending (wsink_t *w, slot_t *batch, size_t n)
 {
     if (!w->sink->ops->verify)
-        return;
-    vl_err_t rc = cursor_begin (w->db);
-    for (size_t i = 0; rc == VL_OK && i < n; i++)
-        if (batch[i].item)
-            rc = cursor_pending_add (w->db, w->name, batch[i].item->ev.id, batch[i].item->seq);
-    if (rc == VL_OK)
-        rc = cursor_commit (w->db);
-    else
-        cursor_rollback (w->db);
+        return true;
+    for (;;) {
+        vl_err_t rc = cursor_begin (w->db);
+        for (size_t i = 0; rc == VL_OK && i < n; i++)
+            if (batch[i].item)
+                rc = cursor_pending_add (w->db, w->name, batch[i].item->ev.id, batch[i].item->seq);
+        if (rc == VL_OK)
+            rc = cursor_commit (w->db);
+        else
+            cursor_rollback (w->db);
+        if (rc == VL_OK)
+            break;
+        char what[128];
+        snprintf (what, sizeof what, "cannot record delivery intents: %s", vl_strerror (rc));
+        if (!stall (w, what))
+            return false;
+    }
+    unstall (w);
+    return true;
 }
 
 /* Flushes held items (digest) with retries; confirms or parks them. */
@@ -814,8 +889,16 @@ flush_held (wsink_t *w)
     size_t nconfirmed = w->nheld;
     for (int attempt = 1;; attempt++) {
         sink_flush (w->sink, &res);
-        if (res.status == SINK_DELIVERED)
+        if (res.status == SINK_DELIVERED) {
+            unstall (w);
             break;
+        }
+        if (res.status == SINK_RETRY && res.blocked) {
+            attempt--;                            /* not counted: waits for room */
+            if (!stall (w, res.detail))
+                return;
+            continue;
+        }
         if (res.status == SINK_FAILED || attempt >= w->max_attempts) {
             /* a sink that can check its output (a file) may have written
                some before failing: those are confirmed, the others parked */
@@ -824,9 +907,13 @@ flush_held (wsink_t *w)
                 item_t *it = w->held[i];
                 if (w->sink->ops->verify && w->sink->ops->verify (w->sink, it->ev.id))
                     w->held[nconfirmed++] = it;
-                else {
-                    park (w, it, res.detail, attempt);
+                else if (park (w, it, res.detail, attempt))
                     item_unref (it);
+                else {                    /* stopped: the rest stay held, unconfirmed */
+                    for (size_t j = i; j < w->nheld; j++)
+                        w->held[nconfirmed++] = w->held[j];
+                    w->nheld = nconfirmed;
+                    return;
                 }
             }
             if (w->sink->ops->discard)
@@ -860,7 +947,10 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
     bool ok = true;
     bool remote = !w->sink->ops->verify;
     *left = n;
-    add_pending (w, batch, n);
+    if (!add_pending (w, batch, n)) {
+        *left = 0;
+        return false;
+    }
     for (size_t i = 0; i < n && ok; i++) {
         item_t *it = batch[i].item;
         if (!it) {
@@ -877,7 +967,10 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
             continue;
         }
         if (remote && ndone > 0 && util_mono_ms () - first_done >= REMOTE_COMMIT_MS) {
-            commit_batch (w, done, ndone, mark, false);
+            if (!commit_batch (w, done, ndone, mark, false)) {
+                *left = i;
+                return false;
+            }
             ndone = 0;
         }
         outcome_t out = deliver (w, it);
@@ -887,7 +980,10 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
             done[ndone++] = it;
             atomic_fetch_add (&w->delivered, 1);
             if (remote && ndone >= REMOTE_COMMIT_EVERY) {
-                commit_batch (w, done, ndone, mark, false);
+                if (!commit_batch (w, done, ndone, mark, false)) {
+                    *left = i + 1;
+                    return false;
+                }
                 ndone = 0;
             }
         } else if (out == OUT_HELD)
@@ -898,8 +994,8 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
     }
     /* intents are cleared once every event of the batch is settled; held
        ones (a log sink's buffered lines) are settled by flush_held */
-    commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify && w->nheld == 0);
-    return ok;
+    bool stored = commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify && w->nheld == 0);
+    return ok && stored;
 }
 
 static size_t

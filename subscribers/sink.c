@@ -30,6 +30,7 @@ void
 sink_deliver (sink_t *self, const event_t *ev, uint64_t seq, sink_result_t *res)
 {
     res->retry_after_ms = 0;
+    res->blocked = false;
     res->detail[0] = '\0';
     self->ops->deliver (self, ev, seq, res);
 }
@@ -38,6 +39,7 @@ void
 sink_flush (sink_t *self, sink_result_t *res)
 {
     res->retry_after_ms = 0;
+    res->blocked = false;
     res->detail[0] = '\0';
     self->ops->flush (self, res);
 }

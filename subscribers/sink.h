@@ -20,6 +20,9 @@ typedef enum {
 typedef struct {
     sink_status_t status;
     int64_t       retry_after_ms;   /* > 0: the receiver asked to wait (429) */
+    bool          blocked;          /* SINK_RETRY: the output cannot take anything now
+                                       (disk full); retried with backoff until it can,
+                                       never counted against max_attempts */
     char          detail[256];      /* human-readable reason, for logs/dead letters */
 } sink_result_t;
 

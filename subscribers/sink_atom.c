@@ -266,6 +266,7 @@ atom_flush (sink_t *base, sink_result_t *res)
     buf_free (&out);
     if (rc != VL_OK) {
         free (list);
+        res->blocked = rc == VL_ENOSPC;
         sink_result_set (res, SINK_RETRY, "cannot write %s: %s", self->path, vl_strerror (rc));
         return;
     }

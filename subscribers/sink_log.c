@@ -2,8 +2,10 @@
  * on SIGHUP (logrotate). deliver() formats the line into a buffer and holds
  * the event (SINK_HELD); flush(), which the dispatcher calls at the end of
  * each queue batch, writes every held line with as few write(2) calls as it
- * can and confirms them all once the last byte is written. A failed write is
- * retried from the first byte not written, so no line is written twice.
+ * can and confirms them all once the last byte is written. A failed write
+ * cuts a partly written line off the file and is retried from the start of
+ * that line, so no line is written twice or in part; a full disk (ENOSPC,
+ * EDQUOT) is reported as blocked: the dispatcher retries until it passes.
  * After a crash, verify() looks for the event id in the tail of the file,
  * so an event written just before a kill -9 is not written twice. */
 /* memmem: _GNU_SOURCE comes from the build */
@@ -45,13 +47,19 @@ static vl_err_t
 logsink_open_file (sink_log_t *self)
 {
     int fd = open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        log_error ("sink %s: cannot open %s: %s", self->base.name, self->path, strerror (errno));
+    if (fd < 0)
         return vl_err_from_errno (errno);
-    }
     self->fd = fd;
     self->own_fd = true;
     return VL_OK;
+}
+
+/* The output cannot take anything now (a full disk or quota): the
+ * dispatcher waits for it instead of counting attempts. */
+static bool
+is_full (int errnum)
+{
+    return errnum == ENOSPC || errnum == EDQUOT;
 }
 
 static void
@@ -93,12 +101,33 @@ logsink_discard (sink_t *base)
     self->nheld = 0;
 }
 
+/* After a failed write: a line written in part (a full disk takes what
+ * fits) is cut off the file again, so the file holds whole lines only, a
+ * line is never glued to the next, and verify() cannot mistake a cut line
+ * for a delivered one. SENT goes back to the start of that line. If the
+ * cut fails, SENT stays: the retry completes the line. */
+static void
+cut_partial_line (sink_log_t *self)
+{
+    size_t line = self->sent;
+    while (line > 0 && self->out.data[line - 1] != '\n')
+        line--;
+    size_t part = self->sent - line;
+    struct stat st;
+    if (part == 0 || !self->own_fd || fstat (self->fd, &st) != 0 || !S_ISREG (st.st_mode)
+        || (uint64_t) st.st_size < part)
+        return;
+    if (ftruncate (self->fd, st.st_size - (off_t) part) == 0)
+        self->sent = line;
+}
+
 static void
 logsink_flush (sink_t *base, sink_result_t *res)
 {
     sink_log_t *self = (sink_log_t *) base;
     if (self->fd < 0 && logsink_open_file (self) != VL_OK) {
-        sink_result_set (res, SINK_RETRY, "cannot open %s", self->path);
+        res->blocked = is_full (errno);
+        sink_result_set (res, SINK_RETRY, "cannot open %s: %s", self->path, strerror (errno));
         return;
     }
     if (!self->own_fd)
@@ -110,7 +139,11 @@ logsink_flush (sink_t *base, sink_result_t *res)
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            sink_result_set (res, SINK_RETRY, "write: %s", n < 0 ? strerror (errno) : "nothing written");
+            int e = errno;
+            cut_partial_line (self);
+            res->blocked = n < 0 && is_full (e);
+            sink_result_set (res, SINK_RETRY, "write %s: %s", self->path ? self->path : "stdout",
+                             n < 0 ? strerror (e) : "nothing written");
             return;
         }
         self->sent += (size_t) n;
@@ -174,6 +207,8 @@ logsink_reopen (sink_t *base)
     self->fd = -1;
     if (logsink_open_file (self) == VL_OK)
         log_info ("sink %s: reopened %s", base->name, self->path);
+    else
+        log_error ("sink %s: cannot open %s: %s", base->name, self->path, strerror (errno));
 }
 
 static void
@@ -208,9 +243,11 @@ sink_log_new (const sink_log_opts_t *opts, vl_err_t *err)
         self->fd = -1;
         buf_init (&self->out, 0);
         rc = self->base.name && (self->path || !opts->path) ? VL_OK : VL_ENOMEM;
-        if (rc == VL_OK && self->path)
-            rc = logsink_open_file (self);
-        else if (rc == VL_OK)
+        if (rc == VL_OK && self->path) {
+            if ((rc = logsink_open_file (self)) != VL_OK)
+                log_error ("sink %s: cannot open %s: %s", self->base.name, self->path,
+                           strerror (errno));
+        } else if (rc == VL_OK)
             self->fd = STDOUT_FILENO;
     }
     if (rc != VL_OK && self) {
