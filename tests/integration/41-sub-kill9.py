@@ -54,11 +54,17 @@ def main():
     pub.join(300)
     assert not pub.is_alive()
 
-    s = Sub(conf).start()
-    wait_until(lambda: len(read_lines(paths["all.log"])) >= N
-               and len(read_lines(paths["all.jsonl"])) >= N
-               and len(read_lines(paths["odd.jsonl"])) >= N // 2, timeout=240,
-               what="every event in every sink")
+    s = Sub(conf, args=["--log-level", "info"]).start()
+    try:
+        wait_until(lambda: len(read_lines(paths["all.log"])) >= N
+                   and len(read_lines(paths["all.jsonl"])) >= N
+                   and len(read_lines(paths["odd.jsonl"])) >= N // 2, timeout=240,
+                   what="every event in every sink")
+    except AssertionError:
+        print("lines: %s; killed at %d; veille-sub log tail:\n%s"
+              % ({k: len(read_lines(v)) for k, v in paths.items()}, killed_at,
+                 "\n".join(s.log_text().splitlines()[-40:])))
+        raise
     assert s.stop() == 0       # anything duplicated would be written by now
     for name, got, want in (("text", ids_in_text(paths["all.log"]), want_all),
                             ("json", ids_in_json(paths["all.jsonl"]), want_all),
