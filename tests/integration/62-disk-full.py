@@ -18,41 +18,13 @@ import subprocess
 import sys
 import time
 
+from tmpfs import fill, mount_tmpfs
 from broker_harness import Broker, Publisher, Replayer, check, make_event, workdir
 from soak_driver import Proc, journal_ids, write_feed
 
 import zmq
 
 WATCH = os.path.join(os.environ.get("VEILLE_BIN", "build"), "watchers", "veille-watch")
-MOUNTS = []
-
-
-def mount_tmpfs(path, size):
-    os.makedirs(path, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", path],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print("SKIP: cannot mount a tmpfs (%s): disk-full test not run" % r.stderr.strip())
-        sys.exit(0)
-    MOUNTS.append(path)
-
-
-def umount_all():
-    for p in reversed(MOUNTS):
-        subprocess.run(["umount", "-l", p], capture_output=True)
-
-
-def fill(path):
-    """Fills the file system of PATH with a filler file until ENOSPC."""
-    filler = os.path.join(path, "filler")
-    chunk = b"\0" * 4096
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(chunk)
-        except OSError:
-            pass
-    return filler
 
 
 def wait_for(pred, timeout, what):
@@ -164,7 +136,6 @@ def main():
         print("SKIP: not root: cannot mount tmpfs; disk-full test not run")
         return 0
     d = workdir("diskfull")
-    atexit.register(umount_all)
     broker_part(d)
     watcher_part(d)
     print("disk full: OK")

@@ -23,40 +23,12 @@ import signal
 import subprocess
 import sys
 
+from tmpfs import fill, mount_tmpfs
 from sub_harness import Broker, Sub, event, publish, run_sub, stored_cursor, wait_until, \
     workdir, write_conf
 from sub_webhook import Receiver
 
-MOUNTS = []
 RETRY = "max_attempts = 2; backoff_initial_ms = 50; backoff_max_ms = 200;"
-
-
-def mount_tmpfs(path, size):
-    os.makedirs(path, exist_ok=True)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", path],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        print("SKIP: cannot mount a tmpfs (%s): disk-full test not run" % r.stderr.strip())
-        sys.exit(0)
-    MOUNTS.append(path)
-
-
-def umount_all():
-    for p in reversed(MOUNTS):
-        subprocess.run(["umount", "-l", p], capture_output=True)
-
-
-def fill(path):
-    """Fills the file system of PATH with a filler file until ENOSPC."""
-    filler = os.path.join(path, "filler")
-    chunk = b"\0" * 4096
-    with open(filler, "wb", buffering=0) as f:
-        try:
-            while True:
-                f.write(chunk)
-        except OSError:
-            pass
-    return filler
 
 
 def file_ids(path):
@@ -192,7 +164,6 @@ def main():
         print("SKIP: not root: cannot mount tmpfs; disk-full test not run")
         return 0
     d = workdir("subdiskfull")
-    atexit.register(umount_all)
     log_sink_part(d)
     state_part(d)
     print("sub disk full: OK")
