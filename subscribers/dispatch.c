@@ -710,28 +710,60 @@ unstall (wsink_t *w)
               (long long) (util_mono_ms () - w->stalled_since), w->stall_tries);
 }
 
+/* The writes of one state transaction (between cursor_begin and commit). */
+typedef vl_err_t (*state_writes_fn) (wsink_t *w, const void *arg);
+
+/* Runs WRITES in a transaction until it commits: a failure (a full disk
+ * under the state, most often) rolls back and stalls, logged as WHAT.
+ * False if stop was requested first (nothing stored). */
+static bool
+store_state (wsink_t *w, state_writes_fn writes, const void *arg, const char *what)
+{
+    for (;;) {
+        vl_err_t rc = cursor_begin (w->db);
+        if (rc == VL_OK)
+            rc = writes (w, arg);
+        if (rc == VL_OK)
+            rc = cursor_commit (w->db);
+        else
+            cursor_rollback (w->db);
+        if (rc == VL_OK) {
+            unstall (w);
+            return true;
+        }
+        char why[160];
+        snprintf (why, sizeof why, "%s: %s", what, vl_strerror (rc));
+        if (!stall (w, why))
+            return false;
+    }
+}
+
+typedef struct {
+    const item_t *it;
+    const char   *why;
+    int           attempts;
+} dead_args_t;
+
+static vl_err_t
+dead_writes (wsink_t *w, const void *arg)
+{
+    const dead_args_t *a = arg;
+    const item_t *it = a->it;
+    vl_err_t rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
+                                   it->raw, it->rawlen, a->why, a->attempts);
+    if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
+    if (rc == VL_OK && it->carried) rc = cursor_carry_remove (w->db, w->name, it->ev.id);
+    return rc;
+}
+
 /* Parks IT as a dead letter; waits (stall) until that is stored. False if
  * stopped first: then IT is neither parked nor confirmed. */
 static bool
 park (wsink_t *w, item_t *it, const char *why, int attempts)
 {
-    vl_err_t rc;
-    for (;;) {
-        rc = cursor_begin (w->db);
-        if (rc == VL_OK) rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
-                                               it->raw, it->rawlen, why, attempts);
-        if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
-        if (rc == VL_OK && it->carried) rc = cursor_carry_remove (w->db, w->name, it->ev.id);
-        if (rc == VL_OK) rc = cursor_commit (w->db);
-        else cursor_rollback (w->db);
-        if (rc == VL_OK)
-            break;
-        char what[128];
-        snprintf (what, sizeof what, "cannot store a dead letter: %s", vl_strerror (rc));
-        if (!stall (w, what))
-            return false;
-    }
-    unstall (w);
+    dead_args_t a = { it, why, attempts };
+    if (!store_state (w, dead_writes, &a, "cannot store a dead letter"))
+        return false;
     log_warn ("sink %s: event %s (seq %llu) parked as dead letter after %d attempt(s): %s",
               w->name, it->ev.id, (unsigned long long) it->seq, attempts, why);
     idset_add (&w->ids, it->ev.id, it->seq, w->cursor);
@@ -772,6 +804,33 @@ deliver (wsink_t *w, item_t *it)
     }
 }
 
+typedef struct {
+    item_t  **done;
+    size_t    ndone;
+    uint64_t  mark;
+    bool      settled;
+} batch_args_t;
+
+static vl_err_t
+batch_writes (wsink_t *w, const void *arg)
+{
+    const batch_args_t *a = arg;
+    vl_err_t rc = VL_OK;
+    for (size_t i = 0; rc == VL_OK && i < a->ndone; i++) {
+        const item_t *it = a->done[i];
+        /* settled: the intents go all at once below; no verify: no intents */
+        rc = a->settled || !w->sink->ops->verify ? cursor_record_seen (w->db, w->name, it->ev.id, it->seq)
+                        : cursor_record (w->db, w->name, it->ev.id, it->seq);
+        if (rc == VL_OK && it->carried)
+            rc = cursor_carry_remove (w->db, w->name, it->ev.id);
+    }
+    if (rc == VL_OK && a->settled)     /* every intent of the batch is resolved */
+        rc = cursor_pending_clear (w->db, w->name);
+    if (rc == VL_OK && a->mark > w->cursor)
+        rc = cursor_set (w->db, w->name, a->mark);
+    return rc;
+}
+
 /* Persists confirmations (ids) and the cursor, in one transaction; waits
  * (stall) until that succeeds, so nothing more is delivered while the
  * state cannot be written. False if stopped first (nothing persisted). */
@@ -782,32 +841,9 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
         return true;
     for (size_t i = 0; i < ndone; i++)      /* delivered, whatever the commit does */
         idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
-    vl_err_t rc;
-again:
-    rc = cursor_begin (w->db);
-    for (size_t i = 0; rc == VL_OK && i < ndone; i++) {
-        /* settled: the intents go all at once below; no verify: no intents */
-        rc = settled || !w->sink->ops->verify ? cursor_record_seen (w->db, w->name, done[i]->ev.id, done[i]->seq)
-                     : cursor_record (w->db, w->name, done[i]->ev.id, done[i]->seq);
-        if (rc == VL_OK && done[i]->carried)
-            rc = cursor_carry_remove (w->db, w->name, done[i]->ev.id);
-    }
-    if (rc == VL_OK && settled)        /* every intent of the batch is resolved */
-        rc = cursor_pending_clear (w->db, w->name);
-    if (rc == VL_OK && mark > w->cursor)
-        rc = cursor_set (w->db, w->name, mark);
-    if (rc == VL_OK)
-        rc = cursor_commit (w->db);
-    else
-        cursor_rollback (w->db);
-    if (rc != VL_OK) {
-        char what[128];
-        snprintf (what, sizeof what, "cannot record delivery state: %s", vl_strerror (rc));
-        if (!stall (w, what))
-            return false;
-        goto again;
-    }
-    unstall (w);
+    batch_args_t a = { done, ndone, mark, settled };
+    if (!store_state (w, batch_writes, &a, "cannot record delivery state"))
+        return false;
     if (mark > w->cursor) {
         w->cursor = mark;
         atomic_store (&w->persisted, mark);
@@ -852,6 +888,23 @@ hold (wsink_t *w, item_t *it)
     w->held[w->nheld++] = it;
 }
 
+typedef struct {
+    const slot_t *batch;
+    size_t        n;
+} pending_args_t;
+
+static vl_err_t
+pending_writes (wsink_t *w, const void *arg)
+{
+    const pending_args_t *a = arg;
+    vl_err_t rc = VL_OK;
+    for (size_t i = 0; rc == VL_OK && i < a->n; i++)
+        if (a->batch[i].item)
+            rc = cursor_pending_add (w->db, w->name, a->batch[i].item->ev.id,
+                                     a->batch[i].item->seq);
+    return rc;
+}
+
 /* Records delivery intents for the events of a batch (sinks that can verify
  * after a crash whether an intent reached the output). Nothing is written
  * to the output before they are stored: waits (stall) until they are.
@@ -861,24 +914,8 @@ add_pending (wsink_t *w, slot_t *batch, size_t n)
 {
     if (!w->sink->ops->verify)
         return true;
-    for (;;) {
-        vl_err_t rc = cursor_begin (w->db);
-        for (size_t i = 0; rc == VL_OK && i < n; i++)
-            if (batch[i].item)
-                rc = cursor_pending_add (w->db, w->name, batch[i].item->ev.id, batch[i].item->seq);
-        if (rc == VL_OK)
-            rc = cursor_commit (w->db);
-        else
-            cursor_rollback (w->db);
-        if (rc == VL_OK)
-            break;
-        char what[128];
-        snprintf (what, sizeof what, "cannot record delivery intents: %s", vl_strerror (rc));
-        if (!stall (w, what))
-            return false;
-    }
-    unstall (w);
-    return true;
+    pending_args_t a = { batch, n };
+    return store_state (w, pending_writes, &a, "cannot record delivery intents");
 }
 
 /* Flushes held items (digest) with retries; confirms or parks them. */
