@@ -9,7 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
+#include "buf.h"
 #include "util.h"
+
+/* a secret file (password, token) larger than this is a mistake */
+#define SECRET_MAX_BYTES (64 * 1024)
 
 int64_t
 util_now_ms (void)
@@ -162,50 +166,54 @@ util_strdup (const char *s)
     return s ? strdup (s) : NULL;
 }
 
+/* Reads FD to its end into a buffer capped at MAX bytes (at most MAX + 1
+ * bytes are read, enough to tell "exactly MAX" from "too big"). Caller frees
+ * *OUT; the descriptor stays open. */
+static vl_err_t
+read_fd (int fd, size_t max, char **out, size_t *len)
+{
+    buf_t b;
+    buf_init (&b, max);
+    char chunk[4096];
+    vl_err_t rc = VL_OK;
+    for (;;) {
+        ssize_t got = read (fd, chunk, sizeof chunk);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = VL_EIO;
+            break;
+        }
+        if (got == 0)
+            break;
+        rc = buf_append (&b, chunk, (size_t) got);
+        if (rc)
+            break;
+    }
+    if (rc == VL_OK) {
+        *len = b.len;
+        *out = buf_steal (&b);
+        rc = *out ? VL_OK : VL_ENOMEM;
+    }
+    buf_free (&b);
+    return rc;
+}
+
 vl_err_t
 util_read_file (const char *path, size_t max, char **out, size_t *len)
 {
     *out = NULL;
     if (len)
         *len = 0;
-    FILE *fp = fopen (path, "rb");
-    if (!fp)
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return vl_err_from_errno (errno);
-    size_t cap = 4096, n = 0;
-    char *data = malloc (cap + 1);
-    vl_err_t rc = data ? VL_OK : VL_ENOMEM;
-    while (rc == VL_OK) {
-        if (n == cap) {
-            if (cap >= max) {
-                rc = VL_ETOOBIG;
-                break;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            char *bigger = realloc (data, cap + 1);
-            if (!bigger) {
-                rc = VL_ENOMEM;
-                break;
-            }
-            data = bigger;
-        }
-        size_t got = fread (data + n, 1, cap - n, fp);
-        n += got;
-        if (got == 0) {
-            if (ferror (fp))
-                rc = VL_EIO;
-            break;
-        }
-    }
-    fclose (fp);
-    if (rc) {
-        free (data);
-        return rc;
-    }
-    data[n] = '\0';
-    *out = data;
-    if (len)
+    size_t n = 0;
+    vl_err_t rc = read_fd (fd, max, out, &n);
+    close (fd);
+    if (rc == VL_OK && len)
         *len = n;
-    return VL_OK;
+    return rc;
 }
 
 vl_err_t
@@ -275,17 +283,18 @@ util_read_secret (const char *env_name, const char *file_path, char **out)
     }
     if (!file_path || !*file_path)
         return VL_ENOTFOUND;
-    int fd = open (file_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted at the path must not hang the open */
+    int fd = open (file_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return vl_err_from_errno (errno);
+        return errno == ELOOP ? VL_EDENIED : vl_err_from_errno (errno);
     struct stat st;
-    if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || (st.st_mode & 077)) {
-        close (fd);
-        return VL_EDENIED;
-    }
-    close (fd);
+    vl_err_t rc = VL_EDENIED;
     size_t len;
-    vl_err_t rc = util_read_file (file_path, 64 * 1024, out, &len);
+    /* read through the descriptor that was checked: a reopen by path would
+     * race with a rename and undo O_NOFOLLOW */
+    if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && !(st.st_mode & 077))
+        rc = read_fd (fd, SECRET_MAX_BYTES, out, &len);
+    close (fd);
     if (rc == VL_OK)
         strip_newline (*out);
     return rc;

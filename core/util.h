@@ -51,8 +51,10 @@ uint64_t util_get_be64 (const unsigned char in[8]);
 /* strdup that returns NULL for NULL. Caller frees. */
 char *util_strdup (const char *s);
 
-/* Reads a whole file of at most MAX bytes; caller frees *OUT.
- * VL_ETOOBIG past MAX, VL_EIO/VL_ENOTFOUND otherwise. */
+/* Reads a whole file of at most MAX bytes (never more, whatever MAX);
+ * caller frees *OUT (NUL-terminated, *LEN excludes the NUL). VL_ETOOBIG if
+ * the file holds more than MAX bytes, VL_EIO/VL_ENOTFOUND/VL_EDENIED
+ * otherwise; *OUT is NULL on error. */
 vl_err_t util_read_file (const char *path, size_t max, char **out, size_t *len);
 
 /* Creates DIR and its parents (mode 0750). */
@@ -62,9 +64,11 @@ vl_err_t util_mkdirs (const char *dir);
 size_t util_edit_distance (const char *a, const char *b);
 
 /* Reads a secret from the environment variable ENV_NAME, or else from
- * FILE_PATH, which must be a regular file not readable by group or others.
- * Trailing newline stripped. Caller frees *OUT. VL_EDENIED if the file is
- * too open, VL_ENOTFOUND if neither is set. */
+ * FILE_PATH, which must be a regular file (not a symlink) not readable by
+ * group or others, of at most 64 KiB; it is read through the descriptor that
+ * was checked. Trailing newline stripped. Caller frees *OUT. VL_EDENIED if
+ * the file is a symlink, not regular or too open, VL_ETOOBIG past 64 KiB,
+ * VL_ENOTFOUND if neither is set. */
 vl_err_t util_read_secret (const char *env_name, const char *file_path, char **out);
 
 #endif

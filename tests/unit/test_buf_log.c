@@ -134,6 +134,108 @@ util_secret_file_must_be_private (void **state)
     unlink (path);
 }
 
+/* Writes LEN bytes of 'a' to a fresh temp file; PATH receives its name. */
+static void
+write_temp (char *path, size_t len)
+{
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    char chunk[1000];
+    memset (chunk, 'a', sizeof chunk);
+    for (size_t done = 0; done < len; ) {
+        size_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+        assert_int_equal (write (fd, chunk, n), (ssize_t) n);
+        done += n;
+    }
+    close (fd);
+}
+
+/* Reads a LEN-byte file with maximum MAX: VL_OK and LEN bytes, or
+ * VL_ETOOBIG and nothing. */
+static vl_err_t
+read_sized (size_t len, size_t max, size_t *got)
+{
+    char path[] = "/tmp/veille-test-readfile-XXXXXX";
+    write_temp (path, len);
+    char *text = (char *) "untouched";
+    *got = 12345;
+    vl_err_t rc = util_read_file (path, max, &text, got);
+    unlink (path);
+    if (rc == VL_OK) {
+        assert_int_equal (strlen (text), *got);   /* NUL-terminated */
+        free (text);
+    }
+    else {
+        assert_null (text);
+        assert_int_equal (*got, 0);
+    }
+    return rc;
+}
+
+static void
+util_read_file_never_returns_more_than_max (void **state)
+{
+    (void) state;
+    size_t got;
+    /* under the 4096-byte read chunk: 100 bytes asked with max 64 */
+    assert_int_equal (read_sized (100, 64, &got), VL_ETOOBIG);
+    assert_int_equal (read_sized (64, 64, &got), VL_OK);
+    assert_int_equal (got, 64);
+    assert_int_equal (read_sized (65, 64, &got), VL_ETOOBIG);
+    assert_int_equal (read_sized (63, 64, &got), VL_OK);
+    assert_int_equal (got, 63);
+    assert_int_equal (read_sized (0, 64, &got), VL_OK);
+    assert_int_equal (got, 0);
+    assert_int_equal (read_sized (1, 1, &got), VL_OK);
+    assert_int_equal (read_sized (2, 1, &got), VL_ETOOBIG);
+    /* over it, exactly and one past, and across chunk boundaries */
+    assert_int_equal (read_sized (10000, 10000, &got), VL_OK);
+    assert_int_equal (got, 10000);
+    assert_int_equal (read_sized (10001, 10000, &got), VL_ETOOBIG);
+    assert_int_equal (read_sized (8192, 8192, &got), VL_OK);
+    assert_int_equal (read_sized (8193, 8192, &got), VL_ETOOBIG);
+    assert_int_equal (read_sized (4096, 4096, &got), VL_OK);
+    assert_int_equal (read_sized (4097, 4096, &got), VL_ETOOBIG);
+    assert_int_equal (read_sized (5000, 1 << 20, &got), VL_OK);
+    assert_int_equal (got, 5000);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal (util_read_file ("/nonexistent/veille", 64, &text, &len),
+                      VL_ENOTFOUND);
+    assert_null (text);
+}
+
+static void
+util_secret_refuses_symlinks (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/veille-test-secret-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    assert_int_equal (write (fd, "tok\r\n", 5), 5);
+    close (fd);
+    char link[sizeof path + 8];
+    snprintf (link, sizeof link, "%s.link", path);
+    assert_int_equal (symlink (path, link), 0);
+    char *secret = (char *) "untouched";
+    /* the target is private and regular: only the symlink is refused */
+    assert_int_equal (util_read_secret (NULL, link, &secret), VL_EDENIED);
+    assert_null (secret);
+    assert_int_equal (util_read_secret (NULL, path, &secret), VL_OK);
+    assert_string_equal (secret, "tok");
+    free (secret);
+    /* a directory is not a regular file */
+    assert_int_equal (util_read_secret (NULL, "/tmp", &secret), VL_EDENIED);
+    /* bigger than 64 KiB: refused, not cut */
+    char big[] = "/tmp/veille-test-secret-big-XXXXXX";
+    write_temp (big, 64 * 1024 + 1);
+    assert_int_equal (util_read_secret (NULL, big, &secret), VL_ETOOBIG);
+    assert_null (secret);
+    unlink (big);
+    unlink (link);
+    unlink (path);
+}
+
 int
 main (void)
 {
@@ -143,6 +245,8 @@ main (void)
         cmocka_unit_test (log_lines_cannot_be_forged),
         cmocka_unit_test (util_utf8_and_hex),
         cmocka_unit_test (util_secret_file_must_be_private),
+        cmocka_unit_test (util_read_file_never_returns_more_than_max),
+        cmocka_unit_test (util_secret_refuses_symlinks),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
