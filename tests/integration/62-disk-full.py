@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """62-disk-full: disk_full_stops_acking_and_resumes_without_loss.
 
-Real ENOSPC on small tmpfs mounts (needs root; otherwise the test says
-SKIP and checks nothing):
+Real ENOSPC on small tmpfs mounts (needs root; otherwise the test exits 77,
+"Skipped" in ctest, and checks nothing):
   - broker: the journal's tmpfs is filled up; every publish is answered
     UNAVAILABLE (never STORED), the episode is logged once; subscribers get
     nothing. When the filler is removed, the publisher's retries are stored,
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from tmpfs import fill, mount_tmpfs
+from tmpfs import fill, mount_tmpfs, require_tmpfs
 from broker_harness import Broker, Publisher, Replayer, check, make_event, workdir
 from soak_driver import Proc, journal_ids, write_feed
 
@@ -132,9 +132,7 @@ def watcher_part(d):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("SKIP: not root: cannot mount tmpfs; disk-full test not run")
-        return 0
+    require_tmpfs()
     d = workdir("diskfull")
     broker_part(d)
     watcher_part(d)
