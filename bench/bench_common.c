@@ -41,7 +41,7 @@ static const char FALLBACK_TEXT[] =
 static char *seed_text (const char *dir, size_t min)
 {
     buf_t all;
-    buf_init (&all, 0);
+    buf_init (&all, (64u << 20) + min + sizeof FALLBACK_TEXT);   /* 64 files of 1 MiB */
     DIR *d = dir ? opendir (dir) : NULL;
     if (d) {
         struct dirent *de;
@@ -77,6 +77,7 @@ static char *seed_text (const char *dir, size_t min)
     if (all.len == 0)
         buf_puts (&all, FALLBACK_TEXT);
     size_t base = all.len;
+    buf_reserve (&all, min > base ? min - base : 0);   /* all.data stays put below */
     while (all.len < min)
         buf_append (&all, all.data, base < min - all.len ? base : min - all.len);
     return buf_steal (&all);
@@ -120,7 +121,7 @@ bool bench_event_make (bench_event_t *self, const char *topic, size_t size,
     ok = ok && title && event_set (&e.title, title) == VL_OK;
     free (title);
     buf_t out;
-    buf_init (&out, 0);
+    buf_init (&out, EVENT_MAX_BYTES);
     size_t want = 0;
     /* Grow the summary until the encoding has exactly SIZE bytes (the
      * msgpack string header grows by steps, hence the loop). */

@@ -1,4 +1,5 @@
 /* buf.c: growable byte buffer with a hard maximum. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@ buf_init (buf_t *self, size_t max)
     self->data = NULL;
     self->len = 0;
     self->cap = 0;
-    self->max = max ? max : SIZE_MAX - 1;
+    assert (max > 0 && "every buffer has a limit");
+    self->max = max < SIZE_MAX - 1 ? max : SIZE_MAX - 1;
 }
 
 vl_err_t

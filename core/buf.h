@@ -11,10 +11,12 @@ typedef struct {
     char  *data;  /* always NUL-terminated when non-NULL (terminator not counted in len) */
     size_t len;
     size_t cap;   /* allocated, excluding the terminator slot */
-    size_t max;   /* hard limit on len; 0 = SIZE_MAX */
+    size_t max;   /* hard limit on len (> 0) */
 } buf_t;
 
-/* Initialises an empty buffer that will never hold more than MAX bytes. */
+/* Initialises an empty buffer that will never hold more than MAX bytes.
+ * MAX must be > 0 (asserted): there is no unlimited buffer; every caller
+ * names its bound (built without assertions, 0 makes every append fail). */
 void buf_init (buf_t *self, size_t max);
 
 /* Makes room for EXTRA more bytes. VL_ETOOBIG past max, VL_ENOMEM on OOM. */

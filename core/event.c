@@ -162,6 +162,23 @@ encode_check (const event_t *e)
     return VL_OK;
 }
 
+/* The buffer an encoding goes to, and the first write error: once one
+ * write failed (the buffer's max), every later one fails too, so a field
+ * that did not fit cannot leave a spliced, shorter encoding behind. */
+typedef struct {
+    buf_t   *out;
+    vl_err_t rc;
+} enc_out_t;
+
+static int
+enc_write (void *data, const char *bytes, size_t len)
+{
+    enc_out_t *e = data;
+    if (e->rc == VL_OK)
+        e->rc = buf_append (e->out, bytes, len);
+    return e->rc == VL_OK ? 0 : -1;
+}
+
 vl_err_t
 event_encode (const event_t *self, buf_t *out)
 {
@@ -178,7 +195,8 @@ event_encode (const event_t *self, buf_t *out)
 
     size_t start = out->len;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, mpack_buf_write);
+    enc_out_t enc = { out, VL_OK };
+    msgpack_packer_init (&pk, &enc, enc_write);
     msgpack_pack_map (&pk, n);
     mpack_str (&pk, "v");
     msgpack_pack_uint32 (&pk, self->v ? self->v : EVENT_VERSION);
@@ -203,11 +221,14 @@ event_encode (const event_t *self, buf_t *out)
         for (size_t i = 0; i < self->ntags; i++)
             mpack_str (&pk, self->tags[i]);
     }
-    if (out->len - start > EVENT_MAX_BYTES) {
+    if (enc.rc == VL_OK && out->len - start > EVENT_MAX_BYTES)
+        enc.rc = VL_ETOOBIG;
+    if (enc.rc != VL_OK) {             /* the buffer's max, or OOM: nothing */
         out->len = start;
-        return VL_ETOOBIG;
+        if (out->data)
+            out->data[start] = '\0';
+        return enc.rc;
     }
-    /* pack_write failures (buffer max) leave a short encoding: detect it. */
     return out->data ? VL_OK : VL_ENOMEM;
 }
 

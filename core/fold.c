@@ -68,7 +68,7 @@ fold_text (const char *s, size_t len)
     if (mlen < 0)
         return NULL;
     buf_t out;
-    buf_init (&out, 0);
+    buf_init (&out, (size_t) mlen + 2);   /* never longer than MAPPED, and '*' */
     bool pending_space = false;
     utf8proc_ssize_t i = 0;
     while (i < mlen) {

@@ -17,6 +17,12 @@
 #define FORMAT_LINE_TITLE_MAX   300   /* bytes of title in a one-line alert */
 #define FORMAT_LINE_SUMMARY_MAX 300   /* bytes of summary in a one-line alert */
 #define FORMAT_BODY_FIELD_MAX   (64 * 1024)  /* summary/diff in bodies and JSON */
+/* Room that format_clean / format_utf8_fix capped at MAX need: the text, "…". */
+#define FORMAT_CLEAN_ROOM(max)  ((size_t) (max) + 3)
+/* Most bytes one event becomes once formatted (text, JSON, HTML, XML): an
+ * event is at most EVENT_MAX_BYTES and escaping turns a byte into at most 6
+ * ("\u0000", "&quot;"). Caps each buffer that holds one formatted event. */
+#define FORMAT_EVENT_MAX        (8 * (size_t) EVENT_MAX_BYTES)
 
 /* Appends S (LEN bytes) to OUT, cleaned for display: invalid UTF-8 bytes
  * become U+FFFD; C0/C1 controls, DEL, ESC/CSI/OSC sequences and Unicode

@@ -13,7 +13,7 @@ set_str (json_t *obj, const char *key, const char *s, size_t max)
     if (!s)
         return 0;
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, FORMAT_CLEAN_ROOM (max));
     if (format_utf8_fix (&b, s, strlen (s), max) != VL_OK) {
         buf_free (&b);
         return -1;
@@ -31,7 +31,7 @@ set_tags (json_t *obj, const event_t *ev)
         return -1;
     for (size_t i = 0; i < ev->ntags; i++) {
         buf_t b;
-        buf_init (&b, 0);
+        buf_init (&b, FORMAT_CLEAN_ROOM (1024));
         json_t *v = NULL;
         if (format_utf8_fix (&b, ev->tags[i], strlen (ev->tags[i]), 1024) == VL_OK)
             v = json_stringn (b.data ? b.data : "", b.len);

@@ -42,7 +42,7 @@ vl_err_t
 format_rfc2047 (buf_t *out, const char *text, size_t first_used, size_t max)
 {
     buf_t clean;
-    buf_init (&clean, 0);
+    buf_init (&clean, FORMAT_CLEAN_ROOM (max));
     vl_err_t rc = format_clean (&clean, text, text ? strlen (text) : 0, max, 0);
     const char *s = clean.data ? clean.data : "";
     size_t len = clean.len;

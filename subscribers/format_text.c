@@ -94,7 +94,7 @@ char *
 format_clean_str (const char *s, size_t max, unsigned flags)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, FORMAT_CLEAN_ROOM (max));
     if (format_clean (&b, s, s ? strlen (s) : 0, max, flags) != VL_OK) {
         buf_free (&b);
         return NULL;
@@ -147,7 +147,7 @@ vl_err_t
 format_chat (buf_t *out, const char *s, size_t len, size_t max, unsigned flags)
 {
     buf_t tmp;
-    buf_init (&tmp, 0);
+    buf_init (&tmp, FORMAT_CLEAN_ROOM (max));
     vl_err_t rc = format_clean (&tmp, s, len, max, flags & FORMAT_KEEP_NEWLINES);
     unsigned char prev = ' ';
     for (size_t i = 0; rc == VL_OK && i < tmp.len; i++) {
@@ -352,7 +352,7 @@ vl_err_t
 format_html_escape (buf_t *out, const char *s, size_t max)
 {
     buf_t tmp;
-    buf_init (&tmp, 0);
+    buf_init (&tmp, FORMAT_CLEAN_ROOM (max));
     vl_err_t rc = format_clean (&tmp, s, s ? strlen (s) : 0, max, FORMAT_KEEP_NEWLINES);
     for (size_t i = 0; rc == VL_OK && i < tmp.len; i++) {
         switch (tmp.data[i]) {

@@ -38,7 +38,7 @@ static vl_err_t
 xml_text (buf_t *out, const char *s, size_t max, bool nl)
 {
     buf_t tmp;
-    buf_init (&tmp, 0);
+    buf_init (&tmp, FORMAT_CLEAN_ROOM (max));
     vl_err_t rc = format_clean (&tmp, s, s ? strlen (s) : 0, max, nl ? FORMAT_KEEP_NEWLINES : 0);
     for (size_t i = 0; rc == VL_OK && i < tmp.len; i++) {
         char c = tmp.data[i];
@@ -225,7 +225,7 @@ atom_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
         self->cap_pending = cap;
     }
     buf_t x;
-    buf_init (&x, 0);
+    buf_init (&x, FORMAT_EVENT_MAX);
     entry_t e = { .id = strdup (ev->id) };
     if (!e.id || sink_atom_entry (&x, ev) != VL_OK || !(e.xml = buf_steal (&x))) {
         buf_free (&x);

@@ -22,6 +22,9 @@
 #include "util.h"
 
 #define VERIFY_TAIL_MAX (32 * 1024 * 1024)
+/* held lines: the dispatcher flushes after each batch of at most 128 events
+ * (BATCH_MAX in dispatch.c), a line is at most FORMAT_EVENT_MAX */
+#define LOG_HELD_MAX    (128 * FORMAT_EVENT_MAX)
 
 typedef struct {
     sink_t  base;
@@ -152,7 +155,7 @@ logsink_flush (sink_t *base, sink_result_t *res)
     logsink_discard (base);
     if (self->out.cap > 1024 * 1024) {       /* a batch of huge events: give it back */
         buf_free (&self->out);
-        buf_init (&self->out, 0);
+        buf_init (&self->out, LOG_HELD_MAX);
     }
     sink_result_set (res, SINK_DELIVERED, "written (%zu lines)", lines);
 }
@@ -241,7 +244,7 @@ sink_log_new (const sink_log_opts_t *opts, vl_err_t *err)
         self->path = util_strdup (opts->path);
         self->json = opts->json;
         self->fd = -1;
-        buf_init (&self->out, 0);
+        buf_init (&self->out, LOG_HELD_MAX);
         rc = self->base.name && (self->path || !opts->path) ? VL_OK : VL_ENOMEM;
         if (rc == VL_OK && self->path) {
             if ((rc = logsink_open_file (self)) != VL_OK)

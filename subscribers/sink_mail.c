@@ -10,6 +10,9 @@
 #include "util.h"
 
 #define DIGEST_MAX_BYTES (8 * 1024 * 1024)
+/* one header line or subject: addresses are cut at 320 bytes each, the
+ * subject at 900 before encoding; the rest comes from the configuration */
+#define MAIL_HEADER_MAX  (1024 * 1024)
 
 typedef struct {
     sink_t            base;
@@ -52,7 +55,7 @@ sink_mail_headers (const sink_mail_opts_t *o, const char *subject, const char *m
 {
     struct curl_slist *list = NULL;
     buf_t line;
-    buf_init (&line, 0);
+    buf_init (&line, MAIL_HEADER_MAX);
     char date[64];
     time_t now = time (NULL);
     struct tm tm;
@@ -108,7 +111,7 @@ static void
 add_text_part (curl_mime *mime, const buf_t *body, const char *type)
 {
     buf_t crlf;
-    buf_init (&crlf, 0);
+    buf_init (&crlf, 2 * body->len + 1);   /* each LF becomes CRLF */
     curl_mimepart *part = curl_mime_addpart (mime);
     if (format_crlf (&crlf, body->data, body->len) != VL_OK)
         buf_reset (&crlf);
@@ -183,7 +186,7 @@ static char *
 subject_for (sink_mail_t *self, const event_t *ev)
 {
     buf_t s;
-    buf_init (&s, 0);
+    buf_init (&s, MAIL_HEADER_MAX);
     vl_err_t rc = VL_OK;
     if (self->o.subject_prefix && *self->o.subject_prefix)
         rc = buf_printf (&s, "%s ", self->o.subject_prefix);
@@ -203,7 +206,7 @@ static void
 html_of (const event_t *ev, uint64_t seq, buf_t *html)
 {
     buf_t text;
-    buf_init (&text, 0);
+    buf_init (&text, FORMAT_EVENT_MAX);
     if (format_text_body (&text, ev, seq) == VL_OK) {
         buf_puts (html, "<div>");
         format_html_escape (html, text.data, FORMAT_BODY_FIELD_MAX * 2);
@@ -251,8 +254,8 @@ mail_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
         return;
     }
     buf_t text, html;
-    buf_init (&text, 0);
-    buf_init (&html, 0);
+    buf_init (&text, FORMAT_EVENT_MAX);
+    buf_init (&html, FORMAT_EVENT_MAX);
     char *subject = subject_for (self, ev);
     vl_err_t rc = subject ? sink_mail_body (&self->o, ev, seq, &text, &html) : VL_ENOMEM;
     if (rc == VL_OK)
@@ -283,7 +286,7 @@ mail_flush (sink_t *base, sink_result_t *res)
         return;
     }
     buf_t subject;
-    buf_init (&subject, 0);
+    buf_init (&subject, MAIL_HEADER_MAX);
     buf_printf (&subject, "%s%s%zu alert%s", self->o.subject_prefix ? self->o.subject_prefix : "",
                 self->o.subject_prefix && *self->o.subject_prefix ? " " : "",
                 self->dig_count, self->dig_count > 1 ? "s" : "");

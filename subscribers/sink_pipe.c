@@ -154,7 +154,7 @@ sink_pipe_new (const sink_pipe_opts_t *opts, vl_err_t *err)
         self->base.ops = &PIPE_OPS;
         self->fd = -1;
         self->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : 30) * 1000;
-        buf_init (&self->line, 0);
+        buf_init (&self->line, FORMAT_EVENT_MAX);   /* one JSON line */
         self->base.name = strdup (opts->name ? opts->name : "pipe");
         self->argv = calloc (n + 1, sizeof (char *));
         rc = self->base.name && self->argv ? VL_OK : VL_ENOMEM;

@@ -10,6 +10,9 @@
 #include "util.h"
 
 #define REPLY_MAX 4096
+/* a URL, request path or header line, made of configuration values (URL,
+ * token, room, tags), an event id and a title cut at 500 bytes */
+#define WEBHOOK_LINE_MAX (64 * 1024)
 
 static const char *const STYLE_NAMES[] = {
     "json", "slack", "mattermost", "discord", "matrix", "telegram", "ntfy", NULL
@@ -46,7 +49,7 @@ static vl_err_t
 add_header (webhook_req_t *req, const char *name, const char *value)
 {
     buf_t h;
-    buf_init (&h, 0);
+    buf_init (&h, WEBHOOK_LINE_MAX);
     vl_err_t rc = buf_printf (&h, "%s: ", name);
     if (rc == VL_OK)
         rc = format_clean (&h, value, value ? strlen (value) : 0, 2048, 0);
@@ -126,13 +129,13 @@ static vl_err_t
 build_chat (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
 {
     buf_t text;
-    buf_init (&text, 0);
+    buf_init (&text, FORMAT_EVENT_MAX);
     unsigned flags = o->style == WEBHOOK_SLACK ? 0 : FORMAT_MARKDOWN;   /* Slack: mrkdwn */
     vl_err_t rc = chat_text (ev, flags, &text);
     json_t *root = NULL;
     if (rc == VL_OK && o->style == WEBHOOK_SLACK) {
         buf_t esc;
-        buf_init (&esc, 0);
+        buf_init (&esc, FORMAT_EVENT_MAX);
         rc = put_slack_escaped (&esc, text.data, text.len);
         root = json_pack ("{s:s%}", "text", esc.data ? esc.data : "", esc.len);
         buf_free (&esc);
@@ -153,7 +156,7 @@ static char *
 url_join (const char *base, const char *path)
 {
     buf_t u;
-    buf_init (&u, 0);
+    buf_init (&u, WEBHOOK_LINE_MAX);
     size_t n = strlen (base);
     while (n > 0 && base[n - 1] == '/')
         n--;
@@ -172,9 +175,9 @@ build_matrix (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *re
     char *room = curl_easy_escape (NULL, o->room, 0);
     char *txn = curl_easy_escape (NULL, ev->id, 0);
     buf_t path, text, html;
-    buf_init (&path, 0);
-    buf_init (&text, 0);
-    buf_init (&html, 0);
+    buf_init (&path, WEBHOOK_LINE_MAX);
+    buf_init (&text, FORMAT_EVENT_MAX);
+    buf_init (&html, FORMAT_EVENT_MAX);
     vl_err_t rc = room && txn ? VL_OK : VL_ENOMEM;
     if (rc == VL_OK) rc = buf_printf (&path, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s",
                                       room, txn);
@@ -205,8 +208,8 @@ build_telegram (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *
     if (!o->token || !o->chat_id)
         return VL_EINVAL;
     buf_t path, text;
-    buf_init (&path, 0);
-    buf_init (&text, 0);
+    buf_init (&path, WEBHOOK_LINE_MAX);
+    buf_init (&text, FORMAT_EVENT_MAX);
     vl_err_t rc = buf_printf (&path, "/bot%s/sendMessage", o->token);
     if (rc == VL_OK) rc = chat_text (ev, 0, &text);             /* no parse_mode */
     if (rc == VL_OK)
@@ -226,8 +229,8 @@ static vl_err_t
 build_ntfy (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
 {
     buf_t title, tags;
-    buf_init (&title, 0);
-    buf_init (&tags, 0);
+    buf_init (&title, WEBHOOK_LINE_MAX);
+    buf_init (&tags, WEBHOOK_LINE_MAX);
     const char *t = ev->title && *ev->title ? ev->title : "(no title)";
     vl_err_t rc = format_rfc2047 (&title, t, 7, 500);         /* "Title: " */
     for (size_t i = 0; rc == VL_OK && o->ntfy_tags && o->ntfy_tags[i]; i++)
@@ -275,7 +278,7 @@ sink_webhook_build (const sink_webhook_opts_t *o, const event_t *ev, uint64_t se
                     webhook_req_t *req)
 {
     memset (req, 0, sizeof *req);
-    buf_init (&req->body, 0);
+    buf_init (&req->body, FORMAT_EVENT_MAX);
     req->method = "POST";
     vl_err_t rc = build_body (o, ev, seq, req);
     if (rc == VL_OK && !req->url && !(req->url = strdup (o->url)))
@@ -286,7 +289,7 @@ sink_webhook_build (const sink_webhook_opts_t *o, const event_t *ev, uint64_t se
     if (rc == VL_OK) rc = add_header (req, "Idempotency-Key", ev->id);
     if (rc == VL_OK && o->token && o->style != WEBHOOK_TELEGRAM) {
         buf_t auth;
-        buf_init (&auth, 0);
+        buf_init (&auth, WEBHOOK_LINE_MAX);
         rc = buf_printf (&auth, "Bearer %s", o->token);
         if (rc == VL_OK) rc = add_header (req, "Authorization", auth.data);
         buf_free (&auth);
@@ -430,7 +433,7 @@ sink_webhook_new (const sink_webhook_opts_t *opts, vl_err_t *err)
         self->o.chat_id = util_strdup (opts->chat_id);
         self->o.room = util_strdup (opts->room);
         self->o.ca_file = util_strdup (opts->ca_file);
-        buf_init (&self->reply, 0);
+        buf_init (&self->reply, REPLY_MAX);
         self->curl = curl_easy_init ();
         rc = self->base.name && self->o.url && self->curl ? copy_tags (self, opts->ntfy_tags)
                                                           : VL_ENOMEM;

@@ -46,7 +46,7 @@ char *
 charset_utf8_repair (const char *s, size_t len, size_t *out_len)
 {
     buf_t out;
-    buf_init (&out, 0);
+    buf_init (&out, 3 * len + 1);   /* an invalid byte becomes U+FFFD (3 bytes) */
     if (buf_reserve (&out, len)) {
         return NULL;
     }
@@ -329,7 +329,7 @@ charset_to_utf8 (const char *body, size_t len, const char *content_type,
     }
     const char *code = is_1252_label (name) ? "WINDOWS-1252" : name;
     buf_t conv;
-    buf_init (&conv, max ? max : 0);
+    buf_init (&conv, max ? max : 4 * len + 16);   /* a byte: <= 4 bytes of UTF-8 */
     vl_err_t rc = iconv_convert (code, body, len, max, &conv);
     if (rc == VL_EINVAL) {
         log_info ("charset: unknown charset %s, decoding as windows-1252", name);

@@ -188,7 +188,9 @@ diff_lines (const char *old_text, const char *new_text, size_t max)
         suf++;
     size_t n = a.n - pre - suf, m = b.n - pre - suf;
     writer_t w = { .max = max };
-    buf_init (&w.out, 0);
+    /* emit() stops after the line that crosses MAX: at most one more line */
+    buf_init (&w.out, max + 4 + strlen (old_text ? old_text : "")
+                      + strlen (new_text ? new_text : ""));
     bool ok;
     if (n <= DIFF_MAX_LCS_LINES && m <= DIFF_MAX_LCS_LINES
         && (n + 1) * (m + 1) <= DIFF_MAX_CELLS)

@@ -641,7 +641,7 @@ fix_entities (const char *body, size_t len, size_t *out_len)
     declared_t declared;
     scan_declared (body, (size_t) (root - body), &declared);
     buf_t out;
-    buf_init (&out, 0);
+    buf_init (&out, 5 * len + 1);   /* at worst each '&' becomes "&amp;" */
     bool changed = false;
     const char *p = root, *copied = body;
     static const struct { const char *open, *close; } skips[] = {

@@ -146,8 +146,9 @@ keywords_check (const keywords_t *self, const item_t *item,
     if (!self || (self->ninclude == 0 && self->nexclude == 0))
         return true;
     buf_t text;
-    buf_init (&text, 0);
     const char *parts[] = { item->title, item->summary, item->content };
+    buf_init (&text, 4 + strlen (parts[0] ? parts[0] : "") + strlen (parts[1] ? parts[1] : "")
+                     + strlen (parts[2] ? parts[2] : ""));   /* the three and newlines */
     for (size_t i = 0; i < 3; i++)
         if (parts[i] && (buf_puts (&text, parts[i]) || buf_putc (&text, '\n'))) {
             buf_free (&text);

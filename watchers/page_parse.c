@@ -185,7 +185,7 @@ static char *
 filter_lines (const page_t *self, const char *text)
 {
     buf_t out;
-    buf_init (&out, 0);
+    buf_init (&out, strlen (text) + 1);   /* lines are only dropped */
     const char *p = text;
     vl_err_t rc = VL_OK;
     char *line = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "event.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -100,6 +101,8 @@ static const char *const SQL[Q_COUNT] = {
  * same transaction as the item changes they come with. */
 #define OUT_BATCH       32
 #define OUT_BATCH_BYTES (256 * 1024)
+/* rows wait while under OUT_BATCH_BYTES; a row is a topic and an event */
+#define PEND_DATA_MAX   (OUT_BATCH_BYTES + EVENT_MAX_BYTES + EVENT_MAX_TOPIC + 1)
 
 typedef struct {
     size_t  topic, event, len;   /* offsets into pend_data */
@@ -138,7 +141,7 @@ state_t *state_open (const char *path, vl_err_t *err)
         *err = VL_ENOMEM;
         return NULL;
     }
-    buf_init (&self->pend_data, 0);
+    buf_init (&self->pend_data, PEND_DATA_MAX);
     *err = store_open (path, SCHEMA, true, &self->db);   /* the loop's thread only */
     if (*err == VL_OK)
         *err = store_exec (self->db, TUNING);

@@ -358,7 +358,8 @@ text_norm_html (const char *s, size_t len, bool multiline, size_t max)
     if (!doc)
         return text_norm_plain ("", 0, multiline, max);
     buf_t raw;
-    buf_init (&raw, 0);
+    /* text comes from the document's bytes; a block element adds 2 newlines */
+    buf_init (&raw, 2 * rlen + 4096);
     vl_err_t rc = collect_list (doc->children, &raw, 0);
     xmlFreeDoc (doc);
     char *res = NULL;

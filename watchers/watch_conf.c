@@ -351,10 +351,13 @@ static void hash_list (buf_t *b, char **l, size_t n)
         hash_str (b, l[i]);
 }
 
+/* the settings of one source, from the configuration file */
+#define SOURCE_HASH_TEXT_MAX (16u << 20)
+
 void watch_conf_source_hash (const source_t *src, char out[33])
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, SOURCE_HASH_TEXT_MAX);
     buf_printf (&b, "v1 %d", (int) src->type);
     const char *fields[] = { src->url, src->select, src->items, src->item_title,
                              src->item_link, src->json_items, src->json_id, src->json_title,

@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         abort ();
     if (rc == VL_OK) {
         buf_t b;
-        buf_init (&b, 0);
+        buf_init (&b, 1 << 24);
         if (event_encode (&e, &b) != VL_OK || event_decode (b.data, b.len, &again) != VL_OK
             || strcmp (e.id, again.id) != 0 || e.ntags != again.ntags)
             abort ();

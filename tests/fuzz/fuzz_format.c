@@ -138,7 +138,7 @@ split_fields (const uint8_t *data, size_t size, char *out[FIELDS])
         while (end < size && data[end] != 0)
             end++;
         buf_t b;
-        buf_init (&b, 0);
+        buf_init (&b, 1 << 24);
         if (start < size)
             format_utf8_fix (&b, (const char *) data + start, end - start, 1 << 20);
         out[f] = b.data ? buf_steal (&b) : strdup ("");
@@ -160,7 +160,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                    .url = f[2], .diff = f[3], .tags = tags, .ntags = 1,
                    .detected = 1700000000000 };
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     if (format_text_line (&b, &ev, 7) == VL_OK)
         check_clean (b.data, b.len, false);
     buf_reset (&b);

@@ -34,6 +34,27 @@ buf_enforces_its_maximum (void **state)
     buf_free (&b);
 }
 
+/* Every buffer has a limit: the biggest is clamped (no overflow in the
+ * terminator slot), the smallest holds exactly one byte. */
+static void
+buf_limits_at_the_edges (void **state)
+{
+    (void) state;
+    buf_t b;
+    buf_init (&b, SIZE_MAX);
+    assert_true (b.max < SIZE_MAX);
+    assert_int_equal (buf_puts (&b, "ok"), VL_OK);
+    assert_int_equal (buf_reserve (&b, SIZE_MAX), VL_ETOOBIG);
+    assert_string_equal (b.data, "ok");
+    buf_free (&b);
+    buf_init (&b, 1);
+    assert_int_equal (buf_putc (&b, 'a'), VL_OK);
+    assert_int_equal (buf_putc (&b, 'b'), VL_ETOOBIG);
+    assert_int_equal (buf_printf (&b, "%s", ""), VL_OK);
+    assert_string_equal (b.data, "a");
+    buf_free (&b);
+}
+
 static void
 log_sanitize_neutralises_hostile_text (void **state)
 {
@@ -241,6 +262,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (buf_enforces_its_maximum),
+        cmocka_unit_test (buf_limits_at_the_edges),
         cmocka_unit_test (log_sanitize_neutralises_hostile_text),
         cmocka_unit_test (log_lines_cannot_be_forged),
         cmocka_unit_test (util_utf8_and_hex),

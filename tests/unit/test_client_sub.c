@@ -118,7 +118,7 @@ static void
 s_live (fx_t *fx, const char *topic, uint64_t seq, unsigned id_of)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     s_event (&b, topic, id_of);
     unsigned char s[8];
     util_put_be64 (s, seq);
@@ -206,7 +206,7 @@ static void
 s_reply_event (fx_t *fx, const char *topic, uint64_t seq, unsigned id_of)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     s_event (&b, topic, id_of);
     unsigned char s[8];
     util_put_be64 (s, seq);

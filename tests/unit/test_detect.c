@@ -347,7 +347,7 @@ static void pre_encoded_new_event_is_the_same (void **s)
     detect_stats_t stats;
     add (&l, "p1", "P1", "one");
     buf_t want;
-    buf_init (&want, 0);
+    buf_init (&want, 1 << 24);
     assert_int_equal (detect_encode_new (&src, &l.items[0], 1700000000000, &want), VL_OK);
     run (&src, NULL, &l, false, &stats);   /* encoded here */
     state_outbox_row_t rows[4];
@@ -362,7 +362,7 @@ static void pre_encoded_new_event_is_the_same (void **s)
      * those bytes are queued */
     source_t src2 = mk_source ("feed-q");
     buf_t pre;
-    buf_init (&pre, 0);
+    buf_init (&pre, 1 << 24);
     assert_int_equal (detect_encode_new (&src2, &l.items[0], 1600000000000, &pre), VL_OK);
     l.items[0].new_event_len = pre.len;
     l.items[0].new_event = buf_steal (&pre);

@@ -42,8 +42,8 @@ static void
 output_capped_on_utf8_boundary (void **state)
 {
     buf_t a, b;
-    buf_init (&a, 0);
-    buf_init (&b, 0);
+    buf_init (&a, 1 << 24);
+    buf_init (&b, 1 << 24);
     for (int i = 0; i < 500; i++) {
         buf_printf (&a, "ligne numéro %d été\n", i);
         buf_printf (&b, "ligne modifiée %d été\n", i);
@@ -70,8 +70,8 @@ large_inputs_fall_back_to_set_difference (void **state)
     /* 3000 differing lines between different first and last lines: more
      * than DIFF_MAX_LCS_LINES after trimming, so the multiset difference */
     buf_t a, b;
-    buf_init (&a, 0);
-    buf_init (&b, 0);
+    buf_init (&a, 1 << 24);
+    buf_init (&b, 1 << 24);
     buf_puts (&a, "start-a\n");
     buf_puts (&b, "start-b\n");
     for (int i = 0; i < 3000; i++) {

@@ -191,7 +191,7 @@ offer_id (dispatch_t *d, uint64_t seq, const char *topic, uint64_t id_of)
     ev.topic = (char *) topic;
     ev.title = "title";
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     assert_int_equal (event_encode (&ev, &b), VL_OK);
     assert_int_equal (dispatch_offer_event (d, seq, b.data, b.len), VL_OK);
     buf_free (&b);

@@ -36,7 +36,7 @@ encode_sample (buf_t *b)
 {
     event_t e;
     sample (&e);
-    buf_init (b, 0);
+    buf_init (b, 1 << 24);
     assert_int_equal (event_encode (&e, b), VL_OK);
     event_clear (&e);
 }
@@ -48,7 +48,7 @@ event_round_trip_keeps_every_field (void **state)
     event_t in, out;
     sample (&in);
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     assert_int_equal (event_encode (&in, &b), VL_OK);
     assert_int_equal (event_decode (b.data, b.len, &out), VL_OK);
     assert_string_equal (out.id, in.id);
@@ -90,7 +90,7 @@ event_encode_refuses_invalid (void **state)
     (void) state;
     event_t e;
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     sample (&e);
     event_set (&e.topic, "Bad Topic");
     assert_int_equal (event_encode (&e, &b), VL_EINVAL);
@@ -246,7 +246,7 @@ event_decode_requires_keys_and_valid_values (void **state)
     event_t e;
     sample (&e);
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     assert_int_equal (event_encode (&e, &b), VL_OK);
     /* Corrupt the topic in the encoded bytes: "un.ctitf" -> "UN.ctitf". */
     char *p = memmem (b.data, b.len, "un.ctitf", 8);
@@ -275,6 +275,39 @@ event_topic_rules (void **state)
     assert_true (event_topic_valid (big, EVENT_MAX_TOPIC));
 }
 
+/* A buffer too small for the encoding: VL_ETOOBIG and nothing appended,
+ * never a shorter encoding with the field that did not fit left out. */
+static void
+event_encode_into_a_small_buffer_fails_whole (void **state)
+{
+    (void) state;
+    event_t e;
+    sample (&e);
+    char big[300];
+    memset (big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    event_set (&e.summary, big);
+    buf_t b;
+    buf_init (&b, 200);
+    assert_int_equal (buf_puts (&b, "kept"), VL_OK);
+    assert_int_equal (event_encode (&e, &b), VL_ETOOBIG);
+    assert_int_equal (b.len, 4);
+    assert_string_equal (b.data, "kept");
+    buf_free (&b);
+    buf_init (&b, 1 << 24);
+    assert_int_equal (event_encode (&e, &b), VL_OK);   /* room: encoded */
+    size_t need = b.len;
+    buf_free (&b);
+    buf_init (&b, need);                               /* exactly enough */
+    assert_int_equal (event_encode (&e, &b), VL_OK);
+    event_t out;
+    assert_int_equal (event_decode (b.data, b.len, &out), VL_OK);
+    assert_string_equal (out.summary, big);
+    event_clear (&out);
+    buf_free (&b);
+    event_clear (&e);
+}
+
 int
 main (void)
 {
@@ -287,6 +320,7 @@ main (void)
         cmocka_unit_test (event_decode_rejects_huge_length_prefixes),
         cmocka_unit_test (event_decode_requires_keys_and_valid_values),
         cmocka_unit_test (event_topic_rules),
+        cmocka_unit_test (event_encode_into_a_small_buffer_fails_whole),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -250,7 +250,7 @@ static void
 items_are_capped (void **state)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     buf_puts (&b, "<rss><channel>");
     for (int i = 0; i < ITEM_MAX_ITEMS + 50; i++)
         buf_printf (&b, "<item><guid>g%d</guid><title>t</title></item>", i);

@@ -16,7 +16,7 @@ text_line_is_one_clean_line_for_every_hostile_event (void **state)
         event_t ev;
         hostile_event (i, &ev);
         buf_t b;
-        buf_init (&b, 0);
+        buf_init (&b, 1 << 24);
         assert_int_equal (format_text_line (&b, &ev, 42), VL_OK);
         assert_true (hostile_clean (b.data, b.len, ""));
         assert_null (memchr (b.data, '\x1b', b.len));
@@ -36,7 +36,7 @@ text_body_keeps_newlines_only (void **state)
         event_t ev;
         hostile_event (i, &ev);
         buf_t b;
-        buf_init (&b, 0);
+        buf_init (&b, 1 << 24);
         assert_int_equal (format_text_body (&b, &ev, 7), VL_OK);
         assert_true (hostile_clean (b.data, b.len, "\n"));
         assert_null (strchr (b.data, '\r'));
@@ -53,7 +53,7 @@ json_line_parses_back_and_escapes_script (void **state)
         event_t ev;
         hostile_event (i, &ev);
         buf_t b;
-        buf_init (&b, 0);
+        buf_init (&b, 1 << 24);
         assert_int_equal (format_json_line (&b, &ev, 9), VL_OK);
         assert_null (memchr (b.data, '\n', b.len));
         assert_null (strstr (b.data, "</script>"));
@@ -92,7 +92,7 @@ static void
 escape_unsafe (buf_t *a)
 {
     buf_t e;
-    buf_init (&e, 0);
+    buf_init (&e, 1 << 24);
     for (size_t i = 0; i < a->len;) {
         uint32_t cp;
         size_t n = util_utf8_decode ((const unsigned char *) a->data + i, a->len - i, &cp);
@@ -115,8 +115,8 @@ static void
 assert_same_json (const event_t *ev, uint64_t seq)
 {
     buf_t a, b;
-    buf_init (&a, 0);
-    buf_init (&b, 0);
+    buf_init (&a, 1 << 24);
+    buf_init (&b, 1 << 24);
     buf_puts (&b, "prefix ");
     old_json_line (&a, ev, seq);
     escape_unsafe (&a);
@@ -230,7 +230,7 @@ static void
 clean_strips_escapes_and_caps_on_char_boundary (void **state)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     const char *s = "a\x1b[1;31mb\x1b]8;;http://x\x07" "c\td\xc3\xa9\xc3\xa9\xc3\xa9";
     assert_int_equal (format_clean (&b, s, strlen (s), 100, 0), VL_OK);
     assert_string_equal (b.data, "abc d\xc3\xa9\xc3\xa9\xc3\xa9");
@@ -249,7 +249,7 @@ json_line_escapes_what_a_terminal_would_obey (void **state)
     ev.title = strdup ("a\xc2\x9b" "2J b\xe2\x80\xae" "exe.txt c\xe2\x80\xa8" "d\xc2\x85" "e\xef\xbf\xbf"
                        "f\x7f");
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     assert_int_equal (format_json_line (&b, &ev, 3), VL_OK);
     assert_true (hostile_clean (b.data, b.len, ""));
     assert_null (strstr (b.data, "\xe2\x80\xae"));
@@ -267,7 +267,7 @@ static void
 clean_drops_noncharacters (void **state)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     const char *s = "a\xef\xbf\xbe" "b\xef\xbf\xbf" "c\xef\xb7\x90" "d\xf4\x8f\xbf\xbf" "e\xef\xbf\xbd";
     assert_int_equal (format_clean (&b, s, strlen (s), 100, 0), VL_OK);
     assert_string_equal (b.data, "abcde\xef\xbf\xbd");       /* U+FFFD is kept */
@@ -325,9 +325,9 @@ rfc2047_words_fold_under_76_and_decode_back (void **state)
         if (HOSTILE[i].big_summary)
             continue;
         buf_t b, dec, want;
-        buf_init (&b, 0);
-        buf_init (&dec, 0);
-        buf_init (&want, 0);
+        buf_init (&b, 1 << 24);
+        buf_init (&dec, 1 << 24);
+        buf_init (&want, 1 << 24);
         assert_int_equal (buf_puts (&b, "Subject: "), VL_OK);
         assert_int_equal (format_rfc2047 (&b, HOSTILE[i].title, 9, 900), VL_OK);
         format_clean (&want, HOSTILE[i].title, strlen (HOSTILE[i].title), 900, 0);
@@ -362,7 +362,7 @@ static void
 rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words (void **state)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     format_rfc2047 (&b, "Plain subject", 9, 900);
     assert_string_equal (b.data, "Plain subject");
     buf_reset (&b);
@@ -376,7 +376,7 @@ static void
 html_escape_neutralises_markup (void **state)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     format_html_escape (&b, "</script><a href='x'>&\"", 100);
     assert_string_equal (b.data, "&lt;/script&gt;&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
     buf_free (&b);

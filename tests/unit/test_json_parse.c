@@ -128,7 +128,7 @@ static void
 items_capped (void **state)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     buf_putc (&b, '[');
     for (int i = 0; i < ITEM_MAX_ITEMS + 10; i++)
         buf_printf (&b, "%s{\"id\":%d}", i ? "," : "", i);

@@ -18,7 +18,7 @@ static char *
 render (metrics_t *m)
 {
     buf_t b;
-    buf_init (&b, 0);
+    buf_init (&b, 1 << 24);
     assert_int_equal (metrics_render (m, &b), VL_OK);
     char *s = buf_steal (&b);
     assert_non_null (s);

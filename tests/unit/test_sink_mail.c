@@ -61,8 +61,8 @@ bodies_are_clean_and_capped_for_every_hostile_event (void **state)
         event_t ev;
         hostile_event (i, &ev);
         buf_t text, html;
-        buf_init (&text, 0);
-        buf_init (&html, 0);
+        buf_init (&text, 1 << 24);
+        buf_init (&html, 1 << 24);
         assert_int_equal (sink_mail_body (&o, &ev, 3, &text, &html), VL_OK);
         assert_true (hostile_clean (text.data, text.len, "\n"));
         assert_true (hostile_clean (html.data, html.len, "\n"));

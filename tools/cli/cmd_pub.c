@@ -100,7 +100,7 @@ s_complete (event_t *ev, const event_t *def)
         ev->detected = util_now_ms ();
     if (!ev->id && ev->topic) {
         buf_t content;
-        buf_init (&content, 0);
+        buf_init (&content, EVENT_MAX_BYTES);   /* bigger: the event is refused */
         buf_printf (&content, "%s%c%s%c%s%c%s", ev->topic, 0, ev->title ? ev->title : "", 0,
                     ev->url ? ev->url : "", 0, ev->summary ? ev->summary : "");
         char hash[33], id[EVENT_ID_HEX + 1];
