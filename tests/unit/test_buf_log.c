@@ -10,6 +10,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "buf.h"
+#include "charset.h"
+#include "diff.h"
+#include "feed_parse.h"
+#include "fold.h"
+#include "format.h"
+#include "text_norm.h"
 #include "log.h"
 #include "util.h"
 
@@ -257,6 +263,71 @@ util_secret_refuses_symlinks (void **state)
     unlink (path);
 }
 
+/* The bounds derived from an input's size hold at the worst expansion the
+ * transform can make: nothing is refused or cut short by the buffer. */
+static void
+derived_bounds_fit_the_worst_case (void **state)
+{
+    (void) state;
+    enum { N = 5000 };
+    char *in = malloc (8 * N);
+    assert_non_null (in);
+    size_t n;
+    /* every byte invalid: each becomes U+FFFD (x3) */
+    memset (in, 0xFF, N);
+    char *out = charset_utf8_repair (in, N, &n);
+    assert_non_null (out);
+    assert_int_equal (n, 3 * N);
+    free (out);
+    /* windows-1252 0x80 is U+20AC (3 bytes), no cap given */
+    memset (in, 0x80, N);
+    assert_int_equal (charset_to_utf8 (in, N, "text/html; charset=windows-1252", NULL, 0,
+                                       &out, &n), VL_OK);
+    assert_int_equal (n, 3 * N);
+    free (out);
+    /* cleaned text at its cap, then the ellipsis */
+    memset (in, 'a', N);
+    in[N] = '\0';
+    out = format_clean_str (in, 100, 0);
+    assert_non_null (out);
+    assert_int_equal (strlen (out), 103);
+    free (out);
+    /* HTML: a block element per 7 bytes adds two newlines */
+    for (size_t i = 0; i < N; i++)
+        memcpy (in + 7 * i, "<p></p>", 7);
+    out = text_norm_html (in, 7 * N, true, 1 << 20);
+    assert_non_null (out);
+    free (out);
+    /* a diff whose only line is far longer than its cap: cut, not lost */
+    memset (in, 'b', N);
+    in[N] = '\0';
+    out = diff_lines ("a", in, 64);
+    assert_non_null (out);
+    assert_true (strlen (out) <= 64);
+    free (out);
+    /* fold: every code point a word character or a gap */
+    for (size_t i = 0; i < N; i++)
+        memcpy (in + 2 * i, i % 2 ? "\xc5\x93" : " .", 2);   /* œ and gaps */
+    out = fold_text (in, 2 * N);
+    assert_non_null (out);
+    free (out);
+    /* a feed full of bare '&' (each becomes "&amp;", x5) */
+    buf_t doc;
+    buf_init (&doc, 1 << 20);
+    assert_int_equal (buf_puts (&doc, "<rss><channel><item><guid>g</guid><title>"), VL_OK);
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal (buf_putc (&doc, '&'), VL_OK);
+    assert_int_equal (buf_puts (&doc, "</title></item></channel></rss>"), VL_OK);
+    item_list_t l = { 0 };
+    assert_int_equal (feed_parse (doc.data, doc.len, NULL, &l), VL_OK);
+    assert_int_equal (l.n, 1);
+    assert_non_null (l.items[0].title);
+    assert_int_equal (l.items[0].title[0], '&');
+    item_list_free (&l);
+    buf_free (&doc);
+    free (in);
+}
+
 int
 main (void)
 {
@@ -269,6 +340,7 @@ main (void)
         cmocka_unit_test (util_secret_file_must_be_private),
         cmocka_unit_test (util_read_file_never_returns_more_than_max),
         cmocka_unit_test (util_secret_refuses_symlinks),
+        cmocka_unit_test (derived_bounds_fit_the_worst_case),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
