@@ -26,7 +26,6 @@
 #define SUBS_PER_LOOP      1000
 #define REPLAYS_PER_LOOP   16
 #define PUBLISH_MAXMSGSIZE (2 * EVENT_MAX_BYTES)
-#define REPLAY_MAXMSGSIZE  (16 * WIRE_REPLAY_MAX_REQUEST)
 
 /* One publish message of the current batch, held until its ack is sent. */
 typedef struct {
@@ -97,6 +96,12 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
         dst->sndhwm = 100000;
     if (dst->max_batch <= 0)
         dst->max_batch = 1024;
+    if (dst->replay_client_bytes <= 0)
+        dst->replay_client_bytes = REPLAY_DEFAULT_CLIENT_BYTES;
+    if (dst->replay_total_bytes <= 0)
+        dst->replay_total_bytes = REPLAY_DEFAULT_TOTAL_BYTES;
+    if (dst->replay_client_requests <= 0)
+        dst->replay_client_requests = REPLAY_DEFAULT_CLIENT_REQUESTS;
     return VL_OK;
 }
 
@@ -140,7 +145,7 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domai
      * waited a request timeout per chunk). */
     bool replay = strcmp (domain, AUTH_DOMAIN_REPLAY) == 0;
     s_setopt (sock, ZMQ_SNDHWM, replay ? REPLAY_SNDHWM : self->opts.sndhwm);
-    s_setopt (sock, ZMQ_RCVHWM, self->opts.sndhwm);
+    s_setopt (sock, ZMQ_RCVHWM, replay ? REPLAY_RCVHWM : self->opts.sndhwm);
     s_setopt (sock, ZMQ_LINGER, 0);
     if (type == ZMQ_XPUB)
         s_setopt (sock, ZMQ_XPUB_NODROP, 0);
@@ -279,7 +284,10 @@ s_init (broker_t *self, const broker_opts_t *opts)
         return rc;
     if ((rc = s_dedup_rebuild (self)) != VL_OK)
         return rc;
-    self->replay = replay_new (self->journal);
+    rbudget_opts_t bo = { .client_bytes = (size_t) self->opts.replay_client_bytes,
+                          .total_bytes = (size_t) self->opts.replay_total_bytes,
+                          .client_answers = (size_t) self->opts.replay_client_requests };
+    self->replay = replay_new (self->journal, &bo);
     if (!self->replay)
         return VL_ENOMEM;
     int64_t now = util_mono_ms ();
@@ -326,9 +334,7 @@ broker_destroy (broker_t **self_p)
     broker_metrics_destroy (&self->mx);
     free (self->items);
     acks_destroy (&self->acks);
-    replay_destroy (&self->replay);
     dedup_destroy (&self->dedup);
-    journal_destroy (&self->journal);
     if (self->pub)
         zmq_close (self->pub);
     if (self->sub)
@@ -338,6 +344,10 @@ broker_destroy (broker_t **self_p)
     auth_destroy (&self->auth);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
+    /* after zmq_ctx_term: libzmq has released every queued answer into
+     * the replay budget; the journal after the replay that reads it */
+    replay_destroy (&self->replay);
+    journal_destroy (&self->journal);
     broker_opts_clear (&self->opts);
     free (self);
     *self_p = NULL;

@@ -51,6 +51,9 @@ typedef struct {
     int            sndhwm;
     int            max_batch;
     char          *metrics_listen;     /* "127.0.0.1:9101"; NULL or "" = no metrics */
+    int64_t        replay_client_bytes;    /* answer bytes queued per replay client; 0 = default */
+    int64_t        replay_total_bytes;     /* ... for all replay clients; 0 = default */
+    int            replay_client_requests; /* answers in flight per client; 0 = default */
 } broker_opts_t;
 
 typedef struct {
