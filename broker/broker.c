@@ -727,7 +727,9 @@ s_metrics (broker_t *self)
         return;
     journal_stats_t js;
     journal_stats (self->journal, &js);
-    broker_metrics_update (self->mx, &self->c, &js, replay_requests (self->replay));
+    replay_stats_t rs;
+    replay_stats (self->replay, &rs);
+    broker_metrics_update (self->mx, &self->c, &js, &rs);
 }
 
 /* Subscription messages from XPUB: read them (else they pile up), log. */
