@@ -62,7 +62,7 @@
  * request past WIRE_REPLAY_MAX_REQUEST gets ERR "request too large".
  * REPLAY_RCVHWM requests wait per connection. */
 #define REPLAY_MAXMSGSIZE      (2 * WIRE_REPLAY_MAX_REQUEST)
-#define REPLAY_RCVHWM          8
+#define REPLAY_RCVHWM          2
 /* Send HWM (messages) of the replay ROUTER, per client: one full answer
  * (WIRE_REPLAY_MAX_LIMIT "E" + END) with room to spare. */
 #define REPLAY_SNDHWM          (2 * WIRE_REPLAY_MAX_LIMIT)
