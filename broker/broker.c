@@ -10,6 +10,7 @@
 #include "acks.h"
 #include "auth.h"
 #include "broker.h"
+#include "connlimit.h"
 #include "mpack.h"
 #include "broker_metrics.h"
 #include "dedup.h"
@@ -49,6 +50,7 @@ struct broker {
     journal_t        *journal;
     dedup_t          *dedup;
     replay_t         *replay;
+    connlimit_t      *rep_limit;      /* replay_connections */
     auth_t           *auth;           /* NULL without CURVE */
     item_t           *items;
     acks_t           *acks;           /* STORED/DUPLICATE acks of a batch */
@@ -102,6 +104,8 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
         dst->replay_total_bytes = REPLAY_DEFAULT_TOTAL_BYTES;
     if (dst->replay_client_requests <= 0)
         dst->replay_client_requests = REPLAY_DEFAULT_CLIENT_REQUESTS;
+    if (dst->replay_connections <= 0)
+        dst->replay_connections = REPLAY_DEFAULT_CONNECTIONS;
     return VL_OK;
 }
 
@@ -217,7 +221,10 @@ s_sockets (broker_t *self)
     if (!self->rep)
         return VL_ENET;
     s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
-    return VL_OK;
+    vl_err_t rc2;
+    self->rep_limit = connlimit_new (self->ctx, self->rep, self->ep_rep, "replay",
+                                     (size_t) self->opts.replay_connections, &rc2);
+    return self->rep_limit ? VL_OK : rc2;
 }
 
 typedef struct {
@@ -331,6 +338,7 @@ broker_destroy (broker_t **self_p)
             zmq_msg_close (&self->items[i].event);
         }
     zmq_msg_close (&self->scratch);
+    connlimit_destroy (&self->rep_limit);
     broker_metrics_destroy (&self->mx);
     free (self->items);
     acks_destroy (&self->acks);
@@ -729,6 +737,8 @@ s_metrics (broker_t *self)
     journal_stats (self->journal, &js);
     replay_stats_t rs;
     replay_stats (self->replay, &rs);
+    rs.connections = connlimit_count (self->rep_limit);
+    rs.refused = connlimit_refused (self->rep_limit);
     broker_metrics_update (self->mx, &self->c, &js, &rs);
 }
 
@@ -789,10 +799,11 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         { self->pub, 0, ZMQ_POLLIN, 0 },
         { self->rep, 0, ZMQ_POLLIN, 0 },
         { self->sub, 0, ZMQ_POLLIN, 0 },
+        { connlimit_socket (self->rep_limit), 0, ZMQ_POLLIN, 0 },
     };
     while (!*stop) {
         long timeout = s_timers (self);
-        if (zmq_poll (items, 3, timeout) < 0) {
+        if (zmq_poll (items, 4, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error ("broker: zmq_poll: %s", zmq_strerror (errno));
@@ -813,6 +824,8 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
                 break;
         if (items[2].revents & ZMQ_POLLIN)
             s_subscriptions (self);
+        if (items[3].revents & ZMQ_POLLIN)
+            connlimit_handle (self->rep_limit);
     }
     vl_err_t rc = journal_sync (self->journal);
     log_info ("broker: stopping at head %" PRIu64 " (journal %s)",

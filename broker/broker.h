@@ -54,6 +54,7 @@ typedef struct {
     int64_t        replay_client_bytes;    /* answer bytes queued per replay client; 0 = default */
     int64_t        replay_total_bytes;     /* ... for all replay clients; 0 = default */
     int            replay_client_requests; /* answers in flight per client; 0 = default */
+    int            replay_connections;     /* live replay connections; 0 = default */
 } broker_opts_t;
 
 typedef struct {

@@ -103,6 +103,13 @@ const cfg_key_t broker_conf_keys[] = {
              "is dropped without answer (counted in "
              "veille_broker_replay_dropped_total). The protocol sends one "
              "request at a time." },
+    { .name = "replay_connections", .type = CFG_T_INT, .def = "1024",
+      .min = 1, .max = 1000000,
+      .doc = "Most live connections to the replay endpoint; a new one past it "
+             "is shut down at once (counted in "
+             "veille_broker_replay_connections_refused_total). Each connection "
+             "costs at most ~420 KiB of request frames and buffers. Every "
+             "veille-sub and `veille tail` holds one." },
     { .name = "metrics_listen", .type = CFG_T_STR,
       .doc = "serve Prometheus metrics on http://HOST:PORT/metrics (loopback address, "
              "e.g. \"127.0.0.1:9101\"); absent or \"\" = off" },
@@ -150,6 +157,7 @@ broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
     out->replay_total_bytes = cfg_get_int64 (sec, "replay_total_bytes", REPLAY_DEFAULT_TOTAL_BYTES);
     out->replay_client_requests = cfg_get_int (sec, "replay_client_requests",
                                                REPLAY_DEFAULT_CLIENT_REQUESTS);
+    out->replay_connections = cfg_get_int (sec, "replay_connections", REPLAY_DEFAULT_CONNECTIONS);
     const char *ml = cfg_get_str (sec, "metrics_listen", NULL);
     if (ml && !(out->metrics_listen = util_strdup (ml))) {
         broker_opts_clear (out);

@@ -6,7 +6,7 @@
 struct broker_metrics {
     metrics_t *m;
     metric_t  *received, *stored, *dups, *rejected, *unavailable, *fanout, *replays;
-    metric_t  *rdropped, *rbusy, *rerrors, *rabandoned, *rqueued, *rclients;
+    metric_t  *rdropped, *rbusy, *rerrors, *rabandoned, *rqueued, *rclients, *rconns, *rrefused;
     metric_t  *head, *first, *bytes, *segments, *topics;
 };
 
@@ -52,6 +52,11 @@ broker_metrics_new (const char *listen, vl_err_t *err)
                                    "(at most replay_total_bytes).", NULL);
     self->rclients = metrics_gauge (m, "veille_broker_replay_clients",
                                     "Replay clients tracked by the answer budget (entries with nothing held are freed lazily).", NULL);
+    self->rconns = metrics_gauge (m, "veille_broker_replay_connections",
+                                  "Live connections to the replay endpoint.", NULL);
+    self->rrefused = metrics_counter (m, "veille_broker_replay_connections_refused_total",
+                                      "Replay connections shut down past replay_connections.",
+                                      NULL);
     self->head = metrics_gauge (m, "veille_broker_head_seq", "Newest seq in the journal.", NULL);
     self->first = metrics_gauge (m, "veille_broker_first_seq", "Oldest seq in the journal.", NULL);
     self->bytes = metrics_gauge (m, "veille_broker_journal_bytes", "Journal size on disk.", NULL);
@@ -85,6 +90,8 @@ broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
     metric_set (self->rabandoned, (double) rs->abandoned);
     metric_set (self->rqueued, (double) rs->queued_bytes);
     metric_set (self->rclients, (double) rs->clients);
+    metric_set (self->rconns, (double) rs->connections);
+    metric_set (self->rrefused, (double) rs->refused);
     metric_set (self->head, (double) js->head);
     metric_set (self->first, (double) js->first);
     metric_set (self->bytes, (double) js->bytes);

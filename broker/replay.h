@@ -57,6 +57,7 @@
 #define REPLAY_DEFAULT_CLIENT_BYTES    (INT64_C (16) << 20)
 #define REPLAY_DEFAULT_TOTAL_BYTES     (INT64_C (256) << 20)
 #define REPLAY_DEFAULT_CLIENT_REQUESTS 4
+#define REPLAY_DEFAULT_CONNECTIONS     1024
 /* Receive side of the replay ROUTER: a request frame past REPLAY_MAXMSGSIZE
  * makes libzmq close the connection (no answer possible); up to it, a
  * request past WIRE_REPLAY_MAX_REQUEST gets ERR "request too large".
@@ -113,6 +114,8 @@ typedef struct {
     uint64_t read_errors;   /* ERR after a journal read error */
     size_t   queued_bytes;  /* answer bytes charged now (all clients) */
     size_t   clients;       /* clients with an entry in the budget */
+    size_t   connections;   /* filled by the broker (connlimit.h): live ... */
+    uint64_t refused;       /* ... and shut down past replay_connections */
 } replay_stats_t;
 
 /* Requests handled so far. */
