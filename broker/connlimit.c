@@ -17,6 +17,7 @@
 #define EVENTS_PER_CALL 1000
 
 struct connlimit {
+    void     *sock;          /* the monitored socket (borrowed) */
     void     *mon;           /* PAIR connected to the monitor */
     size_t    max, count;
     uint64_t  refused;
@@ -66,6 +67,7 @@ connlimit_new (void *ctx, void *sock, const char *endpoint, const char *name, si
         free (self);
         return NULL;
     }
+    self->sock = sock;
     if (zmq_socket_monitor (sock, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) < 0
         || !(self->mon = zmq_socket (ctx, ZMQ_PAIR)) || zmq_connect (self->mon, ep) < 0) {
         log_error ("connlimit: %s: monitor: %s", name, zmq_strerror (zmq_errno ()));
@@ -83,6 +85,9 @@ connlimit_destroy (connlimit_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    /* stop the monitor first: events sent to a closed PAIR leak in libzmq */
+    if ((*self_p)->sock)
+        zmq_socket_monitor ((*self_p)->sock, NULL, 0);
     if ((*self_p)->mon)
         zmq_close ((*self_p)->mon);
     free ((*self_p)->live);

@@ -29,8 +29,8 @@ typedef struct connlimit connlimit_t;
 connlimit_t *connlimit_new (void *ctx, void *sock, const char *endpoint, const char *name,
                             size_t max, vl_err_t *err);
 
-/* Closes the monitor socket and frees *self_p; sets it to NULL; NULL-safe.
- * Before zmq_ctx_term. */
+/* Stops the monitor, closes its socket and frees *self_p; sets it to
+ * NULL; NULL-safe. While the monitored socket is still open. */
 void connlimit_destroy (connlimit_t **self_p);
 
 /* The socket to poll for ZMQ_POLLIN. */
