@@ -22,7 +22,9 @@
  *                   keep up LOSES messages past the high-water mark instead
  *                   of slowing the broker; it notices the gap from the
  *                   heartbeat head and recovers through replay.
- *  replay   ROUTER  see replay.h.
+ *  replay   ROUTER  see replay.h; at most replay_connections live
+ *                   connections (connlimit.h), answers held within the
+ *                   replay_*_bytes budgets (rbudget.h).
  * With curve_secret_key set, the three endpoints are CURVE servers with
  * allow-lists (auth.h).
  *

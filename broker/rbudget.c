@@ -163,8 +163,10 @@ rbudget_send (rbudget_t *self, rbudget_peer_t *peer, void *sock, const void *dat
               size_t len, bool ends_answer, int flags)
 {
     block_t *blk = malloc (sizeof *blk + len);
-    if (!blk)
+    if (!blk) {
+        zmq_send (sock, "", 0, flags);   /* ends the message its frames began */
         return false;
+    }
     *blk = (block_t) { .budget = self, .peer = peer, .ends_answer = ends_answer,
                        .charge = len + RBUDGET_FRAME_OVERHEAD };
     unsigned char *copy = (unsigned char *) (blk + 1);

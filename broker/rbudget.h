@@ -60,7 +60,8 @@ bool rbudget_may_answer (const rbudget_t *self, const rbudget_peer_t *peer);
 /* Sends LEN bytes of DATA (copied) as one frame on SOCK with zmq FLAGS,
  * charging LEN + RBUDGET_FRAME_OVERHEAD to PEER until libzmq frees the
  * frame; ENDS_ANSWER counts it as an answer in flight. Returns false (and
- * charges nothing) if the frame could not be queued. */
+ * charges nothing) if the frame could not be queued; out of memory, an
+ * empty frame is sent in its place so that the message still ends. */
 bool rbudget_send (rbudget_t *self, rbudget_peer_t *peer, void *sock, const void *data,
                    size_t len, bool ends_answer, int flags);
 

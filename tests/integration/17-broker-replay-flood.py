@@ -14,7 +14,8 @@ Checked here, with replay_client_bytes = 16 MiB and replay_total_bytes =
      the total, a normal client still gets an answer at once (a page, or
      ERR busy), and everything once the attackers are gone;
   C. 100 connections each holding a partial 120 KiB request frame (raw
-     ZMTP), plus one frame past the 128 KiB cap (connection closed): the
+     ZMTP), plus one frame past the 128 KiB cap (connection closed; a
+     100 KB request gets ERR "request too large (limit 65536 bytes)"): the
      RSS grows by about 128 KiB per connection, and a normal client is
      still served.
 The figures are printed (RSS in MiB)."""
@@ -177,6 +178,12 @@ def main():
     except socket.timeout:
         pass
     check(closed, "a frame past the 128 KiB cap closes the connection")
+    r = Replayer(ctx, b.replay)
+    kind, _, body = r.request(b"\x81\xa5after\xc5" + struct.pack(">H", 60000) + b"x" * 60000
+                              + b"y" * 40000, timeout_ms=10000)
+    r.close()
+    check(kind == "ERR" and "limit 65536 bytes" in body["error"],
+          "a 100 KB request (under the frame cap) gets ERR with the limit: %s %r" % (kind, body))
     # the partial frames arrived once a normal client (queued behind them
     # in the broker's loop) is served
     took = normal_client_gets_everything(ctx, b, "100 partial frames held")
