@@ -10,6 +10,7 @@
 #include "acks.h"
 #include "auth.h"
 #include "broker.h"
+#include "connlimit.h"
 #include "mpack.h"
 #include "broker_metrics.h"
 #include "dedup.h"
@@ -26,7 +27,6 @@
 #define SUBS_PER_LOOP      1000
 #define REPLAYS_PER_LOOP   16
 #define PUBLISH_MAXMSGSIZE (2 * EVENT_MAX_BYTES)
-#define REPLAY_MAXMSGSIZE  (16 * WIRE_REPLAY_MAX_REQUEST)
 
 /* One publish message of the current batch, held until its ack is sent. */
 typedef struct {
@@ -50,6 +50,7 @@ struct broker {
     journal_t        *journal;
     dedup_t          *dedup;
     replay_t         *replay;
+    connlimit_t      *rep_limit;      /* replay_connections */
     auth_t           *auth;           /* NULL without CURVE */
     item_t           *items;
     acks_t           *acks;           /* STORED/DUPLICATE acks of a batch */
@@ -97,6 +98,14 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
         dst->sndhwm = 100000;
     if (dst->max_batch <= 0)
         dst->max_batch = 1024;
+    if (dst->replay_client_bytes <= 0)
+        dst->replay_client_bytes = REPLAY_DEFAULT_CLIENT_BYTES;
+    if (dst->replay_total_bytes <= 0)
+        dst->replay_total_bytes = REPLAY_DEFAULT_TOTAL_BYTES;
+    if (dst->replay_client_requests <= 0)
+        dst->replay_client_requests = REPLAY_DEFAULT_CLIENT_REQUESTS;
+    if (dst->replay_connections <= 0)
+        dst->replay_connections = REPLAY_DEFAULT_CONNECTIONS;
     return VL_OK;
 }
 
@@ -140,7 +149,7 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domai
      * waited a request timeout per chunk). */
     bool replay = strcmp (domain, AUTH_DOMAIN_REPLAY) == 0;
     s_setopt (sock, ZMQ_SNDHWM, replay ? REPLAY_SNDHWM : self->opts.sndhwm);
-    s_setopt (sock, ZMQ_RCVHWM, self->opts.sndhwm);
+    s_setopt (sock, ZMQ_RCVHWM, replay ? REPLAY_RCVHWM : self->opts.sndhwm);
     s_setopt (sock, ZMQ_LINGER, 0);
     if (type == ZMQ_XPUB)
         s_setopt (sock, ZMQ_XPUB_NODROP, 0);
@@ -212,7 +221,10 @@ s_sockets (broker_t *self)
     if (!self->rep)
         return VL_ENET;
     s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
-    return VL_OK;
+    vl_err_t rc2;
+    self->rep_limit = connlimit_new (self->ctx, self->rep, self->ep_rep, "replay",
+                                     (size_t) self->opts.replay_connections, &rc2);
+    return self->rep_limit ? VL_OK : rc2;
 }
 
 typedef struct {
@@ -279,7 +291,10 @@ s_init (broker_t *self, const broker_opts_t *opts)
         return rc;
     if ((rc = s_dedup_rebuild (self)) != VL_OK)
         return rc;
-    self->replay = replay_new (self->journal);
+    rbudget_opts_t bo = { .client_bytes = (size_t) self->opts.replay_client_bytes,
+                          .total_bytes = (size_t) self->opts.replay_total_bytes,
+                          .client_answers = (size_t) self->opts.replay_client_requests };
+    self->replay = replay_new (self->journal, &bo);
     if (!self->replay)
         return VL_ENOMEM;
     int64_t now = util_mono_ms ();
@@ -323,12 +338,11 @@ broker_destroy (broker_t **self_p)
             zmq_msg_close (&self->items[i].event);
         }
     zmq_msg_close (&self->scratch);
+    connlimit_destroy (&self->rep_limit);
     broker_metrics_destroy (&self->mx);
     free (self->items);
     acks_destroy (&self->acks);
-    replay_destroy (&self->replay);
     dedup_destroy (&self->dedup);
-    journal_destroy (&self->journal);
     if (self->pub)
         zmq_close (self->pub);
     if (self->sub)
@@ -338,6 +352,10 @@ broker_destroy (broker_t **self_p)
     auth_destroy (&self->auth);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
+    /* after zmq_ctx_term: libzmq has released every queued answer into
+     * the replay budget; the journal after the replay that reads it */
+    replay_destroy (&self->replay);
+    journal_destroy (&self->journal);
     broker_opts_clear (&self->opts);
     free (self);
     *self_p = NULL;
@@ -717,7 +735,11 @@ s_metrics (broker_t *self)
         return;
     journal_stats_t js;
     journal_stats (self->journal, &js);
-    broker_metrics_update (self->mx, &self->c, &js, replay_requests (self->replay));
+    replay_stats_t rs;
+    replay_stats (self->replay, &rs);
+    rs.connections = connlimit_count (self->rep_limit);
+    rs.refused = connlimit_refused (self->rep_limit);
+    broker_metrics_update (self->mx, &self->c, &js, &rs);
 }
 
 /* Subscription messages from XPUB: read them (else they pile up), log. */
@@ -777,10 +799,11 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         { self->pub, 0, ZMQ_POLLIN, 0 },
         { self->rep, 0, ZMQ_POLLIN, 0 },
         { self->sub, 0, ZMQ_POLLIN, 0 },
+        { connlimit_socket (self->rep_limit), 0, ZMQ_POLLIN, 0 },
     };
     while (!*stop) {
         long timeout = s_timers (self);
-        if (zmq_poll (items, 3, timeout) < 0) {
+        if (zmq_poll (items, 4, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error ("broker: zmq_poll: %s", zmq_strerror (errno));
@@ -801,6 +824,8 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
                 break;
         if (items[2].revents & ZMQ_POLLIN)
             s_subscriptions (self);
+        if (items[3].revents & ZMQ_POLLIN)
+            connlimit_handle (self->rep_limit);
     }
     vl_err_t rc = journal_sync (self->journal);
     log_info ("broker: stopping at head %" PRIu64 " (journal %s)",

@@ -22,7 +22,9 @@
  *                   keep up LOSES messages past the high-water mark instead
  *                   of slowing the broker; it notices the gap from the
  *                   heartbeat head and recovers through replay.
- *  replay   ROUTER  see replay.h.
+ *  replay   ROUTER  see replay.h; at most replay_connections live
+ *                   connections (connlimit.h), answers held within the
+ *                   replay_*_bytes budgets (rbudget.h).
  * With curve_secret_key set, the three endpoints are CURVE servers with
  * allow-lists (auth.h).
  *
@@ -51,6 +53,10 @@ typedef struct {
     int            sndhwm;
     int            max_batch;
     char          *metrics_listen;     /* "127.0.0.1:9101"; NULL or "" = no metrics */
+    int64_t        replay_client_bytes;    /* answer bytes queued per replay client; 0 = default */
+    int64_t        replay_total_bytes;     /* ... for all replay clients; 0 = default */
+    int            replay_client_requests; /* answers in flight per client; 0 = default */
+    int            replay_connections;     /* live replay connections; 0 = default */
 } broker_opts_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
 #include "broker_conf.h"
 #include <stdlib.h>
 #include <string.h>
+#include "replay.h"
 #include "util.h"
 #include "wire.h"
 
@@ -82,6 +83,33 @@ const cfg_key_t broker_conf_keys[] = {
              "the throughput is at most max_batch per fsync time: raise it "
              "on disks with slow fsync (publishers need a window at least "
              "as large to fill a batch)." },
+    { .name = "replay_client_bytes", .type = CFG_T_INT64, .def = "16777216",
+      .min = 2 << 20, .max = INT64_C (1) << 40,
+      .doc = "Most bytes of replay answers the broker holds for one replay "
+             "connection while the client has not taken them (bytes; default "
+             "16 MiB, at least 2 MiB: one event of 1 MiB must fit). An answer "
+             "stops early (END more = true) before an event that would pass it; "
+             "a client that reads its answers has nothing held when it asks." },
+    { .name = "replay_total_bytes", .type = CFG_T_INT64, .def = "268435456",
+      .min = 2 << 20, .max = INT64_C (1) << 40,
+      .doc = "Most bytes of replay answers held for all replay connections "
+             "together (bytes; default 256 MiB). When it is full, a request "
+             "whose answer cannot hold one event gets ERR \"busy\" and the "
+             "client retries later." },
+    { .name = "replay_client_requests", .type = CFG_T_INT, .def = "4",
+      .min = 1, .max = 10000,
+      .doc = "Most answers one replay connection may have in flight (sent by "
+             "the broker, not yet taken by the connection). A request past it "
+             "is dropped without answer (counted in "
+             "veille_broker_replay_dropped_total). The protocol sends one "
+             "request at a time." },
+    { .name = "replay_connections", .type = CFG_T_INT, .def = "1024",
+      .min = 1, .max = 1000000,
+      .doc = "Most live connections to the replay endpoint; a new one past it "
+             "is shut down at once (counted in "
+             "veille_broker_replay_connections_refused_total). Each connection "
+             "costs at most ~420 KiB of request frames and buffers. Every "
+             "veille-sub and `veille tail` holds one." },
     { .name = "metrics_listen", .type = CFG_T_STR,
       .doc = "serve Prometheus metrics on http://HOST:PORT/metrics (loopback address, "
              "e.g. \"127.0.0.1:9101\"); absent or \"\" = off" },
@@ -125,6 +153,11 @@ broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
     out->stats_interval_s = cfg_get_int (sec, "stats_interval_s", 10);
     out->sndhwm = cfg_get_int (sec, "sndhwm", 100000);
     out->max_batch = cfg_get_int (sec, "max_batch", 1024);
+    out->replay_client_bytes = cfg_get_int64 (sec, "replay_client_bytes", REPLAY_DEFAULT_CLIENT_BYTES);
+    out->replay_total_bytes = cfg_get_int64 (sec, "replay_total_bytes", REPLAY_DEFAULT_TOTAL_BYTES);
+    out->replay_client_requests = cfg_get_int (sec, "replay_client_requests",
+                                               REPLAY_DEFAULT_CLIENT_REQUESTS);
+    out->replay_connections = cfg_get_int (sec, "replay_connections", REPLAY_DEFAULT_CONNECTIONS);
     const char *ml = cfg_get_str (sec, "metrics_listen", NULL);
     if (ml && !(out->metrics_listen = util_strdup (ml))) {
         broker_opts_clear (out);

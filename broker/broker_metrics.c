@@ -6,6 +6,7 @@
 struct broker_metrics {
     metrics_t *m;
     metric_t  *received, *stored, *dups, *rejected, *unavailable, *fanout, *replays;
+    metric_t  *rdropped, *rbusy, *rerrors, *rabandoned, *rqueued, *rclients, *rconns, *rrefused;
     metric_t  *head, *first, *bytes, *segments, *topics;
 };
 
@@ -34,6 +35,28 @@ broker_metrics_new (const char *listen, vl_err_t *err)
                                     "Events sent on the subscribe socket (events out).", NULL);
     self->replays = metrics_counter (m, "veille_broker_replay_requests_total",
                                      "Replay and count requests served.", NULL);
+    self->rdropped = metrics_counter (m, "veille_broker_replay_dropped_total",
+                                      "Replay requests dropped unanswered: the client had "
+                                      "replay_client_requests answers in flight.", NULL);
+    self->rbusy = metrics_counter (m, "veille_broker_replay_busy_total",
+                                   "Replay requests answered ERR busy: replay_total_bytes "
+                                   "was full.", NULL);
+    self->rerrors = metrics_counter (m, "veille_broker_replay_read_errors_total",
+                                     "Replay answers ended by ERR after a journal read error.",
+                                     NULL);
+    self->rabandoned = metrics_counter (m, "veille_broker_replay_abandoned_total",
+                                        "Replay answers cut: the client's queue was full "
+                                        "or it was gone.", NULL);
+    self->rqueued = metrics_gauge (m, "veille_broker_replay_queued_bytes",
+                                   "Bytes of replay answers held until clients take them "
+                                   "(at most replay_total_bytes).", NULL);
+    self->rclients = metrics_gauge (m, "veille_broker_replay_clients",
+                                    "Replay clients tracked by the answer budget (entries with nothing held are freed lazily).", NULL);
+    self->rconns = metrics_gauge (m, "veille_broker_replay_connections",
+                                  "Live connections to the replay endpoint.", NULL);
+    self->rrefused = metrics_counter (m, "veille_broker_replay_connections_refused_total",
+                                      "Replay connections shut down past replay_connections.",
+                                      NULL);
     self->head = metrics_gauge (m, "veille_broker_head_seq", "Newest seq in the journal.", NULL);
     self->first = metrics_gauge (m, "veille_broker_first_seq", "Oldest seq in the journal.", NULL);
     self->bytes = metrics_gauge (m, "veille_broker_journal_bytes", "Journal size on disk.", NULL);
@@ -50,7 +73,7 @@ broker_metrics_new (const char *listen, vl_err_t *err)
 
 void
 broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
-                       const journal_stats_t *js, uint64_t replay_requests)
+                       const journal_stats_t *js, const replay_stats_t *rs)
 {
     if (!self)
         return;
@@ -60,7 +83,15 @@ broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
     metric_set (self->rejected, (double) c->rejected);
     metric_set (self->unavailable, (double) c->unavailable);
     metric_set (self->fanout, (double) c->stored);      /* each stored event goes out once */
-    metric_set (self->replays, (double) replay_requests);
+    metric_set (self->replays, (double) rs->requests);
+    metric_set (self->rdropped, (double) rs->dropped);
+    metric_set (self->rbusy, (double) rs->busy);
+    metric_set (self->rerrors, (double) rs->read_errors);
+    metric_set (self->rabandoned, (double) rs->abandoned);
+    metric_set (self->rqueued, (double) rs->queued_bytes);
+    metric_set (self->rclients, (double) rs->clients);
+    metric_set (self->rconns, (double) rs->connections);
+    metric_set (self->rrefused, (double) rs->refused);
     metric_set (self->head, (double) js->head);
     metric_set (self->first, (double) js->first);
     metric_set (self->bytes, (double) js->bytes);

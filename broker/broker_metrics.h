@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "broker.h"
 #include "journal.h"
+#include "replay.h"
 #include "vl_err.h"
 
 typedef struct broker_metrics broker_metrics_t;
@@ -20,7 +21,7 @@ broker_metrics_t *broker_metrics_new (const char *listen, vl_err_t *err);
 
 /* Publishes the current figures. NULL-safe. */
 void broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
-                            const journal_stats_t *js, uint64_t replay_requests);
+                            const journal_stats_t *js, const replay_stats_t *rs);
 
 /* Stops serving and frees everything. NULL-safe. */
 void broker_metrics_destroy (broker_metrics_t **self_p);

@@ -63,6 +63,7 @@ struct journal {
     const seg_t     *rseg;          /* segment the window holds, or NULL */
     uint64_t         roff, rlen;
     uint64_t         epoch;         /* DIR/EPOCH, never 0 */
+    journal_pread_fn pread_fn;      /* reads of queries; NULL = pread */
 };
 
 /* ---- little-endian helpers ---- */
@@ -1012,12 +1013,15 @@ s_window_load (journal_t *self, const seg_t *s, size_t i, size_t iend,
     self->rseg = NULL;
     size_t want = (size_t) (end - off), got = 0;
     while (got < want) {
-        ssize_t r = pread (s->fd, self->rbuf + got, want - got, (off_t) (off + got));
+        ssize_t r = (self->pread_fn ? self->pread_fn : pread) (
+            s->fd, self->rbuf + got, want - got, (off_t) (off + got));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            log_error ("journal: read %s at %" PRIu64 ": %s", s->path, off + got,
-                       r < 0 ? strerror (errno) : "unexpected end of file");
+            log_error ("journal: read %s at %" PRIu64 ": %s (query stopped before "
+                       "seq %" PRIu64 ")", s->path, off + got,
+                       r < 0 ? strerror (errno) : "unexpected end of file",
+                       s->base + i);
             return VL_EIO;
         }
         got += (size_t) r;
@@ -1028,7 +1032,9 @@ s_window_load (journal_t *self, const seg_t *s, size_t i, size_t iend,
     return VL_OK;
 }
 
-/* Reads entry I of S into *REC. VL_ECORRUPT/VL_EIO (logged) to skip it. */
+/* Reads entry I of S into *REC. VL_ECORRUPT (logged): the record was read
+ * and failed its check, skip it; VL_EIO (logged): it could not be read,
+ * stop (it may be intact). */
 static vl_err_t
 s_read_rec (journal_t *self, const seg_t *s, size_t i, size_t iend, size_t n,
             const journal_query_t *q, journal_rec_t *rec)
@@ -1076,8 +1082,14 @@ s_query_seg (journal_t *self, size_t si, const journal_query_t *q, uint64_t upto
             return 1;
         }
         journal_rec_t rec;
-        if (s_read_rec (self, s, i, iend, n, q, &rec) != VL_OK)
+        vl_err_t rrc = s_read_rec (self, s, i, iend, n, q, &rec);
+        if (rrc == VL_ECORRUPT)
             continue;
+        if (rrc != VL_OK) {
+            *rc = rrc;
+            res->more = true;
+            return 1;
+        }
         if (fn (arg, &rec) != 0) {
             *rc = VL_EINTR;
             return 1;
@@ -1086,6 +1098,12 @@ s_query_seg (journal_t *self, size_t si, const journal_query_t *q, uint64_t upto
         res->next = rec.seq;
     }
     return 0;
+}
+
+void
+journal_set_pread (journal_t *self, journal_pread_fn fn)
+{
+    self->pread_fn = fn;
 }
 
 vl_err_t

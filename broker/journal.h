@@ -78,6 +78,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "vl_err.h"
 
 typedef enum {
@@ -209,11 +210,21 @@ typedef struct {
 
 /* Visits (in seq order) up to limit committed records in (after, upto]
  * whose topic matches, reading them from disk (one pread per run of nearby
- * matches; CRCs checked, a bad record is logged and skipped). With FN NULL
- * only counts, without reading. If FN asks to stop, returns VL_EINTR with
- * *RES describing what was visited. Otherwise VL_OK; next = the last seq
- * visited when more is true, else upto (or after if after >= upto). */
+ * matches). A record that was read and fails its check (length, CRC, seq,
+ * topic length) is proven corrupt: it is logged and skipped. With FN NULL
+ * only counts, without reading. If FN asks to stop, returns VL_EINTR; if a
+ * read fails (EIO, or the file ends before the index says), stops there
+ * and returns VL_EIO (logged): the record may be intact and is NOT
+ * skipped. In both cases *RES describes what was visited: more is true and
+ * next the last seq visited (after if none), never past an unread record.
+ * Otherwise VL_OK; next = the last seq visited when more is true, else upto
+ * (or after if after >= upto). */
 vl_err_t journal_query (journal_t *self, const journal_query_t *q,
                         journal_visit_fn fn, void *arg, journal_result_t *res);
+
+/* Test seam: the read function of journal_query (same contract as
+ * pread(2)); NULL restores pread. Lets unit tests inject EIO. */
+typedef ssize_t (*journal_pread_fn) (int fd, void *buf, size_t n, off_t off);
+void journal_set_pread (journal_t *self, journal_pread_fn fn);
 
 #endif

@@ -11,14 +11,15 @@
 #include "mpread.h"
 #include "replay.h"
 #include "mpack.h"
+#include "rbudget.h"
 #include "util.h"
 
 struct replay {
-    journal_t *journal;
-    uint8_t   *match;       /* per topic id, rebuilt per request */
-    size_t     match_cap;
-    uint64_t   requests;
-    uint64_t   abandoned;
+    journal_t      *journal;
+    rbudget_t      *budget;      /* answers queued in libzmq */
+    uint8_t        *match;       /* per topic id, rebuilt per request */
+    size_t          match_cap;
+    replay_stats_t  st;
 };
 
 /* ---- parsing ---- */
@@ -125,7 +126,8 @@ replay_parse (const void *data, size_t len, replay_req_t *out, const char **why)
     out->limit = WIRE_REPLAY_DEFAULT_LIMIT;
     *why = NULL;
     if (len > WIRE_REPLAY_MAX_REQUEST) {
-        *why = "request too large";
+        _Static_assert (WIRE_REPLAY_MAX_REQUEST == 65536, "the text below says 65536");
+        *why = "request too large (limit 65536 bytes)";
         return VL_ETOOBIG;
     }
     mpread_t r;
@@ -151,13 +153,15 @@ s_send (void *sock, const void *data, size_t len, int more)
 }
 
 typedef struct {
-    void       *router;
-    const void *rid;
-    size_t      rid_len;
-    size_t      bytes;
-    bool        capped;
-    bool        failed;
-    uint64_t    epoch;      /* journal_epoch, sent in END */
+    void           *router;
+    const void     *rid;
+    size_t          rid_len;
+    rbudget_t      *budget;
+    rbudget_peer_t *peer;
+    size_t          bytes;
+    bool            capped;     /* stopped at REPLAY_MAX_REPLY_BYTES or the budget */
+    bool            failed;
+    uint64_t        epoch;      /* journal_epoch, sent in END */
 } visit_t;
 
 /* Sends [rid][KIND][BODY]; false if the reply had to be abandoned. */
@@ -167,8 +171,8 @@ s_send_final (visit_t *v, const char *kind, const buf_t *body)
     if (!s_send (v->router, v->rid, v->rid_len, 1))
         return false;
     s_send (v->router, kind, strlen (kind), 1);
-    s_send (v->router, body->data, body->len, 0);
-    return true;
+    return rbudget_send (v->budget, v->peer, v->router, body->data, body->len, true,
+                         ZMQ_DONTWAIT);
 }
 
 static bool
@@ -209,7 +213,8 @@ static int
 s_visit (void *arg, const journal_rec_t *rec)
 {
     visit_t *v = arg;
-    if (v->bytes >= REPLAY_MAX_REPLY_BYTES) {
+    if (v->bytes >= REPLAY_MAX_REPLY_BYTES
+        || !rbudget_fits (v->budget, v->peer, rec->event_len + RBUDGET_FRAME_OVERHEAD)) {
         v->capped = true;
         return 1;
     }
@@ -222,7 +227,11 @@ s_visit (void *arg, const journal_rec_t *rec)
     s_send (v->router, WIRE_REPLAY_EVENT, 1, 1);
     s_send (v->router, rec->topic, rec->topic_len, 1);
     s_send (v->router, seq, sizeof seq, 1);
-    s_send (v->router, rec->event, rec->event_len, 0);
+    if (!rbudget_send (v->budget, v->peer, v->router, rec->event, rec->event_len, false,
+                       ZMQ_DONTWAIT)) {
+        v->failed = true;
+        return 1;
+    }
     v->bytes += rec->event_len + rec->topic_len;
     return 0;
 }
@@ -250,6 +259,30 @@ s_build_match (replay_t *self, const replay_req_t *req, size_t *n)
     return VL_OK;
 }
 
+/* Sends the final message of an answer after journal_query returned RC
+ * with *RES; false if it had to be abandoned. */
+static bool
+s_finish (replay_t *self, visit_t *v, vl_err_t rc, const journal_result_t *res)
+{
+    char why[160];
+    if (rc == VL_EIO) {
+        /* The record after res->next could not be read: it may be intact,
+         * so no END (its next would pass it); the client asks again. */
+        self->st.read_errors++;
+        snprintf (why, sizeof why, "journal read error after seq %" PRIu64 "; retry",
+                  res->next);
+        return s_send_err (v, why);
+    }
+    if (res->count == 0 && v->capped && rbudget_idle (v->peer)) {
+        /* nothing of this client is queued: the total budget is full */
+        self->st.busy++;
+        snprintf (why, sizeof why, "busy: answers to slow clients fill the replay "
+                  "budget (%zu bytes); retry later", rbudget_total (self->budget));
+        return s_send_err (v, why);
+    }
+    return s_send_end (v, res, res->more || v->capped);
+}
+
 static void
 s_answer (replay_t *self, visit_t *v, const void *data, size_t len)
 {
@@ -268,20 +301,25 @@ s_answer (replay_t *self, visit_t *v, const void *data, size_t len)
         q.match = self->match;
     }
     journal_result_t res;
-    journal_query (self->journal, &q, req.op == REPLAY_OP_COUNT ? NULL : s_visit, v, &res);
-    if (v->failed || !s_send_end (v, &res, res.more || v->capped)) {
-        self->abandoned++;
+    vl_err_t rc = journal_query (self->journal, &q,
+                                 req.op == REPLAY_OP_COUNT ? NULL : s_visit, v, &res);
+    if (v->failed || !s_finish (self, v, rc, &res)) {
+        self->st.abandoned++;
         log_debug ("replay: answer abandoned after %zu events (client slow or gone)",
                    res.count);
     }
 }
 
 replay_t *
-replay_new (journal_t *journal)
+replay_new (journal_t *journal, const rbudget_opts_t *budget)
 {
     replay_t *self = calloc (1, sizeof *self);
-    if (self)
-        self->journal = journal;
+    if (!self)
+        return NULL;
+    self->journal = journal;
+    self->budget = rbudget_new (budget);
+    if (!self->budget)
+        replay_destroy (&self);
     return self;
 }
 
@@ -291,8 +329,30 @@ replay_destroy (replay_t **self_p)
     if (!self_p || !*self_p)
         return;
     free ((*self_p)->match);
+    rbudget_destroy (&(*self_p)->budget);
     free (*self_p);
     *self_p = NULL;
+}
+
+/* Serves one request of RID: dropped without an answer while the client
+ * has client_answers answers not yet taken by its connection. */
+static void
+s_serve (replay_t *self, void *router, zmq_msg_t *rid, zmq_msg_t *req, size_t frames)
+{
+    visit_t v = { .router = router, .rid = zmq_msg_data (rid),
+                  .rid_len = zmq_msg_size (rid), .budget = self->budget,
+                  .epoch = journal_epoch (self->journal) };
+    v.peer = rbudget_peer (self->budget, v.rid, v.rid_len);
+    if (!v.peer || !rbudget_may_answer (self->budget, v.peer)) {
+        self->st.dropped++;
+        log_debug ("replay: request dropped: the client has %s",
+                   v.peer ? "too many answers in flight" : "no memory for its entry");
+        return;
+    }
+    if (frames != 1)
+        s_send_err (&v, "a request is exactly one frame");
+    else
+        s_answer (self, &v, zmq_msg_data (req), zmq_msg_size (req));
 }
 
 vl_err_t
@@ -314,14 +374,8 @@ replay_serve_one (replay_t *self, void *router)
             break;
         frames++;
     }
-    self->requests++;
-    visit_t v = { .router = router, .rid = zmq_msg_data (&rid),
-                  .rid_len = zmq_msg_size (&rid),
-                  .epoch = journal_epoch (self->journal) };
-    if (frames != 1)
-        s_send_err (&v, "a request is exactly one frame");
-    else
-        s_answer (self, &v, zmq_msg_data (&req), zmq_msg_size (&req));
+    self->st.requests++;
+    s_serve (self, router, &rid, &req, frames);
     zmq_msg_close (&rid);
     zmq_msg_close (&req);
     return VL_OK;
@@ -330,5 +384,13 @@ replay_serve_one (replay_t *self, void *router)
 uint64_t
 replay_requests (const replay_t *self)
 {
-    return self->requests;
+    return self->st.requests;
+}
+
+void
+replay_stats (const replay_t *self, replay_stats_t *out)
+{
+    *out = self->st;
+    out->queued_bytes = rbudget_total (self->budget);
+    out->clients = rbudget_peers (self->budget);
 }

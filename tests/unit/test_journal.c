@@ -643,6 +643,89 @@ journal_query_filters_limits_and_pages (void **state)
     journal_destroy (&j);
 }
 
+/* ---- read faults: EIO stops, proven corruption skips ---- */
+
+static int s_fault_call;      /* the call of s_faulty_pread that fails; 0 = none */
+static int s_fault_calls;
+static bool s_fault_corrupt;  /* corrupt the data read instead of EIO */
+
+static ssize_t
+s_faulty_pread (int fd, void *buf, size_t n, off_t off)
+{
+    if (++s_fault_calls == s_fault_call && !s_fault_corrupt) {
+        errno = EIO;
+        return -1;
+    }
+    ssize_t r = pread (fd, buf, n, off);
+    if (s_fault_calls == s_fault_call && r > 40)
+        ((unsigned char *) buf)[30] ^= 0xff;   /* inside the first record's event */
+    return r;
+}
+
+/* 100 records of 20 kB (two read windows); the second pread fails. */
+static journal_t *
+s_fault_journal (const char *dir, bool corrupt)
+{
+    journal_t *j = s_open (dir, NULL);
+    static char ev[20000];
+    memset (ev, 'e', sizeof ev);
+    for (int i = 0; i < 100; i++) {
+        uint64_t seq;
+        assert_int_equal (journal_append (j, "un.a", 4, ev, sizeof ev, &seq), VL_OK);
+    }
+    assert_int_equal (journal_commit (j), VL_OK);
+    s_fault_calls = 0;
+    s_fault_call = 2;
+    s_fault_corrupt = corrupt;
+    journal_set_pread (j, s_faulty_pread);
+    return j;
+}
+
+static void
+journal_query_stops_at_a_read_error_without_skipping (void **state)
+{
+    fx_t *fx = *state;
+    journal_t *j = s_fault_journal (fx->dir, false);
+    journal_query_t q = { .after = 0, .upto = UINT64_MAX, .limit = 1000 };
+    journal_result_t res;
+    collect_t *c = calloc (1, sizeof *c);
+    assert_int_equal (journal_query (j, &q, s_collect, c, &res), VL_EIO);
+    assert_true (c->n > 0 && c->n < 100);
+    for (size_t i = 0; i < c->n; i++)
+        assert_int_equal (c->seqs[i], i + 1);
+    /* next = the last record read: the unread one after it is not passed */
+    assert_int_equal (res.next, c->n);
+    assert_true (res.more);
+    assert_int_equal (res.count, c->n);
+    /* the disk recovers: the query from next brings the rest, no gap */
+    journal_set_pread (j, NULL);
+    size_t before = c->n;
+    q.after = res.next;
+    assert_int_equal (journal_query (j, &q, s_collect, c, &res), VL_OK);
+    assert_int_equal (c->n, 100);
+    for (size_t i = before; i < c->n; i++)
+        assert_int_equal (c->seqs[i], i + 1);
+    assert_int_equal (res.next, 100);
+    free (c);
+    journal_destroy (&j);
+}
+
+static void
+journal_query_skips_a_record_proven_corrupt (void **state)
+{
+    fx_t *fx = *state;
+    journal_t *j = s_fault_journal (fx->dir, true);
+    journal_query_t q = { .after = 0, .upto = UINT64_MAX, .limit = 1000 };
+    journal_result_t res;
+    collect_t *c = calloc (1, sizeof *c);
+    assert_int_equal (journal_query (j, &q, s_collect, c, &res), VL_OK);
+    assert_int_equal (c->n, 99);   /* the one that failed its CRC */
+    assert_int_equal (res.next, 100);
+    assert_false (res.more);
+    free (c);
+    journal_destroy (&j);
+}
+
 int
 main (void)
 {
@@ -664,6 +747,10 @@ main (void)
         cmocka_unit_test_setup_teardown (journal_retention_by_age_deletes_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_disk_full_keeps_it_consistent, setup, teardown),
         cmocka_unit_test_setup_teardown (journal_query_filters_limits_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown (journal_query_stops_at_a_read_error_without_skipping,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (journal_query_skips_a_record_proven_corrupt,
+                                         setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <msgpack.h>
 #include <stdio.h>
@@ -258,7 +259,9 @@ srv_setup (void **state)
     assert_int_equal (zmq_bind (s->router, "inproc://replay"), 0);
     s->dealer = zmq_socket (s->ctx, ZMQ_DEALER);
     assert_int_equal (zmq_connect (s->dealer, "inproc://replay"), 0);
-    s->replay = replay_new (s->j);
+    rbudget_opts_t bo = { .client_bytes = 16 << 20, .total_bytes = 64 << 20,
+                          .client_answers = 4 };
+    s->replay = replay_new (s->j, &bo);
     *state = s;
     return 0;
 }
@@ -267,13 +270,13 @@ static int
 srv_teardown (void **state)
 {
     srv_t *s = *state;
-    replay_destroy (&s->replay);
     int zero = 0;
     zmq_setsockopt (s->dealer, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt (s->router, ZMQ_LINGER, &zero, sizeof zero);
     zmq_close (s->dealer);
     zmq_close (s->router);
     zmq_ctx_term (s->ctx);
+    replay_destroy (&s->replay);   /* after the context: queued answers released */
     journal_destroy (&s->j);
     nftw (s->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
     free (s);
@@ -282,27 +285,45 @@ srv_teardown (void **state)
 
 /* Sends REQ (msgpack), serves it, and reads the answer: the seqs of the
  * E messages into SEQS, the END/ERR body unpacked into *OBJ (zone Z). */
+static const char *s_read_answer (void *dealer, uint64_t *seqs, size_t *n,
+                                  msgpack_zone *z, msgpack_object *obj);
+
+/* Sends REQ on DEALER and has the replay serve it (the answer is not read). */
+static void
+s_ask (srv_t *s, void *dealer, const msgpack_sbuffer *req)
+{
+    assert_true (zmq_send (dealer, req->data, req->size, 0) >= 0);
+    zmq_pollitem_t it = { s->router, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&it, 1, 2000), 1);
+    assert_int_equal (replay_serve_one (s->replay, s->router), VL_OK);
+}
+
 static const char *
 s_roundtrip (srv_t *s, const msgpack_sbuffer *req, uint64_t *seqs, size_t *n,
              msgpack_zone *z, msgpack_object *obj)
 {
+    s_ask (s, s->dealer, req);
+    return s_read_answer (s->dealer, seqs, n, z, obj);
+}
+
+/* Reads one answer from DEALER: the seqs of the E messages into SEQS, the
+ * END/ERR body unpacked into *OBJ (zone Z); returns "END" or "ERR". */
+static const char *
+s_read_answer (void *dealer, uint64_t *seqs, size_t *n, msgpack_zone *z, msgpack_object *obj)
+{
     static char kind[8];
-    assert_true (zmq_send (s->dealer, req->data, req->size, 0) >= 0);
-    zmq_pollitem_t it = { s->router, 0, ZMQ_POLLIN, 0 };
-    assert_int_equal (zmq_poll (&it, 1, 2000), 1);
-    assert_int_equal (replay_serve_one (s->replay, s->router), VL_OK);
     *n = 0;
     for (;;) {
         static char frames[4][256];   /* the unpacked END refers to it */
         int sizes[4], nf = 0, more = 1;
         while (more) {
-            int r = zmq_recv (s->dealer, nf < 4 ? frames[nf] : frames[3], 256, 0);
+            int r = zmq_recv (dealer, nf < 4 ? frames[nf] : frames[3], 256, 0);
             assert_true (r >= 0);
             if (nf < 4)
-                sizes[nf] = r;
+                sizes[nf] = r < 256 ? r : 256;
             nf++;
             size_t sz = sizeof more;
-            zmq_getsockopt (s->dealer, ZMQ_RCVMORE, &more, &sz);
+            zmq_getsockopt (dealer, ZMQ_RCVMORE, &more, &sz);
         }
         snprintf (kind, sizeof kind, "%.*s", sizes[0], frames[0]);
         if (strcmp (kind, "E") == 0) {
@@ -382,6 +403,157 @@ replay_serves_pages_under_prefixes_then_end (void **state)
     msgpack_zone_destroy (&z);
 }
 
+static ssize_t
+s_eio_pread (int fd, void *buf, size_t n, off_t off)
+{
+    (void) fd; (void) buf; (void) n; (void) off;
+    errno = EIO;
+    return -1;
+}
+
+static void
+s_pack_after (msgpack_sbuffer *sb, uint64_t after)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_clear (sb);
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    s_str (&pk, "after"); msgpack_pack_uint64 (&pk, after);
+}
+
+static bool
+s_str_has (const msgpack_object *m, const char *key, const char *needle)
+{
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object_kv *kv = &m->via.map.ptr[i];
+        if (kv->key.via.str.size == strlen (key)
+            && memcmp (kv->key.via.str.ptr, key, strlen (key)) == 0) {
+            char text[256];
+            snprintf (text, sizeof text, "%.*s", (int) kv->val.via.str.size, kv->val.via.str.ptr);
+            return strstr (text, needle) != NULL;
+        }
+    }
+    return false;
+}
+
+static void
+replay_answers_err_on_a_read_error_never_end (void **state)
+{
+    srv_t *s = *state;
+    msgpack_sbuffer sb;
+    msgpack_zone z;
+    msgpack_object o;
+    uint64_t seqs[400];
+    size_t n;
+    msgpack_zone_init (&z, 1024);
+    msgpack_sbuffer_init (&sb);
+    s_pack_after (&sb, 10);
+    journal_set_pread (s->j, s_eio_pread);
+    /* not END next = upto: the client would move past records it never got */
+    assert_string_equal (s_roundtrip (s, &sb, seqs, &n, &z, &o), "ERR");
+    assert_int_equal (n, 0);
+    assert_true (s_str_has (&o, "error", "read error after seq 10"));
+    replay_stats_t st;
+    replay_stats (s->replay, &st);
+    assert_int_equal (st.read_errors, 1);
+    /* the disk recovers: the retry gets everything */
+    journal_set_pread (s->j, NULL);
+    assert_string_equal (s_roundtrip (s, &sb, seqs, &n, &z, &o), "END");
+    assert_int_equal (n, 290);
+    assert_int_equal (seqs[0], 11);
+    assert_int_equal (s_get (&o, "next"), 300);
+    msgpack_sbuffer_destroy (&sb);
+    msgpack_zone_destroy (&z);
+}
+
+/* Replaces the replay with one of budget CLIENT / TOTAL events of up to
+ * 9 bytes ("event-NNN") and ANSWERS answers in flight. */
+static void
+s_rebudget (srv_t *s, size_t client, size_t total, size_t answers)
+{
+    replay_destroy (&s->replay);
+    size_t ev = 9 + RBUDGET_FRAME_OVERHEAD;
+    rbudget_opts_t bo = { .client_bytes = client * ev, .total_bytes = total * ev + ev / 2,
+                          .client_answers = answers };
+    s->replay = replay_new (s->j, &bo);
+    assert_non_null (s->replay);
+}
+
+static void
+replay_budget_pages_a_client_and_drops_past_its_requests (void **state)
+{
+    srv_t *s = *state;
+    msgpack_sbuffer sb;
+    msgpack_zone z;
+    msgpack_object o;
+    uint64_t seqs[400];
+    size_t n;
+    msgpack_zone_init (&z, 4096);
+    msgpack_sbuffer_init (&sb);
+    s_rebudget (s, 10, 1000, 2);
+    /* an answer stops at the client's budget: a page of 10, more = true */
+    s_pack_after (&sb, 0);
+    assert_string_equal (s_roundtrip (s, &sb, seqs, &n, &z, &o), "END");
+    assert_int_equal (n, 10);
+    assert_int_equal (s_get (&o, "next"), 10);
+    assert_int_equal (s_get (&o, "more"), 1);
+    /* read, so the next page comes */
+    s_pack_after (&sb, 10);
+    assert_string_equal (s_roundtrip (s, &sb, seqs, &n, &z, &o), "END");
+    assert_int_equal (n, 10);
+    assert_int_equal (seqs[0], 11);
+    /* three requests without reading: a page, an empty page (the first is
+     * still held), the third dropped (2 answers in flight) */
+    s_ask (s, s->dealer, &sb);
+    s_ask (s, s->dealer, &sb);
+    s_ask (s, s->dealer, &sb);
+    replay_stats_t st;
+    replay_stats (s->replay, &st);
+    assert_int_equal (st.dropped, 1);
+    assert_true (st.queued_bytes <= 10 * (9 + RBUDGET_FRAME_OVERHEAD) + 2 * (64 + RBUDGET_FRAME_OVERHEAD));
+    assert_string_equal (s_read_answer (s->dealer, seqs, &n, &z, &o), "END");
+    assert_int_equal (n, 10);
+    assert_string_equal (s_read_answer (s->dealer, seqs, &n, &z, &o), "END");
+    assert_int_equal (n, 0);
+    assert_int_equal (s_get (&o, "next"), 10);
+    assert_int_equal (s_get (&o, "more"), 1);
+    zmq_pollitem_t it = { s->dealer, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&it, 1, 100), 0);
+    replay_stats (s->replay, &st);
+    assert_int_equal (st.queued_bytes, 0);   /* all taken: all released */
+    msgpack_sbuffer_destroy (&sb);
+    msgpack_zone_destroy (&z);
+}
+
+static void
+replay_full_total_budget_answers_busy (void **state)
+{
+    srv_t *s = *state;
+    msgpack_sbuffer sb;
+    msgpack_zone z;
+    msgpack_object o;
+    uint64_t seqs[400];
+    size_t n;
+    msgpack_zone_init (&z, 4096);
+    msgpack_sbuffer_init (&sb);
+    s_rebudget (s, 10, 10, 4);
+    void *other = zmq_socket (s->ctx, ZMQ_DEALER);
+    assert_int_equal (zmq_connect (other, "inproc://replay"), 0);
+    s_pack_after (&sb, 0);
+    s_ask (s, other, &sb);   /* fills the total; never read */
+    assert_string_equal (s_roundtrip (s, &sb, seqs, &n, &z, &o), "ERR");
+    assert_true (s_str_has (&o, "error", "busy"));
+    replay_stats_t st;
+    replay_stats (s->replay, &st);
+    assert_int_equal (st.busy, 1);
+    assert_int_equal (st.clients, 2);
+    int zero = 0;
+    zmq_setsockopt (other, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_close (other);
+    msgpack_sbuffer_destroy (&sb);
+    msgpack_zone_destroy (&z);
+}
+
 int
 main (void)
 {
@@ -393,6 +565,12 @@ main (void)
         cmocka_unit_test (mpread_event_id_finds_the_id_past_nested_values),
         cmocka_unit_test (mpread_bool_reads_booleans_only),
         cmocka_unit_test_setup_teardown (replay_serves_pages_under_prefixes_then_end,
+                                         srv_setup, srv_teardown),
+        cmocka_unit_test_setup_teardown (replay_answers_err_on_a_read_error_never_end,
+                                         srv_setup, srv_teardown),
+        cmocka_unit_test_setup_teardown (replay_budget_pages_a_client_and_drops_past_its_requests,
+                                         srv_setup, srv_teardown),
+        cmocka_unit_test_setup_teardown (replay_full_total_budget_answers_busy,
                                          srv_setup, srv_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

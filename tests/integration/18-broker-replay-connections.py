@@ -1,0 +1,127 @@
+#!/usr/bin/python3
+"""18-broker-replay-connections: replay_connections_past_the_limit_are_shut_down.
+
+With replay_connections = 20, a client connected before the attack, then
+200 raw ZMTP connections each holding 110 KiB of a 120 KiB request frame
+(the cost a connection can impose: issue #15 measured 466 MB for 200
+connections holding 2 MiB frames on an unlimited endpoint):
+  - the broker counts 20 live connections (metric) and shuts the others
+    down (their sockets see the end of the stream);
+  - its RSS grows by less than 20 x 420 KiB + 4 MiB of slack;
+  - the client connected before is served throughout (a full replay);
+  - once the attackers leave, a new client connects and is served."""
+import os
+import socket
+import struct
+import sys
+import time
+
+import zmq
+
+from broker_harness import Broker, Publisher, Replayer, check, make_event, workdir
+from integ_metrics import PORT_RE, scrape, value, wait_value
+
+LIMIT, ATTACK = 20, 200
+EVENTS = 50
+
+
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def zmtp_connect(endpoint):
+    """Raw ZMTP 3.0 DEALER: greeting and READY."""
+    host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)))
+    greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + bytes([3, 0]) + b"NULL" + b"\x00" * 48
+    body = b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", 6) + b"DEALER"
+    s.sendall(greeting + bytes([0x04, len(body)]) + body)
+    return s
+
+
+def zmtp_partial_frame(s, declared, sent):
+    """Sends the header of a DECLARED-byte frame and SENT bytes of it."""
+    try:
+        s.sendall(b"\x02" + struct.pack(">Q", declared) + b"p" * sent)
+    except (BrokenPipeError, ConnectionResetError):
+        pass   # shut down
+
+
+def is_closed(s, timeout):
+    """True if the peer ended the stream within TIMEOUT seconds."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if s.recv(65536) == b"":
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    finally:
+        s.settimeout(None)
+
+
+def full_replay(r):
+    evs, end = r.replay_all(after=0)
+    return [e[1] for e in evs] == list(range(1, EVENTS + 1)) and not end["more"]
+
+
+def main():
+    d = workdir("rconn")
+    b = Broker(d, conf_extra='  metrics_listen = "127.0.0.1:0";\n  heartbeat_ms = 100;\n'
+               '  replay_connections = %d;' % LIMIT).start()
+    port = int(b.wait_log(PORT_RE).group(1))
+    pid = b.proc.pid
+    ctx = zmq.Context()
+    pub = Publisher(ctx, b.publish)
+    acks = pub.publish_many([("un.c", make_event(i, "un.c", 400, salt="c")[1])
+                             for i in range(EVENTS)])
+    check(all(a[0] == 0 for a in acks), "events stored")
+    pub.close()
+    early = Replayer(ctx, b.replay)
+    check(full_replay(early), "the early client is served before the attack")
+    wait_value(port, "veille_broker_replay_connections", lambda v: v == 1)
+    base = rss(pid)
+
+    # the connections first, then what they make the broker hold: the
+    # limit acts after the fact (the monitor's events), so a connection
+    # is only refused once its event is read
+    held = [zmtp_connect(b.replay) for _ in range(ATTACK)]
+    s = wait_value(port, "veille_broker_replay_connections_refused_total",
+                   lambda v: v >= ATTACK - LIMIT + 1, timeout=60)
+    live = value(s, "veille_broker_replay_connections")
+    check(live == LIMIT, "%d live replay connections counted (limit %d)" % (live, LIMIT))
+    closed = sum(1 for h in held if is_closed(h, 0.05))
+    check(closed >= ATTACK - LIMIT + 1,
+          "%d of %d attacking connections were shut down" % (closed, ATTACK))
+    for h in held:
+        zmtp_partial_frame(h, 120 * 1024, 110 * 1024)
+    check(full_replay(early), "the early client is served during the attack")
+    time.sleep(0.5)   # the last partial frames land
+    grown = rss(pid) - base
+    print("%d connections against a limit of %d: %d shut down, broker RSS +%.1f MiB"
+          % (ATTACK, LIMIT, closed, grown / (1 << 20)))
+    check(grown < LIMIT * 420 * 1024 + 4 * (1 << 20),
+          "RSS grew by %.1f MiB (limit %.1f MiB)"
+          % (grown / (1 << 20), (LIMIT * 420 * 1024 + 4 * (1 << 20)) / (1 << 20)))
+
+    for h in held:
+        h.close()
+    wait_value(port, "veille_broker_replay_connections", lambda v: v == 1, timeout=60)
+    late = Replayer(ctx, b.replay)
+    check(full_replay(late), "a client connecting after the attack is served")
+    late.close()
+    early.close()
+    check(b.stop() == 0, "broker stops cleanly")
+    ctx.term()
+    print("18-broker-replay-connections: OK")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(__file__))
+    main()
