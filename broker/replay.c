@@ -19,6 +19,8 @@ struct replay {
     size_t     match_cap;
     uint64_t   requests;
     uint64_t   abandoned;
+    replay_gate_fn gate;    /* NULL = answer everyone */
+    void      *gate_arg;
 };
 
 /* ---- parsing ---- */
@@ -295,6 +297,13 @@ replay_destroy (replay_t **self_p)
     *self_p = NULL;
 }
 
+void
+replay_set_gate (replay_t *self, replay_gate_fn gate, void *arg)
+{
+    self->gate = gate;
+    self->gate_arg = arg;
+}
+
 vl_err_t
 replay_serve_one (replay_t *self, void *router)
 {
@@ -313,6 +322,11 @@ replay_serve_one (replay_t *self, void *router)
         if (zmq_msg_recv (&req, router, 0) < 0)
             break;
         frames++;
+    }
+    if (self->gate && !self->gate (self->gate_arg, &req)) {
+        zmq_msg_close (&rid);
+        zmq_msg_close (&req);
+        return VL_OK;
     }
     self->requests++;
     visit_t v = { .router = router, .rid = zmq_msg_data (&rid),
