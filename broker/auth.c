@@ -50,7 +50,10 @@ struct auth {
     char            pipe_ep[64];
     pthread_t       thread;
     bool            running;
-    pthread_mutex_t lock;         /* lists, stats, pipe_front, refusal log */
+    pthread_mutex_t lock;         /* lists, stats, refusal log */
+    pthread_mutex_t pipe_lock;    /* pipe_front, nmonitors: apart from LOCK, which the
+                                     thread takes, so it can answer a command while a
+                                     ZAP request comes in */
     auth_list_t     pubs, subs;
     atomic_bool     pubs_shrunk;  /* a reload removed a publisher key */
     atomic_bool     subs_shrunk;  /* a reload removed a subscriber key */
@@ -574,6 +577,7 @@ auth_new (void *zmq_ctx, const auth_opts_t *opts, vl_err_t *err)
     }
     self->ctx = zmq_ctx;
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->pipe_lock, NULL);
     self->log_interval_ms = opts->log_interval_ms > 0 ? opts->log_interval_ms
                                                       : AUTH_LOG_INTERVAL_MS;
     self->window_ms = util_mono_ms () - self->log_interval_ms;
@@ -613,6 +617,7 @@ auth_destroy (auth_t **self_p)
     free (self->sub_dir);
     memset (self->secret, 0, sizeof self->secret);
     pthread_mutex_destroy (&self->lock);
+    pthread_mutex_destroy (&self->pipe_lock);
     free (self);
     *self_p = NULL;
 }
@@ -635,7 +640,7 @@ auth_apply_server (auth_t *self, void *socket, const char *domain)
     if (zmq_setsockopt (socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
         log_debug ("auth: ZMQ_ZAP_ENFORCE_DOMAIN unavailable (libzmq without DRAFT); "
                    "the ZAP handler stays bound for the broker's lifetime");
-    pthread_mutex_lock (&self->lock);
+    pthread_mutex_lock (&self->pipe_lock);
     char ep[64];
     snprintf (ep, sizeof ep, "inproc://veille-auth-mon-%p-%d", (void *) self, self->nmonitors++);
     vl_err_t rc = VL_OK;
@@ -653,7 +658,7 @@ auth_apply_server (auth_t *self, void *socket, const char *domain)
             || strncmp (answer, "OK", 2) != 0)
             log_warn ("auth: failed handshakes on %s will not be logged", domain);
     }
-    pthread_mutex_unlock (&self->lock);
+    pthread_mutex_unlock (&self->pipe_lock);
     return rc;
 }
 

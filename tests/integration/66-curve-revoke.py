@@ -19,6 +19,8 @@ while pubB's publishes are all acked STORED, subB's replay is answered and
 veille-sub (and veille tail) deliver every event pubB published, before,
 during and after the reload: 0 lost. The broker logs the dropped messages
 (rate-limited) and the ipc socket file keeps mode 0660 after the re-bind.
+A second reload that puts pubA back and removes no subscriber key re-binds
+nothing, and pubA is acked again on the same connection.
 Fails on the code before revocation: pubA is still acked after the reload."""
 import json
 import os
@@ -326,6 +328,20 @@ def run(endpoints):
     check(re.search(r"auth: refused .* on subscribe: unknown key \(key %s\)"
                     % re.escape(sub_a_key), log),
           "subA's reconnection to the subscribe endpoint refused by ZAP")
+
+    # a reload that removes no subscriber key leaves the subscribers alone
+    shutil.copy(keys.pub("pubA"), pubs)
+    b.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(re.findall(r"broker: SIGHUP: log reopened", b.log_text())) == 2,
+             RELOAD_MAX_S, "the second SIGHUP")
+    log = b.log_text()
+    check(re.search(r"publishers 2 \(\+1 -0\), subscribers 1 \(\+0 -0\)", log),
+          "second reload: pubA back")
+    check(len(re.findall(r"re-bound", log)) == 1, "no re-bind without a subscriber removed")
+    ack = publish_once(pub_a, make_event(2, "un.revoke", 200, salt="pubA-" + endpoints),
+                       4, 30000)
+    check(ack is not None and ack[1] == 0, "pubA, listed again, is acked on the same "
+          "connection: %r" % (ack,))
 
     for s in (rep_a, rep_b, pub_a):
         s.close(0)
