@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #define AUTH_ZAP_ENDPOINT   "inproc://zeromq.zap.01"
 #define AUTH_MAX_MONITORS   8
 #define AUTH_PEERS          256      /* rate-limit table entries */
-#define AUTH_NAME_MAX       64       /* user id (key file stem) */
+#define AUTH_NAME_MAX       64       /* key file stem, for the log */
 #define AUTH_FRAME_MAX      1024     /* a ZAP request frame */
 #define AUTH_ZAP_FRAMES     7        /* frames of a CURVE ZAP request */
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
@@ -49,8 +50,14 @@ struct auth {
     char            pipe_ep[64];
     pthread_t       thread;
     bool            running;
-    pthread_mutex_t lock;         /* lists, stats, pipe_front */
+    pthread_mutex_t lock;         /* lists, stats, refusal log */
+    pthread_mutex_t pipe_lock;    /* pipe_front, nmonitors: apart from LOCK, which the
+                                     thread takes, so it can answer a command while a
+                                     ZAP request comes in */
     auth_list_t     pubs, subs;
+    atomic_bool     pubs_shrunk;  /* a reload removed a publisher key */
+    atomic_bool     subs_shrunk;  /* a reload removed a subscriber key */
+    bool            lists_loaded;   /* the first auth_reload is done */
     char           *pub_dir, *sub_dir;
     char            secret[41], public_key[41];
     int             log_interval_ms;
@@ -61,6 +68,7 @@ struct auth {
     char            mon_domain[AUTH_MAX_MONITORS][16];
     bool            mon_stopped[AUTH_MAX_MONITORS];   /* MONITOR_STOPPED seen */
     size_t          nmon;
+    /* under lock */
     auth_peer_t     peers[AUTH_PEERS];
     int64_t         window_ms;
     int             window_lines;
@@ -172,7 +180,7 @@ s_list_find (const auth_list_t *list, const unsigned char key[32])
     return list->n ? bsearch (&probe, list->v, list->n, sizeof *list->v, s_key_cmp) : NULL;
 }
 
-/* ---- rate-limited refusal log (thread only) --------------------------- */
+/* ---- rate-limited refusal log (under lock) ---------------------------- */
 
 static auth_peer_t *
 s_peer_slot (auth_t *self, const char *peer, bool *found)
@@ -192,7 +200,8 @@ s_peer_slot (auth_t *self, const char *peer, bool *found)
 }
 
 /* Logs one refusal from PEER (address) on DOMAIN unless that peer was
- * logged less than an interval ago or the burst allowance is spent. */
+ * logged less than an interval ago or the burst allowance is spent. Takes
+ * the lock (the ZAP thread and auth_msg_allowed callers share the table). */
 static void
 s_refusal (auth_t *self, const char *peer, const char *domain, const char *why,
            const char *user)
@@ -200,6 +209,7 @@ s_refusal (auth_t *self, const char *peer, const char *domain, const char *why,
     char keyname[128];
     snprintf (keyname, sizeof keyname, "%s|%s", peer, domain);
     int64_t now = util_mono_ms ();
+    pthread_mutex_lock (&self->lock);
     bool found;
     auth_peer_t *p = s_peer_slot (self, keyname, &found);
     bool quiet = found && now - p->last_ms < self->log_interval_ms;
@@ -212,7 +222,6 @@ s_refusal (auth_t *self, const char *peer, const char *domain, const char *why,
     if (quiet) {
         if (found)
             p->suppressed++;
-        pthread_mutex_lock (&self->lock);
         self->stats.logs_suppressed++;
         pthread_mutex_unlock (&self->lock);
         return;
@@ -232,6 +241,7 @@ s_refusal (auth_t *self, const char *peer, const char *domain, const char *why,
         log_warn ("auth: refused %s on %s: %s%s%s (further refusals from it logged at "
                   "most every %d s)", peer, domain, why, user ? " " : "", user ? user : "",
                   self->log_interval_ms / 1000);
+    pthread_mutex_unlock (&self->lock);
 }
 
 /* ---- ZAP -------------------------------------------------------------- */
@@ -278,11 +288,11 @@ s_zap_reply (void *zap, const char *reqid, size_t reqid_len, const char *code,
     zmq_send (zap, "", 0, 0);
 }
 
-/* Decides one request. Returns NULL when allowed (USER gets the key's
- * name) or the reason of the refusal. */
+/* Decides one request. Returns NULL when allowed (NAME gets the key
+ * file's stem) or the reason of the refusal. */
 static const char *
 s_zap_decide (auth_t *self, const char *domain, const char *mechanism,
-              const char *cred, size_t cred_len, int nframes, char user[AUTH_NAME_MAX])
+              const char *cred, size_t cred_len, int nframes, char name[AUTH_NAME_MAX])
 {
     if (strcmp (mechanism, "CURVE") != 0)
         return "mechanism is not CURVE";
@@ -299,7 +309,7 @@ s_zap_decide (auth_t *self, const char *domain, const char *mechanism,
     pthread_mutex_lock (&self->lock);
     const auth_key_t *k = s_list_find (list, (const unsigned char *) cred);
     if (k)
-        snprintf (user, AUTH_NAME_MAX, "%s", k->name);
+        snprintf (name, AUTH_NAME_MAX, "%s", k->name);
     pthread_mutex_unlock (&self->lock);
     if (k)
         return NULL;
@@ -335,11 +345,11 @@ s_zap_serve (auth_t *self)
     }
     /* 0 version, 1 request id, 2 domain, 3 address, 4 identity, 5 mechanism,
      * 6 credentials */
-    char user[AUTH_NAME_MAX] = "";
+    char name[AUTH_NAME_MAX] = "";
     const char *why = strcmp (f[0], "1.0") != 0 ? "bad ZAP version"
-        : s_zap_decide (self, f[2], f[5], f[6], lens[6], n, user);
-    char z85[41] = "";
-    if (why && lens[6] == 32 && n == AUTH_ZAP_FRAMES)
+        : s_zap_decide (self, f[2], f[5], f[6], lens[6], n, name);
+    char z85[41] = "";   /* the user id when allowed */
+    if (lens[6] == 32 && n == AUTH_ZAP_FRAMES)
         zmq_z85_encode (z85, (const uint8_t *) f[6], 32);
     /* counters and log first: once the reply is out the client knows */
     pthread_mutex_lock (&self->lock);
@@ -355,8 +365,8 @@ s_zap_serve (auth_t *self)
         s_zap_reply (self->zap, f[1], lens[1], "400", why, "");
     }
     else {
-        log_debug ("auth: %s on %s allowed as %s", f[3], f[2], user);
-        s_zap_reply (self->zap, f[1], lens[1], "200", "OK", user);
+        log_debug ("auth: %s on %s allowed as %s (key %s)", f[3], f[2], name, z85);
+        s_zap_reply (self->zap, f[1], lens[1], "200", "OK", z85);
     }
     free (f);
 }
@@ -523,7 +533,7 @@ s_load (auth_t *self, const auth_opts_t *opts)
     if (rc == VL_OK && (!self->pub_dir || !self->sub_dir))
         rc = VL_ENOMEM;
     if (rc == VL_OK)
-        rc = auth_reload (self);
+        rc = auth_reload (self, NULL);
     return rc;
 }
 
@@ -567,6 +577,7 @@ auth_new (void *zmq_ctx, const auth_opts_t *opts, vl_err_t *err)
     }
     self->ctx = zmq_ctx;
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->pipe_lock, NULL);
     self->log_interval_ms = opts->log_interval_ms > 0 ? opts->log_interval_ms
                                                       : AUTH_LOG_INTERVAL_MS;
     self->window_ms = util_mono_ms () - self->log_interval_ms;
@@ -606,6 +617,7 @@ auth_destroy (auth_t **self_p)
     free (self->sub_dir);
     memset (self->secret, 0, sizeof self->secret);
     pthread_mutex_destroy (&self->lock);
+    pthread_mutex_destroy (&self->pipe_lock);
     free (self);
     *self_p = NULL;
 }
@@ -628,7 +640,7 @@ auth_apply_server (auth_t *self, void *socket, const char *domain)
     if (zmq_setsockopt (socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
         log_debug ("auth: ZMQ_ZAP_ENFORCE_DOMAIN unavailable (libzmq without DRAFT); "
                    "the ZAP handler stays bound for the broker's lifetime");
-    pthread_mutex_lock (&self->lock);
+    pthread_mutex_lock (&self->pipe_lock);
     char ep[64];
     snprintf (ep, sizeof ep, "inproc://veille-auth-mon-%p-%d", (void *) self, self->nmonitors++);
     vl_err_t rc = VL_OK;
@@ -646,13 +658,36 @@ auth_apply_server (auth_t *self, void *socket, const char *domain)
             || strncmp (answer, "OK", 2) != 0)
             log_warn ("auth: failed handshakes on %s will not be logged", domain);
     }
-    pthread_mutex_unlock (&self->lock);
+    pthread_mutex_unlock (&self->pipe_lock);
     return rc;
 }
 
-vl_err_t
-auth_reload (auth_t *self)
+/* Number of keys of A that are not in B (both sorted). */
+static size_t
+s_list_missing (const auth_list_t *a, const auth_list_t *b)
 {
+    size_t i = 0, j = 0, missing = 0;
+    while (i < a->n) {
+        int c = j < b->n ? memcmp (a->v[i].key, b->v[j].key, 32) : -1;
+        if (c < 0) {
+            missing++;
+            i++;
+        }
+        else {
+            j++;
+            i += c == 0;
+        }
+    }
+    return missing;
+}
+
+vl_err_t
+auth_reload (auth_t *self, auth_change_t *change)
+{
+    auth_change_t dummy;
+    if (!change)
+        change = &dummy;
+    memset (change, 0, sizeof *change);
     if (!self)
         return VL_EINVAL;
     auth_list_t pubs, subs;
@@ -665,18 +700,60 @@ auth_reload (auth_t *self)
         return rc;
     }
     pthread_mutex_lock (&self->lock);
+    bool first = !self->lists_loaded;
+    change->publishers_added = s_list_missing (&pubs, &self->pubs);
+    change->publishers_removed = s_list_missing (&self->pubs, &pubs);
+    change->subscribers_added = s_list_missing (&subs, &self->subs);
+    change->subscribers_removed = s_list_missing (&self->subs, &subs);
     s_list_free (&self->pubs);
     s_list_free (&self->subs);
     self->pubs = pubs;
     self->subs = subs;
+    self->lists_loaded = true;
+    /* before the unlock: a message checked after it sees the new lists */
+    if (change->publishers_removed)
+        atomic_store (&self->pubs_shrunk, true);
+    if (change->subscribers_removed)
+        atomic_store (&self->subs_shrunk, true);
     self->stats.publishers = pubs.n;
     self->stats.subscribers = subs.n;
     pthread_mutex_unlock (&self->lock);
+    if (!first)
+        log_info ("auth: allow-lists re-read: publishers %zu (+%zu -%zu), subscribers %zu "
+                  "(+%zu -%zu)", pubs.n, change->publishers_added, change->publishers_removed,
+                  subs.n, change->subscribers_added, change->subscribers_removed);
     if (pubs.n == 0)
         log_warn ("auth: no publisher key in %s: nobody can publish", self->pub_dir);
     if (subs.n == 0)
         log_warn ("auth: no subscriber key in %s: nobody can subscribe", self->sub_dir);
     return VL_OK;
+}
+
+bool
+auth_msg_allowed (auth_t *self, const zmq_msg_t *msg, const char *domain)
+{
+    if (!self)
+        return true;
+    bool publish = strcmp (domain, AUTH_DOMAIN_PUBLISH) == 0;
+    if (!atomic_load (publish ? &self->pubs_shrunk : &self->subs_shrunk))
+        return true;   /* every key that got in is still listed */
+    const char *user = zmq_msg_gets (msg, "User-Id");
+    unsigned char key[32];
+    bool ok = user && strlen (user) == 40 && zmq_z85_decode (key, user);
+    pthread_mutex_lock (&self->lock);
+    ok = ok && s_list_find (publish ? &self->pubs : &self->subs, key) != NULL;
+    if (!ok)
+        self->stats.revoked++;
+    pthread_mutex_unlock (&self->lock);
+    if (ok)
+        return true;
+    const char *addr = zmq_msg_gets (msg, "Peer-Address");
+    char who[128];
+    snprintf (who, sizeof who, "key %.40s (%.64s)", user ? user : "(none)",
+              addr && addr[0] ? addr : "unknown address");
+    s_refusal (self, who, domain, "key no longer allowed (removed at a reload): "
+               "message dropped", NULL);
+    return false;
 }
 
 const char *

@@ -10,8 +10,17 @@
  *   "replay"    (ROUTER)  client key must be in subscribers_dir
  * so a subscriber key cannot publish and a publisher key cannot read.
  * An allow-list dir holds one NAME.pub file per client (`veille keygen`
- * writes them); NAME becomes the ZAP user id (ZeroMQ "User-Id" metadata).
+ * writes them). The ZAP user id (ZeroMQ "User-Id" metadata of every
+ * message) is the client's public key in Z85 (40 characters), so that a
+ * message can be checked against the allow-list of the moment.
  * Anything other than CURVE reaching the handler is refused.
+ *
+ * Revocation: auth_reload() (SIGHUP) refuses new handshakes of a removed
+ * key at once. Connections already made are the caller's part: on the
+ * ROUTER endpoints it checks every message with auth_msg_allowed() and
+ * drops those of removed keys; on the XPUB endpoint (no per-peer send) it
+ * re-binds the endpoint when auth_reload reports removed subscriber keys,
+ * so every subscriber reconnects through ZAP.
  *
  * Refusals are logged once per peer address and reason, then at most once
  * per log interval with the number of refusals suppressed in between, and
@@ -32,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 #include "vl_err.h"
 
 #define AUTH_DOMAIN_PUBLISH   "publish"
@@ -54,6 +64,7 @@ typedef struct {
     uint64_t denied;          /* ZAP refusals (unknown key, wrong domain...) */
     uint64_t failed;          /* handshakes that failed before ZAP (plaintext...) */
     uint64_t logs_suppressed; /* refusal lines not written (rate limit) */
+    uint64_t revoked;         /* messages dropped: key removed since its handshake */
     size_t   publishers;      /* keys in the publishers allow-list */
     size_t   subscribers;     /* keys in the subscribers allow-list */
 } auth_stats_t;
@@ -80,10 +91,28 @@ void auth_destroy (auth_t **self_p);
  * socket option libzmq refuses (logged). */
 vl_err_t auth_apply_server (auth_t *self, void *socket, const char *domain);
 
-/* Re-reads both allow-list dirs (SIGHUP); on error the old lists stay and
- * the error is returned. Keys removed stop new handshakes, not
- * connections already made. */
-vl_err_t auth_reload (auth_t *self);
+/* What a reload changed: keys added to / removed from each list. */
+typedef struct {
+    size_t publishers_added, publishers_removed;
+    size_t subscribers_added, subscribers_removed;
+} auth_change_t;
+
+/* Re-reads both allow-list dirs (SIGHUP) and logs what changed; fills
+ * *CHANGE (NULL = not wanted). On error the old lists stay, *CHANGE is all
+ * zero and the error is returned (as auth_new). Keys removed are refused
+ * at once by new handshakes and by auth_msg_allowed(); connections already
+ * made on an XPUB endpoint are the caller's (re-bind it when
+ * subscribers_removed > 0). */
+vl_err_t auth_reload (auth_t *self, auth_change_t *change);
+
+/* Whether MSG (any frame received on an endpoint of DOMAIN, as set by
+ * auth_apply_server) comes from a key that is still in DOMAIN's
+ * allow-list, judged by its "User-Id" property. True for a NULL SELF
+ * (no CURVE). Costs nothing until a reload has removed a key from that
+ * list; after that, a lookup per call. A refusal is counted (revoked) and
+ * logged once per key and domain per log interval (rate-limited as the
+ * handshake refusals). Callable from any thread. */
+bool auth_msg_allowed (auth_t *self, const zmq_msg_t *msg, const char *domain);
 
 /* The broker's public key, Z85 (40 characters); owned by SELF. */
 const char *auth_public_key (const auth_t *self);

@@ -26,6 +26,7 @@
 #define RETAIN_EVERY_MS    10000
 #define SUBS_PER_LOOP      1000
 #define REPLAYS_PER_LOOP   16
+#define REBIND_TRIES       100      /* subscribe endpoint re-bind: 100 x 10 ms */
 #define PUBLISH_MAXMSGSIZE (2 * EVENT_MAX_BYTES)
 
 /* One publish message of the current batch, held until its ack is sent. */
@@ -40,6 +41,7 @@ typedef struct {
     const char   *reason;     /* static text, REJECTED / UNAVAILABLE */
     const char   *detail;     /* static text appended to reason, or NULL */
     bool          valid;      /* passed s_validate; KEY is its dedup key */
+    bool          revoked;    /* its key was removed since it connected (auth.h) */
     unsigned char key[DEDUP_KEY_LEN];
 } item_t;
 
@@ -60,6 +62,7 @@ struct broker {
     int64_t           retry_at;       /* mono ms */
     uint64_t          episode_refused;
     int64_t           next_heartbeat, next_stats, next_retain;
+    bool              sub_unbound;    /* re-bind of the subscribe endpoint pending */
     broker_metrics_t *mx;             /* NULL without metrics_listen */
 };
 
@@ -198,6 +201,14 @@ s_auth (broker_t *self)
     return VL_OK;
 }
 
+/* The replay gate (replay.h): requests of keys revoked since they
+ * connected get no answer. */
+static bool
+s_replay_gate (void *arg, const zmq_msg_t *msg)
+{
+    return auth_msg_allowed (arg, msg, AUTH_DOMAIN_REPLAY);
+}
+
 static vl_err_t
 s_sockets (broker_t *self)
 {
@@ -221,6 +232,8 @@ s_sockets (broker_t *self)
     if (!self->rep)
         return VL_ENET;
     s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
+    if (self->auth)
+        replay_set_gate (self->replay, s_replay_gate, self->auth);
     vl_err_t rc2;
     self->rep_limit = connlimit_new (self->ctx, self->rep, self->ep_rep, "replay",
                                      (size_t) self->opts.replay_connections, &rc2);
@@ -402,6 +415,7 @@ s_recv_item (broker_t *self, item_t *it)
     if (zmq_msg_recv (&it->rid, self->pub, ZMQ_DONTWAIT) < 0)
         return false;
     it->frames = 0;
+    it->revoked = false;
     it->token_len = 0;
     it->token_ok = false;
     bool more = zmq_msg_more (&it->rid);
@@ -411,6 +425,9 @@ s_recv_item (broker_t *self, item_t *it)
         if (zmq_msg_recv (dst, self->pub, 0) < 0)
             break;
         if (it->frames == 0) {
+            /* the frames after the routing id carry the User-Id (libzmq
+             * 4.3.4 gives none to the routing id frame after a zmq_poll) */
+            it->revoked = !auth_msg_allowed (self->auth, dst, AUTH_DOMAIN_PUBLISH);
             size_t n = zmq_msg_size (dst);
             it->token_len = n < WIRE_TOKEN_LEN ? n : WIRE_TOKEN_LEN;
             memcpy (it->token, zmq_msg_data (dst), it->token_len);
@@ -643,8 +660,16 @@ s_flush (broker_t *self, size_t from, size_t n)
 static void
 s_publish_batch (broker_t *self)
 {
-    size_t n = 0;
-    while (n < (size_t) self->opts.max_batch && s_recv_item (self, &self->items[n])) {
+    size_t n = 0, max = (size_t) self->opts.max_batch;
+    /* messages of revoked keys are dropped unanswered (auth.h); at most
+     * 2 x max_batch messages read per batch, so a flood of them cannot
+     * hold the loop */
+    for (size_t got = 0; n < max && got < 2 * max && s_recv_item (self, &self->items[n]);
+         got++) {
+        if (self->items[n].revoked) {
+            s_item_reset (&self->items[n]);
+            continue;
+        }
         self->c.received++;
         s_check (self, &self->items[n++]);
     }
@@ -761,6 +786,63 @@ s_subscriptions (broker_t *self)
     }
 }
 
+/* ---- reload ---- */
+
+/* Binds the subscribe endpoint again at its address (wildcard port
+ * resolved); false while the address is still held by the old listener
+ * (libzmq closes it in its I/O thread). */
+static bool
+s_subscribe_bind (broker_t *self)
+{
+    if (zmq_bind (self->sub, self->ep_sub) != 0)
+        return false;
+    auth_restrict_ipc (self->ep_sub);
+    self->sub_unbound = false;
+    return true;
+}
+
+/* Drops every live subscriber by unbinding the subscribe endpoint, then
+ * binds it again: subscribers reconnect by themselves (libzmq's reconnect
+ * interval) through ZAP, where a revoked key is refused, and fetch what
+ * they missed in between by replay. While the address stays busy (after
+ * REBIND_TRIES), s_timers retries at each heartbeat. */
+static void
+s_subscribe_rebind (broker_t *self)
+{
+    if (zmq_unbind (self->sub, self->ep_sub) != 0) {
+        log_error ("broker: cannot unbind %s to drop revoked subscribers: %s",
+                   self->ep_sub, zmq_strerror (errno));
+        return;
+    }
+    self->sub_unbound = true;
+    for (int i = 0; i < REBIND_TRIES && !s_subscribe_bind (self); i++)
+        zmq_poll (NULL, 0, 10);
+    if (self->sub_unbound)
+        log_error ("broker: cannot bind %s again: %s; retrying every %d ms", self->ep_sub,
+                   zmq_strerror (errno), self->opts.heartbeat_ms);
+    else
+        log_info ("broker: subscribe endpoint %s re-bound to drop revoked subscriber keys; "
+                  "the others reconnect", self->ep_sub);
+}
+
+/* SIGHUP: reopens the log, re-reads the CURVE allow-lists and, when a
+ * subscriber key was removed, re-binds the subscribe endpoint (the
+ * ROUTER endpoints check each message: auth_msg_allowed). */
+static void
+s_reload (broker_t *self)
+{
+    log_reopen ();
+    auth_change_t change = { 0 };
+    vl_err_t rc = self->auth ? auth_reload (self->auth, &change) : VL_OK;
+    if (rc != VL_OK)
+        log_error ("broker: SIGHUP: CURVE allow-lists not re-read (%s): the old ones stay",
+                   vl_strerror (rc));
+    if (change.subscribers_removed > 0)
+        s_subscribe_rebind (self);
+    log_info ("broker: SIGHUP: log reopened%s; other settings need a restart",
+              self->auth && rc == VL_OK ? ", CURVE allow-lists re-read" : "");
+}
+
 static int64_t
 s_min_wait (int64_t a, int64_t b)
 {
@@ -773,6 +855,8 @@ s_timers (broker_t *self)
 {
     int64_t now = util_mono_ms ();
     if (now >= self->next_heartbeat) {
+        if (self->sub_unbound && s_subscribe_bind (self))
+            log_info ("broker: subscribe endpoint %s bound again", self->ep_sub);
         s_heartbeat (self);
         s_metrics (self);
         self->next_heartbeat = now + self->opts.heartbeat_ms;
@@ -802,20 +886,16 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         { connlimit_socket (self->rep_limit), 0, ZMQ_POLLIN, 0 },
     };
     while (!*stop) {
+        if (hup && *hup) {   /* first: a signal interrupts zmq_poll (EINTR) */
+            *hup = 0;
+            s_reload (self);
+        }
         long timeout = s_timers (self);
         if (zmq_poll (items, 4, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error ("broker: zmq_poll: %s", zmq_strerror (errno));
             return VL_ENET;
-        }
-        if (hup && *hup) {
-            *hup = 0;
-            log_reopen ();
-            if (self->auth)
-                auth_reload (self->auth);
-            log_info ("broker: SIGHUP: log reopened%s; other settings need a restart",
-                      self->auth ? ", CURVE allow-lists re-read" : "");
         }
         if (items[0].revents & ZMQ_POLLIN)
             s_publish_batch (self);

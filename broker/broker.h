@@ -85,7 +85,10 @@ const char *broker_replay_endpoint (const broker_t *self);
 uint64_t broker_head (const broker_t *self);
 
 /* Runs the loop until *STOP becomes nonzero (set by a signal handler).
- * When *HUP becomes nonzero the log is reopened and *HUP cleared.
+ * When *HUP becomes nonzero *HUP is cleared, the log is reopened and the
+ * CURVE allow-lists are re-read; a removed key can do nothing more on any
+ * endpoint (auth.h: messages of revoked keys dropped on the ROUTER
+ * endpoints, the subscribe endpoint re-bound when a subscriber key went).
  * Returns VL_OK on a requested stop, VL_ENET if ZeroMQ fails. */
 vl_err_t broker_run (broker_t *self, volatile sig_atomic_t *stop,
                      volatile sig_atomic_t *hup);

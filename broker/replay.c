@@ -20,6 +20,8 @@ struct replay {
     uint8_t        *match;       /* per topic id, rebuilt per request */
     size_t          match_cap;
     replay_stats_t  st;
+    replay_gate_fn  gate;        /* NULL = answer everyone */
+    void           *gate_arg;
 };
 
 /* ---- parsing ---- */
@@ -355,6 +357,13 @@ s_serve (replay_t *self, void *router, zmq_msg_t *rid, zmq_msg_t *req, size_t fr
         s_answer (self, &v, zmq_msg_data (req), zmq_msg_size (req));
 }
 
+void
+replay_set_gate (replay_t *self, replay_gate_fn gate, void *arg)
+{
+    self->gate = gate;
+    self->gate_arg = arg;
+}
+
 vl_err_t
 replay_serve_one (replay_t *self, void *router)
 {
@@ -373,6 +382,11 @@ replay_serve_one (replay_t *self, void *router)
         if (zmq_msg_recv (&req, router, 0) < 0)
             break;
         frames++;
+    }
+    if (self->gate && !self->gate (self->gate_arg, &req)) {
+        zmq_msg_close (&rid);
+        zmq_msg_close (&req);
+        return VL_OK;
     }
     self->st.requests++;
     s_serve (self, router, &rid, &req, frames);

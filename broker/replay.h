@@ -46,6 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 #include "journal.h"
 #include "rbudget.h"
 #include "vl_err.h"
@@ -101,9 +102,20 @@ replay_t *replay_new (journal_t *journal, const rbudget_opts_t *budget);
  * answers into the budget until then). */
 void replay_destroy (replay_t **self_p);
 
+/* Decides whether a request may be answered, from its last frame MSG
+ * (its metadata: "User-Id"...; an empty message when the request had no
+ * frame after the routing id); ARG is replay_set_gate's. */
+typedef bool (*replay_gate_fn) (void *arg, const zmq_msg_t *msg);
+
+/* Makes replay_serve_one drop, unanswered and uncounted, every request
+ * GATE refuses (the broker: keys revoked since they connected). NULL GATE
+ * answers everyone (the default). ARG is borrowed. */
+void replay_set_gate (replay_t *self, replay_gate_fn gate, void *arg);
+
 /* Reads one request from ROUTER without waiting and answers it. Returns
  * VL_EAGAIN when there was nothing to read, VL_OK otherwise (a bad request
- * is answered with ERR; an abandoned answer is logged at debug level). */
+ * is answered with ERR; an abandoned answer is logged at debug level; a
+ * request the gate refuses gets no answer). */
 vl_err_t replay_serve_one (replay_t *self, void *router);
 
 typedef struct {

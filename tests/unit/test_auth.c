@@ -230,8 +230,17 @@ s_recv_within (void *s, int ms, char *user, size_t ucap)
     return size;
 }
 
+/* The Z85 public key of key pair NAME into Z85. */
 static void
-authorised_publisher_gets_through_with_its_name (void **state)
+s_public_z85 (fx_t *fx, const char *name, char z85[41])
+{
+    char path[400];
+    s_path (path, sizeof path, fx->keys, name, "pub");
+    assert_int_equal (curve_read_public (path, z85), VL_OK);
+}
+
+static void
+authorised_publisher_gets_through_with_its_key_as_user_id (void **state)
 {
     fx_t *fx = *state;
     fx->auth = s_auth (fx, 0);
@@ -243,7 +252,9 @@ authorised_publisher_gets_through_with_its_name (void **state)
     assert_int_equal (zmq_send (dealer, "hello", 5, 0), 5);
     char user[64] = "";
     assert_int_equal (s_recv_within (router, 30000, user, sizeof user), 5);
-    assert_string_equal (user, "pub1");
+    char z85[41];
+    s_public_z85 (fx, "pub1", z85);
+    assert_string_equal (user, z85);
     auth_stats_t st;
     auth_stats (fx->auth, &st);
     assert_int_equal (st.allowed, 1);
@@ -390,7 +401,10 @@ reload_picks_up_new_keys (void **state)
     s_path (from, sizeof from, fx->keys, "stranger", "pub");
     s_path (to, sizeof to, fx->pubs, "stranger", "pub");
     assert_int_equal (link (from, to), 0);
-    assert_int_equal (auth_reload (fx->auth), VL_OK);
+    auth_change_t ch;
+    assert_int_equal (auth_reload (fx->auth, &ch), VL_OK);
+    assert_int_equal (ch.publishers_added, 1);
+    assert_int_equal (ch.publishers_removed + ch.subscribers_added + ch.subscribers_removed, 0);
     dealer = s_client (fx, ZMQ_DEALER, "stranger", fx->broker_pub, ep, &mon);
     assert_int_equal (s_handshake (mon), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     s_close (&dealer, &mon);
@@ -400,13 +414,111 @@ reload_picks_up_new_keys (void **state)
     FILE *fp = fopen (bad, "w");
     fputs ("not a key\n", fp);
     fclose (fp);
-    assert_int_equal (auth_reload (fx->auth), VL_EPARSE);
+    assert_int_equal (auth_reload (fx->auth, &ch), VL_EPARSE);
+    assert_int_equal (ch.publishers_added, 0);
     auth_stats_t st;
     auth_stats (fx->auth, &st);
     assert_int_equal (st.publishers, 2);
     unlink (bad);
     unlink (to);
     s_zclose (router);
+}
+
+/* Receives one whole message on S within 30 s and returns its last frame
+ * (with its metadata) in *MSG (caller closes it). After a zmq_poll, libzmq
+ * 4.3.4 gives a ROUTER's routing id frame no metadata: the frames after
+ * it carry the User-Id. */
+static void
+s_recv_last (void *s, zmq_msg_t *msg)
+{
+    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&it, 1, 30000), 1);
+    zmq_msg_init (msg);
+    assert_true (zmq_msg_recv (msg, s, 0) >= 0);
+    while (zmq_msg_more (msg)) {
+        zmq_msg_close (msg);
+        zmq_msg_init (msg);
+        zmq_msg_recv (msg, s, 0);
+    }
+}
+
+/* A connected DEALER with key NAME on EP sends one message; returns
+ * whether auth_msg_allowed lets it through on ROUTER (domain DOMAIN). */
+static bool
+s_send_checked (fx_t *fx, void *dealer, void *router, const char *domain)
+{
+    assert_int_equal (zmq_send (dealer, "m", 1, 0), 1);
+    zmq_msg_t msg;
+    s_recv_last (router, &msg);
+    bool ok = auth_msg_allowed (fx->auth, &msg, domain);
+    zmq_msg_close (&msg);
+    return ok;
+}
+
+/* pub1 and pub2 publish, sub1 asks replay on open connections; pub1 and
+ * sub1 are removed and the lists reloaded: their very next messages are
+ * refused (counted, logged once per key and endpoint), pub2's still pass. */
+static void
+removed_keys_are_refused_on_open_connections (void **state)
+{
+    fx_t *fx = *state;
+    char logpath[400], from[400], to[400];
+    snprintf (logpath, sizeof logpath, "%s/auth.log", fx->dir);
+    assert_int_equal (log_setup ("test_auth", LOG_LVL_INFO, false, logpath), VL_OK);
+    assert_int_equal (curve_keygen (fx->keys, "pub2"), VL_OK);
+    s_path (from, sizeof from, fx->keys, "pub2", "pub");
+    s_path (to, sizeof to, fx->pubs, "pub2", "pub");
+    assert_int_equal (link (from, to), 0);
+    fx->auth = s_auth (fx, 0);
+    char ep[64], rep_ep[64];
+    void *router = s_server (fx, ZMQ_ROUTER, AUTH_DOMAIN_PUBLISH, ep);
+    void *replay = s_server (fx, ZMQ_ROUTER, AUTH_DOMAIN_REPLAY, rep_ep);
+    void *mon1, *mon2, *mon3;
+    void *pub1 = s_client (fx, ZMQ_DEALER, "pub1", fx->broker_pub, ep, &mon1);
+    void *pub2 = s_client (fx, ZMQ_DEALER, "pub2", fx->broker_pub, ep, &mon2);
+    void *sub1 = s_client (fx, ZMQ_DEALER, "sub1", fx->broker_pub, rep_ep, &mon3);
+    assert_true (s_send_checked (fx, pub1, router, AUTH_DOMAIN_PUBLISH));
+    assert_true (s_send_checked (fx, pub2, router, AUTH_DOMAIN_PUBLISH));
+    assert_true (s_send_checked (fx, sub1, replay, AUTH_DOMAIN_REPLAY));
+    /* nothing removed yet: no lookup at all, even without a User-Id */
+    zmq_msg_t bare;
+    zmq_msg_init (&bare);
+    assert_true (auth_msg_allowed (fx->auth, &bare, AUTH_DOMAIN_PUBLISH));
+
+    s_path (to, sizeof to, fx->pubs, "pub1", "pub");
+    assert_int_equal (unlink (to), 0);
+    s_path (to, sizeof to, fx->subs, "sub1", "pub");
+    assert_int_equal (unlink (to), 0);
+    auth_change_t ch;
+    assert_int_equal (auth_reload (fx->auth, &ch), VL_OK);
+    assert_int_equal (ch.publishers_removed, 1);
+    assert_int_equal (ch.subscribers_removed, 1);
+    assert_int_equal (ch.publishers_added + ch.subscribers_added, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_false (s_send_checked (fx, pub1, router, AUTH_DOMAIN_PUBLISH));
+        assert_true (s_send_checked (fx, pub2, router, AUTH_DOMAIN_PUBLISH));
+        assert_false (s_send_checked (fx, sub1, replay, AUTH_DOMAIN_REPLAY));
+    }
+    assert_false (auth_msg_allowed (fx->auth, &bare, AUTH_DOMAIN_PUBLISH));
+    zmq_msg_close (&bare);
+    assert_true (auth_msg_allowed (NULL, &bare, AUTH_DOMAIN_PUBLISH));   /* no CURVE */
+    auth_stats_t st;
+    auth_stats (fx->auth, &st);
+    assert_int_equal (st.revoked, 7);
+    assert_int_equal (st.publishers, 1);
+    assert_int_equal (st.subscribers, 0);
+    s_close (&pub1, &mon1);
+    s_close (&pub2, &mon2);
+    s_close (&sub1, &mon3);
+    s_zclose (router);
+    s_zclose (replay);
+    auth_destroy (&fx->auth);
+    log_setup ("test_auth", LOG_LVL_INFO, false, NULL);
+    char z85[41];
+    s_public_z85 (fx, "pub1", z85);
+    assert_int_equal (s_count_lines (logpath, "no longer allowed"), 3);   /* pub1, sub1, bare */
+    assert_int_equal (s_count_lines (logpath, z85), 1);
+    assert_int_equal (s_count_lines (logpath, "publishers 1 (+0 -1), subscribers 0 (+0 -1)"), 1);
 }
 
 static void
@@ -461,11 +573,12 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown (authorised_publisher_gets_through_with_its_name, setup, teardown),
+        cmocka_unit_test_setup_teardown (authorised_publisher_gets_through_with_its_key_as_user_id, setup, teardown),
         cmocka_unit_test_setup_teardown (every_unauthorised_publisher_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown (subscribe_and_replay_domains_take_subscriber_keys_only, setup, teardown),
         cmocka_unit_test_setup_teardown (refusals_are_logged_once_per_peer, setup, teardown),
         cmocka_unit_test_setup_teardown (reload_picks_up_new_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown (removed_keys_are_refused_on_open_connections, setup, teardown),
         cmocka_unit_test_setup_teardown (auth_new_error_paths, setup, teardown),
         cmocka_unit_test_setup_teardown (ipc_endpoints_are_restricted_to_owner_and_group, setup, teardown),
     };

@@ -554,6 +554,49 @@ replay_full_total_budget_answers_busy (void **state)
     msgpack_zone_destroy (&z);
 }
 
+/* Refuses the first request it sees, lets the next ones through. */
+static bool
+s_gate_once (void *arg, const zmq_msg_t *msg)
+{
+    int *calls = arg;
+    assert_non_null (msg);
+    return (*calls)++ > 0;
+}
+
+/* A request the gate refuses gets no answer and is not counted; the next
+ * one is answered. */
+static void
+replay_gate_drops_refused_requests_unanswered (void **state)
+{
+    srv_t *s = *state;
+    int calls = 0;
+    replay_set_gate (s->replay, s_gate_once, &calls);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    s_str (&pk, "op"); s_str (&pk, "count");
+    assert_true (zmq_send (s->dealer, sb.data, sb.size, 0) >= 0);
+    zmq_pollitem_t it = { s->router, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&it, 1, 2000), 1);
+    assert_int_equal (replay_serve_one (s->replay, s->router), VL_OK);
+    assert_int_equal (calls, 1);
+    assert_int_equal (replay_requests (s->replay), 0);
+    zmq_pollitem_t back = { s->dealer, 0, ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&back, 1, 200), 0);
+    msgpack_zone z;
+    msgpack_object o;
+    uint64_t seqs[4];
+    size_t n;
+    msgpack_zone_init (&z, 1024);
+    assert_string_equal (s_roundtrip (s, &sb, seqs, &n, &z, &o), "END");
+    assert_int_equal (s_get (&o, "count"), 300);
+    assert_int_equal (replay_requests (s->replay), 1);
+    msgpack_zone_destroy (&z);
+    msgpack_sbuffer_destroy (&sb);
+}
+
 int
 main (void)
 {
@@ -571,6 +614,8 @@ main (void)
         cmocka_unit_test_setup_teardown (replay_budget_pages_a_client_and_drops_past_its_requests,
                                          srv_setup, srv_teardown),
         cmocka_unit_test_setup_teardown (replay_full_total_budget_answers_busy,
+                                         srv_setup, srv_teardown),
+        cmocka_unit_test_setup_teardown (replay_gate_drops_refused_requests_unanswered,
                                          srv_setup, srv_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
