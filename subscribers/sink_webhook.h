@@ -14,6 +14,7 @@ typedef enum {
 
 #define WEBHOOK_DISCORD_MAX   2000   /* code points */
 #define WEBHOOK_TELEGRAM_MAX  4096   /* code points */
+#define WEBHOOK_NTFY_MAX      4096   /* bytes: a longer ntfy body becomes an attachment */
 #define WEBHOOK_CHAT_SUMMARY  4000   /* bytes of summary in chat messages */
 
 typedef struct {
