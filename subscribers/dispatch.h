@@ -53,9 +53,14 @@ typedef struct {
 typedef struct {
     sink_t   *sink;             /* ownership passes to the dispatcher */
     filter_t *filter;           /* ownership passes to the dispatcher */
-    int       max_attempts;     /* >= 1 */
+    int       max_attempts;     /* attempts of one event; 0 = no limit */
     int       backoff_initial_ms;
     int       backoff_max_ms;
+    int64_t   retry_horizon_ms; /* how long an outage is retried before the event
+                                   being retried (and each next one that fails) is
+                                   parked, from its first failure; 0 = no limit */
+    bool      redrive_dead;     /* when the sink is up again (and at start), deliver
+                                   the events it parked for an outage again */
     size_t    queue_cap;        /* events and marks, >= 2 */
     size_t    queue_bytes;      /* encoded event bytes queued; 0 = 64 MiB */
     bool      start_at_head;    /* without a cursor: start at the broker head */
@@ -66,7 +71,11 @@ typedef struct {
     uint64_t fed_mark;
     size_t   queued;
     bool     suspended;
-    uint64_t delivered, dead, dups, retries, overflows;
+    uint64_t delivered, dead, dups, retries, overflows, redriven;
+    bool     up;                /* false from a transient failure to the next delivery */
+    int64_t  down_ms;           /* how long it has been down (0 if up) */
+    int64_t  oldest_ms;         /* age of the oldest event given to it and not yet
+                                   settled (queued or being retried); 0 if none */
 } dispatch_stats_t;
 
 /* Opens the state store. Caller owns the result. */

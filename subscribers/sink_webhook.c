@@ -329,12 +329,14 @@ sink_webhook_classify (CURLcode cc, long status, long retry_after_s, const char 
         sink_result_set (res, SINK_RETRY, "transport: %s", curl_easy_strerror (cc));
     else if (status >= 200 && status < 300)
         sink_result_set (res, SINK_DELIVERED, "HTTP %ld", status);
-    else if (status == 429) {
-        sink_result_set (res, SINK_RETRY, "HTTP 429, retry after %lds", retry_after_s);
+    else if (status == 429 || status == 408 || status >= 500) {
+        if (retry_after_s > 0)
+            sink_result_set (res, SINK_RETRY, "HTTP %ld, retry after %lds %s", status,
+                             retry_after_s, clean);
+        else
+            sink_result_set (res, SINK_RETRY, "HTTP %ld %s", status, clean);
         res->retry_after_ms = retry_after_s > 0 ? retry_after_s * 1000 : 0;
-    } else if (status == 408 || status >= 500)
-        sink_result_set (res, SINK_RETRY, "HTTP %ld %s", status, clean);
-    else
+    } else
         sink_result_set (res, SINK_FAILED, "HTTP %ld %s", status, clean);
 }
 

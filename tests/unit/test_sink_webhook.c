@@ -407,6 +407,12 @@ http_outcomes_are_classified (void **state)
     assert_int_equal (r.retry_after_ms, 7000);
     sink_webhook_classify (CURLE_OK, 503, 0, "", &r);
     assert_int_equal (r.status, SINK_RETRY);
+    assert_int_equal (r.retry_after_ms, 0);
+    sink_webhook_classify (CURLE_OK, 503, 30, "maintenance", &r);   /* Retry-After on 503 too */
+    assert_int_equal (r.status, SINK_RETRY);
+    assert_int_equal (r.retry_after_ms, 30000);
+    sink_webhook_classify (CURLE_OK, 408, 0, "", &r);
+    assert_int_equal (r.status, SINK_RETRY);
     sink_webhook_classify (CURLE_OPERATION_TIMEDOUT, 0, 0, NULL, &r);
     assert_int_equal (r.status, SINK_RETRY);
     sink_webhook_classify (CURLE_OK, 400, 0, "bad \x1b[31m request", &r);
