@@ -32,7 +32,16 @@
  * queue with what it already had); the worker's id check is the last
  * guard. So nothing is lost (the broker journal holds it), nothing is
  * delivered twice, and a sink that is merely slow costs the others one
- * replay per queue-full of events. */
+ * replay per queue-full of events.
+ *
+ * Outages: a transient failure (sink_result_t SINK_RETRY) is retried, the
+ * same event (in order), with capped backoff or the receiver's Retry-After,
+ * until the outage (from its first failure to the next delivery) has
+ * lasted retry_horizon_ms; then the event being retried and each next one
+ * whose first attempt fails are parked. SINK_FAILED parks at once. The
+ * outage is logged once when it starts and once when it ends; with
+ * redrive_dead the events parked for an outage are delivered again once
+ * the sink is up. */
 #ifndef VL_DISPATCH_H
 #define VL_DISPATCH_H
 
