@@ -849,7 +849,7 @@ came_up (wsink_t *w, size_t done)
     log_info ("sink %s: up again after %s down (%u failed attempts); %zu event(s) "
               "delivered late%s", w->name, secs (util_mono_ms () - w->down_since, t),
               w->down_fails, done + waiting_events (w),
-              w->redrive ? ", then those parked during the outage" : "");
+              w->redrive ? "; then those parked for an outage (redrive_dead)" : "");
     w->down = false;
     atomic_store (&w->down_at, 0);
     if (w->redrive)
