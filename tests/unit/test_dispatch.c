@@ -500,6 +500,34 @@ horizon_parks_the_outage_and_redrive_delivers_it_on_recovery (void **state)
 }
 
 static void
+redrive_at_start_delivers_what_an_earlier_run_parked (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS);
+    add_outage (d, a, 20, false);                 /* no redrive: parked, stays parked */
+    atomic_store (&a->down, true);
+    dispatch_start (d, UINT64_MAX);
+    offer_range (d, 1, 2, 2);
+    assert_true (dispatch_wait_idle (d, 60000));
+    dispatch_destroy (&d);
+    assert_int_equal (dead_of ("a").n, 2);
+    assert_int_equal (stored_cursor ("a"), 2);
+
+    d = new_dispatch ();                          /* restarted with redrive_dead */
+    a = fake_new ("a", &FAKE_OPS);
+    add_outage (d, a, 20, true);
+    dispatch_start (d, UINT64_MAX);
+    wait_count (a, 2);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_each_once (a, 1, 2);
+    dispatch_stats_t st;
+    dispatch_stats (d, 0, &st);
+    assert_int_equal (st.redriven, 2);
+    dispatch_destroy (&d);
+    assert_int_equal (dead_of ("a").n, 0);
+}
+
+static void
 blocked_sink_does_not_hold_back_the_others (void **state)
 {
     dispatch_t *d = new_dispatch ();
@@ -820,6 +848,8 @@ main (void)
         cmocka_unit_test_setup_teardown (outage_longer_than_any_attempt_count_is_waited_out,
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (horizon_parks_the_outage_and_redrive_delivers_it_on_recovery,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (redrive_at_start_delivers_what_an_earlier_run_parked,
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (failures_are_parked_and_the_cursor_moves_on, setup, teardown),
         cmocka_unit_test_setup_teardown (blocked_sink_does_not_hold_back_the_others, setup, teardown),
