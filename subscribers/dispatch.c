@@ -44,6 +44,7 @@ typedef struct {
     event_t    ev;
     void      *raw;
     size_t     rawlen;
+    int64_t    offered;    /* mono ms when veille-sub got it (age metric) */
     bool       carried;    /* from the carry table: remove it there once settled */
 } item_t;
 
@@ -69,7 +70,9 @@ typedef struct {
     char       *name;
     sink_t     *sink;
     filter_t   *filter;
-    int         max_attempts, backoff_initial, backoff_max;
+    int         max_attempts, backoff_initial, backoff_max;   /* max_attempts 0: no limit */
+    int64_t     horizon;           /* retry_horizon_ms; 0 = no limit */
+    bool        redrive;           /* redrive_dead */
     bool        start_head;
 
     pthread_t       thread;
@@ -104,8 +107,16 @@ typedef struct {
     bool      stalled;             /* a write keeps failing (see stall()) */
     int64_t   stalled_since;       /* mono ms */
     unsigned  stall_tries;
+    bool      down;                /* an outage: from a transient failure to a delivery */
+    int64_t   down_since;          /* mono ms of its first failure */
+    unsigned  down_fails;          /* failed attempts during the outage */
+    bool      redrive_due;         /* deliver the parked events again (see redrive()) */
+    const slot_t *batch;           /* the batch in progress (NULL between batches) */
+    size_t    batch_n, batch_at;   /* its length, and the slot being delivered */
 
-    atomic_uint_fast64_t delivered, dead, dups, retries, overflows, persisted;
+    atomic_uint_fast64_t delivered, dead, dups, retries, overflows, persisted, redriven;
+    atomic_int_fast64_t  down_at;  /* = down_since while down, else 0 (stats) */
+    atomic_int_fast64_t  oldest;   /* offered time of the event in progress, 0 = none */
 } wsink_t;
 
 struct dispatch {
@@ -327,7 +338,10 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     w->slots = cap + 1;
     w->max_bytes = o->queue_bytes ? o->queue_bytes : 64u * 1024 * 1024;
     w->start_head = o->start_at_head;
-    w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 1;
+    w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 0;
+    w->horizon = o->retry_horizon_ms > 0 ? o->retry_horizon_ms : 0;
+    w->redrive = o->redrive_dead;
+    w->redrive_due = o->redrive_dead;      /* what an earlier run parked: tried at start */
     w->backoff_initial = o->backoff_initial_ms > 0 ? o->backoff_initial_ms : 1;
     w->backoff_max = o->backoff_max_ms > w->backoff_initial ? o->backoff_max_ms : w->backoff_initial;
     self->sinks[self->nsinks++] = w;
@@ -533,6 +547,7 @@ dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t l
         return VL_ENOMEM;
     atomic_init (&it->refs, 1);
     it->seq = seq;
+    it->offered = util_mono_ms ();
     vl_err_t rc = event_decode (data, len, &it->ev);
     if (rc == VL_OK && !(it->raw = malloc (len ? len : 1)))
         rc = VL_ENOMEM;
@@ -771,11 +786,119 @@ park (wsink_t *w, item_t *it, const char *why, int attempts)
     return true;
 }
 
-/* Delivers one item with retries. */
+/* Dead-letter reasons: the stored error starts with one of these, so the
+ * log and --list-dead say which, and redrive() takes back only those parked
+ * for an outage. */
+#define WHY_PERMANENT "permanent failure: "
+#define WHY_HORIZON   "down longer than retry_horizon_s"
+#define WHY_ATTEMPTS  "max_attempts reached"
+
+/* Writes MS as seconds: "86400 s", "0.150 s". */
+static const char *
+secs (int64_t ms, char out[32])
+{
+    if (ms % 1000 == 0)
+        snprintf (out, 32, "%lld s", (long long) (ms / 1000));
+    else
+        snprintf (out, 32, "%lld.%03lld s", (long long) (ms / 1000), (long long) (ms % 1000));
+    return out;
+}
+
+/* Counts a transient failure (DETAIL); the first one starts an outage,
+ * logged once. */
+static void
+fail_transient (wsink_t *w, const char *detail)
+{
+    w->down_fails++;
+    if (w->down)
+        return;
+    w->down = true;
+    w->down_since = util_mono_ms ();
+    w->down_fails = 1;
+    atomic_store (&w->down_at, w->down_since);
+    char horizon[64] = "until it is delivered", t[32];
+    if (w->horizon)
+        snprintf (horizon, sizeof horizon, "for up to %s", secs (w->horizon, t));
+    log_warn ("sink %s: down (%s); retrying %s, backoff up to %d ms; its events wait in "
+              "order, the other sinks go on", w->name, detail, horizon, w->backoff_max);
+}
+
+/* Events of the queue and of the batch in progress after the current one. */
+static size_t
+waiting_events (wsink_t *w)
+{
+    size_t n = 0;
+    for (size_t i = w->batch_at + 1; w->batch && i < w->batch_n; i++)
+        n += w->batch[i].item != NULL;
+    pthread_mutex_lock (&w->mu);
+    for (size_t i = 0; i < w->len; i++)
+        n += w->ring[(w->head + i) % w->slots].item != NULL;
+    pthread_mutex_unlock (&w->mu);
+    return n;
+}
+
+/* A delivery (DONE events) went through: ends an outage, logged once with
+ * how long it lasted and how many events go out late; the parked ones
+ * follow (redrive_dead). */
+static void
+came_up (wsink_t *w, size_t done)
+{
+    if (!w->down)
+        return;
+    char t[32];
+    log_info ("sink %s: up again after %s down (%u failed attempts); %zu event(s) "
+              "delivered late%s", w->name, secs (util_mono_ms () - w->down_since, t),
+              w->down_fails, done + waiting_events (w),
+              w->redrive ? "; then those parked for an outage (redrive_dead)" : "");
+    w->down = false;
+    atomic_store (&w->down_at, 0);
+    if (w->redrive)
+        w->redrive_due = true;
+}
+
+/* After transient failure RES of attempt ATTEMPT: the delay before the next
+ * attempt (Retry-After honoured up to RETRY_AFTER_CAP; never past the end
+ * of the horizon, where one last attempt is made), or -1 if the event must
+ * be parked, with the reason in WHY. */
+static int64_t
+retry_delay (wsink_t *w, const sink_result_t *res, int attempt, char *why, size_t whylen)
+{
+    fail_transient (w, res->detail);
+    int64_t left = w->horizon ? w->down_since + w->horizon - util_mono_ms () : INT64_MAX;
+    if (w->max_attempts && attempt >= w->max_attempts) {
+        snprintf (why, whylen, WHY_ATTEMPTS " (%d): %s", w->max_attempts, res->detail);
+        return -1;
+    }
+    if (left <= 0) {
+        char t[32];
+        snprintf (why, whylen, WHY_HORIZON " (%s): %s", secs (w->horizon, t), res->detail);
+        return -1;
+    }
+    int64_t delay = res->retry_after_ms > 0
+                  ? (res->retry_after_ms > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : res->retry_after_ms)
+                  : dispatch_backoff_ms (attempt, w->backoff_initial, w->backoff_max);
+    return delay < left ? delay : left;
+}
+
+/* What to do after failure RES (not blocked) of attempt ATTEMPT: the delay
+ * before the next attempt, or -1 to park with the reason in WHY. */
+static int64_t
+after_failure (wsink_t *w, const sink_result_t *res, int attempt, char *why, size_t whylen)
+{
+    if (res->status != SINK_FAILED)
+        return retry_delay (w, res, attempt, why, whylen);
+    snprintf (why, whylen, WHY_PERMANENT "%s", res->detail);
+    return -1;
+}
+
+/* Delivers one item: transient failures are retried (backoff, Retry-After)
+ * for as long as the outage has not outlasted the horizon (and max_attempts,
+ * if set); a permanent one parks it at once. */
 static outcome_t
 deliver (wsink_t *w, item_t *it)
 {
     sink_result_t res;
+    char why[sizeof res.detail + 128];
     for (int attempt = 1;; attempt++) {
         if (!wait_schedule (w))
             return OUT_ABORT;
@@ -783,6 +906,8 @@ deliver (wsink_t *w, item_t *it)
         if (res.status == SINK_DELIVERED || res.status == SINK_HELD) {
             unstall (w);
             w->last_delivery = util_mono_ms ();
+            if (res.status == SINK_DELIVERED)
+                came_up (w, 1);
             return res.status == SINK_HELD ? OUT_HELD : OUT_DONE;
         }
         if (res.status == SINK_RETRY && res.blocked) {
@@ -791,14 +916,12 @@ deliver (wsink_t *w, item_t *it)
                 return OUT_ABORT;
             continue;
         }
-        if (res.status == SINK_FAILED || attempt >= w->max_attempts)
-            return park (w, it, res.detail, attempt) ? OUT_DEAD : OUT_ABORT;
+        int64_t delay = after_failure (w, &res, attempt, why, sizeof why);
+        if (delay < 0)
+            return park (w, it, why, attempt) ? OUT_DEAD : OUT_ABORT;
         atomic_fetch_add (&w->retries, 1);
-        int64_t delay = res.retry_after_ms > 0
-                      ? (res.retry_after_ms > RETRY_AFTER_CAP ? RETRY_AFTER_CAP : res.retry_after_ms)
-                      : dispatch_backoff_ms (attempt, w->backoff_initial, w->backoff_max);
-        log_info ("sink %s: attempt %d for %s failed (%s); retrying in %lld ms", w->name,
-                  attempt, it->ev.id, res.detail, (long long) delay);
+        log_debug ("sink %s: attempt %d for %s failed (%s); retrying in %lld ms", w->name,
+                   attempt, it->ev.id, res.detail, (long long) delay);
         if (!nap (w, delay))
             return OUT_ABORT;
     }
@@ -918,16 +1041,20 @@ add_pending (wsink_t *w, slot_t *batch, size_t n)
     return store_state (w, pending_writes, &a, "cannot record delivery intents");
 }
 
-/* Flushes held items (digest) with retries; confirms or parks them. */
+/* Flushes held items (digest) with retries as deliver() does; confirms or
+ * parks them. */
 static void
 flush_held (wsink_t *w)
 {
     sink_result_t res;
+    char why[sizeof res.detail + 128];
     size_t nconfirmed = w->nheld;
+    atomic_store (&w->oldest, w->held[0]->offered);
     for (int attempt = 1;; attempt++) {
         sink_flush (w->sink, &res);
         if (res.status == SINK_DELIVERED) {
             unstall (w);
+            came_up (w, w->nheld);
             break;
         }
         if (res.status == SINK_RETRY && res.blocked) {
@@ -936,7 +1063,8 @@ flush_held (wsink_t *w)
                 return;
             continue;
         }
-        if (res.status == SINK_FAILED || attempt >= w->max_attempts) {
+        int64_t delay = after_failure (w, &res, attempt, why, sizeof why);
+        if (delay < 0) {
             /* a sink that can check its output (a file) may have written
                some before failing: those are confirmed, the others parked */
             nconfirmed = 0;
@@ -944,7 +1072,7 @@ flush_held (wsink_t *w)
                 item_t *it = w->held[i];
                 if (w->sink->ops->verify && w->sink->ops->verify (w->sink, it->ev.id))
                     w->held[nconfirmed++] = it;
-                else if (park (w, it, res.detail, attempt))
+                else if (park (w, it, why, attempt))
                     item_unref (it);
                 else {                    /* stopped: the rest stay held, unconfirmed */
                     for (size_t j = i; j < w->nheld; j++)
@@ -957,13 +1085,13 @@ flush_held (wsink_t *w)
                 w->sink->ops->discard (w->sink);
             break;
         }
-        int64_t delay = res.retry_after_ms > 0 ? res.retry_after_ms
-                      : dispatch_backoff_ms (attempt, w->backoff_initial, w->backoff_max);
-        log_info ("sink %s: flush attempt %d failed (%s); retrying in %lld ms", w->name,
-                  attempt, res.detail, (long long) delay);
+        atomic_fetch_add (&w->retries, 1);
+        log_debug ("sink %s: flush attempt %d failed (%s); retrying in %lld ms", w->name,
+                   attempt, res.detail, (long long) delay);
         if (!nap (w, delay))
             return;
     }
+    atomic_store (&w->oldest, 0);
     atomic_fetch_add (&w->delivered, nconfirmed);
     /* flush_held runs after a whole batch: every intent of it is resolved */
     commit_batch (w, w->held, nconfirmed, w->held_mark, w->sink->ops->verify != NULL);
@@ -975,7 +1103,7 @@ flush_held (wsink_t *w)
 /* Processes one batch in order; returns false on abort (stop), with
  * *LEFT = the index of the first item not attempted or not settled. */
 static bool
-process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
+process_items (wsink_t *w, slot_t *batch, size_t n, size_t *left)
 {
     item_t *done[BATCH_MAX];
     size_t ndone = 0;
@@ -990,6 +1118,7 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
     }
     for (size_t i = 0; i < n && ok; i++) {
         item_t *it = batch[i].item;
+        w->batch_at = i;
         if (!it) {
             if (w->nheld)
                 w->held_mark = batch[i].mark;
@@ -1010,6 +1139,7 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
             }
             ndone = 0;
         }
+        atomic_store (&w->oldest, it->offered);
         outcome_t out = deliver (w, it);
         if (out == OUT_DONE) {
             if (ndone == 0)
@@ -1033,6 +1163,18 @@ process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
        ones (a log sink's buffered lines) are settled by flush_held */
     bool stored = commit_batch (w, done, ndone, mark, ok && w->sink->ops->verify && w->nheld == 0);
     return ok && stored;
+}
+
+/* process_items, with the batch visible to came_up() and the age gauge. */
+static bool
+process (wsink_t *w, slot_t *batch, size_t n, size_t *left)
+{
+    w->batch = batch;
+    w->batch_n = n;
+    bool ok = process_items (w, batch, n, left);
+    w->batch = NULL;
+    atomic_store (&w->oldest, 0);
+    return ok;
 }
 
 static size_t
@@ -1077,6 +1219,115 @@ wait_work (wsink_t *w)
     }
 }
 
+/* --- redrive of parked events ----------------------------------------------- */
+
+#define REDRIVE_ROUND 64
+
+/* Up to REDRIVE_ROUND dead letters of the sink above row AFTER that were
+ * parked for an outage, decoded. */
+typedef struct {
+    int64_t after;
+    int64_t row[REDRIVE_ROUND];
+    item_t *it[REDRIVE_ROUND];
+    size_t  n;
+} redrive_round_t;
+
+static bool
+parked_for_outage (const char *error)
+{
+    return error && (strncmp (error, WHY_HORIZON, strlen (WHY_HORIZON)) == 0
+                     || strncmp (error, WHY_ATTEMPTS, strlen (WHY_ATTEMPTS)) == 0);
+}
+
+static bool
+redrive_collect (const cursor_dead_t *d, void *arg)
+{
+    redrive_round_t *r = arg;
+    if (d->n <= r->after || !parked_for_outage (d->error))
+        return true;
+    item_t *it = calloc (1, sizeof *it);
+    if (!it)
+        return false;
+    atomic_init (&it->refs, 1);
+    it->seq = d->seq;
+    it->offered = util_mono_ms ();
+    if (event_decode (d->data, d->len, &it->ev) != VL_OK || !(it->raw = malloc (d->len ? d->len : 1))) {
+        item_unref (it);                  /* stays parked: --retry-dead reports it */
+        return true;
+    }
+    memcpy (it->raw, d->data, d->len);
+    it->rawlen = d->len;
+    r->row[r->n] = d->n;
+    r->it[r->n++] = it;
+    return r->n < REDRIVE_ROUND;
+}
+
+static vl_err_t
+unpark_writes (wsink_t *w, const void *arg)
+{
+    return cursor_dead_remove (w->db, *(const int64_t *) arg);
+}
+
+/* One attempt at parked event IT (dead letter ROW): delivered, it leaves the
+ * dead-letter table. False if the redrive must end (stop, or the sink
+ * failed again: the next recovery starts it over). */
+static bool
+redrive_one (wsink_t *w, item_t *it, int64_t row, size_t *sent)
+{
+    if (!wait_schedule (w))
+        return false;
+    sink_result_t res;
+    atomic_store (&w->oldest, it->offered);
+    sink_deliver (w->sink, &it->ev, it->seq, &res);
+    if (res.status == SINK_HELD && w->sink->ops->flush)
+        sink_flush (w->sink, &res);          /* nothing else is held (see redrive) */
+    atomic_store (&w->oldest, 0);
+    if (res.status == SINK_DELIVERED) {
+        w->last_delivery = util_mono_ms ();
+        if (!store_state (w, unpark_writes, &row, "cannot remove a delivered dead letter"))
+            return false;
+        (*sent)++;
+        atomic_fetch_add (&w->redriven, 1);
+        return true;
+    }
+    if (res.status == SINK_FAILED) {
+        log_warn ("sink %s: parked event %s (seq %llu) refused again, it stays parked: %s",
+                  w->name, it->ev.id, (unsigned long long) it->seq, res.detail);
+        return true;
+    }
+    if (res.blocked)
+        w->redrive_due = true;               /* not an outage: after the next batch */
+    else
+        fail_transient (w, res.detail);
+    return false;
+}
+
+/* With redrive_dead, once the sink is up again (and at start): delivers
+ * again, oldest first and one attempt each, the events it parked for an
+ * outage (never those refused for good). Waits until nothing is held, so a
+ * digest sink sends each one on its own. */
+static void
+redrive (wsink_t *w)
+{
+    if (!w->redrive_due || w->nheld)
+        return;
+    w->redrive_due = false;
+    redrive_round_t r = { 0 };
+    size_t sent = 0;
+    for (bool go = true; go;) {
+        r.n = 0;
+        if (cursor_dead_foreach (w->db, w->name, redrive_collect, &r, NULL) != VL_OK || r.n == 0)
+            break;
+        for (size_t i = 0; i < r.n; i++) {
+            go = go && redrive_one (w, r.it[i], r.row[i], &sent);
+            item_unref (r.it[i]);
+        }
+        r.after = r.row[r.n - 1];
+    }
+    if (sent)
+        log_info ("sink %s: %zu parked event(s) delivered again", w->name, sent);
+}
+
 /* Keeps the items of BATCH from FROM on (cut by a stop) for dispatch_carry. */
 static void
 keep_left (wsink_t *w, slot_t *batch, size_t from, size_t n)
@@ -1119,6 +1370,7 @@ carried_load_one (const char *id, uint64_t seq, const void *data, size_t len, vo
         return false;
     atomic_init (&it->refs, 1);
     it->seq = seq;
+    it->offered = util_mono_ms ();
     it->carried = true;
     if (event_decode (data, len, &it->ev) != VL_OK || !(it->raw = malloc (len ? len : 1))) {
         log_warn ("carried event %s (old seq %llu) does not decode: dropped", id,
@@ -1148,7 +1400,7 @@ deliver_carried (wsink_t *w)
         log_info ("sink %s: delivering %zu event(s) kept over the broker journal reset",
                   w->name, c.n);
     pthread_mutex_lock (&w->mu);
-    w->busy = c.n > 0;               /* not idle (dispatch_wait_idle) until they are done */
+    w->busy = c.n > 0 || w->redrive_due;  /* not idle (dispatch_wait_idle) until done */
     pthread_mutex_unlock (&w->mu);
     bool ok = true;
     slot_t batch[BATCH_MAX];
@@ -1164,6 +1416,8 @@ deliver_carried (wsink_t *w)
     if (ok && w->nheld && w->sink->ops->flush_due
         && w->sink->ops->flush_due (w->sink) <= util_mono_ms ())
         flush_held (w);              /* a log sink's lines: written before idle */
+    if (ok)
+        redrive (w);                 /* what an earlier run parked (redrive_dead) */
     pthread_mutex_lock (&w->mu);
     w->busy = false;
     pthread_cond_broadcast (&w->cv);
@@ -1204,6 +1458,8 @@ worker (void *arg)
         if (ok && w->nheld && w->sink->ops->flush_due
             && w->sink->ops->flush_due (w->sink) <= util_mono_ms ())
             flush_held (w);
+        if (ok)
+            redrive (w);
         pthread_mutex_lock (&w->mu);
         w->busy = false;
         pthread_cond_broadcast (&w->cv);
@@ -1331,6 +1587,11 @@ dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out)
     memset (out, 0, sizeof *out);
     pthread_mutex_lock (&w->mu);
     out->queued = w->len;
+    int64_t oldest = atomic_load (&w->oldest);      /* the event in progress, else the queue's */
+    for (size_t k = 0; !oldest && k < w->len; k++) {
+        const item_t *it = w->ring[(w->head + k) % w->slots].item;
+        oldest = it ? it->offered : 0;
+    }
     pthread_mutex_unlock (&w->mu);
     out->cursor = atomic_load (&w->persisted);
     out->fed_mark = w->fed_mark;
@@ -1340,6 +1601,12 @@ dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out)
     out->dups = atomic_load (&w->dups);
     out->retries = atomic_load (&w->retries);
     out->overflows = atomic_load (&w->overflows);
+    out->redriven = atomic_load (&w->redriven);
+    int64_t now = util_mono_ms ();
+    int64_t down = atomic_load (&w->down_at);
+    out->up = down == 0;
+    out->down_ms = down ? now - down : 0;
+    out->oldest_ms = oldest > 0 ? now - oldest : 0;
 }
 
 void

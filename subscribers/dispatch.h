@@ -32,7 +32,16 @@
  * queue with what it already had); the worker's id check is the last
  * guard. So nothing is lost (the broker journal holds it), nothing is
  * delivered twice, and a sink that is merely slow costs the others one
- * replay per queue-full of events. */
+ * replay per queue-full of events.
+ *
+ * Outages: a transient failure (sink_result_t SINK_RETRY) is retried, the
+ * same event (in order), with capped backoff or the receiver's Retry-After,
+ * until the outage (from its first failure to the next delivery) has
+ * lasted retry_horizon_ms; then the event being retried and each next one
+ * whose first attempt fails are parked. SINK_FAILED parks at once. The
+ * outage is logged once when it starts and once when it ends; with
+ * redrive_dead the events parked for an outage are delivered again once
+ * the sink is up. */
 #ifndef VL_DISPATCH_H
 #define VL_DISPATCH_H
 
@@ -53,9 +62,14 @@ typedef struct {
 typedef struct {
     sink_t   *sink;             /* ownership passes to the dispatcher */
     filter_t *filter;           /* ownership passes to the dispatcher */
-    int       max_attempts;     /* >= 1 */
+    int       max_attempts;     /* attempts of one event; 0 = no limit */
     int       backoff_initial_ms;
     int       backoff_max_ms;
+    int64_t   retry_horizon_ms; /* how long an outage is retried before the event
+                                   being retried (and each next one that fails) is
+                                   parked, from its first failure; 0 = no limit */
+    bool      redrive_dead;     /* when the sink is up again (and at start), deliver
+                                   the events it parked for an outage again */
     size_t    queue_cap;        /* events and marks, >= 2 */
     size_t    queue_bytes;      /* encoded event bytes queued; 0 = 64 MiB */
     bool      start_at_head;    /* without a cursor: start at the broker head */
@@ -66,7 +80,11 @@ typedef struct {
     uint64_t fed_mark;
     size_t   queued;
     bool     suspended;
-    uint64_t delivered, dead, dups, retries, overflows;
+    uint64_t delivered, dead, dups, retries, overflows, redriven;
+    bool     up;                /* false from a transient failure to the next delivery */
+    int64_t  down_ms;           /* how long it has been down (0 if up) */
+    int64_t  oldest_ms;         /* age of the oldest event given to it and not yet
+                                   settled (queued or being retried); 0 if none */
 } dispatch_stats_t;
 
 /* Opens the state store. Caller owns the result. */

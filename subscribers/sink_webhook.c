@@ -115,6 +115,21 @@ cut_codepoints (buf_t *text, size_t maxcp)
     buf_puts (text, "\xe2\x80\xa6");
 }
 
+/* Cuts valid UTF-8 TEXT to at most MAXBYTES bytes on a character boundary,
+ * ending with "…" when cut. */
+static void
+cut_bytes (buf_t *text, size_t maxbytes)
+{
+    if (text->len <= maxbytes)
+        return;
+    size_t keep = maxbytes - 3;                      /* room for "…" */
+    while (keep > 0 && ((unsigned char) text->data[keep] & 0xC0) == 0x80)
+        keep--;                                       /* not inside a character */
+    text->len = keep;
+    text->data[keep] = '\0';
+    buf_puts (text, "\xe2\x80\xa6");
+}
+
 static vl_err_t
 json_body (webhook_req_t *req, json_t *root)
 {
@@ -228,11 +243,14 @@ build_telegram (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *
 static vl_err_t
 build_ntfy (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
 {
-    buf_t title, tags;
+    buf_t chat, title, tags;
+    buf_init (&chat, WEBHOOK_LINE_MAX);
     buf_init (&title, WEBHOOK_LINE_MAX);
     buf_init (&tags, WEBHOOK_LINE_MAX);
     const char *t = ev->title && *ev->title ? ev->title : "(no title)";
-    vl_err_t rc = format_rfc2047 (&title, t, 7, 500);         /* "Title: " */
+    /* the title is shown as the notification's heading: mentions end there too */
+    vl_err_t rc = format_chat (&chat, t, strlen (t), 500, 0);
+    if (rc == VL_OK) rc = format_rfc2047 (&title, chat.data, 7, 1000);   /* "Title: " */
     for (size_t i = 0; rc == VL_OK && o->ntfy_tags && o->ntfy_tags[i]; i++)
         rc = buf_printf (&tags, "%s%s", i ? "," : "", o->ntfy_tags[i]);
     /* Title is already encoded: add it without a second cleaning pass that
@@ -253,8 +271,11 @@ build_ntfy (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
         rc = add_header (req, "Click", ev->url);            /* no javascript:, intent: ... */
     if (rc == VL_OK) rc = add_header (req, "Content-Type", "text/plain; charset=utf-8");
     if (rc == VL_OK) rc = chat_text (ev, 0, &req->body);
+    if (rc == VL_OK)
+        cut_bytes (&req->body, WEBHOOK_NTFY_MAX);
     if (rc == VL_OK && !(req->url = strdup (o->url)))
         rc = VL_ENOMEM;
+    buf_free (&chat);
     buf_free (&title);
     buf_free (&tags);
     return rc;
@@ -311,12 +332,14 @@ sink_webhook_classify (CURLcode cc, long status, long retry_after_s, const char 
         sink_result_set (res, SINK_RETRY, "transport: %s", curl_easy_strerror (cc));
     else if (status >= 200 && status < 300)
         sink_result_set (res, SINK_DELIVERED, "HTTP %ld", status);
-    else if (status == 429) {
-        sink_result_set (res, SINK_RETRY, "HTTP 429, retry after %lds", retry_after_s);
+    else if (status == 429 || status == 408 || status >= 500) {
+        if (retry_after_s > 0)
+            sink_result_set (res, SINK_RETRY, "HTTP %ld, retry after %lds %s", status,
+                             retry_after_s, clean);
+        else
+            sink_result_set (res, SINK_RETRY, "HTTP %ld %s", status, clean);
         res->retry_after_ms = retry_after_s > 0 ? retry_after_s * 1000 : 0;
-    } else if (status == 408 || status >= 500)
-        sink_result_set (res, SINK_RETRY, "HTTP %ld %s", status, clean);
-    else
+    } else
         sink_result_set (res, SINK_FAILED, "HTTP %ld %s", status, clean);
 }
 

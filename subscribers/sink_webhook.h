@@ -14,6 +14,7 @@ typedef enum {
 
 #define WEBHOOK_DISCORD_MAX   2000   /* code points */
 #define WEBHOOK_TELEGRAM_MAX  4096   /* code points */
+#define WEBHOOK_NTFY_MAX      4096   /* bytes: a longer ntfy body becomes an attachment */
 #define WEBHOOK_CHAT_SUMMARY  4000   /* bytes of summary in chat messages */
 
 typedef struct {
@@ -50,8 +51,9 @@ void sink_webhook_req_free (webhook_req_t *req);
 sink_t *sink_webhook_new (const sink_webhook_opts_t *opts, vl_err_t *err);
 
 /* Maps a transfer outcome to a sink result (exposed for tests):
- * 2xx delivered; 429 retry (RETRY_AFTER_S honoured); 408/5xx and transport
- * errors retry; other statuses fail permanently. */
+ * 2xx delivered; 429, 408, 5xx and transport errors retry (RETRY_AFTER_S,
+ * the Retry-After header in seconds, honoured); other statuses fail
+ * permanently. */
 void sink_webhook_classify (CURLcode cc, long status, long retry_after_s,
                             const char *reply, sink_result_t *res);
 

@@ -15,6 +15,7 @@
 #include "wire.h"
 
 #define RECV_SLICE_MS 200
+#define RETRY_DEAD_ATTEMPTS 8   /* --retry-dead, per letter, when max_attempts is 0 */
 
 /* --- building ---------------------------------------------------------- */
 
@@ -63,9 +64,11 @@ add_sink (dispatch_t *d, const config_setting_t *grp)
     }
     dispatch_sink_opts_t o = {
         .sink = s, .filter = f,
-        .max_attempts = cfg_get_int (grp, "max_attempts", 8),
+        .max_attempts = cfg_get_int (grp, "max_attempts", 0),
         .backoff_initial_ms = cfg_get_int (grp, "backoff_initial_ms", 500),
         .backoff_max_ms = cfg_get_int (grp, "backoff_max_ms", 60000),
+        .retry_horizon_ms = (int64_t) cfg_get_int (grp, "retry_horizon_s", 86400) * 1000,
+        .redrive_dead = cfg_get_bool (grp, "redrive_dead", false),
         .queue_cap = (size_t) cfg_get_int (grp, "queue", 4096),
         .queue_bytes = (size_t) cfg_get_int (grp, "queue_bytes", 64 * 1024 * 1024),
         .start_at_head = strcmp (cfg_get_str (grp, "start", "all"), "head") == 0,
@@ -521,12 +524,16 @@ collect_dead (const cursor_dead_t *d, void *arg)
     return true;
 }
 
-/* Delivers one parked event through S with the sink's retry policy. */
+/* Delivers one parked event through S with the sink's backoff, for at most
+ * max_attempts attempts (RETRY_DEAD_ATTEMPTS when that is 0: a command
+ * does not wait out a whole retry horizon). */
 static bool
 redeliver (sink_t *s, const config_setting_t *grp, const event_t *ev, uint64_t seq,
            sink_result_t *res)
 {
-    int max = cfg_get_int (grp, "max_attempts", 8);
+    int max = cfg_get_int (grp, "max_attempts", 0);
+    if (max <= 0)
+        max = RETRY_DEAD_ATTEMPTS;
     for (int attempt = 1;; attempt++) {
         sink_deliver (s, ev, seq, res);
         if (res->status == SINK_HELD && s->ops->flush)

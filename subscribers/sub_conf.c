@@ -158,8 +158,17 @@ static const cfg_key_t sink_keys[] = {
       .doc = "at least this many seconds between two deliveries (events wait, never dropped)" },
     { .name = "quiet_hours", .type = CFG_T_STR,
       .doc = "\"22:00-07:00\" local time: hold deliveries until the end of the window" },
-    { .name = "max_attempts", .type = CFG_T_INT, .def = "8", .min = 1, .max = 1000,
-      .doc = "delivery attempts before the event is parked in the dead-letter table" },
+    { .name = "retry_horizon_s", .type = CFG_T_INT, .def = "86400", .min = 0, .max = 2592000,
+      .doc = "how long an outage (connection refused, timeout, SMTP 4xx, HTTP 5xx/408/429) "
+             "is retried, from its first failure, before the event being retried and each "
+             "next one that fails are parked as dead letters; 0 = no limit" },
+    { .name = "redrive_dead", .type = CFG_T_BOOL, .def = "false",
+      .doc = "when the sink is up again after an outage (and at start), deliver again the "
+             "events it parked for an outage (retry_horizon_s, max_attempts); never those "
+             "refused for good" },
+    { .name = "max_attempts", .type = CFG_T_INT, .def = "0", .min = 0, .max = 1000000,
+      .doc = "attempts of one event before it is parked, whatever the horizon; "
+             "0 = no limit (retry_horizon_s decides)" },
     { .name = "backoff_initial_ms", .type = CFG_T_INT, .def = "500", .min = 1, .max = 3600000,
       .doc = "first retry delay (doubles each attempt, with jitter)" },
     { .name = "backoff_max_ms", .type = CFG_T_INT, .def = "60000", .min = 1, .max = 86400000,

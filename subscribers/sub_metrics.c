@@ -105,6 +105,19 @@ update_sinks (sub_metrics_t *self, dispatch_t *d)
                                    "sink", name, NULL), (double) s.cursor);
         metric_set (metrics_gauge (m, "veille_sub_suspended", "1 while the sink's queue is full.",
                                    "sink", name, NULL), s.suspended ? 1 : 0);
+        metric_set (metrics_gauge (m, "veille_sub_sink_up", "0 from a transient delivery failure "
+                                   "of the sink to its next delivery, else 1.", "sink", name, NULL),
+                    s.up ? 1 : 0);
+        metric_set (metrics_gauge (m, "veille_sub_sink_down_seconds", "How long the sink has "
+                                   "been down (0 while up).", "sink", name, NULL),
+                    (double) s.down_ms / 1000.0);
+        metric_set (metrics_gauge (m, "veille_sub_oldest_undelivered_seconds", "Age of the "
+                                   "oldest event the sink was given and has not delivered or "
+                                   "parked yet (0 if none).", "sink", name, NULL),
+                    (double) s.oldest_ms / 1000.0);
+        metric_set (metrics_counter (m, "veille_sub_redriven_total", "Parked events delivered "
+                                     "again after an outage (redrive_dead).", "sink", name, NULL),
+                    (double) s.redriven);
     }
 }
 

@@ -1,7 +1,8 @@
 /* sub_metrics.h: veille-sub's Prometheus metrics (sub.metrics_listen):
  * events received live and by replay, replay/count requests, gaps, and per
  * sink deliveries, failures (dead letters), retries, duplicates skipped,
- * overflows, queue depth and cursor. Updated from the main loop (at most
+ * overflows, queue depth, cursor, up/down, age of the oldest undelivered
+ * event and redriven dead letters. Updated from the main loop (at most
  * every 250 ms), served by core/metrics on its own thread. */
 #ifndef VL_SUB_METRICS_H
 #define VL_SUB_METRICS_H

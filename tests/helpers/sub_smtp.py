@@ -24,6 +24,12 @@ class _Handler:
     def __init__(self, box):
         self.box = box
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.box.reject:
+            return "550 5.1.1 <%s>: no such user" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         self.box.add(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         return "250 OK"
@@ -42,9 +48,10 @@ def make_cert(directory):
 class SmtpCapture:
     """Collects (mail_from, rcpt_tos, raw bytes, parsed message). With TLS
     (cert, key) it requires STARTTLS; with USERS {login: password} it
-    requires AUTH (over TLS) and records the logins in `auths`."""
+    requires AUTH (over TLS) and records the logins in `auths`. Recipients
+    in REJECT are refused with 550 (permanent)."""
 
-    def __init__(self, port=None, tls=None, users=None):
+    def __init__(self, port=None, tls=None, users=None, reject=()):
         self.port = port or free_port()
         self.messages = []
         self.auths = []
@@ -52,6 +59,7 @@ class SmtpCapture:
         self.controller = None
         self.tls = tls
         self.users = users
+        self.reject = set(reject)
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword)

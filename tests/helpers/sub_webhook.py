@@ -1,13 +1,17 @@
 """sub_webhook: a local HTTP receiver for the webhook sink tests. HTTP/1.1
 with keep-alive; answers from a script of statuses (e.g. [500, 200]), 429
 with Retry-After, or hangs (never answers) until released. Records every
-request (method, path, headers, body, connection id, time)."""
+request (method, path, headers, body, connection id, time). stop() closes
+the port and every open connection (a client gets "connection refused"),
+start() listens on the same port again."""
 import http.server
 import itertools
 import json
 import socket
 import threading
 import time
+
+from procs import free_port  # noqa: E402
 
 _conn_ids = itertools.count(1)
 
@@ -21,6 +25,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # plus the client's delayed ACK adds 40 ms to every answer
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.conn_id = next(_conn_ids)
+        with self.server.receiver.cond:
+            self.server.receiver.conns.append(self.connection)
 
     def log_message(self, *args):
         pass
@@ -57,17 +63,38 @@ class Receiver:
     """script: list of answers consumed in order, then `default` forever.
     An answer is a status (int), (status, {headers}) or "hang"."""
 
-    def __init__(self, script=(), default=200):
+    def __init__(self, script=(), default=200, port=0, up=True):
         self.script = list(script)
         self.default = default
         self.requests = []
+        self.conns = []
         self.cond = threading.Condition()
         self.hang_event = threading.Event()
-        self.server = _Server(("127.0.0.1", 0), _Handler)
-        self.server.receiver = self
-        self.port = self.server.server_address[1]
+        self.server = None
+        self.port = port or free_port()
         self.url = "http://127.0.0.1:%d" % self.port
+        if up:
+            self.start()
+
+    def start(self):
+        self.server = _Server(("127.0.0.1", self.port), _Handler)
+        self.server.receiver = self
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        """Closes the port and every connection: clients are refused."""
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        with self.cond:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def next_answer(self):
         with self.cond:
@@ -108,5 +135,4 @@ class Receiver:
 
     def close(self):
         self.release()
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()

@@ -103,7 +103,7 @@ def main():
         ' to = "late@example.org"; topics = ["mail.late"]; max_attempts = 100;'
         ' backoff_initial_ms = 100; backoff_max_ms = 500;' % late_port,
     ])
-    s = Sub(conf).start()
+    s = Sub(conf, args=["--log-level", "debug"]).start()   # the attempts are debug lines
     items = [event(i, topic="mail.hostile", title=t, summary="r\u00e9sum\u00e9 %d\r\nline 2" % i,
                    salt="m") for i, t in enumerate(TITLES)]
     publish(b, [("mail.hostile", e[1]) for e in items])

@@ -84,7 +84,7 @@ def main():
                what="events streaming", interval=0.005)
     at_kill = nats.stream_msgs("VEILLE")
     nats.kill9()
-    s.wait_log(r"sink nats(-mp)?: attempt \d+ for [0-9a-f]+ failed", timeout=60)
+    s.wait_log(r"sink nats(-mp)?: down \(", timeout=60)
     nats.start()
     t.join(300)
     assert not errors, errors

@@ -49,7 +49,7 @@ def main():
     mq.stop()                                   # broker away while alerts come in
     second = items(60, 60)
     publish(b, [(t, raw) for t, _, raw in second])
-    s.wait_log(r"sink mqtt: attempt \d+ for [0-9a-f]+ failed", timeout=60)
+    s.wait_log(r"sink mqtt: down \(", timeout=60)
     mq.start()
     want = {eid for _, eid, _ in first + second}
     reader.wait(lambda r: want <= {json.loads(p)["id"] for _, p in r.msgs}, timeout=120,

@@ -53,7 +53,7 @@ def main():
     # pending digests are not confirmed: a restart holds them again
     assert s.stop() == 0
     assert stored_cursor(state, "desk") == 0 and stored_cursor(state, "night") == 0
-    s = Sub(conf).start()
+    s = Sub(conf, args=["--log-level", "debug"]).start()   # the attempts are debug lines
 
     msgs = desk.wait(1, timeout=150)
     assert len(msgs) == 1, [m[3]["Subject"] for m in msgs]

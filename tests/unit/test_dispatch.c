@@ -29,6 +29,7 @@ typedef struct {
     int             fail_first;      /* RETRY this many times */
     bool            fail_always;     /* FAILED */
     atomic_bool     block;           /* hang in deliver until cleared */
+    atomic_bool     down;            /* RETRY ("connection refused") until cleared */
     bool            holds;           /* digest-like: HELD, flush confirms */
     size_t          held;
     int64_t         due;
@@ -55,6 +56,10 @@ fake_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
         usleep (2000);
     if (f->fail_always) {
         sink_result_set (res, SINK_FAILED, "HTTP 400");
+        return;
+    }
+    if (atomic_load (&f->down)) {
+        sink_result_set (res, SINK_RETRY, "connection refused");
         return;
     }
     if (f->fail_first > 0) {
@@ -119,6 +124,7 @@ fake_new (const char *name, const sink_ops_t *ops)
     f->base.name = strdup (name);
     pthread_mutex_init (&f->mu, NULL);
     atomic_init (&f->block, false);
+    atomic_init (&f->down, false);
     return f;
 }
 
@@ -172,6 +178,21 @@ add (dispatch_t *d, fake_t *f, const char *prefix, size_t cap, int max_attempts)
     dispatch_sink_opts_t o = {
         .sink = &f->base, .filter = filter_new (&fo, NULL), .max_attempts = max_attempts,
         .backoff_initial_ms = 1, .backoff_max_ms = 4, .queue_cap = cap,
+    };
+    assert_int_equal (dispatch_add (d, &o), VL_OK);
+}
+
+/* Adds F (every topic) with max_attempts 0, retry horizon HORIZON_MS and
+ * redrive_dead REDRIVE. */
+static void
+add_outage (dispatch_t *d, fake_t *f, int64_t horizon_ms, bool redrive)
+{
+    char *topics[] = { "", NULL };
+    filter_opts_t fo = { .topics = topics };
+    dispatch_sink_opts_t o = {
+        .sink = &f->base, .filter = filter_new (&fo, NULL), .max_attempts = 0,
+        .backoff_initial_ms = 1, .backoff_max_ms = 4, .queue_cap = 64,
+        .retry_horizon_ms = horizon_ms, .redrive_dead = redrive,
     };
     assert_int_equal (dispatch_add (d, &o), VL_OK);
 }
@@ -366,6 +387,144 @@ failures_are_parked_and_the_cursor_moves_on (void **state)
     cursor_close (&c);
     assert_int_equal (stored_cursor ("a"), 2);
     assert_int_equal (stored_cursor ("b"), 2);
+}
+
+static void
+outage_longer_than_any_attempt_count_is_waited_out (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS), *b = fake_new ("b", &FAKE_OPS);
+    add_outage (d, a, 0, false);                  /* no attempt limit, no horizon */
+    add (d, b, "", 64, 1);
+    atomic_store (&a->down, true);
+    dispatch_start (d, UINT64_MAX);
+    offer_range (d, 1, 3, 3);
+    wait_count (b, 3);                            /* the other sink is not held back */
+    assert_int_equal (fake_count (b), 3);
+    dispatch_stats_t st;
+    for (int i = 0; i < 60000; i++) {             /* far more than the old 8 attempts */
+        dispatch_stats (d, 0, &st);
+        if (st.retries >= 200)
+            break;
+        usleep (1000);
+    }
+    assert_true (st.retries >= 200);
+    assert_false (st.up);
+    assert_true (st.down_ms > 0 && st.oldest_ms > 0);
+    assert_int_equal (fake_count (a), 0);
+    atomic_store (&a->down, false);               /* back: everything, in order, once */
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_each_once (a, 1, 3);
+    dispatch_stats (d, 0, &st);
+    assert_int_equal (st.dead, 0);
+    assert_true (st.up);
+    assert_int_equal (st.down_ms, 0);
+    assert_int_equal (st.oldest_ms, 0);
+    dispatch_destroy (&d);
+    assert_int_equal (stored_cursor ("a"), 3);
+}
+
+typedef struct {
+    int  n;
+    char why[4][300];
+} dead_list_t;
+
+static bool
+list_dead (const cursor_dead_t *dl, void *arg)
+{
+    dead_list_t *l = arg;
+    if (l->n < 4)
+        snprintf (l->why[l->n], sizeof l->why[0], "%s", dl->error);
+    l->n++;
+    return true;
+}
+
+static dead_list_t
+dead_of (const char *sink)
+{
+    dead_list_t l = { 0 };
+    cursor_t *c = cursor_open (g_path, 0, NULL);
+    cursor_dead_foreach (c, sink, list_dead, &l, NULL);
+    cursor_close (&c);
+    return l;
+}
+
+static void
+horizon_parks_the_outage_and_redrive_delivers_it_on_recovery (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS), *p = fake_new ("p", &FAKE_OPS);
+    add_outage (d, a, 150, true);
+    add_outage (d, p, 150, true);
+    atomic_store (&a->down, true);
+    p->fail_always = true;                        /* refused for good: parked at once */
+    dispatch_start (d, UINT64_MAX);
+    int64_t t0 = util_mono_ms ();
+    offer_range (d, 1, 3, 3);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_true (util_mono_ms () - t0 >= 150);    /* the first one was retried that long */
+    dispatch_stats_t st;
+    dispatch_stats (d, 0, &st);
+    assert_int_equal (st.dead, 3);                /* the next ones after one attempt */
+    assert_false (st.up);
+    dead_list_t l = dead_of ("a");
+    assert_int_equal (l.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal (l.why[i], "down longer than retry_horizon_s (0.150 s): "
+                             "connection refused");
+    l = dead_of ("p");
+    assert_int_equal (l.n, 3);
+    assert_string_equal (l.why[0], "permanent failure: HTTP 400");
+    dispatch_stats (d, 1, &st);
+    assert_int_equal (st.retries, 0);
+    assert_true (st.up);
+    /* back: the next event goes, then the parked ones (oldest first) */
+    atomic_store (&a->down, false);
+    p->fail_always = false;
+    offer (d, 4, "un.x");
+    dispatch_offer_mark (d, 4);
+    wait_count (a, 4);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_int_equal (fake_count (a), 4);
+    assert_int_equal (a->seqs[0], 4);
+    assert_int_equal (a->seqs[1], 1);
+    assert_int_equal (a->seqs[2], 2);
+    assert_int_equal (a->seqs[3], 3);
+    dispatch_stats (d, 0, &st);
+    assert_int_equal (st.redriven, 3);
+    assert_true (st.up);
+    assert_int_equal (fake_count (p), 1);         /* never down: nothing redriven */
+    dispatch_destroy (&d);
+    assert_int_equal (dead_of ("a").n, 0);
+    assert_int_equal (dead_of ("p").n, 3);
+}
+
+static void
+redrive_at_start_delivers_what_an_earlier_run_parked (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS);
+    add_outage (d, a, 20, false);                 /* no redrive: parked, stays parked */
+    atomic_store (&a->down, true);
+    dispatch_start (d, UINT64_MAX);
+    offer_range (d, 1, 2, 2);
+    assert_true (dispatch_wait_idle (d, 60000));
+    dispatch_destroy (&d);
+    assert_int_equal (dead_of ("a").n, 2);
+    assert_int_equal (stored_cursor ("a"), 2);
+
+    d = new_dispatch ();                          /* restarted with redrive_dead */
+    a = fake_new ("a", &FAKE_OPS);
+    add_outage (d, a, 20, true);
+    dispatch_start (d, UINT64_MAX);
+    wait_count (a, 2);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_each_once (a, 1, 2);
+    dispatch_stats_t st;
+    dispatch_stats (d, 0, &st);
+    assert_int_equal (st.redriven, 2);
+    dispatch_destroy (&d);
+    assert_int_equal (dead_of ("a").n, 0);
 }
 
 static void
@@ -686,6 +845,12 @@ main (void)
         cmocka_unit_test_setup_teardown (restart_skips_ids_delivered_above_the_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown (filters_route_events_and_prefixes_are_merged, setup, teardown),
         cmocka_unit_test_setup_teardown (retries_until_the_sink_recovers, setup, teardown),
+        cmocka_unit_test_setup_teardown (outage_longer_than_any_attempt_count_is_waited_out,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (horizon_parks_the_outage_and_redrive_delivers_it_on_recovery,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (redrive_at_start_delivers_what_an_earlier_run_parked,
+                                         setup, teardown),
         cmocka_unit_test_setup_teardown (failures_are_parked_and_the_cursor_moves_on, setup, teardown),
         cmocka_unit_test_setup_teardown (blocked_sink_does_not_hold_back_the_others, setup, teardown),
         cmocka_unit_test_setup_teardown (overflow_suspends_then_replay_catches_up_exactly_once, setup, teardown),

@@ -207,6 +207,71 @@ ntfy_sets_title_tags_priority_click (void **state)
     event_clear (&ev);
 }
 
+/* Decodes the RFC 2047 base64 encoded-words of header value V (as
+ * format_rfc2047 writes them, separated by spaces) into OUT. */
+static void
+rfc2047_decode (const char *v, char *out, size_t cap)
+{
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0;
+    for (const char *w = strstr (v, "=?UTF-8?B?"); w; w = strstr (w, "=?UTF-8?B?")) {
+        w += 10;
+        unsigned acc = 0, bits = 0;
+        for (; *w && *w != '?'; w++) {
+            const char *p = *w == '=' ? NULL : strchr (B64, *w);
+            if (!p)
+                continue;
+            acc = (acc << 6) | (unsigned) (p - B64);
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                assert_true (n + 1 < cap);
+                out[n++] = (char) ((acc >> bits) & 0xff);
+            }
+        }
+    }
+    out[n] = '\0';
+}
+
+static void
+ntfy_body_is_cut_at_4096_bytes_and_title_mentions_nobody (void **state)
+{
+    sink_webhook_opts_t o = opts (WEBHOOK_NTFY);
+    event_t ev;
+    hostile_event (1, &ev);
+    free (ev.title);                 /* the watcher's own caps: title ~1 KiB, summary 4,000 */
+    ev.title = malloc (1025);
+    memset (ev.title, 'T', 1024);
+    memcpy (ev.title, "@channel ", 9);
+    ev.title[1024] = '\0';
+    free (ev.summary);
+    ev.summary = malloc (4001);
+    ev.summary[0] = 'x';             /* then 3-byte characters: the cut falls inside one */
+    for (int k = 0; k < 1333; k++)
+        memcpy (ev.summary + 1 + 3 * k, "\xe2\x82\xac", 3);
+    ev.summary[4000] = '\0';
+    webhook_req_t req;
+    assert_int_equal (sink_webhook_build (&o, &ev, 1, &req), VL_OK);
+    assert_true (req.body.len <= WEBHOOK_NTFY_MAX);
+    assert_true (req.body.len > WEBHOOK_NTFY_MAX - 8);
+    assert_true (util_utf8_valid (req.body.data, req.body.len));
+    assert_memory_equal (req.body.data + req.body.len - 3, "\xe2\x80\xa6", 3);   /* "…" */
+    const char *title = header (&req, "Title");
+    assert_non_null (title);
+    assert_null (strstr (title, "@channel"));
+    char plain[4096];
+    rfc2047_decode (title, plain, sizeof plain);
+    assert_memory_equal (plain, "@\xe2\x80\x8b" "channel TTT", 14);   /* U+200B ends it */
+    sink_webhook_req_free (&req);
+    free (ev.summary);               /* short bodies are not touched */
+    ev.summary = strdup ("short");
+    assert_int_equal (sink_webhook_build (&o, &ev, 1, &req), VL_OK);
+    assert_true (req.body.len > 7);
+    assert_string_equal (req.body.data + req.body.len - 7, "\n\nshort");
+    sink_webhook_req_free (&req);
+    event_clear (&ev);
+}
+
 /* The human text of a chat request (Slack/Mattermost/Telegram "text",
  * Discord "content", Matrix "body", ntfy the body); caller frees. With
  * HTML, the Matrix formatted_body instead. */
@@ -342,6 +407,12 @@ http_outcomes_are_classified (void **state)
     assert_int_equal (r.retry_after_ms, 7000);
     sink_webhook_classify (CURLE_OK, 503, 0, "", &r);
     assert_int_equal (r.status, SINK_RETRY);
+    assert_int_equal (r.retry_after_ms, 0);
+    sink_webhook_classify (CURLE_OK, 503, 30, "maintenance", &r);   /* Retry-After on 503 too */
+    assert_int_equal (r.status, SINK_RETRY);
+    assert_int_equal (r.retry_after_ms, 30000);
+    sink_webhook_classify (CURLE_OK, 408, 0, "", &r);
+    assert_int_equal (r.status, SINK_RETRY);
     sink_webhook_classify (CURLE_OPERATION_TIMEDOUT, 0, 0, NULL, &r);
     assert_int_equal (r.status, SINK_RETRY);
     sink_webhook_classify (CURLE_OK, 400, 0, "bad \x1b[31m request", &r);
@@ -376,6 +447,7 @@ main (void)
         cmocka_unit_test (matrix_puts_to_the_room_with_the_event_id_as_txn),
         cmocka_unit_test (telegram_puts_the_token_in_the_path_and_chat_id_in_body),
         cmocka_unit_test (ntfy_sets_title_tags_priority_click),
+        cmocka_unit_test (ntfy_body_is_cut_at_4096_bytes_and_title_mentions_nobody),
         cmocka_unit_test (chat_messages_mention_nobody),
         cmocka_unit_test (markdown_styles_make_links_and_images_inert),
         cmocka_unit_test (clickable_links_are_web_urls_only),

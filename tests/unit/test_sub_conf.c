@@ -62,7 +62,9 @@ full_config_validates_and_fills_defaults (void **state)
     assert_string_equal (cfg_get_str (sub, "replay", NULL), "tcp://127.0.0.1:7703");
     assert_int_equal (cfg_get_int (sub, "dedup_window", 0), 10000);
     config_setting_t *sink = config_setting_get_elem (config_setting_get_member (sub, "sinks"), 1);
-    assert_int_equal (cfg_get_int (sink, "max_attempts", 0), 8);
+    assert_int_equal (cfg_get_int (sink, "max_attempts", -1), 0);     /* no limit: */
+    assert_int_equal (cfg_get_int (sink, "retry_horizon_s", 0), 86400);   /* a day decides */
+    assert_false (cfg_get_bool (sink, "redrive_dead", true));
     assert_string_equal (cfg_get_str (sink, "subject_prefix", NULL), "[veille]");
     cfg_destroy (&cfg);
     free (errors);
@@ -89,7 +91,9 @@ variant_keys_and_required_keys_are_checked (void **state)
     expect_error ("sinks = ({ name = \"x\"; type = \"sms\"; });", "type");
     expect_error ("sinks = ({ name = \"x\"; type = \"webhook\"; url = \"http://a\"; style = \"irc\"; });",
                   "style");
-    expect_error ("sinks = ({ name = \"x\"; type = \"log\"; max_attempts = 0; });", "max_attempts");
+    expect_error ("sinks = ({ name = \"x\"; type = \"log\"; max_attempts = -1; });", "max_attempts");
+    expect_error ("sinks = ({ name = \"x\"; type = \"log\"; retry_horizon_s = -5; });",
+                  "retry_horizon_s");
     expect_error ("sinks = ({ type = \"log\"; });", "name");
 }
 
