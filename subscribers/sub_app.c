@@ -191,8 +191,10 @@ probe_journal (loop_t *l, volatile sig_atomic_t *stop, sink_start_journal_t *j)
                                         l->opts.request_timeout_ms, j);
         if (rc == VL_OK)
             return VL_OK;
-        log_warn ("new sink(s) wait for the broker: no answer from %s (%s); retrying",
-                  l->opts.replay_endpoint, vl_strerror (rc));
+        log_warn ("new sink(s) wait for the broker: no answer from %s (%s); retrying%s",
+                  l->opts.replay_endpoint, vl_strerror (rc),
+                  l->opts.curve ? " (with CURVE, the broker may be refusing this client's key)"
+                                : "");
     }
     return VL_EINTR;
 }
