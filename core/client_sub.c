@@ -908,8 +908,9 @@ s_check_silence (client_sub_t *self, int64_t now)
     if (left > 0)
         return left;
     self->silence_warned = true;
-    log_warn ("client_sub: no heartbeat from the broker at %s after %d s: is veille-broker "
-              "running there, and is the endpoint right?%s", self->sub_ep,
+    log_warn ("client_sub: no heartbeat from the broker at %s after %d s (it sends one every "
+              "broker.heartbeat_ms, 1 s by default): is veille-broker running there, and is "
+              "the endpoint right?%s", self->sub_ep,
               SUB_SILENT_WARN_MS / 1000,
               self->has_curve ? " With CURVE, the broker may be refusing this client's key "
                                 "(not in its subscriber allow-list, or the wrong server key): "
