@@ -47,6 +47,7 @@
 #define SUB_RETRY_MS      1000
 #define SUB_MAX_PARTS     4
 #define SUB_MP_DEPTH      16
+#define SUB_SILENT_WARN_MS 5000     /* no heartbeat yet after that long: say so */
 
 typedef enum { REQ_NONE, REQ_HEAD, REQ_COUNT, REQ_REPLAY } sub_req_t;
 
@@ -60,6 +61,7 @@ struct client_sub {
     void       *ctx;
     void       *sub;
     void       *dealer;
+    char       *sub_ep;
     char       *replay_ep;
     char      **prefixes;
     size_t      nprefixes;
@@ -76,6 +78,8 @@ struct client_sub {
     uint64_t    epoch;          /* broker journal epoch, 0 = none seen yet */
     bool        probe_epoch;    /* check the given epoch before replaying */
     bool        heartbeat_seen;
+    int64_t     created_at;     /* util_mono_ms at client_sub_new */
+    bool        silence_warned; /* the "no heartbeat" warning was given */
     bool        need_replay;
     uint64_t    lost_warned;    /* retention loss already reported up to */
 
@@ -393,9 +397,10 @@ s_open_sub (client_sub_t *self, const client_sub_opts_t *opts)
 static vl_err_t
 s_copy_opts (client_sub_t *self, const client_sub_opts_t *opts)
 {
+    self->sub_ep = util_strdup (opts->sub_endpoint);
     self->replay_ep = util_strdup (opts->replay_endpoint);
     self->prefixes = calloc (opts->nprefixes ? opts->nprefixes : 1, sizeof (char *));
-    if (!self->replay_ep || !self->prefixes)
+    if (!self->sub_ep || !self->replay_ep || !self->prefixes)
         return VL_ENOMEM;
     for (size_t i = 0; i < opts->nprefixes; i++) {
         const char *p = opts->prefixes[i] ? opts->prefixes[i] : "";
@@ -439,6 +444,7 @@ client_sub_new (void *zmq_ctx, const client_sub_opts_t *opts, vl_err_t *err)
         return NULL;
     }
     self->ctx = zmq_ctx;
+    self->created_at = util_mono_ms ();
     self->req_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 5000;
     self->limit = SUB_REPLAY_LIMIT;
     buf_init (&self->reqbuf, WIRE_REPLAY_MAX_REQUEST);
@@ -481,6 +487,7 @@ client_sub_destroy (client_sub_t **self_p)
     for (size_t i = 0; self->prefixes && i < self->nprefixes; i++)
         free (self->prefixes[i]);
     free (self->prefixes);
+    free (self->sub_ep);
     free (self->replay_ep);
     free (self->live.v);
     free (self->rep.v);
@@ -799,6 +806,8 @@ s_from_sub (client_sub_t *self, client_msg_t *msg)
         return 0;
     uint64_t seq = util_get_be64 (zmq_msg_data (&self->held[1]));
     if (s_is_topic (&self->held[0], WIRE_TOPIC_HEARTBEAT)) {
+        if (!self->heartbeat_seen && self->silence_warned)
+            log_warn ("client_sub: broker at %s reached: first heartbeat received", self->sub_ep);
         self->heartbeat_seen = true;
         s_note_epoch (self, s_body_epoch (zmq_msg_data (&self->held[2]),
                                           zmq_msg_size (&self->held[2])));
@@ -886,6 +895,29 @@ s_from_replay (client_sub_t *self, client_msg_t *msg)
     return 0;
 }
 
+/* Warns once when no heartbeat came SUB_SILENT_WARN_MS after the start: a
+ * missing broker, a wrong endpoint and a refused CURVE key all look like
+ * silence to a SUB socket. Returns the ms until the warning is due (-1 =
+ * not any more). */
+static long
+s_check_silence (client_sub_t *self, int64_t now)
+{
+    if (self->heartbeat_seen || self->silence_warned)
+        return -1;
+    long left = (long) (self->created_at + SUB_SILENT_WARN_MS - now);
+    if (left > 0)
+        return left;
+    self->silence_warned = true;
+    log_warn ("client_sub: no heartbeat from the broker at %s after %d s (it sends one every "
+              "broker.heartbeat_ms, 1 s by default): is veille-broker running there, and is "
+              "the endpoint right?%s", self->sub_ep,
+              SUB_SILENT_WARN_MS / 1000,
+              self->has_curve ? " With CURVE, the broker may be refusing this client's key "
+                                "(not in its subscriber allow-list, or the wrong server key): "
+                                "a refused client gets no answer at all" : "");
+    return -1;
+}
+
 static bool
 s_cursor_msg (client_sub_t *self, client_msg_t *msg)
 {
@@ -910,6 +942,7 @@ client_sub_recv (client_sub_t *self, client_msg_t *msg, int timeout_ms)
         int64_t now = util_mono_ms ();
         s_check_request_timeout (self, now);
         s_maybe_request (self, now);
+        long silent_in = s_check_silence (self, now);
         if (s_cursor_msg (self, msg))
             return VL_OK;
         bool got = false;
@@ -935,6 +968,8 @@ client_sub_recv (client_sub_t *self, client_msg_t *msg, int timeout_ms)
         }
         else if (self->retry_at > now && self->retry_at - now < wait)
             wait = (long) (self->retry_at - now);
+        if (silent_in >= 0 && silent_in < wait)
+            wait = silent_in;
         zmq_pollitem_t items[2] = {
             { self->sub, 0, ZMQ_POLLIN, 0 },
             { self->dealer, 0, ZMQ_POLLIN, 0 },

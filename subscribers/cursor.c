@@ -147,16 +147,24 @@ bind_text (sqlite3_stmt *st, int col, const char *s)
 }
 
 vl_err_t
-cursor_get (cursor_t *self, const char *sink, uint64_t *seq)
+cursor_find (cursor_t *self, const char *sink, uint64_t *seq, bool *found)
 {
     sqlite3_stmt *st = self->st[ST_GET];
     bind_text (st, 1, sink);
     int rc = sqlite3_step (st);
+    *found = rc == SQLITE_ROW;
     *seq = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (st, 0) : 0;
     vl_err_t err = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VL_OK : store_err (rc);
     sqlite3_reset (st);
     sqlite3_clear_bindings (st);
     return err;
+}
+
+vl_err_t
+cursor_get (cursor_t *self, const char *sink, uint64_t *seq)
+{
+    bool found;
+    return cursor_find (self, sink, seq, &found);
 }
 
 vl_err_t

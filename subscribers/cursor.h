@@ -31,6 +31,11 @@ void     cursor_rollback (cursor_t *self);
 /* Reads SINK's cursor into *SEQ (0 when the sink has none yet). */
 vl_err_t cursor_get (cursor_t *self, const char *sink, uint64_t *seq);
 
+/* cursor_get that also tells whether SINK has a cursor row at all: *FOUND
+ * is false for a sink never placed (sink_start.h decides where it starts;
+ * the placement is stored with cursor_set, a row even at 0). */
+vl_err_t cursor_find (cursor_t *self, const char *sink, uint64_t *seq, bool *found);
+
 /* Raises SINK's cursor to SEQ (never lowers it). */
 vl_err_t cursor_set (cursor_t *self, const char *sink, uint64_t seq);
 

@@ -2,13 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <msgpack.h>
 #include <zmq.h>
 #include "client_sub.h"
 #include "cursor.h"
 #include "format.h"
 #include "curve.h"
 #include "log.h"
+#include "sink_start.h"
 #include "sub_app.h"
 #include "sub_metrics.h"
 #include "util.h"
@@ -71,7 +71,6 @@ add_sink (dispatch_t *d, const config_setting_t *grp)
         .redrive_dead = cfg_get_bool (grp, "redrive_dead", false),
         .queue_cap = (size_t) cfg_get_int (grp, "queue", 4096),
         .queue_bytes = (size_t) cfg_get_int (grp, "queue_bytes", 64 * 1024 * 1024),
-        .start_at_head = strcmp (cfg_get_str (grp, "start", "all"), "head") == 0,
     };
     rc = dispatch_add (d, &o);
     if (rc == VL_EDUP) {
@@ -186,102 +185,84 @@ is_broker_topic (const client_msg_t *m)
         || (m->topic_len == s && memcmp (m->topic, WIRE_TOPIC_STATS, s) == 0);
 }
 
-/* Reads "head" from a replay END body. */
-static bool
-end_head (const void *data, size_t len, uint64_t *head)
+/* Probes the broker until it answers (or *STOP): sink_start_probe. */
+static vl_err_t
+probe_journal (loop_t *l, volatile sig_atomic_t *stop, sink_start_journal_t *j)
 {
-    msgpack_unpacked u;
-    msgpack_unpacked_init (&u);
-    bool ok = false;
-    if (msgpack_unpack_next (&u, data, len, NULL) == MSGPACK_UNPACK_SUCCESS
-        && u.data.type == MSGPACK_OBJECT_MAP) {
-        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
-            msgpack_object_kv *kv = &u.data.via.map.ptr[i];
-            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 4
-                && memcmp (kv->key.via.str.ptr, "head", 4) == 0
-                && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-                *head = kv->val.via.u64;
-                ok = true;
-            }
-        }
+    while (!*stop) {
+        vl_err_t rc = sink_start_probe (l->ctx, l->opts.replay_endpoint, l->opts.curve,
+                                        l->opts.request_timeout_ms, j);
+        if (rc == VL_OK)
+            return VL_OK;
+        log_warn ("new sink(s) wait for the broker: no answer from %s (%s); retrying%s",
+                  l->opts.replay_endpoint, vl_strerror (rc),
+                  l->opts.curve ? " (with CURVE, the broker may be refusing this client's key)"
+                                : "");
     }
-    msgpack_unpacked_destroy (&u);
-    return ok;
+    return VL_EINTR;
 }
 
-/* Asks the replay endpoint for the broker head (a count request).
- * VL_ETIMEOUT if no answer within the request timeout. */
+/* Sets *IS_NEW when sink group G has no cursor row yet. */
 static vl_err_t
-query_head (loop_t *l, uint64_t *head)
+sink_is_new (loop_t *l, const config_setting_t *g, bool *is_new)
 {
-    void *s = zmq_socket (l->ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof zero);
-    if (l->opts.curve)
-        curve_client_apply (s, l->opts.curve);
-    vl_err_t rc = zmq_connect (s, l->opts.replay_endpoint) == 0 ? VL_OK : VL_ENET;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3);
-    msgpack_pack_str_with_body (&pk, "op", 2);
-    msgpack_pack_str_with_body (&pk, "count", 5);
-    msgpack_pack_str_with_body (&pk, "after", 5);
-    msgpack_pack_uint64 (&pk, 0);
-    msgpack_pack_str_with_body (&pk, "limit", 5);
-    msgpack_pack_uint64 (&pk, 1);
-    if (rc == VL_OK && zmq_send (s, sb.data, sb.size, 0) < 0)
-        rc = VL_ENET;
-    msgpack_sbuffer_destroy (&sb);
-    zmq_pollitem_t it = { s, 0, ZMQ_POLLIN, 0 };
-    while (rc == VL_OK) {
-        if (zmq_poll (&it, 1, l->opts.request_timeout_ms) <= 0) {
-            rc = VL_ETIMEOUT;
-            break;
-        }
-        zmq_msg_t kind, body;
-        zmq_msg_init (&kind);
-        zmq_msg_init (&body);
-        zmq_msg_recv (&kind, s, 0);
-        bool more = zmq_msg_more (&kind);
-        if (more)
-            zmq_msg_recv (&body, s, 0);
-        while (zmq_msg_more (more ? &body : &kind)) {    /* drain extra frames */
-            zmq_msg_close (&body);
-            zmq_msg_init (&body);
-            zmq_msg_recv (&body, s, 0);
-            more = true;
-        }
-        bool is_end = zmq_msg_size (&kind) == 3 && memcmp (zmq_msg_data (&kind), "END", 3) == 0;
-        if (is_end)
-            rc = end_head (zmq_msg_data (&body), zmq_msg_size (&body), head) ? VL_OK : VL_EPROTO;
-        else if (zmq_msg_size (&kind) == 3 && memcmp (zmq_msg_data (&kind), "ERR", 3) == 0)
-            rc = VL_EREMOTE;
-        zmq_msg_close (&kind);
-        zmq_msg_close (&body);
-        if (is_end || rc != VL_OK)
-            break;
-    }
-    zmq_close (s);
+    uint64_t seq;
+    bool found;
+    vl_err_t rc = cursor_find (l->db, cfg_get_str (g, "name", ""), &seq, &found);
+    *is_new = rc == VL_OK && !found;
     return rc;
 }
 
-/* The broker head for sinks that start there; waits for the broker. */
+/* Stores the first cursor of sink group G (no cursor row yet), and the
+ * journal epoch with it when none was stored. Inside a transaction. */
 static vl_err_t
-start_head (loop_t *l, volatile sig_atomic_t *stop, uint64_t *head)
+place_sink (loop_t *l, const config_setting_t *g, const sink_start_journal_t *j)
 {
-    *head = UINT64_MAX;
-    if (!dispatch_wants_head (l->d))
-        return VL_OK;
-    while (!*stop) {
-        vl_err_t rc = query_head (l, head);
-        if (rc == VL_OK)
-            return VL_OK;
-        log_warn ("cannot get the broker head from %s (%s); retrying", l->opts.replay_endpoint,
-                  vl_strerror (rc));
+    const char *name = cfg_get_str (g, "name", "");
+    const char *why;
+    uint64_t c = sink_start_cursor (sink_start_mode (cfg_get_str (g, "start", "auto")),
+                                    (int64_t) cfg_get_int (g, "start_grace_s", 600) * 1000,
+                                    j, util_now_ms (), &why);
+    log_info ("sink %s: new, starts after seq %llu (broker head %llu): %s", name,
+              (unsigned long long) c, (unsigned long long) j->head, why);
+    return cursor_set (l->db, name, c);
+}
+
+/* Places every sink of SECTION that has no cursor yet (sink_start.h): one
+ * probe of the broker (waited for), then the first cursors and the epoch
+ * in one transaction, before anything is delivered. */
+static vl_err_t
+place_new_sinks (loop_t *l, volatile sig_atomic_t *stop)
+{
+    config_setting_t *sinks = config_setting_get_member (l->section, "sinks");
+    int n = sinks ? config_setting_length (sinks) : 0;
+    bool any = false;
+    vl_err_t rc = VL_OK;
+    for (int i = 0; rc == VL_OK && i < n && !any; i++)
+        rc = sink_is_new (l, config_setting_get_elem (sinks, (unsigned) i), &any);
+    if (rc != VL_OK || !any)
+        return rc;
+    sink_start_journal_t j;
+    rc = probe_journal (l, stop, &j);
+    if (rc == VL_OK)
+        rc = cursor_begin (l->db);
+    for (int i = 0; rc == VL_OK && i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem (sinks, (unsigned) i);
+        bool is_new;
+        rc = sink_is_new (l, g, &is_new);
+        if (rc == VL_OK && is_new)
+            rc = place_sink (l, g, &j);
     }
-    return VL_EINTR;
+    bool new_epoch = rc == VL_OK && l->epoch == 0 && j.epoch != 0;
+    if (new_epoch)
+        rc = cursor_set_epoch (l->db, j.epoch);
+    if (rc == VL_OK)
+        rc = cursor_commit (l->db);
+    else if (rc != VL_EINTR)
+        cursor_rollback (l->db);
+    if (rc == VL_OK && new_epoch)
+        l->epoch = j.epoch;
+    return rc;
 }
 
 /* The broker's journal was wiped or replaced (another epoch, or its head
@@ -364,7 +345,6 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     l.d = sub_app_build (section, &rc);
     if (!l.d)
         return rc == VL_ECONFIG ? 2 : 1;
-    uint64_t head = UINT64_MAX;
     l.section = section;
     rc = loop_setup (&l, section);
     if (rc == VL_OK)
@@ -373,8 +353,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         rc = cursor_get_epoch (l.db, &l.epoch);
     if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
         rc = VL_ENOMEM;
-    if (rc == VL_OK) rc = start_head (&l, stop, &head);
-    if (rc == VL_OK) rc = dispatch_start (l.d, head);
+    if (rc == VL_OK) rc = place_new_sinks (&l, stop);
+    if (rc == VL_OK) rc = dispatch_start (l.d, UINT64_MAX);
     if (rc == VL_OK)
         l.mx = sub_metrics_new (cfg_get_str (section, "metrics_listen", NULL), &rc);
     if (rc == VL_OK) rc = loop_subscribe (&l, dispatch_from_seq (l.d));

@@ -175,9 +175,16 @@ static const cfg_key_t sink_keys[] = {
       .doc = "retry delay cap" },
     { .name = "queue_bytes", .type = CFG_T_INT, .def = "67108864", .min = 1048576,
       .max = 2147483647, .doc = "cap on the encoded size of the events queued in memory" },
-    { .name = "start", .type = CFG_T_ENUM, .def = "all", .choices = "all|head",
-      .doc = "where a new sink (no cursor yet) starts: all = every event the broker "
-             "journal still holds; head = only events published from now on" },
+    { .name = "start", .type = CFG_T_ENUM, .def = "auto", .choices = "auto|all|head",
+      .doc = "where a new sink (no cursor yet in the state file) starts, decided once "
+             "and stored: head = after the events the broker holds when veille-sub "
+             "first runs with the sink; all = every event the broker journal still "
+             "holds; auto = head, except on a new installation (the oldest event in "
+             "the journal was detected less than start_grace_s ago, or the journal is "
+             "empty): all" },
+    { .name = "start_grace_s", .type = CFG_T_INT, .def = "600", .min = 0, .max = 604800,
+      .doc = "start = auto: a journal whose oldest event is younger than this is a new "
+             "installation's, and a new sink gets all of it" },
     { .name = "queue", .type = CFG_T_INT, .def = "4096", .min = 16, .max = 1000000,
       .doc = "in-memory queue length; when full the sink catches up later by replay" },
     { .name = NULL }

@@ -87,7 +87,7 @@ class Tail:
         self.sub.setsockopt(zmq.LINGER, 0)
         for p in self.prefixes:
             self.sub.setsockopt(zmq.SUBSCRIBE, p)
-        self.sub.setsockopt(zmq.SUBSCRIBE, b"_sys.heartbeat")   # last: see "Readiness"
+        self.sub.setsockopt(zmq.SUBSCRIBE, b"_sys.heartbeat")   # last: see "Heartbeats and stats"
         self.sub.connect(sub_endpoint)
         self.cursor = from_seq          # None: start at the head of the first heartbeat
         self.above = set()

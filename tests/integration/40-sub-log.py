@@ -87,7 +87,7 @@ def main():
         'name = "late"; type = "log"; file = "%s"; start = "head";' % late_path,
     ])
     s = Sub(conf2).start()
-    s.wait_log(r"sink late: new, starts at the broker head")
+    s.wait_log(r"sink late: new, starts after seq \d+ .*start = head")
     publish(b, [("un.test", event(101, title="for late", salt="h")[1])])
     wait_until(lambda: len(read_lines(late_path)) >= 1 and len(read_lines(text_path)) >= 3,
                what="late sink")

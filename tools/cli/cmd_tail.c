@@ -55,7 +55,8 @@ s_usage (FILE *fp)
         "      --json             JSON lines (every event field + seq + topic)\n"
         "      --from-seq N       replay every event after seq N first\n"
         "      --count N          exit after N events\n"
-        "      --timeout-ms T     exit after T ms (status 1 if --count was not reached)\n"
+        "      --timeout-ms T     exit after T ms (status 1 if --count was not reached,\n"
+        "                         or if no heartbeat ever came from the broker)\n"
         "      --curve-secret F   client secret key file (enables CURVE)\n"
         "      --curve-server F   broker public key file\n"
         "      --rcvhwm N         SUB receive high-water mark (-1 = unlimited)\n"
@@ -65,7 +66,8 @@ s_usage (FILE *fp)
         "  -h, --help             this help\n"
         "\n"
         "stderr gets \"veille tail: subscribed ...\" once the subscription is\n"
-        "active, and a summary at exit. Exit: 0 ok, 1 failure, 2 usage.\n",
+        "active (a warning instead if no heartbeat came within 5 s), and a\n"
+        "summary at exit. Exit: 0 ok, 1 failure, 2 usage.\n",
         WIRE_DEFAULT_SUBSCRIBE, WIRE_DEFAULT_REPLAY);
 }
 
@@ -234,6 +236,22 @@ s_print_ready (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int n)
     fflush (stderr);
 }
 
+/* The exit summary on stderr; "no cursor" while the broker's head was
+ * never known. */
+static void
+s_print_summary (client_sub_t *sub, uint64_t printed)
+{
+    client_sub_stats_t st;
+    client_sub_get_stats (sub, &st);
+    char cursor[32] = "no cursor";
+    if (client_sub_cursor (sub) != CLIENT_SUB_LIVE_ONLY)
+        snprintf (cursor, sizeof cursor, "cursor %" PRIu64, client_sub_cursor (sub));
+    fprintf (stderr, "veille tail: %" PRIu64 " events (%" PRIu64 " live, %" PRIu64
+             " replayed), %s, %" PRIu64 " gaps recovered, %" PRIu64
+             " duplicates dropped\n", printed, st.live, st.replayed, cursor,
+             st.gaps, st.dup_seq + st.dup_id);
+}
+
 /* Receives and prints until --count, --timeout-ms or a signal. */
 static int
 s_run (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
@@ -247,7 +265,10 @@ s_run (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
     while (!tools_stopping () && (!o->count || printed < o->count)) {
         int64_t now = util_mono_ms ();
         if (deadline >= 0 && now >= deadline) {
-            rc = o->count ? TOOLS_EXIT_FAIL : TOOLS_EXIT_OK;
+            rc = o->count || !ready ? TOOLS_EXIT_FAIL : TOOLS_EXIT_OK;
+            if (!ready)
+                fprintf (stderr, "veille tail: --timeout-ms %d ended without a heartbeat "
+                         "from the broker at %s\n", o->timeout_ms, o->sub_ep);
             break;
         }
         client_msg_t msg;
@@ -276,12 +297,7 @@ s_run (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
     }
     fflush (stdout);
     buf_free (&line);
-    client_sub_stats_t st;
-    client_sub_get_stats (sub, &st);
-    fprintf (stderr, "veille tail: %" PRIu64 " events (%" PRIu64 " live, %" PRIu64
-             " replayed), cursor %" PRIu64 ", %" PRIu64 " gaps recovered, %" PRIu64
-             " duplicates dropped\n", printed, st.live, st.replayed, client_sub_cursor (sub),
-             st.gaps, st.dup_seq + st.dup_id);
+    s_print_summary (sub, printed);
     return rc;
 }
 
