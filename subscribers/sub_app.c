@@ -9,6 +9,7 @@
 #include "format.h"
 #include "curve.h"
 #include "log.h"
+#include "notify.h"
 #include "sub_app.h"
 #include "sub_metrics.h"
 #include "util.h"
@@ -272,6 +273,7 @@ start_head (loop_t *l, volatile sig_atomic_t *stop, uint64_t *head)
     if (!dispatch_wants_head (l->d))
         return VL_OK;
     while (!*stop) {
+        notify_watchdog ();   /* waiting for the broker is not a stall */
         vl_err_t rc = query_head (l, head);
         if (rc == VL_OK)
             return VL_OK;
@@ -370,6 +372,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         rc = cursor_get_epoch (l.db, &l.epoch);
     if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
         rc = VL_ENOMEM;
+    if (rc == VL_OK)   /* state open, sinks built: the broker may still be down */
+        notify_ready ("started");
     if (rc == VL_OK) rc = start_head (&l, stop, &head);
     if (rc == VL_OK) rc = dispatch_start (l.d, head);
     if (rc == VL_OK)
@@ -381,6 +385,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
             log_reopen ();
             dispatch_reopen (l.d);
         }
+        notify_watchdog ();
         vl_err_t step = loop_step (&l);
         if (step != VL_OK && step != VL_EINTR)
             log_warn ("subscription: %s", vl_strerror (step));
@@ -389,6 +394,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
             break;
         }
     }
+    notify_stopping ();
     loop_account (&l);
     log_info ("veille-sub: stopping (events: %llu live, %llu replayed; %llu gaps recovered)",
               (unsigned long long) l.live, (unsigned long long) l.replayed,
