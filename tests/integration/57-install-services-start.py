@@ -16,6 +16,9 @@ runs side by side do not meet):
     a datagram socket of this test and WATCHDOG_USEC=3 s: each sends
     READY=1 and then WATCHDOG=1 from its loop (two more within 10 s);
   - SIGTERM stops each with exit 0.
+Then `cmake --install` as root without DESTDIR, in another such namespace
+(empty /usr/local): the install itself creates the user and applies the
+tmpfiles.d entry (configs root:veille 0640, /run/veille veille:veille).
 The network namespace has no interface up: the shipped watch.conf's real
 sources fail to resolve, nothing leaves the machine."""
 import os
@@ -85,6 +88,37 @@ start sub /usr/local/bin/veille-sub -c /usr/local/etc/veille/sub.conf
 echo started >"$tmp/started"
 while :; do sleep 1 & wait $!; done
 '''
+
+
+DIRECT = r'''
+set -u
+tmp=$1 bin=$2
+mkdir -p "$tmp/direct/etc" "$tmp/direct/usr-local"
+cp -a /etc "$tmp/direct/" && mount --bind "$tmp/direct/etc" /etc || exit 10
+mount --bind "$tmp/direct/usr-local" /usr/local || exit 11
+for d in /run /var/lib /var/log; do mount -t tmpfs -o mode=0755 tmpfs "$d" || exit 12; done
+cmake --install "$bin" --prefix /usr/local >"$tmp/direct.log" 2>&1 || exit 13
+getent passwd veille >/dev/null || exit 14
+stat -c '%n %a %U:%G' /usr/local/etc/veille/broker.conf /run/veille /var/lib/veille/sub
+'''
+
+
+def install_as_root(tmp):
+    """cmake --install without DESTDIR in a private namespace: the install
+    creates the user and applies the tmpfiles.d entry itself."""
+    script = os.path.join(tmp, "direct.sh")
+    with open(script, "w") as f:
+        f.write(DIRECT)
+    p = subprocess.run(["unshare", "--mount", "--net", "--propagation", "private",
+                        "bash", script, tmp, BIN], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=300)
+    out = p.stdout.decode(errors="replace")
+    want = ["/usr/local/etc/veille/broker.conf 640 root:veille",
+            "/run/veille 750 veille:veille", "/var/lib/veille/sub 750 veille:veille"]
+    if p.returncode != 0 or any(w not in out for w in want):
+        log = os.path.join(tmp, "direct.log")
+        fail("install as root without DESTDIR (exit %d): %s\n%s" % (
+            p.returncode, out, open(log).read()[-2000:] if os.path.exists(log) else ""))
 
 
 def fail(msg, tmp=None):
@@ -224,6 +258,7 @@ def main():
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+    install_as_root(tmp)
     for n in DAEMONS:
         rcf = os.path.join(tmp, "%s.rc" % n)
         rc = open(rcf).read().strip() if os.path.exists(rcf) else "?"
