@@ -3,8 +3,8 @@
 1. A broker on the shipped endpoint layout (conf/broker.conf, its
    /run/veille moved to a temp runtime directory of mode 0750 owned by
    root and a test group): a process running as another uid (nobody, via
-   setpriv) cannot connect to the publish socket (EACCES) and `veille pub`
-   fails; the same uid with the group as a supplementary group publishes.
+   setpriv) cannot connect to the publish socket (EACCES), `veille pub` and
+   `veille tail` fail at once saying why; the same uid with the group as a supplementary group publishes.
    The journal holds only the group member's event. The sockets are 0660.
 2. A plaintext tcp bind without the opt-in: the broker refuses to start,
    exit 2, naming file:line and allow_plaintext_tcp; with
@@ -98,7 +98,11 @@ def part1(tmp):
     pub = [VEILLE, "pub", "-p", b.publish, "--topic", "forged.alert", "--title", "forged",
            "--url", "https://example.org/forged", "--timeout-ms", "3000"]
     rc, out = as_other(uid, ugid, [], pub)
-    check(rc != 0, "nobody's veille pub must fail: rc=%d %r" % (rc, out))
+    check(rc == 1 and "Permission denied" in out and "group" in out,
+          "nobody's veille pub fails at once, saying why: rc=%d %r" % (rc, out))
+    tail = [VEILLE, "tail", "-s", b.subscribe, "-r", b.replay, "--from-seq", "0", "--count", "1", "desk."]
+    rc, out = as_other(uid, ugid, [], tail)
+    check(rc == 1 and "Permission denied" in out, "nobody's veille tail: rc=%d %r" % (rc, out))
 
     rc, out = as_other(uid, ugid, [gid], [sys.executable, "-c", CONNECT, pub_path])
     check("connected" in out, "a member of the group connects: %r" % out)
