@@ -10,11 +10,11 @@ CMAKE_OPTS ?=
 DEPS = build-essential cmake pkg-config \
        libzmq3-dev libmsgpack-dev libconfig-dev libcurl4-openssl-dev \
        libcmocka-dev libxml2-dev libsqlite3-dev libsodium-dev \
-       libutf8proc-dev libjansson-dev \
+       libutf8proc-dev libjansson-dev libsystemd-dev \
        libnats-dev nats-server libmosquitto-dev mosquitto mosquitto-clients \
        libmicrohttpd-dev \
        python3 python3-zmq python3-msgpack python3-aiosmtpd \
-       procps psmisc
+       procps psmisc systemd
 BENCH_DEPS = nginx-light mosquitto mosquitto-clients libmosquitto-dev \
              urlwatch time linux-perf gnuplot-nox
 FUZZ_DEPS  = clang libclang-rt-14-dev

@@ -318,6 +318,7 @@ class Bench:
                      f'  journal_dir = "{d}/journal";\n'
                      f'  fsync = "{fsync}";\n'
                      '  stats_interval_s = 0;\n'
+                     '  allow_plaintext_tcp = true;\n'
                      f'  sndhwm = {self.hwm};\n'
                      f'{extra}'
                      '};\n')

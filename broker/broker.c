@@ -17,6 +17,7 @@
 #include "event.h"
 #include "log.h"
 #include "mpread.h"
+#include "notify.h"
 #include "replay.h"
 #include "util.h"
 #include "wire.h"
@@ -171,8 +172,9 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domai
     size_t len = ENDPOINT_MAX;
     if (zmq_getsockopt (sock, ZMQ_LAST_ENDPOINT, out, &len) < 0)
         snprintf (out, ENDPOINT_MAX, "%s", endpoint);
-    if (self->auth)
-        auth_restrict_ipc (out);
+    /* A unix socket: owner and group only (the runtime directory, 0750,
+     * keeps the others out from the start; docs/security.md). */
+    auth_restrict_ipc (out);
     return sock;
 }
 
@@ -890,7 +892,7 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
             *hup = 0;
             s_reload (self);
         }
-        long timeout = s_timers (self);
+        long timeout = notify_cap_wait (s_timers (self));
         if (zmq_poll (items, 4, timeout) < 0) {
             if (errno == EINTR)
                 continue;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "replay.h"
+#include "log.h"
 #include "util.h"
 #include "wire.h"
 
@@ -76,6 +77,14 @@ const cfg_key_t broker_conf_keys[] = {
     { .name = "curve_subscribers", .type = CFG_T_STR,
       .doc = "CURVE: directory of the public keys (*.pub) allowed on the "
              "subscribe and replay endpoints." },
+    { .name = "allow_plaintext_tcp", .type = CFG_T_BOOL, .def = "false",
+      .doc = "Accept a plaintext network endpoint (tcp://, anything but "
+             "ipc://) without CURVE. Without it the broker refuses to start "
+             "on one (exit 2): any local process, whatever its user, could "
+             "publish an alert that reaches the sinks, or read them. With "
+             "it the broker starts and logs a warning per such endpoint. "
+             "The default endpoints are unix sockets in /run/veille, which "
+             "only the service group can enter (docs/security.md)." },
     { .name = "max_batch", .type = CFG_T_INT, .def = "1024",
       .min = 1, .max = 1000000,
       .doc = "Most publish messages taken per loop iteration and committed "
@@ -116,6 +125,42 @@ const cfg_key_t broker_conf_keys[] = {
     { 0 }
 };
 
+/* True for an endpoint on the network (tcp://, ws://...): anything but
+ * a unix socket (ipc://) or in-process (inproc://). */
+static bool
+s_is_network (const char *ep)
+{
+    return strncmp (ep, "ipc://", 6) != 0 && strncmp (ep, "inproc://", 9) != 0;
+}
+
+/* Without CURVE, a network endpoint lets any local process (any user)
+ * publish or read alerts: refused with file:line unless allow_plaintext_tcp,
+ * else warned about. VL_ECONFIG when refused. */
+static vl_err_t
+s_check_plaintext (const config_setting_t *sec, bool curve)
+{
+    static const char *const keys[] = { "publish", "subscribe", "replay" };
+    bool allow = cfg_get_bool (sec, "allow_plaintext_tcp", false);
+    vl_err_t rc = VL_OK;
+    for (size_t i = 0; !curve && i < 3; i++) {
+        const char *ep = cfg_get_str (sec, keys[i], "");
+        if (!s_is_network (ep))
+            continue;
+        const char *what = i == 0 ? "publish alerts" : "read alerts";
+        const char *where = cfg_where (config_setting_get_member (sec, keys[i]));
+        if (allow) {
+            log_warn ("%s: broker.%s = \"%s\" is plaintext (allow_plaintext_tcp = true): "
+                      "any local process can %s", where, keys[i], ep, what);
+            continue;
+        }
+        log_error ("%s: broker.%s = \"%s\" is plaintext tcp: any local process could %s; "
+                   "use ipc:// (the default) or CURVE, or set allow_plaintext_tcp = true "
+                   "to accept it (docs/security.md)", where, keys[i], ep, what);
+        rc = VL_ECONFIG;
+    }
+    return rc;
+}
+
 vl_err_t
 broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
 {
@@ -135,6 +180,10 @@ broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
         || (curve[2] && !out->curve_subscribers)) {
         broker_opts_clear (out);
         return VL_ENOMEM;
+    }
+    if (s_check_plaintext (sec, curve[0] != NULL) != VL_OK) {
+        broker_opts_clear (out);
+        return VL_ECONFIG;
     }
     journal_opts_t *j = &out->journal;
     *j = journal_opts_default ();

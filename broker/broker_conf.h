@@ -11,7 +11,9 @@ extern const cfg_key_t broker_conf_keys[];
 
 /* Fills *OUT from the validated `broker` section SEC (defaults already
  * filled in by cfg_load). The strings are copies: free them with
- * broker_opts_clear. VL_ENOMEM, or VL_ECONFIG for an unknown fsync policy. */
+ * broker_opts_clear. VL_ENOMEM, or VL_ECONFIG for an unknown fsync policy
+ * or a plaintext network endpoint without allow_plaintext_tcp (logged with
+ * file:line; with it, each such endpoint is logged as a warning). */
 vl_err_t broker_conf_read (const config_setting_t *sec, broker_opts_t *out);
 
 #endif

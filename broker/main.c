@@ -3,7 +3,8 @@
  * Exit: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure, 2 usage or
  * configuration error. Prints "veille-broker: ready publish=EP
  * subscribe=EP replay=EP head=N" on stderr once every endpoint is bound
- * (wildcard ports resolved), which scripts and tests wait for. */
+ * (wildcard ports resolved), which scripts and tests wait for, and tells
+ * systemd READY=1 then (Type=notify; WATCHDOG=1 from the loop). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include "broker_conf.h"
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_hup;
@@ -166,7 +168,9 @@ main (int argc, char **argv)
              broker_publish_endpoint (broker), broker_subscribe_endpoint (broker),
              broker_replay_endpoint (broker), broker_head (broker));
     fflush (stderr);
+    notify_ready ("serving");
     vl_err_t rc = broker_run (broker, &s_stop, &s_hup);
+    notify_stopping ();
     broker_destroy (&broker);
     return rc == VL_OK ? 0 : 1;
 }

@@ -47,9 +47,14 @@
 #define WIRE_REPLAY_MAX_PREFIXES  64
 #define WIRE_REPLAY_MAX_REQUEST   (64 * 1024)
 
-/* Default endpoints (loopback). */
-#define WIRE_DEFAULT_PUBLISH   "tcp://127.0.0.1:7701"
-#define WIRE_DEFAULT_SUBSCRIBE "tcp://127.0.0.1:7702"
-#define WIRE_DEFAULT_REPLAY    "tcp://127.0.0.1:7703"
+/* Default endpoints: unix sockets in the runtime directory of the
+ * packaged services (/run/veille, mode 0750, owner veille:veille: only
+ * the service group can enter it, so only its members can publish or
+ * subscribe; docs/security.md). The broker, the daemons and the CLI all
+ * find them there. A plaintext tcp endpoint needs allow_plaintext_tcp. */
+#define WIRE_RUNTIME_DIR       "/run/veille"
+#define WIRE_DEFAULT_PUBLISH   "ipc://" WIRE_RUNTIME_DIR "/publish.sock"
+#define WIRE_DEFAULT_SUBSCRIBE "ipc://" WIRE_RUNTIME_DIR "/subscribe.sock"
+#define WIRE_DEFAULT_REPLAY    "ipc://" WIRE_RUNTIME_DIR "/replay.sock"
 
 #endif

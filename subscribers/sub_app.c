@@ -9,6 +9,7 @@
 #include "curve.h"
 #include "log.h"
 #include "sink_start.h"
+#include "notify.h"
 #include "sub_app.h"
 #include "sub_metrics.h"
 #include "util.h"
@@ -190,6 +191,7 @@ static vl_err_t
 probe_journal (loop_t *l, volatile sig_atomic_t *stop, sink_start_journal_t *j)
 {
     while (!*stop) {
+        notify_watchdog ();   /* waiting for the broker is not a stall */
         vl_err_t rc = sink_start_probe (l->ctx, l->opts.replay_endpoint, l->opts.curve,
                                         l->opts.request_timeout_ms, j);
         if (rc == VL_OK)
@@ -353,6 +355,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         rc = cursor_get_epoch (l.db, &l.epoch);
     if (rc == VL_OK && !(l.ctx = zmq_ctx_new ()))
         rc = VL_ENOMEM;
+    if (rc == VL_OK)   /* state open, sinks built: the broker may still be down */
+        notify_ready ("started");
     if (rc == VL_OK) rc = place_new_sinks (&l, stop);
     if (rc == VL_OK) rc = dispatch_start (l.d, UINT64_MAX);
     if (rc == VL_OK)
@@ -364,6 +368,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
             log_reopen ();
             dispatch_reopen (l.d);
         }
+        notify_watchdog ();
         vl_err_t step = loop_step (&l);
         if (step != VL_OK && step != VL_EINTR)
             log_warn ("subscription: %s", vl_strerror (step));
@@ -372,6 +377,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
             break;
         }
     }
+    notify_stopping ();
     loop_account (&l);
     log_info ("veille-sub: stopping (events: %llu live, %llu replayed; %llu gaps recovered)",
               (unsigned long long) l.live, (unsigned long long) l.replayed,

@@ -4,8 +4,10 @@
 # Run directly, it builds BUILD_DIR (default build/) first if a binary is
 # missing. Quick mode (--quick or VEILLE_DEMO_QUICK=1) skips the pauses
 # meant for reading; the test suite uses it. Everything runs on 127.0.0.1
-# with ephemeral ports, in a temporary directory that is kept for
-# inspection (mail and webhook captures, logs, configs).
+# with ephemeral ports (conf/demo.conf opts in with allow_plaintext_tcp;
+# an installed broker uses unix sockets in /run/veille instead), in a
+# temporary directory that is kept for inspection (mail and webhook
+# captures, logs, configs).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=build

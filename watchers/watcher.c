@@ -18,6 +18,7 @@
 #include "keywords.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "parse.h"
 #include "parse_worker.h"
 #include "schedule.h"
@@ -782,7 +783,8 @@ static void wait_activity (watcher_t *self)
     zmq_getsockopt (sock, ZMQ_FD, &zfd, &sz);
     sz = sizeof events;
     zmq_getsockopt (sock, ZMQ_EVENTS, &events, &sz);
-    int timeout = (events & ZMQ_POLLIN) ? 0 : next_wait (self);
+    /* WATCHDOG=1 when due; the wait never outlasts the next one */
+    int timeout = (int) notify_cap_wait ((events & ZMQ_POLLIN) ? 0 : next_wait (self));
     struct curl_waitfd extra[2] = {
         { .fd = zfd, .events = CURL_WAIT_POLLIN },
         { .fd = g_sigpipe[0], .events = CURL_WAIT_POLLIN },
@@ -818,6 +820,7 @@ int watcher_run (watcher_t *self)
     fprintf (stderr, "veille-watch: ready sources=%zu%s broker=%s state=%s\n",
              self->nsrcs, shard, self->conf->broker, self->conf->state);
     fflush (stderr);
+    notify_ready ("polling");
     int64_t drain_deadline = 0;
     bool pass_open = false;
     while (!g_stop) {
@@ -851,6 +854,7 @@ int watcher_run (watcher_t *self)
         }
         wait_activity (self);
     }
+    notify_stopping ();
     if (!self->opts.once)
         save_dues (self);   /* --once ignores due times: nothing to save */
     if (self->opts.once)

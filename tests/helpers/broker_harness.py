@@ -76,6 +76,8 @@ class Broker:
         self.journal_dir = os.path.join(workdir, "journal")
         if endpoints == "tcp":
             eps = ["tcp://127.0.0.1:*"] * 3
+            # plaintext tcp on loopback is refused without the opt-in
+            conf_extra = "  allow_plaintext_tcp = true;\n" + conf_extra
         else:
             eps = ["ipc://%s/%s.sock" % (workdir, n) for n in ("pub", "sub", "rep")]
         self.conf = os.path.join(workdir, "broker.conf")

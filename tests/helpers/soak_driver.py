@@ -247,7 +247,8 @@ def run(m, rng, d, procs, pubs):
     bconf = os.path.join(d, "broker.conf")
     with open(bconf, "w") as f:
         f.write('broker = {\n  publish = "%s";\n  subscribe = "%s";\n  replay = "%s";\n'
-                '  journal_dir = "%s";\n  heartbeat_ms = 200;\n  stats_interval_s = 0;\n};\n'
+                '  journal_dir = "%s";\n  heartbeat_ms = 200;\n  stats_interval_s = 0;\n'
+                '  allow_plaintext_tcp = true;\n};\n'
                 % (ep["publish"], ep["subscribe"], ep["replay"], os.path.join(d, "journal")))
     broker = Proc("broker", [BROKER, "-c", bconf], os.path.join(d, "broker.log"),
                   r"veille-broker: ready")

@@ -87,7 +87,8 @@ class Harness:
         conf = os.path.join(self.dir, "broker.conf")
         with open(conf, "w") as f:
             f.write('broker = {\n  publish = "%s";\n  subscribe = "%s";\n  replay = "%s";\n'
-                    '  journal_dir = "%s";\n  heartbeat_ms = 200;\n};\n'
+                    '  journal_dir = "%s";\n  heartbeat_ms = 200;\n'
+                    '  allow_plaintext_tcp = true;\n};\n'
                     % (ep["publish"], ep["subscribe"], ep["replay"],
                        os.path.join(self.dir, "journal")))
         log = open(os.path.join(self.dir, "broker.log"), "w")

@@ -62,7 +62,8 @@ def main():
     conf2 = os.path.join(wd2, "c.conf")
     with open(conf2, "w") as f:
         f.write('broker = {\n  publish = "tcp://127.0.0.1:%d";\n  subscribe = "tcp://127.0.0.1:*";\n'
-                '  replay = "tcp://127.0.0.1:*";\n  journal_dir = "%s/j";\n};\n' % (port, wd2))
+                '  replay = "tcp://127.0.0.1:*";\n  journal_dir = "%s/j";\n'
+                '  allow_plaintext_tcp = true;\n};\n' % (port, wd2))
     rc, _, err = run(["-c", conf2])
     check(rc == 1 and "cannot bind" in err, "busy port: exit 1, %r" % err[-300:])
     s.close(0)

@@ -55,6 +55,17 @@ for d in operations.md configuration.md; do
 done
 [ -s "$p/lib/sysusers.d/veille.conf" ] || fail "no sysusers.d entry"
 grep -q '^u veille ' "$p/lib/sysusers.d/veille.conf" || fail "sysusers does not create user veille"
+t=$p/lib/tmpfiles.d/veille.conf
+[ -s "$t" ] || fail "no tmpfiles.d entry"
+for want in '^d /usr/local/etc/veille +0750 root +veille' '^z /usr/local/etc/veille/\*\.conf +0640 root +veille' \
+            '^d /run/veille +0750 veille +veille' '^d /var/lib/veille/broker +0750 veille +veille'; do
+  grep -Eq "$want" "$t" || fail "tmpfiles.d lacks $want"
+done
+for c in broker.conf watch.conf sub.conf; do
+  [ "$(stat -c %a "$p/etc/veille/$c")" = 640 ] || fail "$c not installed 0640"
+done
+grep -q '^RuntimeDirectory=veille$' "$p/lib/systemd/system/veille-broker.service" \
+  || fail "veille-broker.service has no RuntimeDirectory=veille (/run/veille)"
 [ -s "$p/etc/logrotate.d/veille" ] || fail "no logrotate snippet"
 grep -q 'postrotate' "$p/etc/logrotate.d/veille" || fail "logrotate snippet does not signal the services"
 
@@ -64,7 +75,7 @@ for u in $units; do
   [ -s "$f" ] || fail "unit $u.service not installed"
   for want in '^User=veille$' '^StateDirectory=veille/' '^ProtectSystem=strict$' \
               '^NoNewPrivileges=yes$' '^Restart=on-failure$' '^RestartPreventExitStatus=2$' \
-              '^ExecStart=/usr/local/bin/veille-'; do
+              '^ExecStart=/usr/local/bin/veille-' '^Type=notify$' '^WatchdogSec=[0-9]+'; do
     grep -Eq "$want" "$f" || fail "$u.service lacks $want"
   done
   exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$f")

@@ -57,6 +57,7 @@ broker = {
   subscribe = "tcp://127.0.0.1:*";
   replay = "tcp://127.0.0.1:*";
   journal_dir = "$tmp/journal";
+  allow_plaintext_tcp = true;
 };
 EOC
 run 1 timeout 60 "$VEILLE_BIN/broker/veille-broker" -c "$tmp/busy.conf"

@@ -92,7 +92,8 @@ def main():
     bconf = os.path.join(d, "broker.conf")
     with open(bconf, "w") as f:
         f.write('broker = {\n  publish = "%s";\n  subscribe = "%s";\n  replay = "%s";\n'
-                '  journal_dir = "%s/journal";\n  heartbeat_ms = 200;\n};\n'
+                '  journal_dir = "%s/journal";\n  heartbeat_ms = 200;\n'
+                '  allow_plaintext_tcp = true;\n};\n'
                 % (ep["publish"], ep["subscribe"], ep["replay"], d))
     broker = Proc("broker", [os.path.join(BIN, "broker", "veille-broker"), "-c", bconf],
                   os.path.join(d, "broker.log"), r"veille-broker: ready")

@@ -58,8 +58,8 @@ full_config_validates_and_fills_defaults (void **state)
     if (!cfg)
         fail_msg ("%s", errors ? errors : "?");
     config_setting_t *sub = cfg_section (cfg, "sub");
-    assert_string_equal (cfg_get_str (sub, "subscribe", NULL), "tcp://127.0.0.1:7702");
-    assert_string_equal (cfg_get_str (sub, "replay", NULL), "tcp://127.0.0.1:7703");
+    assert_string_equal (cfg_get_str (sub, "subscribe", NULL), "ipc:///run/veille/subscribe.sock");
+    assert_string_equal (cfg_get_str (sub, "replay", NULL), "ipc:///run/veille/replay.sock");
     assert_int_equal (cfg_get_int (sub, "dedup_window", 0), 10000);
     config_setting_t *sink = config_setting_get_elem (config_setting_get_member (sub, "sinks"), 1);
     assert_int_equal (cfg_get_int (sink, "max_attempts", -1), 0);     /* no limit: */

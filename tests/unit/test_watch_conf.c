@@ -87,7 +87,7 @@ static void full_config_loads_with_defaults (void **s)
     watch_conf_t wc;
     cfg_t *cfg;
     assert_int_equal (load (text, &wc, &cfg), VL_OK);
-    assert_string_equal (wc.broker, "tcp://127.0.0.1:7701");
+    assert_string_equal (wc.broker, "ipc:///run/veille/publish.sock");
     assert_string_equal (wc.state, "/tmp/x.db");
     assert_int_equal (wc.max_concurrency, 8);
     assert_int_equal (wc.per_host_concurrency, 2);

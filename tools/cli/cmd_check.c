@@ -73,6 +73,17 @@ s_check_file (const char *path, const cfg_section_t *secs, bool quiet)
         else
             printf ("%s: watch section has errors (see above)\n", path);
     }
+    /* The broker's own reader: a plaintext tcp endpoint without
+     * allow_plaintext_tcp is refused there (logged with file:line). */
+    if (cfg_section (cfg, "broker")) {
+        broker_opts_t bo;
+        if (broker_conf_read (cfg_section (cfg, "broker"), &bo) == VL_OK)
+            broker_opts_clear (&bo);
+        else {
+            printf ("%s: broker section has errors (see above)\n", path);
+            ok = false;
+        }
+    }
     if (ok && !quiet) {
         const char *names[] = { "broker", "watch", "sub" };
         printf ("%s: ok (", path);

@@ -366,6 +366,8 @@ s_load_config (pub_opts_t *o)
 static int
 s_publish (const pub_opts_t *o, const curve_client_t *keys)
 {
+    if (!tools_reachable ("pub", o->endpoint))
+        return TOOLS_EXIT_FAIL;
     void *ctx = zmq_ctx_new ();
     client_pub_opts_t po = { .endpoint = o->endpoint, .max_inflight = (size_t) o->window,
                              .resend_ms = 5000, .curve = keys };

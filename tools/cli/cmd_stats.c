@@ -107,6 +107,8 @@ cmd_stats (int argc, char **argv)
         fprintf (stderr, "try veille stats --help\n");
         return TOOLS_EXIT_USAGE;
     }
+    if (!tools_reachable ("stats", ep))
+        return TOOLS_EXIT_FAIL;
     tools_signals ();
     void *ctx = zmq_ctx_new ();
     void *sub = zmq_socket (ctx, ZMQ_SUB);

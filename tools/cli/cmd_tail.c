@@ -320,6 +320,10 @@ cmd_tail (int argc, char **argv)
         rc = TOOLS_EXIT_USAGE;
         goto done;
     }
+    if (!tools_reachable ("tail", o.sub_ep) || !tools_reachable ("tail", o.replay_ep)) {
+        rc = TOOLS_EXIT_FAIL;
+        goto done;
+    }
     tools_signals ();
     void *ctx = zmq_ctx_new ();
     client_sub_opts_t so = {

@@ -31,6 +31,13 @@ bool tools_parse_u64 (const char *s, uint64_t *out);
 /* Parses a decimal int in [MIN, MAX] (whole string). */
 bool tools_parse_int (const char *s, long min, long max, int *out);
 
+/* For an ipc:// ENDPOINT (a unix socket file), false after printing why
+ * when this user may not connect to it (EACCES: the default sockets in
+ * /run/veille are for root and the group veille only). True for other
+ * transports and for a socket not there yet (the broker may start later).
+ * CMD names the subcommand in the message. */
+bool tools_reachable (const char *cmd, const char *endpoint);
+
 /* Loads CURVE client keys when SECRET or SERVER is given (both needed).
  * *ENABLED tells whether CURVE is on. Errors are printed. */
 vl_err_t tools_curve (const char *secret, const char *server, curve_client_t *out,

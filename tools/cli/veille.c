@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "tools.h"
@@ -61,6 +62,20 @@ tools_parse_int (const char *s, long min, long max, int *out)
         return false;
     *out = (int) v;
     return true;
+}
+
+bool
+tools_reachable (const char *cmd, const char *endpoint)
+{
+    if (!endpoint || strncmp (endpoint, "ipc://", 6) != 0 || endpoint[6] == '@')
+        return true;
+    const char *path = endpoint + 6;
+    if (access (path, W_OK) == 0 || (errno != EACCES && errno != EPERM))
+        return true;
+    fprintf (stderr, "veille %s: cannot reach %s: %s: only root and the members of the "
+             "broker's group (veille on an installed system) may connect "
+             "(docs/security.md)\n", cmd, path, strerror (errno));
+    return false;
 }
 
 vl_err_t
