@@ -208,6 +208,24 @@ encode_check (const event_t *e)
     return VL_OK;
 }
 
+/* The packer's sink: OUT, and the first error of a write into it (a
+ * failed buf_append leaves OUT unchanged and the packer goes on with the
+ * next fields: without this the encoding would be silently cut). */
+typedef struct {
+    buf_t   *out;
+    vl_err_t err;
+} enc_sink_t;
+
+static int
+enc_write (void *data, const char *bytes, size_t len)
+{
+    enc_sink_t *sink = data;
+    vl_err_t rc = sink->err ? sink->err : buf_append (sink->out, bytes, len);
+    if (rc && !sink->err)
+        sink->err = rc;
+    return rc ? -1 : 0;
+}
+
 vl_err_t
 event_encode (const event_t *self, buf_t *out)
 {
@@ -223,8 +241,9 @@ event_encode (const event_t *self, buf_t *out)
         n += vals[i] ? 1 : 0;
 
     size_t start = out->len;
+    enc_sink_t sink = { .out = out, .err = VL_OK };
     msgpack_packer pk;
-    msgpack_packer_init (&pk, out, mpack_buf_write);
+    msgpack_packer_init (&pk, &sink, enc_write);
     msgpack_pack_map (&pk, n);
     mpack_str (&pk, "v");
     msgpack_pack_uint32 (&pk, self->v ? self->v : EVENT_VERSION);
@@ -249,12 +268,13 @@ event_encode (const event_t *self, buf_t *out)
         for (size_t i = 0; i < self->ntags; i++)
             mpack_str (&pk, self->tags[i]);
     }
-    if (out->len - start > EVENT_MAX_BYTES) {
-        out->len = start;
-        return VL_ETOOBIG;
+    if (sink.err == VL_OK && out->len - start > EVENT_MAX_BYTES)
+        sink.err = VL_ETOOBIG;
+    if (sink.err && out->data) {
+        out->len = start;   /* nothing of a cut encoding stays in OUT */
+        out->data[start] = '\0';
     }
-    /* pack_write failures (buffer max) leave a short encoding: detect it. */
-    return out->data ? VL_OK : VL_ENOMEM;
+    return sink.err;
 }
 
 /* ---- decoding ------------------------------------------------------- */

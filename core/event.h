@@ -52,7 +52,10 @@ vl_err_t event_set (char **field, const char *value);
 vl_err_t event_add_tag (event_t *self, const char *tag);
 
 /* Appends the msgpack encoding of SELF to OUT. Checks required fields,
- * topic length and UTF-8; VL_EINVAL if the event would not decode. */
+ * topic length and UTF-8; VL_EINVAL if the event would not decode.
+ * VL_ETOOBIG when the encoding is over EVENT_MAX_BYTES or does not fit
+ * in OUT's maximum (VL_ENOMEM when OUT cannot grow); on any error OUT is
+ * left as it was. */
 vl_err_t event_encode (const event_t *self, buf_t *out);
 
 /* Strict, hostile-safe decode of DATA (LEN bytes) into *OUT (zeroed first;
