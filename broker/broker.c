@@ -493,9 +493,13 @@ s_reject (broker_t *self, item_t *it, reject_reason_t why)
 {
     s_set (it, WIRE_ACK_REJECTED, 0, reject_text (why));
     self->c.rejected_by[why]++;
+    /* connection metadata: on the frames read from the peer, not on the
+     * routing id the ROUTER made up (s_recv_item: a message of one frame
+     * after it left that frame in scratch) */
+    zmq_msg_t *from = it->frames >= 2 ? &it->topic : &self->scratch;
     char text[256];
     reject_log (&self->rlog, why, s_reason_text (it, text, sizeof text),
-                zmq_msg_gets (&it->rid, "Peer-Address"), zmq_msg_gets (&it->rid, "User-Id"),
+                zmq_msg_gets (from, "Peer-Address"), zmq_msg_gets (from, "User-Id"),
                 util_mono_ms ());
 }
 
