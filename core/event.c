@@ -143,14 +143,26 @@ text_ok (const char *s, size_t len)
 }
 
 /* The keys of one map read so far (at most EVENT_MAX_KEYS), to refuse a
- * key given twice. The hashes make the common case one pass over an
- * array of integers; equal hashes are confirmed with memcmp. */
+ * key given twice: an open-addressing table of 2 x EVENT_MAX_KEYS slots
+ * (index + 1, 0 = free) on a 32-bit hash; equal hashes are confirmed with
+ * memcmp. */
+#define KEYSET_SLOTS (2 * EVENT_MAX_KEYS)
+_Static_assert (EVENT_MAX_KEYS < 256, "keyset slots hold an index + 1 in a byte");
+
 typedef struct {
-    const char *key[EVENT_MAX_KEYS];
-    uint32_t    len[EVENT_MAX_KEYS];
-    uint32_t    hash[EVENT_MAX_KEYS];
-    size_t      n;
+    const char   *key[EVENT_MAX_KEYS];
+    uint32_t      len[EVENT_MAX_KEYS];
+    uint32_t      hash[EVENT_MAX_KEYS];
+    unsigned char slot[KEYSET_SLOTS];
+    size_t        n;
 } keyset_t;
+
+static void
+keyset_init (keyset_t *ks)
+{
+    memset (ks->slot, 0, sizeof ks->slot);
+    ks->n = 0;
+}
 
 static uint32_t
 key_hash (const char *k, size_t len)
@@ -170,12 +182,16 @@ keyset_add (keyset_t *ks, const char *k, size_t len)
     if (!text_ok (k, len))
         return VL_EUTF8;
     uint32_t h = key_hash (k, len);
-    for (size_t i = 0; i < ks->n; i++)
+    size_t at = h % KEYSET_SLOTS;
+    for (; ks->slot[at]; at = (at + 1) % KEYSET_SLOTS) {
+        size_t i = ks->slot[at] - 1u;
         if (ks->hash[i] == h && ks->len[i] == len && memcmp (ks->key[i], k, len) == 0)
             return VL_EPARSE;
+    }
     ks->key[ks->n] = k;
     ks->len[ks->n] = (uint32_t) len;
-    ks->hash[ks->n++] = h;
+    ks->hash[ks->n] = h;
+    ks->slot[at] = (unsigned char) ++ks->n;
     return VL_OK;
 }
 
@@ -378,7 +394,7 @@ decode_any (const msgpack_object *o)
     if (o->via.map.size > EVENT_MAX_KEYS)
         return VL_ETOOBIG;
     keyset_t ks;
-    ks.n = 0;
+    keyset_init (&ks);
     for (uint32_t i = 0; i < o->via.map.size && rc == VL_OK; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
         if (k->type != MSGPACK_OBJECT_STR)
@@ -461,7 +477,7 @@ event_decode (const void *data, size_t len, event_t *out)
         bool seen_v = false;
         const msgpack_object_map *m = &up.data.via.map;
         keyset_t keys;
-        keys.n = 0;
+        keyset_init (&keys);
         rc = m->size > EVENT_MAX_KEYS ? VL_ETOOBIG : VL_OK;
         for (uint32_t i = 0; i < m->size && rc == VL_OK; i++)
             rc = decode_pair (&m->ptr[i].key, &m->ptr[i].val, out, &seen_v, &keys);
@@ -584,7 +600,7 @@ vw_any (mpread_t *r)
     if (n > EVENT_MAX_KEYS)
         return VL_ETOOBIG;
     keyset_t ks;
-    ks.n = 0;
+    keyset_init (&ks);
     for (uint32_t i = 0; i < n && rc == VL_OK; i++) {
         c = *r->p;
         if (!((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
@@ -652,7 +668,7 @@ vw_walk (const void *data, size_t len, event_view_t *out)
         return VL_EPARSE;   /* also when the map header is not a map at all */
     vw_state_t st = { .out = out };
     keyset_t keys;
-    keys.n = 0;
+    keyset_init (&keys);
     vl_err_t rc = n > EVENT_MAX_KEYS ? VL_ETOOBIG : VL_OK;
     /* event_decode checks the whole structure before any rule, so after
      * the first rule error the rest is still walked: a structural error
