@@ -139,7 +139,7 @@ event_make_id (const char *source, const char *identity, const char *type,
 static bool
 text_ok (const char *s, size_t len)
 {
-    return !memchr (s, '\0', len) && util_utf8_valid (s, len);
+    return len == 0 || (!memchr (s, '\0', len) && util_utf8_valid (s, len));
 }
 
 /* The keys of one map read so far (at most EVENT_MAX_KEYS), to refuse a
@@ -181,6 +181,8 @@ keyset_add (keyset_t *ks, const char *k, size_t len)
 {
     if (!text_ok (k, len))
         return VL_EUTF8;
+    if (len == 0)
+        k = "";   /* msgpack-c gives NULL for an empty str: no memcmp on it */
     uint32_t h = key_hash (k, len);
     size_t at = h % KEYSET_SLOTS;
     for (; ks->slot[at]; at = (at + 1) % KEYSET_SLOTS) {

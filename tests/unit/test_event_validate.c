@@ -327,7 +327,7 @@ static void pack_map_of (msgpack_packer *pk, int n)
 {
     msgpack_pack_map (pk, (uint32_t) n);
     for (int i = 0; i < n; i++) {
-        char k[8];
+        char k[16];
         snprintf (k, sizeof k, "k%d", i);
         key (pk, k);
         msgpack_pack_int (pk, i);
@@ -341,7 +341,7 @@ static void f_unknown_map_over (msgpack_packer *pk)
 static void f_top_keys_max (msgpack_packer *pk)   /* 5 required + 59 */
 {
     for (int i = 0; i < EVENT_MAX_KEYS - 5; i++) {
-        char k[8];
+        char k[16];
         snprintf (k, sizeof k, "u%d", i);
         key (pk, k);
         msgpack_pack_true (pk);
