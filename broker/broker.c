@@ -28,7 +28,10 @@
 #define SUBS_PER_LOOP      1000
 #define REPLAYS_PER_LOOP   16
 #define REBIND_TRIES       100      /* subscribe endpoint re-bind: 100 x 10 ms */
-#define PUBLISH_MAXMSGSIZE (2 * EVENT_MAX_BYTES)
+/* Hard cap on any publish frame (ZMQ_MAXMSGSIZE: the connection is
+ * dropped, no ack). Above EVENT_MAX_BYTES so that an event somewhat too
+ * large is answered REJECTED "too large" (docs/protocol.md, Publishing). */
+#define PUBLISH_FRAME_MAX  (2 * EVENT_MAX_BYTES)
 
 /* One publish message of the current batch, held until its ack is sent. */
 typedef struct {
@@ -65,6 +68,7 @@ struct broker {
     int64_t           next_heartbeat, next_stats, next_retain;
     bool              sub_unbound;    /* re-bind of the subscribe endpoint pending */
     broker_metrics_t *mx;             /* NULL without metrics_listen */
+    reject_log_t      rlog;           /* rate limit of the rejection log */
 };
 
 /* ---- setup ---- */
@@ -160,7 +164,7 @@ s_socket_bind (broker_t *self, int type, const char *endpoint, const char *domai
     /* Before zmq_bind: a listener copies the socket's options when it is
      * bound, so a ZMQ_MAXMSGSIZE set later never reaches the connections
      * it accepts (tests/integration/64-hostile-inputs.py). */
-    int64_t maxmsg = strcmp (domain, AUTH_DOMAIN_PUBLISH) == 0 ? PUBLISH_MAXMSGSIZE
+    int64_t maxmsg = strcmp (domain, AUTH_DOMAIN_PUBLISH) == 0 ? PUBLISH_FRAME_MAX
                    : strcmp (domain, AUTH_DOMAIN_REPLAY) == 0 ? REPLAY_MAXMSGSIZE
                    : 4096;   /* XPUB: subscriptions are 1 + a prefix of <= 255 bytes */
     zmq_setsockopt (sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
@@ -312,6 +316,7 @@ s_init (broker_t *self, const broker_opts_t *opts)
     self->replay = replay_new (self->journal, &bo);
     if (!self->replay)
         return VL_ENOMEM;
+    reject_log_init (&self->rlog, 0);
     int64_t now = util_mono_ms ();
     self->next_heartbeat = now;
     self->next_stats = now + (int64_t) self->opts.stats_interval_s * 1000;
@@ -441,42 +446,47 @@ s_recv_item (broker_t *self, item_t *it)
     return true;
 }
 
+/* Publishers may use _sys.source.<source id> (watcher error/recovery
+ * events); the rest of _sys. belongs to the broker. */
 static bool
-s_topic_is (const char *topic, size_t len, const char *name)
+s_topic_reserved (const char *topic, size_t len)
 {
-    return len == strlen (name) && memcmp (topic, name, len) == 0;
+    size_t sys = strlen (WIRE_TOPIC_SYS), src = strlen (WIRE_TOPIC_SOURCE);
+    if (len < sys || memcmp (topic, WIRE_TOPIC_SYS, sys) != 0)
+        return false;
+    return len <= src || memcmp (topic, WIRE_TOPIC_SOURCE, src) != 0;
 }
 
-/* Validates IT; on success stores its dedup key in KEY and returns NULL,
- * else returns the reason (and *DETAIL some static detail or NULL). */
-static const char *
-s_validate (broker_t *self, item_t *it, unsigned char key[DEDUP_KEY_LEN],
-            const char **detail)
+/* Validates IT; on success stores its dedup key in KEY and returns
+ * REJECT_NONE, else returns the reason (and *DETAIL some static detail or
+ * NULL). */
+static reject_reason_t
+s_validate (item_t *it, unsigned char key[DEDUP_KEY_LEN], const char **detail)
 {
     *detail = NULL;
     if (it->frames != 3)
-        return "expected 3 frames: token, topic, event";
+        return REJECT_FRAMES;
     const char *topic = zmq_msg_data (&it->topic);
     size_t tlen = zmq_msg_size (&it->topic), elen = zmq_msg_size (&it->event);
     if (!it->token_ok)
-        return "token must be 8 bytes";
+        return REJECT_TOKEN;
     if (!event_topic_valid (topic, tlen))
-        return "invalid topic (1..255 bytes of [a-z0-9._-])";
-    if (s_topic_is (topic, tlen, WIRE_TOPIC_HEARTBEAT) || s_topic_is (topic, tlen, WIRE_TOPIC_STATS))
-        return "reserved topic";
+        return REJECT_TOPIC;
+    if (s_topic_reserved (topic, tlen))
+        return REJECT_RESERVED;
     if (elen > EVENT_MAX_BYTES)
-        return "event too large";
+        return REJECT_TOO_LARGE;
     /* In place, no allocation: the same verdict as event_decode. */
     event_view_t ev;
     vl_err_t rc = event_validate (zmq_msg_data (&it->event), elen, &ev);
     if (rc != VL_OK) {
         *detail = vl_strerror (rc);
-        return "invalid event";
+        return rc == VL_EUTF8 ? REJECT_UTF8 : rc == VL_ETOOBIG ? REJECT_LIMIT : REJECT_MALFORMED;
     }
     if (ev.topic_len != tlen || memcmp (ev.topic, topic, tlen) != 0)
-        return "event topic differs from the topic frame";
+        return REJECT_TOPIC_MISMATCH;
     dedup_key (ev.id, ev.id_len, key);
-    return NULL;
+    return REJECT_NONE;
 }
 
 static void
@@ -504,20 +514,43 @@ s_can_store (const broker_t *self)
     return !self->unavailable || util_mono_ms () >= self->retry_at;
 }
 
+/* The reason text of IT's ack (reason, then ": detail" if any) in TEXT. */
+static const char *
+s_reason_text (const item_t *it, char *text, size_t cap)
+{
+    snprintf (text, cap, "%s%s%s", it->reason, it->detail ? ": " : "",
+              it->detail ? it->detail : "");
+    return text;
+}
+
+/* IT is REJECTED for WHY (and IT->detail): counted by reason and logged,
+ * rate-limited, with the peer's address and CURVE key name. */
+static void
+s_reject (broker_t *self, item_t *it, reject_reason_t why)
+{
+    s_set (it, WIRE_ACK_REJECTED, 0, reject_text (why));
+    self->c.rejected_by[why]++;
+    /* connection metadata: on the frames read from the peer, not on the
+     * routing id the ROUTER made up (s_recv_item: a message of one frame
+     * after it left that frame in scratch) */
+    zmq_msg_t *from = it->frames >= 2 ? &it->topic : &self->scratch;
+    char text[256];
+    reject_log (&self->rlog, why, s_reason_text (it, text, sizeof text),
+                zmq_msg_gets (from, "Peer-Address"), zmq_msg_gets (from, "User-Id"),
+                util_mono_ms ());
+}
+
 /* Validates IT (the verdict and dedup key are kept in IT) and prefetches
  * its dedup slot, so that s_process of the batch does not wait on memory. */
 static void
 s_check (broker_t *self, item_t *it)
 {
-    const char *why = s_validate (self, it, it->key, &it->detail);
-    it->valid = why == NULL;
-    if (it->valid) {
+    reject_reason_t why = s_validate (it, it->key, &it->detail);
+    it->valid = why == REJECT_NONE;
+    if (it->valid)
         dedup_prefetch (self->dedup, it->key);
-        return;
-    }
-    log_debug ("broker: publish rejected: %s%s%s", why, it->detail ? ": " : "",
-               it->detail ? it->detail : "");
-    s_set (it, WIRE_ACK_REJECTED, 0, why);
+    else
+        s_reject (self, it, why);
 }
 
 /* Decides the fate of IT (checked by s_check). Returns VL_EAGAIN when the
@@ -548,7 +581,7 @@ s_process (broker_t *self, item_t *it)
     if (rc == VL_OK)
         s_set (it, WIRE_ACK_STORED, seq, NULL);
     else if (rc == VL_EINVAL || rc == VL_ETOOBIG)
-        s_set (it, WIRE_ACK_REJECTED, 0, "event or topic size out of range");
+        s_reject (self, it, REJECT_JOURNAL_LIMIT);
     else {
         s_store_failed (self, rc);
         s_set (it, WIRE_ACK_UNAVAILABLE, 0, "journal unavailable");
@@ -568,10 +601,8 @@ s_send_ack (broker_t *self, item_t *it)
     zmq_send (self->pub, seq, sizeof seq, (it->reason ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
     if (it->reason) {
         char text[256];
-        int n = snprintf (text, sizeof text, "%s%s%s", it->reason,
-                          it->detail ? ": " : "", it->detail ? it->detail : "");
-        zmq_send (self->pub, text, n > 0 && (size_t) n < sizeof text ? (size_t) n : strlen (text),
-                  ZMQ_DONTWAIT);
+        s_reason_text (it, text, sizeof text);
+        zmq_send (self->pub, text, strlen (text), ZMQ_DONTWAIT);
     }
 }
 

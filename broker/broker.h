@@ -4,13 +4,17 @@
  *  publish  ROUTER  [token][topic][event] in, [token][status][seq][reason?]
  *                   out. Each loop iteration takes up to max_batch messages
  *                   without waiting, validates each (3 frames, 8-byte token,
- *                   topic valid and not _sys.heartbeat/_sys.stats, strict
- *                   event_decode, event.topic == topic frame), answers a
+ *                   topic valid and not under _sys. except _sys.source.<id>,
+ *                   event frame <= EVENT_MAX_BYTES, strict event_validate,
+ *                   event.topic == topic frame), answers a
  *                   known id with DUPLICATE + the original seq, appends the
  *                   rest to the journal, makes ONE journal_commit for the
  *                   batch (group commit), then sends the acks (STORED +
  *                   seq) and fans the stored events out. Invalid messages
- *                   get REJECTED with a reason frame. If the journal cannot
+ *                   get REJECTED with a reason frame, are counted by reason
+ *                   and logged, rate-limited (reject.h); a frame over
+ *                   PUBLISH_FRAME_MAX (2 x EVENT_MAX_BYTES) never reaches
+ *                   the broker: ZeroMQ drops the connection. If the journal cannot
  *                   write (disk full), the batch is answered UNAVAILABLE
  *                   (nothing stored) and the journal is tried again at most
  *                   once a second; the episode is logged when it starts and
@@ -36,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "journal.h"
+#include "reject.h"
 #include "vl_err.h"
 
 typedef struct {
@@ -61,6 +66,7 @@ typedef struct {
 
 typedef struct {
     uint64_t received, stored, duplicates, rejected, unavailable;
+    uint64_t rejected_by[REJECT_COUNT];   /* rejected, by reason (reject.h) */
 } broker_counters_t;
 
 typedef struct broker broker_t;

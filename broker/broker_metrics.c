@@ -8,6 +8,7 @@ struct broker_metrics {
     metric_t  *received, *stored, *dups, *rejected, *unavailable, *fanout, *replays;
     metric_t  *rdropped, *rbusy, *rerrors, *rabandoned, *rqueued, *rclients, *rconns, *rrefused;
     metric_t  *head, *first, *bytes, *segments, *topics;
+    metric_t  *rejected_by[REJECT_COUNT];
 };
 
 broker_metrics_t *
@@ -31,6 +32,11 @@ broker_metrics_new (const char *listen, vl_err_t *err)
     self->dups = metrics_counter (m, ev, evh, "result", "duplicate", NULL);
     self->rejected = metrics_counter (m, ev, evh, "result", "rejected", NULL);
     self->unavailable = metrics_counter (m, ev, evh, "result", "unavailable", NULL);
+    for (int r = 0; r < REJECT_COUNT; r++)
+        self->rejected_by[r] = metrics_counter (m, "veille_broker_rejected_total",
+                                                "Publishes answered REJECTED, by reason.",
+                                                "reason", reject_label ((reject_reason_t) r),
+                                                NULL);
     self->fanout = metrics_counter (m, "veille_broker_fanout_total",
                                     "Events sent on the subscribe socket (events out).", NULL);
     self->replays = metrics_counter (m, "veille_broker_replay_requests_total",
@@ -82,6 +88,8 @@ broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
     metric_set (self->dups, (double) c->duplicates);
     metric_set (self->rejected, (double) c->rejected);
     metric_set (self->unavailable, (double) c->unavailable);
+    for (int r = 0; r < REJECT_COUNT; r++)
+        metric_set (self->rejected_by[r], (double) c->rejected_by[r]);
     metric_set (self->fanout, (double) c->stored);      /* each stored event goes out once */
     metric_set (self->replays, (double) rs->requests);
     metric_set (self->rdropped, (double) rs->dropped);

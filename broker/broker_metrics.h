@@ -1,5 +1,6 @@
 /* broker_metrics.h: the broker's Prometheus metrics (broker.metrics_listen):
- * publish outcomes, fan-out, replay requests and journal figures. The
+ * publish outcomes (rejections by reason too), fan-out, replay requests
+ * and journal figures. The
  * broker thread pushes its counters in (broker_metrics_update); core/metrics
  * serves them on its own thread, so nothing of the broker is read from
  * another thread. */

@@ -31,7 +31,10 @@ void client_pub_destroy (client_pub_t **self_p);
 
 /* Copies TOPIC and EVENT (LEN bytes) and sends them when the window
  * allows. TAG comes back in the ack. VL_EAGAIN when max_inflight events are
- * already pending: call client_pub_poll and try again. */
+ * already pending: call client_pub_poll and try again. VL_ETOOBIG (nothing
+ * sent) for an empty topic or one over EVENT_MAX_TOPIC, or an event over
+ * EVENT_MAX_BYTES: the broker would reject it, or drop the connection past
+ * 2 MiB (docs/protocol.md, Size limits). */
 vl_err_t client_pub_send (client_pub_t *self, const char *topic,
                           const void *event, size_t len, uint64_t tag);
 

@@ -133,6 +133,70 @@ event_make_id (const char *source, const char *identity, const char *type,
     util_hex (digest, sizeof digest, out);
 }
 
+/* ---- rules shared by event_decode and event_validate -------------- */
+
+/* A str value: no NUL, valid UTF-8. */
+static bool
+text_ok (const char *s, size_t len)
+{
+    return len == 0 || (!memchr (s, '\0', len) && util_utf8_valid (s, len));
+}
+
+/* The keys of one map read so far (at most EVENT_MAX_KEYS), to refuse a
+ * key given twice: an open-addressing table of 2 x EVENT_MAX_KEYS slots
+ * (index + 1, 0 = free) on a 32-bit hash; equal hashes are confirmed with
+ * memcmp. */
+#define KEYSET_SLOTS (2 * EVENT_MAX_KEYS)
+_Static_assert (EVENT_MAX_KEYS < 256, "keyset slots hold an index + 1 in a byte");
+
+typedef struct {
+    const char   *key[EVENT_MAX_KEYS];
+    uint32_t      len[EVENT_MAX_KEYS];
+    uint32_t      hash[EVENT_MAX_KEYS];
+    unsigned char slot[KEYSET_SLOTS];
+    size_t        n;
+} keyset_t;
+
+static void
+keyset_init (keyset_t *ks)
+{
+    memset (ks->slot, 0, sizeof ks->slot);
+    ks->n = 0;
+}
+
+static uint32_t
+key_hash (const char *k, size_t len)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char) k[i]) * 16777619u;
+    return h;
+}
+
+/* Adds key K (LEN bytes, a str) of a map to KS: VL_EUTF8 if K holds a NUL
+ * or invalid UTF-8, VL_EPARSE if the map already had it. The caller has
+ * checked the map's size against EVENT_MAX_KEYS. */
+static vl_err_t
+keyset_add (keyset_t *ks, const char *k, size_t len)
+{
+    if (!text_ok (k, len))
+        return VL_EUTF8;
+    if (len == 0)
+        k = "";   /* msgpack-c gives NULL for an empty str: no memcmp on it */
+    uint32_t h = key_hash (k, len);
+    size_t at = h % KEYSET_SLOTS;
+    for (; ks->slot[at]; at = (at + 1) % KEYSET_SLOTS) {
+        size_t i = ks->slot[at] - 1u;
+        if (ks->hash[i] == h && ks->len[i] == len && memcmp (ks->key[i], k, len) == 0)
+            return VL_EPARSE;
+    }
+    ks->key[ks->n] = k;
+    ks->len[ks->n] = (uint32_t) len;
+    ks->hash[ks->n] = h;
+    ks->slot[at] = (unsigned char) ++ks->n;
+    return VL_OK;
+}
+
 /* ---- encoding ------------------------------------------------------- */
 
 static bool
@@ -243,7 +307,7 @@ dup_str (const msgpack_object *o, char **out)
         return VL_EPARSE;
     const char *s = o->via.str.ptr;
     size_t len = o->via.str.size;
-    if (memchr (s, '\0', len) || !util_utf8_valid (s, len))
+    if (!text_ok (s, len))
         return VL_EUTF8;
     if (*out)
         return VL_EPARSE;   /* duplicate key */
@@ -314,11 +378,46 @@ key_is (const msgpack_object *k, const char *name)
     return k->via.str.size == n && memcmp (k->via.str.ptr, name, n) == 0;
 }
 
+/* The value of an unknown key (O), depth first in document order, as
+ * vw_any: every str and key is text, map keys are str and unique, maps
+ * hold at most EVENT_MAX_KEYS pairs, no ext anywhere. */
 static vl_err_t
-decode_pair (const msgpack_object *k, const msgpack_object *v, event_t *e, bool *seen_v)
+decode_any (const msgpack_object *o)
+{
+    vl_err_t rc = VL_OK;
+    if (o->type == MSGPACK_OBJECT_STR)
+        return text_ok (o->via.str.ptr, o->via.str.size) ? VL_OK : VL_EUTF8;
+    if (o->type == MSGPACK_OBJECT_EXT)
+        return VL_EPARSE;
+    if (o->type == MSGPACK_OBJECT_ARRAY)
+        for (uint32_t i = 0; i < o->via.array.size && rc == VL_OK; i++)
+            rc = decode_any (&o->via.array.ptr[i]);
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return rc;
+    if (o->via.map.size > EVENT_MAX_KEYS)
+        return VL_ETOOBIG;
+    keyset_t ks;
+    keyset_init (&ks);
+    for (uint32_t i = 0; i < o->via.map.size && rc == VL_OK; i++) {
+        const msgpack_object *k = &o->via.map.ptr[i].key;
+        if (k->type != MSGPACK_OBJECT_STR)
+            return VL_EPARSE;
+        rc = keyset_add (&ks, k->via.str.ptr, k->via.str.size);
+        if (rc == VL_OK)
+            rc = decode_any (&o->via.map.ptr[i].val);
+    }
+    return rc;
+}
+
+static vl_err_t
+decode_pair (const msgpack_object *k, const msgpack_object *v, event_t *e, bool *seen_v,
+             keyset_t *keys)
 {
     if (k->type != MSGPACK_OBJECT_STR)
         return VL_EPARSE;
+    vl_err_t rc = keyset_add (keys, k->via.str.ptr, k->via.str.size);
+    if (rc)
+        return rc;
     char **field = str_field (e, k->via.str.ptr, k->via.str.size);
     if (field)
         return dup_str (v, field);
@@ -342,7 +441,9 @@ decode_pair (const msgpack_object *k, const msgpack_object *v, event_t *e, bool 
     }
     else if (key_is (k, "tags"))
         return decode_tags (v, e);
-    return VL_OK;   /* unknown key: forward compatibility */
+    else
+        return decode_any (v);   /* unknown key: forward compatibility */
+    return VL_OK;
 }
 
 static vl_err_t
@@ -376,11 +477,13 @@ event_decode (const void *data, size_t len, event_t *out)
     vl_err_t rc = VL_EPARSE;
     if (msgpack_unpack_next (&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS
         && off == len && up.data.type == MSGPACK_OBJECT_MAP) {
-        rc = VL_OK;
         bool seen_v = false;
         const msgpack_object_map *m = &up.data.via.map;
+        keyset_t keys;
+        keyset_init (&keys);
+        rc = m->size > EVENT_MAX_KEYS ? VL_ETOOBIG : VL_OK;
         for (uint32_t i = 0; i < m->size && rc == VL_OK; i++)
-            rc = decode_pair (&m->ptr[i].key, &m->ptr[i].val, out, &seen_v);
+            rc = decode_pair (&m->ptr[i].key, &m->ptr[i].val, out, &seen_v, &keys);
         if (rc == VL_OK)
             rc = decode_check (out, seen_v);
     }
@@ -422,7 +525,7 @@ vw_text (mpread_t *r, const char **s, size_t *len)
 {
     if (!mpread_str (r, s, len))
         return VL_EPARSE;
-    if (memchr (*s, '\0', *len) || !util_utf8_valid (*s, *len))
+    if (!text_ok (*s, *len))
         return VL_EUTF8;
     return VL_OK;
 }
@@ -471,6 +574,48 @@ vw_tags (vw_state_t *st, mpread_t *r)
     return VL_OK;
 }
 
+/* The value of an unknown key, read from R (whose structure mpread_skip
+ * has checked, so only the tag byte decides): same rules and order as
+ * decode_any. */
+static vl_err_t
+vw_any (mpread_t *r)
+{
+    const char *s;
+    size_t len;
+    uint32_t n;
+    vl_err_t rc = VL_OK;
+    unsigned char c = *r->p;
+    if ((c >= 0xc7 && c <= 0xc9) || (c >= 0xd4 && c <= 0xd8))
+        return VL_EPARSE;                                       /* ext */
+    if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
+        return mpread_str (r, &s, &len) && text_ok (s, len) ? VL_OK : VL_EUTF8;
+    if ((c >= 0x90 && c <= 0x9f) || c == 0xdc || c == 0xdd) {
+        if (!mpread_array (r, &n))
+            return VL_EPARSE;
+        for (uint32_t i = 0; i < n && rc == VL_OK; i++)
+            rc = vw_any (r);
+        return rc;
+    }
+    if (!((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf))
+        return mpread_skip (r, 0) ? VL_OK : VL_EPARSE;          /* other scalar */
+    if (!mpread_map (r, &n))
+        return VL_EPARSE;
+    if (n > EVENT_MAX_KEYS)
+        return VL_ETOOBIG;
+    keyset_t ks;
+    keyset_init (&ks);
+    for (uint32_t i = 0; i < n && rc == VL_OK; i++) {
+        c = *r->p;
+        if (!((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
+            || !mpread_str (r, &s, &len))
+            return VL_EPARSE;
+        rc = keyset_add (&ks, s, len);
+        if (rc == VL_OK)
+            rc = vw_any (r);
+    }
+    return rc;
+}
+
 /* The value (in R, exactly one value) of key KEY: same rules as decode_pair. */
 static vl_err_t
 vw_pair (vw_state_t *st, const char *key, size_t klen, mpread_t *r)
@@ -496,6 +641,8 @@ vw_pair (vw_state_t *st, const char *key, size_t klen, mpread_t *r)
     }
     else if (vw_key_is (key, klen, "tags"))
         return vw_tags (st, r);
+    else
+        return vw_any (r);   /* unknown key: forward compatibility */
     return VL_OK;
 }
 
@@ -523,7 +670,9 @@ vw_walk (const void *data, size_t len, event_view_t *out)
     if (!mpread_map (&r, &n))
         return VL_EPARSE;   /* also when the map header is not a map at all */
     vw_state_t st = { .out = out };
-    vl_err_t rc = VL_OK;
+    keyset_t keys;
+    keyset_init (&keys);
+    vl_err_t rc = n > EVENT_MAX_KEYS ? VL_ETOOBIG : VL_OK;
     /* event_decode checks the whole structure before any rule, so after
      * the first rule error the rest is still walked: a structural error
      * anywhere wins (VL_EPARSE), as there. */
@@ -544,7 +693,9 @@ vw_walk (const void *data, size_t len, event_view_t *out)
             continue;
         mpread_t vr;
         mpread_init (&vr, v0, (size_t) (r.p - v0));
-        rc = key_ok ? vw_pair (&st, key, klen, &vr) : VL_EPARSE;
+        rc = key_ok ? keyset_add (&keys, key, klen) : VL_EPARSE;
+        if (rc == VL_OK)
+            rc = vw_pair (&st, key, klen, &vr);
     }
     if (!mpread_done (&r))
         return VL_EPARSE;

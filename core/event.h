@@ -14,6 +14,7 @@
 #define EVENT_MAX_TOPIC     255           /* bytes */
 #define EVENT_MAX_TAGS      64
 #define EVENT_MAX_DEPTH     8             /* nesting allowed inside unknown keys */
+#define EVENT_MAX_KEYS      64            /* pairs in one map (the event, or a map inside) */
 #define EVENT_ID_HEX        32            /* 16-byte BLAKE2b, hex */
 #define EVENT_HASH_HEX      32
 
@@ -51,15 +52,21 @@ vl_err_t event_set (char **field, const char *value);
 vl_err_t event_add_tag (event_t *self, const char *tag);
 
 /* Appends the msgpack encoding of SELF to OUT. Checks required fields,
- * topic length and UTF-8; VL_EINVAL if the event would not decode. */
+ * topic length and UTF-8; VL_EINVAL if the event would not decode.
+ * VL_ETOOBIG when the encoding is over EVENT_MAX_BYTES or does not fit
+ * in OUT's maximum (VL_ENOMEM when OUT cannot grow); on any error OUT is
+ * left as it was. */
 vl_err_t event_encode (const event_t *self, buf_t *out);
 
 /* Strict, hostile-safe decode of DATA (LEN bytes) into *OUT (zeroed first;
  * the caller frees it with event_clear, also after an error).
  * Rejects: more than EVENT_MAX_BYTES, truncated or trailing bytes, non-map
- * top level, non-string keys, wrong value types, missing required keys,
- * invalid UTF-8, containers whose counts exceed the bytes left, nesting
- * deeper than EVENT_MAX_DEPTH. Unknown keys are skipped. */
+ * top level, wrong value types, missing required keys, containers whose
+ * counts exceed the bytes left, nesting deeper than EVENT_MAX_DEPTH, and
+ * at every level (inside unknown keys too): a map key that is not a str
+ * or comes twice in its map, a str (key or value) with a NUL or invalid
+ * UTF-8 (VL_EUTF8), a map of more than EVENT_MAX_KEYS pairs (VL_ETOOBIG),
+ * any ext value. Unknown keys are otherwise skipped (not copied). */
 vl_err_t event_decode (const void *data, size_t len, event_t *out);
 
 /* A validated event, read in place: every pointer points into the bytes

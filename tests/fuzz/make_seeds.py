@@ -36,6 +36,22 @@ out('fuzz_replay', 'wrong_types.mp', mp({'op': 3, 'after': 'x', 'prefixes': 'un.
 out('fuzz_replay', 'not_map.mp', mp(['replay', 0]))
 out('fuzz_replay', 'bin_prefix.mp', b'\x81\xa8prefixes\x91\xc4\x03un.')
 
+# ---- events: unknown and repeated keys (docs/protocol.md, Events)
+base = {'v': 1, 'id': '442a44457137672b3218c1007dc8f76a', 'type': 'new', 'source': 'un-ctitf',
+        'topic': 'un.ctitf'}
+head = lambda extra: bytes([0x80 + 5 + extra]) + mp(base)[1:]   # fixmap, EXTRA pairs follow
+out('fuzz_event', 'unknown_bad_utf8.mp', head(1) + b'\xa1x\xa3\xc3\x28\x41')
+out('fuzz_event', 'unknown_nul.mp', head(1) + b'\xa1x\xa3a\x00b')
+out('fuzz_event', 'unknown_key_bad_utf8.mp', head(1) + b'\xa2k\xff\xc0')
+out('fuzz_event', 'unknown_int_key.mp', head(1) + b'\xa1x\x81\x01\xc0')
+out('fuzz_event', 'unknown_dup_key.mp', head(1) + b'\xa1x\x82\xa1a\x01\xa1a\x02')
+out('fuzz_event', 'top_dup_key.mp', head(2) + b'\xa1x\x01\xa1x\x02')
+out('fuzz_event', 'dup_detected.mp', head(2) + b'\xa8detected\x01\xa8detected\x02')
+out('fuzz_event', 'unknown_ext_timestamp.mp', head(1) + b'\xa1x\xc7\x03\xff\x00\x00\x00')
+out('fuzz_event', 'unknown_map_65.mp', head(1) + b'\xa1x' + mp({'k%d' % i: i for i in range(65)}))
+out('fuzz_event', 'unknown_fine.mp', head(1) + b'\xa1x' + mp({'b': b'\xff', 'f': 2.5, 's': 'été',
+                                                                 'm': {'a': [None, True]}}))
+
 # ---- journal segments (format: broker/journal.h)
 def crc32c(data, crc=0):
     crc ^= 0xffffffff

@@ -9,6 +9,7 @@ import msgpack
 import zmq
 
 STORED, DUPLICATE, REJECTED, UNAVAILABLE = 0, 1, 2, 3
+EVENT_MAX_BYTES = 1024 * 1024   # never send more: see "Size limits"
 
 
 def make_event(topic, title, url, source="example", type_="new", **extra):
@@ -37,8 +38,10 @@ class Publisher:
     def publish(self, event, timeout_ms=5000, attempts=10):
         """Returns (status, seq). Resends the same bytes on timeout and after
         UNAVAILABLE: the broker answers DUPLICATE if the first copy was
-        stored after all."""
+        stored after all. An event over the limit is refused here, unsent."""
         body = msgpack.packb(event)
+        if len(body) > EVENT_MAX_BYTES:
+            raise ValueError("event too large: %d bytes (limit %d)" % (len(body), EVENT_MAX_BYTES))
         self.token += 1
         token = struct.pack(">Q", self.token)
         for _ in range(attempts):

@@ -105,6 +105,42 @@ event_encode_refuses_invalid (void **state)
     buf_free (&b);
 }
 
+/* A summary of 1.1 MB: over EVENT_MAX_BYTES whether the buffer is capped
+ * at the limit (the write fails half way: `veille pub`) or not; the
+ * buffer is left as it was, never holding a cut event. */
+static void
+event_encode_too_big_is_an_error_not_a_cut_event (void **state)
+{
+    (void) state;
+    event_t e;
+    sample (&e);
+    char *big = malloc (1100 * 1000 + 1);
+    assert_non_null (big);
+    memset (big, 'a', 1100 * 1000);
+    big[1100 * 1000] = '\0';
+    event_set (&e.summary, big);
+    free (big);
+    size_t caps[] = { EVENT_MAX_BYTES, 1u << 24 }   /* the cap, then room for all: both too big */;
+    for (size_t i = 0; i < 2; i++) {
+        buf_t b;
+        buf_init (&b, caps[i]);
+        buf_puts (&b, "xy");
+        assert_int_equal (event_encode (&e, &b), VL_ETOOBIG);
+        assert_int_equal (b.len, 2);
+        assert_string_equal (b.data, "xy");
+        buf_free (&b);
+    }
+    event_set (&e.summary, "short again");
+    buf_t b;
+    buf_init (&b, EVENT_MAX_BYTES);
+    assert_int_equal (event_encode (&e, &b), VL_OK);
+    event_t out;
+    assert_int_equal (event_decode (b.data, b.len, &out), VL_OK);
+    event_clear (&out);
+    buf_free (&b);
+    event_clear (&e);
+}
+
 static void
 event_decode_rejects_truncated_and_trailing (void **state)
 {
@@ -315,6 +351,7 @@ main (void)
         cmocka_unit_test (event_round_trip_keeps_every_field),
         cmocka_unit_test (event_id_is_stable_and_distinct),
         cmocka_unit_test (event_encode_refuses_invalid),
+        cmocka_unit_test (event_encode_too_big_is_an_error_not_a_cut_event),
         cmocka_unit_test (event_decode_rejects_truncated_and_trailing),
         cmocka_unit_test (event_decode_catalogue_of_bad_maps),
         cmocka_unit_test (event_decode_rejects_huge_length_prefixes),

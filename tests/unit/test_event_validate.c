@@ -1,7 +1,9 @@
 /* test_event_validate: event_validate (in place, no allocation) must give
  * exactly the verdict of event_decode (same accept/reject, same error code)
  * on the fuzz corpus, on hand-made edge cases and on many deterministic
- * mutations of both; on success the view must match the decoded event. */
+ * mutations of both; on success the view must match the decoded event.
+ * The strict rules for unknown and repeated keys are also checked against
+ * their expected verdicts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -263,6 +265,146 @@ static void f_long_text (msgpack_packer *pk)
     kv (pk, "diff", s);
 }
 
+/* ---- unknown keys and repeated keys (issue #15, item 4) ------------ */
+
+static void f_unknown_bad_utf8 (msgpack_packer *pk)   /* str a3 c3 28 41 */
+{
+    key (pk, "x"); msgpack_pack_str_with_body (pk, "\xc3\x28\x41", 3);
+}
+static void f_unknown_nul (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_str_with_body (pk, "a\0b", 3);
+}
+static void f_unknown_bad_key (msgpack_packer *pk)
+{
+    msgpack_pack_str_with_body (pk, "k\xff", 2); msgpack_pack_nil (pk);
+}
+static void f_unknown_deep_bad_utf8 (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_array (pk, 2); msgpack_pack_nil (pk);
+    msgpack_pack_map (pk, 1); key (pk, "k"); msgpack_pack_array (pk, 1);
+    msgpack_pack_str_with_body (pk, "\xed\xa0\x80", 3);   /* surrogate */
+}
+static void f_unknown_map_bad_key (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_map (pk, 1);
+    msgpack_pack_str_with_body (pk, "\xc3", 1); msgpack_pack_nil (pk);
+}
+static void f_unknown_int_key (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_map (pk, 1); msgpack_pack_int (pk, 1); msgpack_pack_nil (pk);
+}
+static void f_unknown_bin_key (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_map (pk, 1);
+    msgpack_pack_bin_with_body (pk, "k", 1); msgpack_pack_nil (pk);
+}
+static void f_unknown_dup_key (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_map (pk, 3);
+    kv (pk, "a", "1"); kv (pk, "b", "2"); kv (pk, "a", "3");
+}
+static void f_top_dup_unknown (msgpack_packer *pk) { kv (pk, "x", "1"); kv (pk, "x", "1"); }
+static void f_dup_detected (msgpack_packer *pk)
+{
+    key (pk, "detected"); msgpack_pack_int32 (pk, 7);
+    key (pk, "detected"); msgpack_pack_int32 (pk, 7);
+}
+static void f_nil_then_title (msgpack_packer *pk)
+{
+    key (pk, "title"); msgpack_pack_nil (pk);
+    kv (pk, "title", "a");
+}
+static void f_unknown_ext (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_ext_with_body (pk, "\0\0\0", 3, -1);   /* bad timestamp */
+}
+static void f_unknown_fixext (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_array (pk, 1); msgpack_pack_ext_with_body (pk, "abcd", 4, 1);
+}
+static void pack_map_of (msgpack_packer *pk, int n)
+{
+    msgpack_pack_map (pk, (uint32_t) n);
+    for (int i = 0; i < n; i++) {
+        char k[16];
+        snprintf (k, sizeof k, "k%d", i);
+        key (pk, k);
+        msgpack_pack_int (pk, i);
+    }
+}
+static void f_unknown_map_max (msgpack_packer *pk) { key (pk, "x"); pack_map_of (pk, EVENT_MAX_KEYS); }
+static void f_unknown_map_over (msgpack_packer *pk)
+{
+    key (pk, "x"); pack_map_of (pk, EVENT_MAX_KEYS + 1);
+}
+static void f_top_keys_max (msgpack_packer *pk)   /* 5 required + 59 */
+{
+    for (int i = 0; i < EVENT_MAX_KEYS - 5; i++) {
+        char k[16];
+        snprintf (k, sizeof k, "u%d", i);
+        key (pk, k);
+        msgpack_pack_true (pk);
+    }
+}
+static void f_top_keys_over (msgpack_packer *pk)
+{
+    f_top_keys_max (pk);
+    key (pk, "one_more"); msgpack_pack_nil (pk);
+}
+static void f_unknown_fine (msgpack_packer *pk)
+{
+    key (pk, "x"); msgpack_pack_map (pk, 4);
+    key (pk, "bin"); msgpack_pack_bin_with_body (pk, "\xff\0", 2);
+    key (pk, "f"); msgpack_pack_double (pk, 2.5);
+    key (pk, "s"); msgpack_pack_str_with_body (pk, "\xc3\xa9t\xc3\xa9", 5);
+    key (pk, "m"); msgpack_pack_map (pk, 1); kv (pk, "a", "b");
+    key (pk, "\xe2\x82\xac"); msgpack_pack_array (pk, 0);
+}
+
+static const struct {
+    fill_fn  fill;
+    size_t   extra;
+    vl_err_t want;
+} strict_cases[] = {
+    { f_unknown_bad_utf8, 1, VL_EUTF8 }, { f_unknown_nul, 1, VL_EUTF8 },
+    { f_unknown_bad_key, 1, VL_EUTF8 }, { f_unknown_deep_bad_utf8, 1, VL_EUTF8 },
+    { f_unknown_map_bad_key, 1, VL_EUTF8 }, { f_unknown_int_key, 1, VL_EPARSE },
+    { f_unknown_bin_key, 1, VL_EPARSE }, { f_unknown_dup_key, 1, VL_EPARSE },
+    { f_top_dup_unknown, 2, VL_EPARSE }, { f_dup_detected, 2, VL_EPARSE },
+    { f_nil_then_title, 2, VL_EPARSE }, { f_unknown_ext, 1, VL_EPARSE },
+    { f_unknown_fixext, 1, VL_EPARSE }, { f_unknown_map_max, 1, VL_OK },
+    { f_unknown_map_over, 1, VL_ETOOBIG }, { f_top_keys_max, EVENT_MAX_KEYS - 5, VL_OK },
+    { f_top_keys_over, EVENT_MAX_KEYS - 4, VL_ETOOBIG }, { f_unknown_fine, 2, VL_OK },
+};
+
+/* Both functions give the expected verdict on each case (and agree on
+ * its mutations). */
+static void
+unknown_and_repeated_keys_are_checked_strictly (void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof strict_cases / sizeof strict_cases[0]; i++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, (uint32_t) (5 + strict_cases[i].extra));
+        required (&pk);
+        strict_cases[i].fill (&pk);
+        event_t e;
+        event_view_t v;
+        vl_err_t rd = event_decode (sb.data, sb.size, &e);
+        event_clear (&e);
+        if (rd != strict_cases[i].want)
+            fprintf (stderr, "strict case %zu: got %d want %d\n", i, rd, strict_cases[i].want);
+        assert_int_equal (rd, strict_cases[i].want);
+        assert_int_equal (event_validate (sb.data, sb.size, &v), strict_cases[i].want);
+        agree_with_mutations ((const unsigned char *) sb.data, sb.size, 300);
+        msgpack_sbuffer_destroy (&sb);
+    }
+}
+
 static const struct {
     fill_fn fill;
     size_t  extra;
@@ -307,6 +449,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (corpus_and_mutations_agree),
         cmocka_unit_test (edge_cases_and_their_mutations_agree),
+        cmocka_unit_test (unknown_and_repeated_keys_are_checked_strictly),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

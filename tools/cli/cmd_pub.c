@@ -56,8 +56,9 @@ s_usage (FILE *fp)
         "defaults for missing keys). `id` is derived from source, url/title, type\n"
         "and content when missing, `detected` is set to now. Waits for the\n"
         "broker's ack of every event, then prints stored/duplicate/rejected\n"
-        "counts on stderr. Exit 0 if every event was stored or duplicate, 1\n"
-        "otherwise, 2 on usage errors.\n"
+        "counts on stderr. An event over %d bytes encoded (the broker's limit)\n"
+        "is not sent: `too large`. Exit 0 if every event was stored or\n"
+        "duplicate, 1 otherwise, 2 on usage errors.\n"
         "\n"
         "options:\n"
         "  -p, --publish EP       broker publish endpoint (default %s)\n"
@@ -73,7 +74,7 @@ s_usage (FILE *fp)
         "      --curve-secret F   client secret key file (enables CURVE)\n"
         "      --curve-server F   broker public key file\n"
         "  -h, --help             this help\n",
-        WIRE_DEFAULT_PUBLISH);
+        EVENT_MAX_BYTES, WIRE_DEFAULT_PUBLISH);
 }
 
 /* Fills the missing fields of EV from the defaults, then id and detected. */
@@ -152,9 +153,13 @@ s_send (pub_run_t *run, const pub_opts_t *o, event_t *ev, uint64_t tag, int64_t 
 {
     buf_reset (&run->enc);
     vl_err_t rc = ev->topic ? event_encode (ev, &run->enc) : VL_EINVAL;
-    if (rc != VL_OK) {
+    if (rc == VL_ETOOBIG)
+        fprintf (stderr, "veille pub: event %" PRIu64 " is too large (limit %d bytes)\n", tag,
+                 EVENT_MAX_BYTES);
+    else if (rc != VL_OK)
         fprintf (stderr, "veille pub: event %" PRIu64 " is invalid (%s): %s\n", tag,
                  ev->topic ? "bad field, topic or UTF-8" : "no topic", vl_strerror (rc));
+    if (rc != VL_OK) {
         run->invalid++;
         return true;
     }
@@ -224,7 +229,8 @@ s_pub_lines (pub_run_t *run, const pub_opts_t *o, buf_t *in, bool *skipping,
     memmove (in->data, in->data + start, in->len - start);
     in->len -= start;
     if (in->len > PUB_LINE_MAX) {
-        fprintf (stderr, "veille pub: line %" PRIu64 ": too long\n", *lineno + 1);
+        fprintf (stderr, "veille pub: line %" PRIu64 ": too long (limit %u bytes)\n",
+                 *lineno + 1, PUB_LINE_MAX);
         run->invalid++;
         *skipping = true;
         in->len = 0;
