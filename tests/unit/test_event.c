@@ -120,7 +120,7 @@ event_encode_too_big_is_an_error_not_a_cut_event (void **state)
     big[1100 * 1000] = '\0';
     event_set (&e.summary, big);
     free (big);
-    size_t caps[] = { EVENT_MAX_BYTES, 1u << 24 }   /* the cap, then room for all: both too big */;
+    size_t caps[] = { EVENT_MAX_BYTES, 1u << 24 };   /* the cap, then room for all */
     for (size_t i = 0; i < 2; i++) {
         buf_t b;
         buf_init (&b, caps[i]);
