@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "feed_parse.h"
+#include "feed_date.h"
 #include "json_parse.h"
 #include "log.h"
 #include "text_norm.h"
@@ -86,7 +86,7 @@ static bool
 field_date (json_t *v, int64_t *out)
 {
     if (json_is_string (v))
-        return feed_parse_date (json_string_value (v), out);
+        return feed_date_parse (json_string_value (v), out);
     double d;
     if (json_is_integer (v))
         d = (double) json_integer_value (v);
