@@ -328,7 +328,7 @@ typedef struct {
 
 /* Fills ITEM from F; returns VL_ENOMEM on OOM. */
 static vl_err_t
-fill_item (item_t *item, const fields_t *f)
+fill_item (parsed_item_t *item, const fields_t *f)
 {
     item->title = node_text (f->title, f->title_kind, false, ITEM_MAX_TITLE);
     if (f->link_url)
@@ -472,7 +472,7 @@ add_entry (const xmlNode *n, feed_kind_t kind, item_idset_t *seen, item_list_t *
         rdf_fields (n, &f);
     else
         rss_fields (n, &f);
-    item_t *item = item_list_add (out);
+    parsed_item_t *item = item_list_add (out);
     if (!item) {
         free (f.link_url);
         free (f.about);

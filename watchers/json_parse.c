@@ -111,7 +111,7 @@ static const char *const SUMMARY_DEF[] = { "summary", "description", "content", 
 static vl_err_t
 add_record (const source_t *src, json_t *rec, const char *base_url, item_list_t *out)
 {
-    item_t *item = item_list_add (out);
+    parsed_item_t *item = item_list_add (out);
     if (!item)
         return out->n >= ITEM_MAX_ITEMS ? VL_ETOOBIG : VL_ENOMEM;
     item->identity = field_text (field (rec, src->json_id, ID_DEF), false, false, 1024);

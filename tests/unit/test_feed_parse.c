@@ -35,7 +35,7 @@ parse_fixture (const char *rel, const char *base, item_list_t *out)
     assert_int_equal (feed_parse (body, len, base, out), VL_OK);
     free (body);
     for (size_t i = 0; i < out->n; i++) {
-        const item_t *it = &out->items[i];
+        const parsed_item_t *it = &out->items[i];
         assert_non_null (it->identity);
         assert_non_null (it->title);
         assert_true (util_utf8_valid (it->title, strlen (it->title)));
@@ -52,7 +52,7 @@ rss2_items_fields_and_typography (void **state)
     item_list_t l = { 0 };
     parse_fixture ("feeds/press-rss2.xml", "https://press.example.org/feed", &l);
     assert_int_equal (l.n, 2);
-    item_t *a = &l.items[0], *b = &l.items[1];
+    parsed_item_t *a = &l.items[0], *b = &l.items[1];
     assert_string_equal (a->identity, "strategies-2016-0001");
     assert_string_equal (a->title, "La France et le Royaume-Uni veulent un accès aux communications chiffrées");
     assert_string_equal (a->link, "https://www.strategies.example/actualites/chiffrement-acces");
@@ -106,7 +106,7 @@ atom_links_kinds_and_dates (void **state)
     item_list_t l = { 0 };
     parse_fixture ("feeds/press-atom.xml", "https://feeds.example/silicon.atom", &l);
     assert_int_equal (l.n, 2);
-    item_t *a = &l.items[0], *b = &l.items[1];
+    parsed_item_t *a = &l.items[0], *b = &l.items[1];
     assert_string_equal (a->identity, "tag:silicon.example,2015:108000");
     /* type="html" title: <b> stripped */
     assert_string_equal (a->title, "Cyber-sécurité : le gouvernement favorise un plan d’actions face au terrorisme");
