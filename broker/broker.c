@@ -47,7 +47,7 @@ typedef struct {
     bool          valid;      /* passed s_validate; KEY is its dedup key */
     bool          revoked;    /* its key was removed since it connected (auth.h) */
     unsigned char key[DEDUP_KEY_LEN];
-} item_t;
+} batch_msg_t;
 
 struct broker {
     broker_opts_t     opts;
@@ -58,7 +58,7 @@ struct broker {
     replay_t         *replay;
     connlimit_t      *rep_limit;      /* replay_connections */
     auth_t           *auth;           /* NULL without CURVE */
-    item_t           *items;
+    batch_msg_t      *msgs;           /* the batch being received, max_batch */
     acks_t           *acks;           /* STORED/DUPLICATE acks of a batch */
     zmq_msg_t         scratch;
     broker_counters_t c;
@@ -295,14 +295,14 @@ s_init (broker_t *self, const broker_opts_t *opts)
     vl_err_t rc = s_copy_opts (&self->opts, opts);
     if (rc != VL_OK)
         return rc;
-    self->items = calloc ((size_t) self->opts.max_batch, sizeof *self->items);
+    self->msgs = calloc ((size_t) self->opts.max_batch, sizeof *self->msgs);
     self->acks = acks_new ((size_t) self->opts.max_batch);
-    if (!self->items || !self->acks)
+    if (!self->msgs || !self->acks)
         return VL_ENOMEM;
     for (int i = 0; i < self->opts.max_batch; i++) {
-        zmq_msg_init (&self->items[i].rid);
-        zmq_msg_init (&self->items[i].topic);
-        zmq_msg_init (&self->items[i].event);
+        zmq_msg_init (&self->msgs[i].rid);
+        zmq_msg_init (&self->msgs[i].topic);
+        zmq_msg_init (&self->msgs[i].event);
     }
     zmq_msg_init (&self->scratch);
     self->journal = journal_open (self->opts.journal_dir, &self->opts.journal, &rc);
@@ -351,16 +351,16 @@ broker_destroy (broker_t **self_p)
     if (!self_p || !*self_p)
         return;
     broker_t *self = *self_p;
-    if (self->items)
+    if (self->msgs)
         for (int i = 0; i < self->opts.max_batch; i++) {
-            zmq_msg_close (&self->items[i].rid);
-            zmq_msg_close (&self->items[i].topic);
-            zmq_msg_close (&self->items[i].event);
+            zmq_msg_close (&self->msgs[i].rid);
+            zmq_msg_close (&self->msgs[i].topic);
+            zmq_msg_close (&self->msgs[i].event);
         }
     zmq_msg_close (&self->scratch);
     connlimit_destroy (&self->rep_limit);
     broker_metrics_destroy (&self->mx);
-    free (self->items);
+    free (self->msgs);
     acks_destroy (&self->acks);
     dedup_destroy (&self->dedup);
     if (self->pub)
@@ -417,7 +417,7 @@ broker_counters (const broker_t *self, broker_counters_t *out)
  * Frames after the routing id: token (copied out), topic, event; extra
  * frames are read and dropped (IT->frames counts them all). */
 static bool
-s_recv_item (broker_t *self, item_t *it)
+s_recv_msg (broker_t *self, batch_msg_t *it)
 {
     if (zmq_msg_recv (&it->rid, self->pub, ZMQ_DONTWAIT) < 0)
         return false;
@@ -461,7 +461,7 @@ s_topic_reserved (const char *topic, size_t len)
  * REJECT_NONE, else returns the reason (and *DETAIL some static detail or
  * NULL). */
 static reject_reason_t
-s_validate (item_t *it, unsigned char key[DEDUP_KEY_LEN], const char **detail)
+s_validate (batch_msg_t *it, unsigned char key[DEDUP_KEY_LEN], const char **detail)
 {
     *detail = NULL;
     if (it->frames != 3)
@@ -490,7 +490,7 @@ s_validate (item_t *it, unsigned char key[DEDUP_KEY_LEN], const char **detail)
 }
 
 static void
-s_set (item_t *it, uint8_t status, uint64_t seq, const char *reason)
+s_set (batch_msg_t *it, uint8_t status, uint64_t seq, const char *reason)
 {
     it->status = status;
     it->seq = seq;
@@ -516,7 +516,7 @@ s_can_store (const broker_t *self)
 
 /* The reason text of IT's ack (reason, then ": detail" if any) in TEXT. */
 static const char *
-s_reason_text (const item_t *it, char *text, size_t cap)
+s_reason_text (const batch_msg_t *it, char *text, size_t cap)
 {
     snprintf (text, cap, "%s%s%s", it->reason, it->detail ? ": " : "",
               it->detail ? it->detail : "");
@@ -526,7 +526,7 @@ s_reason_text (const item_t *it, char *text, size_t cap)
 /* IT is REJECTED for WHY (and IT->detail): counted by reason and logged,
  * rate-limited, with the peer's address and CURVE key name. */
 static void
-s_reject (broker_t *self, item_t *it, reject_reason_t why)
+s_reject (broker_t *self, batch_msg_t *it, reject_reason_t why)
 {
     s_set (it, WIRE_ACK_REJECTED, 0, reject_text (why));
     self->c.rejected_by[why]++;
@@ -543,7 +543,7 @@ s_reject (broker_t *self, item_t *it, reject_reason_t why)
 /* Validates IT (the verdict and dedup key are kept in IT) and prefetches
  * its dedup slot, so that s_process of the batch does not wait on memory. */
 static void
-s_check (broker_t *self, item_t *it)
+s_check (broker_t *self, batch_msg_t *it)
 {
     reject_reason_t why = s_validate (it, it->key, &it->detail);
     it->valid = why == REJECT_NONE;
@@ -557,7 +557,7 @@ s_check (broker_t *self, item_t *it)
  * batch must be committed before IT can be appended (nothing was done for
  * IT). */
 static vl_err_t
-s_process (broker_t *self, item_t *it)
+s_process (broker_t *self, batch_msg_t *it)
 {
     const unsigned char *key = it->key;
     uint64_t seq;
@@ -590,7 +590,7 @@ s_process (broker_t *self, item_t *it)
 }
 
 static void
-s_send_ack (broker_t *self, item_t *it)
+s_send_ack (broker_t *self, batch_msg_t *it)
 {
     unsigned char seq[WIRE_SEQ_LEN];
     util_put_be64 (seq, it->seq);
@@ -608,7 +608,7 @@ s_send_ack (broker_t *self, item_t *it)
 
 /* Fan-out of a stored event; a slow subscriber just misses it (no NODROP). */
 static void
-s_fan_out (broker_t *self, item_t *it)
+s_fan_out (broker_t *self, batch_msg_t *it)
 {
     unsigned char seq[WIRE_SEQ_LEN];
     util_put_be64 (seq, it->seq);
@@ -619,7 +619,7 @@ s_fan_out (broker_t *self, item_t *it)
 }
 
 static void
-s_item_reset (item_t *it)
+s_msg_reset (batch_msg_t *it)
 {
     zmq_msg_close (&it->rid);
     zmq_msg_close (&it->topic);
@@ -637,7 +637,7 @@ s_batch_failed (broker_t *self, size_t from, size_t n, vl_err_t rc)
     uint64_t head = journal_head (self->journal);
     dedup_rollback (self->dedup);
     for (size_t i = from; i < n; i++) {
-        item_t *it = &self->items[i];
+        batch_msg_t *it = &self->msgs[i];
         bool pending = it->status == WIRE_ACK_STORED
                        || (it->status == WIRE_ACK_DUPLICATE && it->seq > head);
         if (pending)
@@ -653,7 +653,7 @@ s_flush (broker_t *self, size_t from, size_t n)
 {
     bool any = false;
     for (size_t i = from; i < n && !any; i++)
-        any = self->items[i].status == WIRE_ACK_STORED;
+        any = self->msgs[i].status == WIRE_ACK_STORED;
     if (any) {
         vl_err_t rc = journal_commit (self->journal);
         if (rc != VL_OK)
@@ -668,7 +668,7 @@ s_flush (broker_t *self, size_t from, size_t n)
         }
     }
     for (size_t i = from; i < n; i++) {
-        item_t *it = &self->items[i];
+        batch_msg_t *it = &self->msgs[i];
         switch (it->status) {
         case WIRE_ACK_STORED: self->c.stored++; break;
         case WIRE_ACK_DUPLICATE: self->c.duplicates++; break;
@@ -682,7 +682,7 @@ s_flush (broker_t *self, size_t from, size_t n)
             s_send_ack (self, it);
         if (it->status == WIRE_ACK_STORED)
             s_fan_out (self, it);
-        s_item_reset (it);
+        s_msg_reset (it);
     }
     acks_flush (self->acks, self->pub);
 }
@@ -697,23 +697,23 @@ s_publish_batch (broker_t *self)
     /* messages of revoked keys are dropped unanswered (auth.h); at most
      * 2 x max_batch messages read per batch, so a flood of them cannot
      * hold the loop */
-    for (size_t got = 0; n < max && got < 2 * max && s_recv_item (self, &self->items[n]);
+    for (size_t got = 0; n < max && got < 2 * max && s_recv_msg (self, &self->msgs[n]);
          got++) {
-        if (self->items[n].revoked) {
-            s_item_reset (&self->items[n]);
+        if (self->msgs[n].revoked) {
+            s_msg_reset (&self->msgs[n]);
             continue;
         }
         self->c.received++;
-        s_check (self, &self->items[n++]);
+        s_check (self, &self->msgs[n++]);
     }
     size_t from = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s_process (self, &self->items[i]) != VL_EAGAIN)
+        if (s_process (self, &self->msgs[i]) != VL_EAGAIN)
             continue;
         s_flush (self, from, i);
         from = i;
-        if (s_process (self, &self->items[i]) == VL_EAGAIN)
-            s_set (&self->items[i], WIRE_ACK_UNAVAILABLE, 0, "journal busy");
+        if (s_process (self, &self->msgs[i]) == VL_EAGAIN)
+            s_set (&self->msgs[i], WIRE_ACK_UNAVAILABLE, 0, "journal busy");
     }
     s_flush (self, from, n);
 }

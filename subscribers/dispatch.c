@@ -46,7 +46,7 @@ typedef struct {
     size_t     rawlen;
     int64_t    offered;    /* mono ms when veille-sub got it (age metric) */
     bool       carried;    /* from the carry table: remove it there once settled */
-} item_t;
+} queued_event_t;
 
 /* An event enqueued above the sink's fed_mark (main thread only). After a
  * re-subscription the replay offers these again; they are skipped here so
@@ -61,8 +61,8 @@ typedef struct {
 
 /* A queue slot: an event, or a mark when ITEM is NULL. */
 typedef struct {
-    item_t  *item;
-    uint64_t mark;
+    queued_event_t *item;
+    uint64_t        mark;
 } slot_t;
 
 typedef struct {
@@ -98,10 +98,10 @@ typedef struct {
     uint64_t  cursor;
     int64_t   last_delivery;       /* mono ms */
     int       reopen_seen;
-    item_t  **held;                /* accepted by a batching sink, not yet flushed */
+    queued_event_t **held;         /* accepted by a batching sink, not yet flushed */
     size_t    nheld, held_cap;
     uint64_t  held_mark;
-    item_t  **left;                /* of a batch cut by stop: never attempted */
+    queued_event_t **left;         /* of a batch cut by stop: never attempted */
     size_t    nleft, left_cap;
     idset_t   ids;                 /* delivered window (cap 0: SQLite only) */
     bool      stalled;             /* a write keeps failing (see stall()) */
@@ -131,10 +131,10 @@ struct dispatch {
     bool        started;
 };
 
-/* --- items ------------------------------------------------------------- */
+/* --- queued events ----------------------------------------------------- */
 
 static void
-item_unref (item_t *it)
+queued_event_unref (queued_event_t *it)
 {
     if (it && atomic_fetch_sub (&it->refs, 1) == 1) {
         event_clear (&it->ev);
@@ -279,12 +279,12 @@ wsink_free (wsink_t *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->len; i++)
-        item_unref (w->ring[(w->head + i) % w->slots].item);
+        queued_event_unref (w->ring[(w->head + i) % w->slots].item);
     for (size_t i = 0; i < w->nheld; i++)
-        item_unref (w->held[i]);
+        queued_event_unref (w->held[i]);
     free (w->held);
     for (size_t i = 0; i < w->nleft; i++)
-        item_unref (w->left[i]);
+        queued_event_unref (w->left[i]);
     free (w->left);
     idset_free (&w->ids);
     free (w->fed);
@@ -400,7 +400,7 @@ dispatch_from_seq (const dispatch_t *self)
 
 /* Pushes a slot; false if the queue is full. */
 static bool
-push (wsink_t *w, item_t *it, uint64_t mark)
+push (wsink_t *w, queued_event_t *it, uint64_t mark)
 {
     pthread_mutex_lock (&w->mu);
     bool ok = true;
@@ -542,7 +542,7 @@ fed_prune (wsink_t *w, uint64_t mark)
 vl_err_t
 dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t len)
 {
-    item_t *it = calloc (1, sizeof *it);
+    queued_event_t *it = calloc (1, sizeof *it);
     if (!it)
         return VL_ENOMEM;
     atomic_init (&it->refs, 1);
@@ -555,7 +555,7 @@ dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t l
         if (rc != VL_ENOMEM)
             log_warn ("event seq %llu does not decode (%s): skipped",
                       (unsigned long long) seq, vl_strerror (rc));
-        item_unref (it);
+        queued_event_unref (it);
         return rc == VL_ENOMEM ? rc : VL_EPARSE;
     }
     memcpy (it->raw, data, len);
@@ -571,7 +571,7 @@ dispatch_offer_event (dispatch_t *self, uint64_t seq, const void *data, size_t l
         else
             suspend (w, seq);
     }
-    item_unref (it);
+    queued_event_unref (it);
     return VL_OK;
 }
 
@@ -754,7 +754,7 @@ store_state (wsink_t *w, state_writes_fn writes, const void *arg, const char *wh
 }
 
 typedef struct {
-    const item_t *it;
+    const queued_event_t *it;
     const char   *why;
     int           attempts;
 } dead_args_t;
@@ -763,7 +763,7 @@ static vl_err_t
 dead_writes (wsink_t *w, const void *arg)
 {
     const dead_args_t *a = arg;
-    const item_t *it = a->it;
+    const queued_event_t *it = a->it;
     vl_err_t rc = cursor_dead_add (w->db, w->name, it->seq, it->ev.topic, it->ev.id,
                                    it->raw, it->rawlen, a->why, a->attempts);
     if (rc == VL_OK) rc = cursor_record (w->db, w->name, it->ev.id, it->seq);
@@ -774,7 +774,7 @@ dead_writes (wsink_t *w, const void *arg)
 /* Parks IT as a dead letter; waits (stall) until that is stored. False if
  * stopped first: then IT is neither parked nor confirmed. */
 static bool
-park (wsink_t *w, item_t *it, const char *why, int attempts)
+park (wsink_t *w, queued_event_t *it, const char *why, int attempts)
 {
     dead_args_t a = { it, why, attempts };
     if (!store_state (w, dead_writes, &a, "cannot store a dead letter"))
@@ -895,7 +895,7 @@ after_failure (wsink_t *w, const sink_result_t *res, int attempt, char *why, siz
  * for as long as the outage has not outlasted the horizon (and max_attempts,
  * if set); a permanent one parks it at once. */
 static outcome_t
-deliver (wsink_t *w, item_t *it)
+deliver (wsink_t *w, queued_event_t *it)
 {
     sink_result_t res;
     char why[sizeof res.detail + 128];
@@ -928,10 +928,10 @@ deliver (wsink_t *w, item_t *it)
 }
 
 typedef struct {
-    item_t  **done;
-    size_t    ndone;
-    uint64_t  mark;
-    bool      settled;
+    queued_event_t **done;
+    size_t           ndone;
+    uint64_t         mark;
+    bool             settled;
 } batch_args_t;
 
 static vl_err_t
@@ -940,7 +940,7 @@ batch_writes (wsink_t *w, const void *arg)
     const batch_args_t *a = arg;
     vl_err_t rc = VL_OK;
     for (size_t i = 0; rc == VL_OK && i < a->ndone; i++) {
-        const item_t *it = a->done[i];
+        const queued_event_t *it = a->done[i];
         /* settled: the intents go all at once below; no verify: no intents */
         rc = a->settled || !w->sink->ops->verify ? cursor_record_seen (w->db, w->name, it->ev.id, it->seq)
                         : cursor_record (w->db, w->name, it->ev.id, it->seq);
@@ -958,7 +958,7 @@ batch_writes (wsink_t *w, const void *arg)
  * (stall) until that succeeds, so nothing more is delivered while the
  * state cannot be written. False if stopped first (nothing persisted). */
 static bool
-commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settled)
+commit_batch (wsink_t *w, queued_event_t **done, size_t ndone, uint64_t mark, bool settled)
 {
     if (ndone == 0 && mark <= w->cursor && !settled)
         return true;
@@ -975,7 +975,7 @@ commit_batch (wsink_t *w, item_t **done, size_t ndone, uint64_t mark, bool settl
 }
 
 static bool
-in_list (item_t **list, size_t n, const char *id)
+in_list (queued_event_t **list, size_t n, const char *id)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp (list[i]->ev.id, id) == 0)
@@ -984,7 +984,7 @@ in_list (item_t **list, size_t n, const char *id)
 }
 
 static bool
-is_dup (wsink_t *w, item_t *it, item_t **done, size_t ndone)
+is_dup (wsink_t *w, queued_event_t *it, queued_event_t **done, size_t ndone)
 {
     bool seen = false;
     if (in_list (done, ndone, it->ev.id) || in_list (w->held, w->nheld, it->ev.id))
@@ -997,11 +997,11 @@ is_dup (wsink_t *w, item_t *it, item_t **done, size_t ndone)
 }
 
 static void
-hold (wsink_t *w, item_t *it)
+hold (wsink_t *w, queued_event_t *it)
 {
     if (w->nheld == w->held_cap) {
         size_t cap = w->held_cap ? w->held_cap * 2 : 64;
-        item_t **g = realloc (w->held, cap * sizeof *g);
+        queued_event_t **g = realloc (w->held, cap * sizeof *g);
         if (!g)
             return;   /* not confirmed: replayed after a restart */
         w->held = g;
@@ -1069,11 +1069,11 @@ flush_held (wsink_t *w)
                some before failing: those are confirmed, the others parked */
             nconfirmed = 0;
             for (size_t i = 0; i < w->nheld; i++) {
-                item_t *it = w->held[i];
+                queued_event_t *it = w->held[i];
                 if (w->sink->ops->verify && w->sink->ops->verify (w->sink, it->ev.id))
                     w->held[nconfirmed++] = it;
                 else if (park (w, it, why, attempt))
-                    item_unref (it);
+                    queued_event_unref (it);
                 else {                    /* stopped: the rest stay held, unconfirmed */
                     for (size_t j = i; j < w->nheld; j++)
                         w->held[nconfirmed++] = w->held[j];
@@ -1096,7 +1096,7 @@ flush_held (wsink_t *w)
     /* flush_held runs after a whole batch: every intent of it is resolved */
     commit_batch (w, w->held, nconfirmed, w->held_mark, w->sink->ops->verify != NULL);
     for (size_t i = 0; i < nconfirmed; i++)
-        item_unref (w->held[i]);
+        queued_event_unref (w->held[i]);
     w->nheld = 0;
 }
 
@@ -1105,7 +1105,7 @@ flush_held (wsink_t *w)
 static bool
 process_items (wsink_t *w, slot_t *batch, size_t n, size_t *left)
 {
-    item_t *done[BATCH_MAX];
+    queued_event_t *done[BATCH_MAX];
     size_t ndone = 0;
     uint64_t mark = 0;
     int64_t first_done = 0;        /* mono ms of the oldest uncommitted delivery */
@@ -1117,7 +1117,7 @@ process_items (wsink_t *w, slot_t *batch, size_t n, size_t *left)
         return false;
     }
     for (size_t i = 0; i < n && ok; i++) {
-        item_t *it = batch[i].item;
+        queued_event_t *it = batch[i].item;
         w->batch_at = i;
         if (!it) {
             if (w->nheld)
@@ -1226,10 +1226,10 @@ wait_work (wsink_t *w)
 /* Up to REDRIVE_ROUND dead letters of the sink above row AFTER that were
  * parked for an outage, decoded. */
 typedef struct {
-    int64_t after;
-    int64_t row[REDRIVE_ROUND];
-    item_t *it[REDRIVE_ROUND];
-    size_t  n;
+    int64_t         after;
+    int64_t         row[REDRIVE_ROUND];
+    queued_event_t *it[REDRIVE_ROUND];
+    size_t          n;
 } redrive_round_t;
 
 static bool
@@ -1245,14 +1245,14 @@ redrive_collect (const cursor_dead_t *d, void *arg)
     redrive_round_t *r = arg;
     if (d->n <= r->after || !parked_for_outage (d->error))
         return true;
-    item_t *it = calloc (1, sizeof *it);
+    queued_event_t *it = calloc (1, sizeof *it);
     if (!it)
         return false;
     atomic_init (&it->refs, 1);
     it->seq = d->seq;
     it->offered = util_mono_ms ();
     if (event_decode (d->data, d->len, &it->ev) != VL_OK || !(it->raw = malloc (d->len ? d->len : 1))) {
-        item_unref (it);                  /* stays parked: --retry-dead reports it */
+        queued_event_unref (it);                  /* stays parked: --retry-dead reports it */
         return true;
     }
     memcpy (it->raw, d->data, d->len);
@@ -1272,7 +1272,7 @@ unpark_writes (wsink_t *w, const void *arg)
  * dead-letter table. False if the redrive must end (stop, or the sink
  * failed again: the next recovery starts it over). */
 static bool
-redrive_one (wsink_t *w, item_t *it, int64_t row, size_t *sent)
+redrive_one (wsink_t *w, queued_event_t *it, int64_t row, size_t *sent)
 {
     if (!wait_schedule (w))
         return false;
@@ -1320,7 +1320,7 @@ redrive (wsink_t *w)
             break;
         for (size_t i = 0; i < r.n; i++) {
             go = go && redrive_one (w, r.it[i], r.row[i], &sent);
-            item_unref (r.it[i]);
+            queued_event_unref (r.it[i]);
         }
         r.after = r.row[r.n - 1];
     }
@@ -1337,7 +1337,7 @@ keep_left (wsink_t *w, slot_t *batch, size_t from, size_t n)
             continue;
         if (w->nleft == w->left_cap) {
             size_t cap = w->left_cap ? w->left_cap * 2 : BATCH_MAX;
-            item_t **g = realloc (w->left, cap * sizeof *g);
+            queued_event_t **g = realloc (w->left, cap * sizeof *g);
             if (!g)
                 return;   /* replayed from the cursor, unless the journal is replaced */
             w->left = g;
@@ -1349,8 +1349,8 @@ keep_left (wsink_t *w, slot_t *batch, size_t from, size_t n)
 }
 
 typedef struct {
-    item_t **v;
-    size_t   n, cap;
+    queued_event_t **v;
+    size_t           n, cap;
 } carried_t;
 
 static bool
@@ -1359,13 +1359,13 @@ carried_load_one (const char *id, uint64_t seq, const void *data, size_t len, vo
     carried_t *c = arg;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
-        item_t **g = realloc (c->v, cap * sizeof *g);
+        queued_event_t **g = realloc (c->v, cap * sizeof *g);
         if (!g)
             return false;
         c->v = g;
         c->cap = cap;
     }
-    item_t *it = calloc (1, sizeof *it);
+    queued_event_t *it = calloc (1, sizeof *it);
     if (!it)
         return false;
     atomic_init (&it->refs, 1);
@@ -1375,7 +1375,7 @@ carried_load_one (const char *id, uint64_t seq, const void *data, size_t len, vo
     if (event_decode (data, len, &it->ev) != VL_OK || !(it->raw = malloc (len ? len : 1))) {
         log_warn ("carried event %s (old seq %llu) does not decode: dropped", id,
                   (unsigned long long) seq);
-        item_unref (it);
+        queued_event_unref (it);
         return true;
     }
     memcpy (it->raw, data, len);
@@ -1411,7 +1411,7 @@ deliver_carried (wsink_t *w)
         ok = process (w, batch, k, &left);   /* on stop, the rest stay in the table */
     }
     for (size_t i = 0; i < c.n; i++)
-        item_unref (c.v[i]);
+        queued_event_unref (c.v[i]);
     free (c.v);
     if (ok && w->nheld && w->sink->ops->flush_due
         && w->sink->ops->flush_due (w->sink) <= util_mono_ms ())
@@ -1454,7 +1454,7 @@ worker (void *arg)
         if (!ok)
             keep_left (w, batch, left, n);
         for (size_t i = 0; i < n; i++)
-            item_unref (batch[i].item);
+            queued_event_unref (batch[i].item);
         if (ok && w->nheld && w->sink->ops->flush_due
             && w->sink->ops->flush_due (w->sink) <= util_mono_ms ())
             flush_held (w);
@@ -1589,7 +1589,7 @@ dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out)
     out->queued = w->len;
     int64_t oldest = atomic_load (&w->oldest);      /* the event in progress, else the queue's */
     for (size_t k = 0; !oldest && k < w->len; k++) {
-        const item_t *it = w->ring[(w->head + k) % w->slots].item;
+        const queued_event_t *it = w->ring[(w->head + k) % w->slots].item;
         oldest = it ? it->offered : 0;
     }
     pthread_mutex_unlock (&w->mu);
@@ -1631,7 +1631,7 @@ dispatch_stop (dispatch_t *self)
 
 /* Stores ITEM as carried for sink W (see dispatch_carry). */
 static vl_err_t
-carry_one (dispatch_t *self, wsink_t *w, const item_t *it, size_t *n)
+carry_one (dispatch_t *self, wsink_t *w, const queued_event_t *it, size_t *n)
 {
     vl_err_t rc = cursor_carry_add (self->db, w->name, it->seq, it->ev.id, it->raw, it->rawlen);
     if (rc == VL_OK)
@@ -1652,7 +1652,7 @@ dispatch_carry (dispatch_t *self)
         for (size_t k = 0; rc == VL_OK && k < w->nleft; k++)
             rc = carry_one (self, w, w->left[k], &n);
         for (size_t k = 0; rc == VL_OK && k < w->len; k++) {
-            const item_t *it = w->ring[(w->head + k) % w->slots].item;
+            const queued_event_t *it = w->ring[(w->head + k) % w->slots].item;
             if (it)
                 rc = carry_one (self, w, it, &n);
         }

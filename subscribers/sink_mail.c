@@ -1,6 +1,7 @@
 /* sink_mail.c: SMTP delivery through libcurl. Headers are built here, with
  * every value cleaned to a single line; the subject is RFC 2047 encoded;
  * the body is a quoted-printable text/plain part (plus text/html). */
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +51,22 @@ put_address_list (buf_t *line, char *const *to)
     return rc;
 }
 
+/* The RFC 5322 date of NOW in UTC ("Sun, 06 Dec 2026 05:00:40 +0000")
+ * into OUT. Day and month names are English whatever the process locale
+ * (strftime_l in the "C" locale). VL_ENOMEM if that locale cannot be had. */
+static vl_err_t
+mail_date (time_t now, char *out, size_t size)
+{
+    struct tm tm;
+    locale_t c = newlocale (LC_ALL_MASK, "C", (locale_t) 0);
+    if (!c)
+        return VL_ENOMEM;
+    gmtime_r (&now, &tm);
+    size_t n = strftime_l (out, size, "%a, %d %b %Y %H:%M:%S +0000", &tm, c);
+    freelocale (c);
+    return n > 0 ? VL_OK : VL_ETOOBIG;
+}
+
 struct curl_slist *
 sink_mail_headers (const sink_mail_opts_t *o, const char *subject, const char *msgid_seed)
 {
@@ -57,15 +74,8 @@ sink_mail_headers (const sink_mail_opts_t *o, const char *subject, const char *m
     buf_t line;
     buf_init (&line, MAIL_HEADER_MAX);
     char date[64];
-    time_t now = time (NULL);
-    struct tm tm;
-    gmtime_r (&now, &tm);
-    static const char *const DAYS[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-    static const char *const MONTHS[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-    snprintf (date, sizeof date, "%s, %02d %s %04d %02d:%02d:%02d +0000", DAYS[tm.tm_wday],
-              tm.tm_mday, MONTHS[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    vl_err_t rc = buf_printf (&line, "Date: %s", date);
+    vl_err_t rc = mail_date (time (NULL), date, sizeof date);
+    if (rc == VL_OK) rc = buf_printf (&line, "Date: %s", date);
     if (rc == VL_OK) rc = add_line (&list, &line);
     if (rc == VL_OK) rc = buf_puts (&line, "From: ");
     if (rc == VL_OK) rc = format_clean (&line, o->from, strlen (o->from), 320, 0);

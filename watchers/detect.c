@@ -33,7 +33,7 @@ vl_err_t detect_queue (state_t *st, const event_t *ev, int64_t now_ms)
 }
 
 /* Fills the fields common to item events. */
-static vl_err_t item_event (const source_t *src, const item_t *it, const char *type,
+static vl_err_t item_event (const source_t *src, const parsed_item_t *it, const char *type,
                             int64_t now_ms, event_t *ev)
 {
     memset (ev, 0, sizeof *ev);
@@ -71,7 +71,7 @@ static vl_err_t add_tags (event_t *ev, char **tags, size_t ntags)
     return VL_OK;
 }
 
-vl_err_t detect_encode_new (const source_t *src, const item_t *it, int64_t now_ms,
+vl_err_t detect_encode_new (const source_t *src, const parsed_item_t *it, int64_t now_ms,
                             buf_t *out)
 {
     event_t ev;
@@ -88,7 +88,7 @@ vl_err_t detect_encode_new (const source_t *src, const item_t *it, int64_t now_m
  * version for `changed`, NULL for `new`. A `new` event without tags that
  * nobody watches (EMIT NULL) is queued from it->new_event when the parsing
  * thread encoded it already. */
-static vl_err_t emit_item (state_t *st, const source_t *src, const item_t *it,
+static vl_err_t emit_item (state_t *st, const source_t *src, const parsed_item_t *it,
                            const state_item_t *old, char **tags, size_t ntags,
                            int64_t now_ms, detect_emit_fn emit, void *arg)
 {
@@ -117,7 +117,8 @@ static vl_err_t emit_item (state_t *st, const source_t *src, const item_t *it,
 
 static int cmp_identity (const void *a, const void *b)
 {
-    const item_t *x = *(const item_t *const *) a, *y = *(const item_t *const *) b;
+    const parsed_item_t *x = *(const parsed_item_t *const *) a;
+    const parsed_item_t *y = *(const parsed_item_t *const *) b;
     int c = strcmp (x->identity, y->identity);
     if (c)
         return c;
@@ -128,7 +129,7 @@ static int cmp_identity (const void *a, const void *b)
  * (or that have none). Returns false on OOM. */
 static bool mark_duplicates (const item_list_t *items, bool *skip, size_t *ndup)
 {
-    const item_t **order = malloc ((items->n ? items->n : 1) * sizeof *order);
+    const parsed_item_t **order = malloc ((items->n ? items->n : 1) * sizeof *order);
     if (!order)
         return false;
     size_t n = 0;
@@ -151,7 +152,7 @@ static bool mark_duplicates (const item_list_t *items, bool *skip, size_t *ndup)
 /* Handles one kept item: store, compare, queue. Only the stored hash is
  * read for the comparison; the stored text only when the item changed and
  * an event needs the diff. */
-static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
+static vl_err_t detect_one (state_t *st, const source_t *src, const parsed_item_t *it,
                             int64_t pos, char **tags, size_t ntags, bool baseline,
                             bool fresh, int64_t now_ms, detect_emit_fn emit, void *arg,
                             detect_stats_t *s)
@@ -199,7 +200,7 @@ static vl_err_t detect_one (state_t *st, const source_t *src, const item_t *it,
 static vl_err_t emit_removed (state_t *st, const source_t *src, const state_item_ref_t *r,
                               int64_t now_ms, detect_emit_fn emit, void *arg)
 {
-    item_t it = { .identity = r->identity, .title = r->title, .link = r->link };
+    parsed_item_t it = { .identity = r->identity, .title = r->title, .link = r->link };
     memcpy (it.hash, r->hash, sizeof it.hash);
     event_t ev;
     vl_err_t e = item_event (src, &it, "removed", now_ms, &ev);
@@ -393,7 +394,7 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
     for (size_t i = 0; e == VL_OK && i < items->n; i++) {
         if (skip[i])
             continue;
-        const item_t *it = &items->items[i];
+        const parsed_item_t *it = &items->items[i];
         char **tags = NULL;
         size_t ntags = 0;
         if (kw && !keywords_check (kw, it, &tags, &ntags)) {

@@ -69,7 +69,7 @@ vl_err_t detect_source_event (const source_t *src, const char *type, const char 
  * filter (no tags). The parsing thread stores it in it->new_event; then
  * detect_items queues those bytes instead of encoding them again.
  * VL_EINVAL if the event does not encode, VL_ENOMEM. */
-vl_err_t detect_encode_new (const source_t *src, const item_t *it, int64_t now_ms,
+vl_err_t detect_encode_new (const source_t *src, const parsed_item_t *it, int64_t now_ms,
                             buf_t *out);
 
 /* Encodes EV and appends it to the outbox of ST (a transaction should be

@@ -2,7 +2,9 @@
  * Security: no entity substitution (XML_PARSE_NOENT off), no network, no
  * DTD loading; entity references are resolved by hand only for short
  * internal entities whose text holds no further reference, or for
- * undeclared HTML entity names (&eacute; in sloppy feeds). */
+ * undeclared HTML entity names (&eacute; in sloppy feeds). Bad entity
+ * references are repaired before parsing (entity_fix.h), dates read by
+ * feed_date.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE   /* memmem */
 #endif
@@ -17,6 +19,8 @@
 #include <libxml/uri.h>
 #include <utf8proc.h>
 #include "buf.h"
+#include "entity_fix.h"
+#include "feed_date.h"
 #include "feed_parse.h"
 #include "log.h"
 #include "text_norm.h"
@@ -95,227 +99,6 @@ bool
 feed_parse_detect (const char *body, size_t len)
 {
     return body && root_kind (body, len) != FEED_NONE;
-}
-
-/* ------------------------------------------------------------------ */
-/* dates                                                               */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t
-days_from_civil (int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned) (y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t) doe - 719468;
-}
-
-static bool
-valid_ymd (int y, int m, int d)
-{
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1)
-        return false;
-    int max = mdays[m - 1];
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        max = 29;
-    return d <= max;
-}
-
-static bool
-make_time (int y, int mo, int d, int h, int mi, int s, int off_min, int64_t *out)
-{
-    if (!valid_ymd (y, mo, d) || h > 23 || mi > 59 || s > 60)
-        return false;
-    *out = days_from_civil (y, (unsigned) mo, (unsigned) d) * 86400
-         + h * 3600 + mi * 60 + s - (int64_t) off_min * 60;
-    return true;
-}
-
-/* Reads exactly N digits. */
-static bool
-read_digits (const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit ((unsigned char) (*p)[i]))
-            return false;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return true;
-}
-
-static const char *
-skip_ws (const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-/* [+-]HH:MM or [+-]HHMM or Z. */
-static bool
-read_offset (const char **p, int *off)
-{
-    const char *s = *p;
-    if (*s == 'Z' || *s == 'z') {
-        *off = 0;
-        *p = s + 1;
-        return true;
-    }
-    if (*s != '+' && *s != '-')
-        return false;
-    int sign = *s == '-' ? -1 : 1, hh, mm;
-    s++;
-    if (!read_digits (&s, 2, &hh))
-        return false;
-    if (*s == ':')
-        s++;
-    if (!read_digits (&s, 2, &mm) || hh > 23 || mm > 59)
-        return false;
-    *off = sign * (hh * 60 + mm);
-    *p = s;
-    return true;
-}
-
-bool
-feed_parse_rfc3339 (const char *str, int64_t *out)
-{
-    if (!str)
-        return false;
-    const char *p = skip_ws (str);
-    int y, mo, d, h = 0, mi = 0, s = 0, off = 0;
-    if (!read_digits (&p, 4, &y) || *p++ != '-' || !read_digits (&p, 2, &mo)
-        || *p++ != '-' || !read_digits (&p, 2, &d))
-        return false;
-    if (*skip_ws (p) == '\0')
-        return make_time (y, mo, d, 0, 0, 0, 0, out);
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return false;
-    p++;
-    if (!read_digits (&p, 2, &h) || *p++ != ':' || !read_digits (&p, 2, &mi))
-        return false;
-    if (*p == ':') {
-        p++;
-        if (!read_digits (&p, 2, &s))
-            return false;
-        if (*p == '.' || *p == ',') {
-            p++;
-            if (!isdigit ((unsigned char) *p))
-                return false;
-            while (isdigit ((unsigned char) *p))
-                p++;
-        }
-    }
-    if (!read_offset (&p, &off))
-        return false;
-    if (*skip_ws (p) != '\0')
-        return false;
-    return make_time (y, mo, d, h, mi, s, off, out);
-}
-
-static int
-month_index (const char *p, size_t n)
-{
-    static const char *const months[] = { "jan", "feb", "mar", "apr", "may",
-        "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
-    if (n < 3)
-        return -1;
-    for (int i = 0; i < 12; i++)
-        if (strncasecmp (p, months[i], 3) == 0)
-            return i + 1;
-    return -1;
-}
-
-static bool
-zone_offset (const char *z, size_t n, int *off)
-{
-    static const struct { const char *name; int min; } zones[] = {
-        { "GMT", 0 }, { "UT", 0 }, { "UTC", 0 }, { "Z", 0 },
-        { "EST", -300 }, { "EDT", -240 }, { "CST", -360 }, { "CDT", -300 },
-        { "MST", -420 }, { "MDT", -360 }, { "PST", -480 }, { "PDT", -420 },
-        { "CET", 60 }, { "CEST", 120 }, { "BST", 60 },
-    };
-    for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++)
-        if (strlen (zones[i].name) == n && strncasecmp (z, zones[i].name, n) == 0) {
-            *off = zones[i].min;
-            return true;
-        }
-    return false;
-}
-
-bool
-feed_parse_rfc822 (const char *str, int64_t *out)
-{
-    if (!str)
-        return false;
-    const char *p = skip_ws (str);
-    /* optional weekday */
-    if (isalpha ((unsigned char) *p)) {
-        while (isalpha ((unsigned char) *p))
-            p++;
-        if (*p == ',')
-            p++;
-        p = skip_ws (p);
-    }
-    int d, y, h, mi, s = 0, off;
-    if (!isdigit ((unsigned char) *p))
-        return false;
-    d = *p++ - '0';
-    if (isdigit ((unsigned char) *p))
-        d = d * 10 + (*p++ - '0');
-    p = skip_ws (p);
-    const char *mon = p;
-    while (isalpha ((unsigned char) *p))
-        p++;
-    int mo = month_index (mon, (size_t) (p - mon));
-    if (mo < 0 || (p - mon != 3 && p - mon > 9))
-        return false;
-    if (*p == '.')
-        p++;
-    p = skip_ws (p);
-    const char *ys = p;
-    while (isdigit ((unsigned char) *p))
-        p++;
-    if (p - ys == 4)
-        y = atoi (ys);
-    else if (p - ys == 2)
-        y = atoi (ys) + (atoi (ys) < 50 ? 2000 : 1900);
-    else
-        return false;
-    p = skip_ws (p);
-    if (!read_digits (&p, 2, &h) || *p++ != ':' || !read_digits (&p, 2, &mi))
-        return false;
-    if (*p == ':') {
-        p++;
-        if (!read_digits (&p, 2, &s))
-            return false;
-    }
-    p = skip_ws (p);
-    if (*p == '+' || *p == '-') {
-        if (!read_offset (&p, &off))
-            return false;
-    }
-    else {
-        const char *z = p;
-        while (isalpha ((unsigned char) *p))
-            p++;
-        if (!zone_offset (z, (size_t) (p - z), &off))
-            return false;   /* no or unknown zone: no date rather than a wrong one */
-    }
-    if (*skip_ws (p) != '\0')
-        return false;
-    return make_time (y, mo, d, h, mi, s, off, out);
-}
-
-bool
-feed_parse_date (const char *s, int64_t *out)
-{
-    return feed_parse_rfc3339 (s, out) || feed_parse_rfc822 (s, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -500,192 +283,9 @@ node_date (const xmlNode *node, int64_t *out)
     if (!node)
         return false;
     char *s = node_text (node, TXT_PLAIN, false, 256);
-    bool ok = s && feed_parse_date (s, out);
+    bool ok = s && feed_date_parse (s, out);
     free (s);
     return ok;
-}
-
-/* ------------------------------------------------------------------ */
-/* undeclared entities                                                 */
-
-/* libxml2 drops every entity reference after the first well-formedness
- * error (recovery mode), and sloppy feeds use HTML names (&eacute;), bare
- * ampersands ("Tom & Jerry") and bad character references. So before
- * parsing, in character data: &name; that is neither predefined nor
- * declared in the prolog becomes &#N; for an HTML entity name, else
- * &amp;name; (shown as is); a bare '&' or an invalid &#...; becomes &amp;. */
-
-static bool
-is_name_char (char c, bool first)
-{
-    return isalpha ((unsigned char) c) || c == '_' || c == ':'
-        || (!first && (isdigit ((unsigned char) c) || c == '.' || c == '-'));
-}
-
-#define DECLARED_MAX 256
-
-/* Names of the general entities declared in the prolog (at most
- * DECLARED_MAX, pointers into the prolog). */
-typedef struct {
-    const char *name[DECLARED_MAX];
-    size_t      len[DECLARED_MAX];
-    size_t      n;
-} declared_t;
-
-static void
-scan_declared (const char *prolog, size_t plen, declared_t *d)
-{
-    const char *p = prolog, *end = prolog + plen;
-    d->n = 0;
-    while (d->n < DECLARED_MAX
-           && (p = memmem (p, (size_t) (end - p), "<!ENTITY", 8)) != NULL) {
-        p += 8;
-        while (p < end && isspace ((unsigned char) *p))
-            p++;
-        const char *name = p;
-        while (p < end && is_name_char (*p, p == name))
-            p++;
-        if (p > name) {
-            d->name[d->n] = name;
-            d->len[d->n++] = (size_t) (p - name);
-        }
-    }
-}
-
-static bool
-is_declared (const declared_t *d, const char *name, size_t n)
-{
-    for (size_t i = 0; i < d->n; i++)
-        if (d->len[i] == n && memcmp (d->name[i], name, n) == 0)
-            return true;
-    return false;
-}
-
-static bool
-is_xml_char (unsigned long c)
-{
-    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF)
-        || (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
-}
-
-/* Length of a valid character reference "&#...;" at P, 0 if invalid. */
-static size_t
-char_ref_len (const char *p, const char *end)
-{
-    const char *q = p + 2;
-    bool hex = q < end && (*q == 'x' || *q == 'X');
-    q += hex;
-    unsigned long v = 0;
-    const char *digits = q;
-    while (q < end && q - digits < 8
-           && (hex ? isxdigit ((unsigned char) *q) : isdigit ((unsigned char) *q))) {
-        v = v * (hex ? 16 : 10)
-          + (unsigned long) (isdigit ((unsigned char) *q) ? *q - '0'
-                             : tolower ((unsigned char) *q) - 'a' + 10);
-        q++;
-    }
-    if (q == digits || q >= end || *q != ';' || !is_xml_char (v))
-        return 0;
-    return (size_t) (q + 1 - p);
-}
-
-/* The replacement for the '&' at P (and the length it replaces), or NULL
- * to keep the text as is. NM is scratch space for an entity name. */
-static const char *
-entity_fix (const char *p, const char *end, const declared_t *declared,
-            char nm[48], size_t *skip)
-{
-    if (end - p >= 2 && p[1] == '#') {
-        size_t n = char_ref_len (p, end);
-        *skip = n ? n : 1;
-        return n ? NULL : "&amp;";
-    }
-    const char *name = p + 1, *q = name;
-    while (q < end && q - name < 32 && is_name_char (*q, q == name))
-        q++;
-    size_t n = (size_t) (q - name);
-    if (n == 0 || q >= end || *q != ';') {
-        *skip = 1;
-        return "&amp;";                /* a bare '&' ("Tom & Jerry") */
-    }
-    *skip = n + 2;
-    static const char *const predefined[] = { "amp", "lt", "gt", "quot", "apos" };
-    for (size_t i = 0; i < 5; i++)
-        if (strlen (predefined[i]) == n && memcmp (name, predefined[i], n) == 0)
-            return NULL;
-    if (is_declared (declared, name, n))
-        return NULL;
-    memcpy (nm, name, n);
-    nm[n] = '\0';
-    const htmlEntityDesc *h = htmlEntityLookup ((const xmlChar *) nm);
-    if (h)
-        snprintf (nm, 48, "&#%u;", h->value);
-    else {
-        memmove (nm + 5, nm, n + 1);
-        memcpy (nm, "&amp;", 5);
-        nm[5 + n] = ';';
-        nm[6 + n] = '\0';
-    }
-    return nm;
-}
-
-/* Returns a rewritten copy of BODY (caller frees, *OUT_LEN set), or NULL
- * when nothing needs rewriting (or on OOM: the original is used). Only
- * character data after the prolog is touched; CDATA sections, comments and
- * processing instructions are copied as they are. */
-static char *
-fix_entities (const char *body, size_t len, size_t *out_len)
-{
-    const char *end = body + len;
-    const char *root = skip_prolog (body, body + (len > 65536 ? 65536 : len));
-    declared_t declared;
-    scan_declared (body, (size_t) (root - body), &declared);
-    buf_t out;
-    buf_init (&out, 5 * len + 1);   /* at worst each '&' becomes "&amp;" */
-    bool changed = false;
-    const char *p = root, *copied = body;
-    static const struct { const char *open, *close; } skips[] = {
-        { "<![CDATA[", "]]>" }, { "<!--", "-->" }, { "<?", "?>" },
-    };
-    const char *amp = NULL;
-    while (p < end) {
-        if (!amp || amp < p)
-            amp = memchr (p, '&', (size_t) (end - p));
-        if (!amp)
-            break;
-        const char *lt = memchr (p, '<', (size_t) (amp - p));
-        if (lt) {
-            p = lt + 1;
-            for (size_t i = 0; i < 3; i++) {
-                size_t ol = strlen (skips[i].open);
-                if ((size_t) (end - lt) >= ol && memcmp (lt, skips[i].open, ol) == 0) {
-                    const char *c = memmem (lt + ol, (size_t) (end - lt - ol), skips[i].close,
-                                            strlen (skips[i].close));
-                    p = c ? c + strlen (skips[i].close) : end;
-                    break;
-                }
-            }
-            continue;
-        }
-        char nm[48];
-        size_t skip;
-        const char *rep = entity_fix (amp, end, &declared, nm, &skip);
-        if (rep) {
-            if (buf_append (&out, copied, (size_t) (amp - copied)) || buf_puts (&out, rep)) {
-                buf_free (&out);
-                return NULL;
-            }
-            changed = true;
-            copied = amp + skip;
-        }
-        p = amp + skip;
-    }
-    if (!changed || buf_append (&out, copied, (size_t) (end - copied))) {
-        buf_free (&out);
-        return NULL;
-    }
-    *out_len = out.len;
-    return buf_steal (&out);
 }
 
 /* Number of complete entries when the document is cut short (no closing
@@ -728,7 +328,7 @@ typedef struct {
 
 /* Fills ITEM from F; returns VL_ENOMEM on OOM. */
 static vl_err_t
-fill_item (item_t *item, const fields_t *f)
+fill_item (parsed_item_t *item, const fields_t *f)
 {
     item->title = node_text (f->title, f->title_kind, false, ITEM_MAX_TITLE);
     if (f->link_url)
@@ -872,7 +472,7 @@ add_entry (const xmlNode *n, feed_kind_t kind, item_idset_t *seen, item_list_t *
         rdf_fields (n, &f);
     else
         rss_fields (n, &f);
-    item_t *item = item_list_add (out);
+    parsed_item_t *item = item_list_add (out);
     if (!item) {
         free (f.link_url);
         free (f.about);
@@ -951,7 +551,8 @@ feed_parse (const char *body, size_t len, const char *base_url, item_list_t *out
     if (kind == FEED_NONE)
         return VL_EPARSE;
     size_t fixed_len = 0;
-    char *fixed = fix_entities (body, len, &fixed_len);
+    const char *prolog_end = skip_prolog (body, body + (len > 65536 ? 65536 : len));
+    char *fixed = entity_fix (body, len, (size_t) (prolog_end - body), &fixed_len);
     if (fixed) {
         body = fixed;
         len = fixed_len;

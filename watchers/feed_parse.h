@@ -5,7 +5,8 @@
  * truncated feeds give the items before the break. Identity: guid/id, else
  * absolute link, else hash of title+link (item_finish). Links resolved
  * against xml:base and the document URL. Duplicate identities: first kept.
- * Dates that cannot be parsed strictly leave has_published false. */
+ * Dates that cannot be parsed strictly leave has_published false
+ * (feed_date.h). */
 #ifndef VL_FEED_PARSE_H
 #define VL_FEED_PARSE_H
 
@@ -26,17 +27,5 @@ bool feed_parse_detect (const char *body, size_t len);
  * be parsed (OUT untouched), VL_ETOOBIG past FEED_MAX_BYTES. */
 vl_err_t feed_parse (const char *body, size_t len, const char *base_url,
                      item_list_t *out);
-
-/* Strict RFC 3339 / ISO 8601 date-time ("2016-01-26T10:00:00Z",
- * "...+01:00", fractional seconds allowed; a plain "YYYY-MM-DD" is taken
- * as midnight UTC). Sets *OUT to seconds since the epoch. */
-bool feed_parse_rfc3339 (const char *s, int64_t *out);
-
-/* RFC 822/1123 date ("Tue, 26 Jan 2016 10:00:00 +0100"), checked for
- * shape first, then handed to curl_getdate. Sets *OUT. */
-bool feed_parse_rfc822 (const char *s, int64_t *out);
-
-/* Tries RFC 3339, then RFC 822. */
-bool feed_parse_date (const char *s, int64_t *out);
 
 #endif

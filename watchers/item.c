@@ -79,7 +79,7 @@ item_idset_free (item_idset_t *self)
     self->cap = self->n = 0;
 }
 
-item_t *
+parsed_item_t *
 item_list_add (item_list_t *self)
 {
     if (self->n >= ITEM_MAX_ITEMS)
@@ -88,13 +88,13 @@ item_list_add (item_list_t *self)
         size_t cap = self->cap ? self->cap * 2 : 16;
         if (cap > ITEM_MAX_ITEMS)
             cap = ITEM_MAX_ITEMS;
-        item_t *items = realloc (self->items, cap * sizeof *items);
+        parsed_item_t *items = realloc (self->items, cap * sizeof *items);
         if (!items)
             return NULL;
         self->items = items;
         self->cap = cap;
     }
-    item_t *item = &self->items[self->n++];
+    parsed_item_t *item = &self->items[self->n++];
     memset (item, 0, sizeof *item);
     return item;
 }
@@ -122,7 +122,7 @@ hash_pair (const char *a, const char *b, char out[33])
 }
 
 void
-item_finish (item_t *self)
+item_finish (parsed_item_t *self)
 {
     hash_pair (self->title, self->content, self->hash);
     if (self->identity && *self->identity)
@@ -194,7 +194,7 @@ item_resolve_link (const char *href, const char *base)
 }
 
 void
-item_clear (item_t *self)
+item_clear (parsed_item_t *self)
 {
     free (self->identity);
     free (self->title);

@@ -1,5 +1,6 @@
 /* item.h: one item found in a fetched document (a feed entry, a page block,
- * a JSON record), after normalisation. Produced by the parsers
+ * a JSON record), after normalisation: parsed_item_t (the row stored for it
+ * is state.h's state_item_t). Produced by the parsers
  * (feed_parse, page_parse, json_parse), consumed by the change detector. */
 #ifndef VL_ITEM_H
 #define VL_ITEM_H
@@ -30,11 +31,11 @@ typedef struct {
     void   *new_event;  /* its `new` event already encoded (detect_encode_new,
                            on the parsing thread) or NULL; never set by parsers */
     size_t  new_event_len;
-} item_t;
+} parsed_item_t;
 
 typedef struct {
-    item_t *items;
-    size_t  n, cap;
+    parsed_item_t *items;
+    size_t         n, cap;
 } item_list_t;
 
 /* Set of identities already seen in one document (duplicate guids: the
@@ -56,11 +57,11 @@ void item_idset_free (item_idset_t *self);
 
 /* Appends an empty item and returns it (owned by the list); NULL on OOM
  * or past ITEM_MAX_ITEMS. */
-item_t *item_list_add (item_list_t *self);
+parsed_item_t *item_list_add (item_list_t *self);
 
 /* Computes item->hash, and item->identity when the parser found none
  * (link, else hash of title+link). Call once the fields are final. */
-void item_finish (item_t *self);
+void item_finish (parsed_item_t *self);
 
 /* Resolves HREF (trimmed) against BASE (may be NULL) and returns a new
  * absolute URL if its scheme is http, https, ftp or file; NULL otherwise
@@ -68,7 +69,7 @@ void item_finish (item_t *self);
 char *item_resolve_link (const char *href, const char *base);
 
 /* Frees the strings of one item and zeroes it. */
-void item_clear (item_t *self);
+void item_clear (parsed_item_t *self);
 
 /* Removes (and clears) the last item of the list; no-op when empty. */
 void item_list_pop (item_list_t *self);

@@ -10,7 +10,7 @@ set_str (json_t *obj, const char *key, const char *val)
 }
 
 char *
-item_to_json (const item_t *item, bool with_content)
+item_to_json (const parsed_item_t *item, bool with_content)
 {
     json_t *obj = json_object ();
     if (!obj)

@@ -9,6 +9,6 @@
 
 /* Returns a new one-line JSON string (no trailing newline), properly
  * escaped. Caller frees; NULL on OOM. */
-char *item_to_json (const item_t *item, bool with_content);
+char *item_to_json (const parsed_item_t *item, bool with_content);
 
 #endif

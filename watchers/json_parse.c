@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include "feed_parse.h"
+#include "feed_date.h"
 #include "json_parse.h"
 #include "log.h"
 #include "text_norm.h"
@@ -86,7 +86,7 @@ static bool
 field_date (json_t *v, int64_t *out)
 {
     if (json_is_string (v))
-        return feed_parse_date (json_string_value (v), out);
+        return feed_date_parse (json_string_value (v), out);
     double d;
     if (json_is_integer (v))
         d = (double) json_integer_value (v);
@@ -111,7 +111,7 @@ static const char *const SUMMARY_DEF[] = { "summary", "description", "content", 
 static vl_err_t
 add_record (const source_t *src, json_t *rec, const char *base_url, item_list_t *out)
 {
-    item_t *item = item_list_add (out);
+    parsed_item_t *item = item_list_add (out);
     if (!item)
         return out->n >= ITEM_MAX_ITEMS ? VL_ETOOBIG : VL_ENOMEM;
     item->identity = field_text (field (rec, src->json_id, ID_DEF), false, false, 1024);

@@ -136,7 +136,7 @@ keywords_check_text (const keywords_t *self, const char *text, size_t len,
 }
 
 bool
-keywords_check (const keywords_t *self, const item_t *item,
+keywords_check (const keywords_t *self, const parsed_item_t *item,
                 char ***tags, size_t *ntags)
 {
     if (tags) {

@@ -24,7 +24,7 @@ keywords_t *keywords_new (char *const *include, size_t ninclude,
 /* True if ITEM passes the filter. If TAGS is not NULL, *TAGS receives a new
  * array of the matched include terms, as configured (caller frees with
  * keywords_tags_free), and *NTAGS its length (0 and NULL when none). */
-bool keywords_check (const keywords_t *self, const item_t *item,
+bool keywords_check (const keywords_t *self, const parsed_item_t *item,
                      char ***tags, size_t *ntags);
 
 /* Same on raw TEXT (LEN bytes, UTF-8). */

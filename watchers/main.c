@@ -1,8 +1,12 @@
 /* main.c: veille-watch, the command line of the watcher. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sqlite3.h>
@@ -16,6 +20,46 @@
 #include "watcher.h"
 
 #define PARSE_MAX_BYTES (64 * 1024 * 1024)
+
+/* Set by the signal handlers, read by watcher_run; the handlers also write
+ * a byte to the self-pipe (g_wake[1]) so that the loop's wait ends at once. */
+static volatile sig_atomic_t g_stop, g_hup;
+static int g_wake[2] = { -1, -1 };
+
+static void on_signal (int sig)
+{
+    if (sig == SIGHUP)
+        g_hup = 1;
+    else
+        g_stop = 1;
+    int saved = errno;
+    if (g_wake[1] >= 0 && write (g_wake[1], "x", 1) < 0) {
+        /* pipe full: the loop will see the flag anyway */
+    }
+    errno = saved;
+}
+
+/* SIGTERM/SIGINT stop, SIGHUP reopens the log, SIGPIPE ignored; creates
+ * the self-pipe (non-blocking, close-on-exec). Daemon and --once only:
+ * --test and --parse keep the default dispositions. */
+static vl_err_t install_signals (void)
+{
+    if (pipe (g_wake) != 0)
+        return VL_EIO;
+    for (int i = 0; i < 2; i++) {
+        fcntl (g_wake[i], F_SETFL, fcntl (g_wake[i], F_GETFL) | O_NONBLOCK);
+        fcntl (g_wake[i], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGHUP, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    return VL_OK;
+}
 
 static void usage (FILE *out)
 {
@@ -217,11 +261,15 @@ static int run (const args_t *a, const watch_conf_t *wc)
         return watcher_test_source (wc, a->test, stdout);
     watcher_opts_t wo = { .once = a->once, .publish_existing = a->publish_existing,
                           .shard_k = a->shard_k, .shard_n = a->shard_n };
+    if (install_signals () != VL_OK) {
+        log_error ("cannot create the signal pipe: %s", strerror (errno));
+        return 1;
+    }
     vl_err_t e;
     watcher_t *w = watcher_new (wc, &wo, &e);
     if (!w)
         return e == VL_ECONFIG ? 2 : 1;
-    int rc = watcher_run (w);
+    int rc = watcher_run (w, &g_stop, &g_hup, g_wake[0]);
     watcher_destroy (&w);
     return rc;
 }

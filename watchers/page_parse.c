@@ -340,7 +340,7 @@ whole_page (page_t *self, xmlNodeSetPtr region, item_list_t *out)
         free (title);
         return err;
     }
-    item_t *item = item_list_add (out);
+    parsed_item_t *item = item_list_add (out);
     if (!item) {
         free (content);
         free (title);
@@ -376,7 +376,7 @@ one_item (page_t *self, xmlNodePtr node, item_idset_t *seen, item_list_t *out)
         free (content);
         return err ? err : (content ? VL_OK : VL_ENOMEM);
     }
-    item_t *item = item_list_add (out);
+    parsed_item_t *item = item_list_add (out);
     if (!item) {
         free (title);
         free (link);

@@ -57,7 +57,7 @@ static void encode_new (parse_job_t *job)
 {
     int64_t now = util_now_ms ();
     for (size_t i = 0; i < job->items.n; i++) {
-        item_t *it = &job->items.items[i];
+        parsed_item_t *it = &job->items.items[i];
         if (!it->identity || !*it->identity)
             continue;
         buf_t b;

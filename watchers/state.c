@@ -422,7 +422,7 @@ vl_err_t state_item_peek (state_t *self, const char *source, const char *identit
     return e;
 }
 
-vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
+vl_err_t state_item_put (state_t *self, const char *source, const parsed_item_t *item,
                          int64_t pos, int64_t now_ms)
 {
     sqlite3_stmt *st = q (self, Q_ITEM_PUT);

@@ -90,7 +90,7 @@ vl_err_t state_item_peek (state_t *self, const char *source, const char *identit
 
 /* Inserts ITEM for SOURCE at position POS of its document, or updates its
  * hash, content, title, link, last_seen and pos (first_seen kept). */
-vl_err_t state_item_put (state_t *self, const char *source, const item_t *item,
+vl_err_t state_item_put (state_t *self, const char *source, const parsed_item_t *item,
                          int64_t pos, int64_t now_ms);
 
 /* Sets last_seen and pos of an unchanged item. */

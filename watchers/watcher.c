@@ -1,8 +1,6 @@
 /* watcher.c: the veille-watch loop: schedule, fetch, detect, outbox, publish. */
 #include "watcher.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +31,6 @@
 #define BUSY_WAIT_MS   200
 #define REPORT_EVERY_MS 10000  /* daemon: at most one pass line per 10 s */
 #define ROUND_MAX      128    /* polls committed in one transaction */
-
-/* Signal flags and the self-pipe that wakes the loop: the only state
- * shared with signal handlers. */
-static volatile sig_atomic_t g_stop, g_hup;
-static int g_sigpipe[2] = { -1, -1 };
 
 typedef struct {
     const source_t *src;
@@ -85,6 +78,8 @@ struct watcher {
     bool                round_failed; /* BEGIN failed: the round's polls fail */
     size_t              npolled;      /* once: sources done */
     size_t              scan_from;    /* start_due resumes here (fairness) */
+    volatile sig_atomic_t *stop, *hup;  /* watcher_run's, set by signal handlers */
+    int                 wake_fd;      /* watcher_run's, -1 = none */
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -99,40 +94,6 @@ bool watcher_in_shard (const char *id, int k, int n)
     memcpy (first, h, 8);
     first[8] = '\0';
     return (int) (strtoul (first, NULL, 16) % (unsigned long) n) == k;
-}
-
-static void on_signal (int sig)
-{
-    if (sig == SIGHUP)
-        g_hup = 1;
-    else
-        g_stop = 1;
-    int saved = errno;
-    if (g_sigpipe[1] >= 0 && write (g_sigpipe[1], "x", 1) < 0) {
-        /* pipe full: the loop will see the flag anyway */
-    }
-    errno = saved;
-}
-
-static vl_err_t signals_install (void)
-{
-    if (g_sigpipe[0] < 0) {
-        if (pipe (g_sigpipe) != 0)
-            return VL_EIO;
-        for (int i = 0; i < 2; i++) {
-            fcntl (g_sigpipe[i], F_SETFL, fcntl (g_sigpipe[i], F_GETFL) | O_NONBLOCK);
-            fcntl (g_sigpipe[i], F_SETFD, FD_CLOEXEC);
-        }
-    }
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    return VL_OK;
 }
 
 static fetch_opts_t fetch_opts_of (const watch_conf_t *c)
@@ -295,8 +256,6 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
         open_parser (self);
     if (*err == VL_OK)
         *err = open_publisher (self);
-    if (*err == VL_OK)
-        *err = signals_install ();
     if (*err == VL_OK)
         *err = open_metrics (self);
     if (*err != VL_OK)
@@ -787,21 +746,21 @@ static void wait_activity (watcher_t *self)
     int timeout = (int) notify_cap_wait ((events & ZMQ_POLLIN) ? 0 : next_wait (self));
     struct curl_waitfd extra[2] = {
         { .fd = zfd, .events = CURL_WAIT_POLLIN },
-        { .fd = g_sigpipe[0], .events = CURL_WAIT_POLLIN },
+        { .fd = self->wake_fd, .events = CURL_WAIT_POLLIN },
     };
-    fetch_wait (self->fetch, extra, 2, timeout);
-    if (extra[1].revents) {
+    fetch_wait (self->fetch, extra, self->wake_fd >= 0 ? 2 : 1, timeout);
+    if (self->wake_fd >= 0 && extra[1].revents) {
         char drain[64];
-        while (read (g_sigpipe[0], drain, sizeof drain) > 0) {
+        while (read (self->wake_fd, drain, sizeof drain) > 0) {
         }
     }
 }
 
-static void handle_hup (void)
+static void handle_hup (watcher_t *self)
 {
-    if (!g_hup)
+    if (!*self->hup)
         return;
-    g_hup = 0;
+    *self->hup = 0;
     if (log_reopen () != VL_OK)
         fprintf (stderr, "veille-watch: cannot reopen the log file\n");
     log_info ("log reopened (SIGHUP)");
@@ -812,8 +771,12 @@ static bool all_polled (const watcher_t *self)
     return self->npolled >= self->nsrcs && busy (self) == 0;
 }
 
-int watcher_run (watcher_t *self)
+int watcher_run (watcher_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
+                 int wake_fd)
 {
+    self->stop = stop;
+    self->hup = hup;
+    self->wake_fd = wake_fd;
     char shard[32] = "";
     if (self->opts.shard_n > 0)   /* --shard given */
         snprintf (shard, sizeof shard, " shard=%d/%d", self->opts.shard_k, self->opts.shard_n);
@@ -823,8 +786,8 @@ int watcher_run (watcher_t *self)
     notify_ready ("polling");
     int64_t drain_deadline = 0;
     bool pass_open = false;
-    while (!g_stop) {
-        handle_hup ();
+    while (!*stop) {
+        handle_hup (self);
         start_due (self);
         if (busy (self) > 0)
             pass_open = true;
@@ -860,8 +823,8 @@ int watcher_run (watcher_t *self)
     if (self->opts.once)
         report_pass (self, "done");
     else
-        log_info ("stopping (%s)", g_stop ? "signal" : "end");
-    if (g_stop && self->opts.once)
+        log_info ("stopping (%s)", *stop ? "signal" : "end");
+    if (*stop && self->opts.once)
         return 1;
     return self->opts.once && self->any_failed ? 1 : 0;
 }

@@ -5,6 +5,7 @@
 #ifndef VL_WATCHER_H
 #define VL_WATCHER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include "event.h"
@@ -24,9 +25,14 @@ typedef struct watcher watcher_t;
  * (logged). */
 watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl_err_t *err);
 
-/* Runs until SIGTERM/SIGINT (daemon) or the end of the pass (once).
- * Returns the process exit code: 0 ok, 1 a source failed (once) or a
- * runtime failure. SIGHUP reopens the log file.
+/* Runs until *STOP becomes nonzero (daemon; main.c sets it on
+ * SIGTERM/SIGINT) or the end of the pass (once). When *HUP becomes nonzero
+ * (SIGHUP) the log file is reopened and *HUP cleared. WAKE_FD, or -1, is
+ * the read end of a non-blocking pipe the signal handlers write a byte to:
+ * the loop waits on it too, so a signal is seen at once (drained here).
+ * The watcher installs no signal handler itself.
+ * Returns the process exit code: 0 ok, 1 a source failed (once), the
+ * once pass was stopped by a signal, or a runtime failure.
  * On stderr (not through the logger, so always there):
  *   veille-watch: ready sources=N [shard=K/N] broker=EP state=PATH
  * (shard only when sharded) and, with --once, a final
@@ -36,7 +42,8 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
  * line when the polls in flight have all completed (at most every 10 s,
  * counters summed since the previous line). `recorded` is items stored
  * silently on a first poll; `outbox` is events not yet acked. */
-int watcher_run (watcher_t *self);
+int watcher_run (watcher_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *hup,
+                 int wake_fd);
 
 void watcher_destroy (watcher_t **self_p);
 

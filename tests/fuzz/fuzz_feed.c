@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "charset.h"
+#include "feed_date.h"
 #include "feed_parse.h"
 #include "items_check.h"
 #include "log.h"
@@ -40,6 +41,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     memcpy (line, data, n);
     line[n] = '\0';
     int64_t t;
-    feed_parse_date (line, &t);
+    feed_date_parse (line, &t);
     return 0;
 }

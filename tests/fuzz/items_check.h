@@ -32,7 +32,7 @@ items_check (const item_list_t *list)
     if (list->n > ITEM_MAX_ITEMS || list->n > list->cap)
         abort ();
     for (size_t i = 0; i < list->n; i++) {
-        const item_t *it = &list->items[i];
+        const parsed_item_t *it = &list->items[i];
         if (!it->identity || strlen (it->hash) != 32) {
             fprintf (stderr, "items_check: item %zu without identity or hash\n", i);
             abort ();

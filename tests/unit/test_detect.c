@@ -47,7 +47,7 @@ static source_t mk_source (const char *id)
 
 static void add (item_list_t *l, const char *guid, const char *title, const char *content)
 {
-    item_t *it = item_list_add (l);
+    parsed_item_t *it = item_list_add (l);
     assert_non_null (it);
     it->identity = strdup (guid);
     it->title = strdup (title);

@@ -38,7 +38,7 @@ api_sample_items (void **state)
     free (body);
     /* 6 records: one duplicate id dropped, one non-object skipped */
     assert_int_equal (l.n, 4);
-    item_t *a = &l.items[0];
+    parsed_item_t *a = &l.items[0];
     assert_string_equal (a->identity, "un-68-243");
     assert_string_equal (a->link, "https://api.un.example/fr/ga/68/res/243");
     assert_true (a->has_published);

@@ -15,7 +15,7 @@ include_terms_give_tags_as_configured (void **state)
     vl_err_t err;
     keywords_t *kw = keywords_new (inc, 4, NULL, 0, &err);
     assert_non_null (kw);
-    item_t it = { 0 };
+    parsed_item_t it = { 0 };
     it.title = "Cazeneuve compte sur la CYBERSECURITE";
     it.summary = "contre le terrorisme";
     it.content = "";

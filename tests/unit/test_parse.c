@@ -140,7 +140,7 @@ item_list_cap_pop_and_free (void **state)
 {
     item_list_t l = { 0 };
     for (int i = 0; i < ITEM_MAX_ITEMS; i++) {
-        item_t *it = item_list_add (&l);
+        parsed_item_t *it = item_list_add (&l);
         assert_non_null (it);
         it->title = strdup ("t");
     }
@@ -157,7 +157,7 @@ item_list_cap_pop_and_free (void **state)
 static void
 item_finish_hash_and_identity_fallback (void **state)
 {
-    item_t a = { 0 }, b = { 0 }, c = { 0 };
+    parsed_item_t a = { 0 }, b = { 0 }, c = { 0 };
     a.title = strdup ("Titre");
     a.content = strdup ("ligne 1\nligne 2");
     a.link = strdup ("https://x.example/a");
@@ -241,7 +241,7 @@ resolve_link_schemes_and_bases (void **state)
 static void
 item_json_is_escaped_utf8 (void **state)
 {
-    item_t it = { 0 };
+    parsed_item_t it = { 0 };
     it.identity = "id\"1";
     it.title = "« Titre »\twith \\ and \x01";
     it.link = "https://x.example/";
@@ -298,7 +298,7 @@ parse_checked (const char *body, size_t len)
     vl_err_t rc = parse_document (&src, &ctx, body, len, &l);
     assert_true (rc == VL_OK || rc == VL_EPARSE);
     for (size_t i = 0; i < l.n; i++) {
-        const item_t *it = &l.items[i];
+        const parsed_item_t *it = &l.items[i];
         assert_non_null (it->identity);
         assert_true (util_utf8_valid (it->title, strlen (it->title)));
         assert_true (util_utf8_valid (it->summary, strlen (it->summary)));

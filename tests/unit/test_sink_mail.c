@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <time.h>
 #include "sink_mail.h"
 #include "util.h"
 #include "test_sub_hostile.h"
@@ -73,6 +74,32 @@ bodies_are_clean_and_capped_for_every_hostile_event (void **state)
         buf_free (&html);
         event_clear (&ev);
     }
+}
+
+/* Date: RFC 5322, English names, UTC, the time the headers were built. */
+static void
+date_header_is_rfc5322_now (void **state)
+{
+    static const char *const DAYS = "Sun Mon Tue Wed Thu Fri Sat";
+    static const char *const MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec";
+    time_t before = time (NULL);
+    struct curl_slist *h = sink_mail_headers (&OPTS, "x", "id");
+    time_t after = time (NULL);
+    assert_non_null (h);
+    const char *d = h->data;
+    assert_memory_equal (d, "Date: ", 6);
+    d += 6;
+    char day[4], mon[4];
+    int md, y, hh, mm, ss, n = 0;
+    assert_int_equal (sscanf (d, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d +0000%n",
+                              day, &md, mon, &y, &hh, &mm, &ss, &n), 7);
+    assert_int_equal ((size_t) n, strlen (d));
+    assert_int_equal (strlen (d), strlen ("Sun, 06 Dec 2026 05:00:40 +0000"));
+    assert_non_null (strstr (DAYS, day));
+    assert_non_null (strstr (MONTHS, mon));
+    time_t t = curl_getdate (d, NULL);
+    assert_true (t >= before && t <= after);
+    curl_slist_free_all (h);
 }
 
 static void
@@ -172,6 +199,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (headers_are_single_lines_whatever_the_subject),
         cmocka_unit_test (bodies_are_clean_and_capped_for_every_hostile_event),
+        cmocka_unit_test (date_header_is_rfc5322_now),
         cmocka_unit_test (to_header_lists_recipients_without_injection),
         cmocka_unit_test (message_id_is_stable_per_event),
         cmocka_unit_test (smtp_outcomes_are_classified),

@@ -44,7 +44,7 @@ static state_t *open_db (void)
     return st;
 }
 
-static void fill_item (item_t *it, const char *identity, const char *content)
+static void fill_item (parsed_item_t *it, const char *identity, const char *content)
 {
     memset (it, 0, sizeof *it);
     it->identity = (char *) identity;
@@ -98,7 +98,7 @@ static void source_state_roundtrip (void **s)
 static void items_insert_update_seen (void **s)
 {
     state_t *st = open_db ();
-    item_t it;
+    parsed_item_t it;
     fill_item (&it, "id-1", "hello");
     assert_int_equal (state_item_put (st, "s2", &it, 0, 1000), VL_OK);
     state_item_t got;
@@ -206,7 +206,7 @@ static void crash_between_item_and_outbox_leaves_nothing (void **s)
             state_t *st = state_open (path, &e);
             if (!st || state_begin (st) != VL_OK)
                 _exit (3);
-            item_t it;
+            parsed_item_t it;
             fill_item (&it, "crash-item", "body");
             if (state_item_put (st, "crash", &it, 0, 5) != VL_OK)
                 _exit (4);
@@ -227,7 +227,7 @@ static void crash_between_item_and_outbox_leaves_nothing (void **s)
         state_destroy (&st);
     }
     state_t *st = open_db ();
-    item_t it;
+    parsed_item_t it;
     fill_item (&it, "crash-item", "body");
     assert_int_equal (state_begin (st), VL_OK);
     assert_int_equal (state_item_put (st, "crash", &it, 0, 5), VL_OK);
@@ -326,7 +326,8 @@ static void old_database_gets_new_columns (void **s)
     int64_t seen, pos = 0;
     assert_int_equal (state_item_peek (st, "s", "old", hash, &seen, &pos), VL_OK);
     assert_int_equal (pos, -1);
-    item_t it = { .identity = (char *) "new", .title = (char *) "New", .content = (char *) "n" };
+    parsed_item_t it = { .identity = (char *) "new", .title = (char *) "New",
+                         .content = (char *) "n" };
     assert_int_equal (state_item_put (st, "s", &it, 0, 5), VL_OK);
     assert_int_equal (state_item_seen (st, "s", "old", 1, 5), VL_OK);
     state_item_ref_t *rows;

@@ -43,7 +43,7 @@ static state_t *open_db (void)
     return st;
 }
 
-static void fill_item (item_t *it, const char *identity, const char *content)
+static void fill_item (parsed_item_t *it, const char *identity, const char *content)
 {
     memset (it, 0, sizeof *it);
     it->identity = (char *) identity;
@@ -56,7 +56,7 @@ static void fill_item (item_t *it, const char *identity, const char *content)
 /* One source's poll under a savepoint: item, outbox row, source row. */
 static void poll_source (state_t *st, const char *src, const char *identity)
 {
-    item_t it;
+    parsed_item_t it;
     fill_item (&it, identity, "content");
     state_source_t ss = { .next_due = 42 };
     assert_int_equal (state_savepoint (st), VL_OK);
@@ -130,7 +130,7 @@ static void crash_before_round_commit_leaves_nothing (void **s)
 static void peek_reads_hash_and_last_seen (void **s)
 {
     state_t *st = open_db ();
-    item_t it;
+    parsed_item_t it;
     fill_item (&it, "p1", "twelve chars");
     assert_int_equal (state_item_put (st, "p", &it, 0, 1000), VL_OK);
     assert_int_equal (state_item_seen (st, "p", "p1", 4, 5000), VL_OK);
