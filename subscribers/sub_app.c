@@ -290,7 +290,7 @@ loop_reset (loop_t *l)
     if (rc == VL_OK && !(l->d = sub_app_build (l->section, &rc)))
         return rc;
     if (rc == VL_OK)
-        rc = dispatch_start (l->d, UINT64_MAX);
+        rc = dispatch_start (l->d);
     if (rc == VL_OK) {
         size_t n;
         l->opts.prefixes = dispatch_prefixes (l->d, &n);
@@ -358,7 +358,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     if (rc == VL_OK)   /* state open, sinks built: the broker may still be down */
         notify_ready ("started");
     if (rc == VL_OK) rc = place_new_sinks (&l, stop);
-    if (rc == VL_OK) rc = dispatch_start (l.d, UINT64_MAX);
+    if (rc == VL_OK) rc = dispatch_start (l.d);
     if (rc == VL_OK)
         l.mx = sub_metrics_new (cfg_get_str (section, "metrics_listen", NULL), &rc);
     if (rc == VL_OK) rc = loop_subscribe (&l, dispatch_from_seq (l.d));
