@@ -184,20 +184,27 @@ is_broker_topic (const client_msg_t *m)
         || (m->topic_len == s && memcmp (m->topic, WIRE_TOPIC_STATS, s) == 0);
 }
 
-/* Probes the broker until it answers (or *STOP): sink_start_probe. */
+/* Asks the broker about its journal until it answers (or *STOP), one
+ * request timeout per round (client_sub_probe retries and backs off). */
 static vl_err_t
-probe_journal (loop_t *l, volatile sig_atomic_t *stop, sink_start_journal_t *j)
+probe_journal (loop_t *l, volatile sig_atomic_t *stop, client_sub_journal_t *j)
 {
     while (!*stop) {
         notify_watchdog ();   /* waiting for the broker is not a stall */
-        vl_err_t rc = sink_start_probe (l->ctx, l->opts.replay_endpoint, l->opts.curve,
-                                        l->opts.request_timeout_ms, j);
+        vl_err_t rc = client_sub_probe (l->ctx, &l->opts, l->opts.request_timeout_ms, j);
         if (rc == VL_OK)
             return VL_OK;
-        log_warn ("new sink(s) wait for the broker: no answer from %s (%s); retrying%s",
-                  l->opts.replay_endpoint, vl_strerror (rc),
-                  l->opts.curve ? " (with CURVE, the broker may be refusing this client's key)"
-                                : "");
+        if (rc == VL_EINVAL || rc == VL_ENOMEM) {
+            log_error ("cannot ask the broker at %s: %s", l->opts.replay_endpoint,
+                       vl_strerror (rc));
+            return rc;
+        }
+        if (rc != VL_EINTR)
+            log_warn ("new sink(s) wait for the broker: no journal answer from %s (%s); "
+                      "retrying%s",
+                      l->opts.replay_endpoint, vl_strerror (rc),
+                      l->opts.curve ? " (with CURVE, the broker may be refusing this "
+                                      "client's key)" : "");
     }
     return VL_EINTR;
 }
@@ -216,7 +223,7 @@ sink_is_new (loop_t *l, const config_setting_t *g, bool *is_new)
 /* Stores the first cursor of sink group G (no cursor row yet), and the
  * journal epoch with it when none was stored. Inside a transaction. */
 static vl_err_t
-place_sink (loop_t *l, const config_setting_t *g, const sink_start_journal_t *j)
+place_sink (loop_t *l, const config_setting_t *g, const client_sub_journal_t *j)
 {
     const char *name = cfg_get_str (g, "name", "");
     const char *why;
@@ -242,7 +249,7 @@ place_new_sinks (loop_t *l, volatile sig_atomic_t *stop)
         rc = sink_is_new (l, config_setting_get_elem (sinks, (unsigned) i), &any);
     if (rc != VL_OK || !any)
         return rc;
-    sink_start_journal_t j;
+    client_sub_journal_t j;
     rc = probe_journal (l, stop, &j);
     if (rc == VL_OK)
         rc = cursor_begin (l->db);
