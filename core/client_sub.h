@@ -104,9 +104,10 @@ typedef struct {
     int64_t  oldest_detected_ms;   /* its `detected`, 0 if absent */
 } client_sub_journal_t;
 
-/* Asks OPTS->replay_endpoint (with OPTS->curve; the other options are not
- * used but request_timeout_ms) for {op: "replay", after: 0, limit: 1,
- * prefixes: []}: the journal's head, first seq, epoch and oldest event.
+/* Asks OPTS->replay_endpoint (only replay_endpoint, curve and
+ * request_timeout_ms of OPTS are used) for {op: "replay", after: 0,
+ * limit: 1, prefixes: []}: the journal's head, first seq, epoch and oldest
+ * event, whatever its topic (veille-sub's `start` rule, sink_start.h).
  * Retries like client_sub_recv: a request without an answer in
  * request_timeout_ms is sent again on a fresh DEALER; an ERR or malformed
  * answer is asked again 1 s later. Blocks for at most WAIT_MS (<= 0: one
