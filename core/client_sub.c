@@ -869,11 +869,11 @@ s_on_replay_event (client_sub_t *self, client_msg_t *msg)
 /* Logs the ERR answer held in self->held (its text, sanitized); the
  * request is asked again SUB_RETRY_MS later. */
 static void
-s_log_remote_error (const client_sub_t *self)
+s_log_remote_error (client_sub_t *self)
 {
     char text[256] = "";
     if (self->nheld > 1) {
-        zmq_msg_t *m = (zmq_msg_t *) &self->held[1];
+        zmq_msg_t *m = &self->held[1];
         size_t n = zmq_msg_size (m);
         log_sanitize (text, sizeof text, zmq_msg_data (m), n < sizeof text ? n : sizeof text - 1);
     }
