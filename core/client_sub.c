@@ -353,8 +353,9 @@ s_open_dealer (client_sub_t *self)
     if (!self->dealer)
         return VL_ENOMEM;
     int zero = 0, hwm = 0;
-    zmq_setsockopt (self->dealer, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (zmq_setsockopt (self->dealer, ZMQ_LINGER, &zero, sizeof zero) != 0
+        || zmq_setsockopt (self->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0)
+        return VL_EINVAL;
     if (self->has_curve && curve_client_apply (self->dealer, &self->curve) != VL_OK)
         return VL_EINVAL;
     if (zmq_connect (self->dealer, self->replay_ep) != 0) {
@@ -865,6 +866,21 @@ s_on_replay_event (client_sub_t *self, client_msg_t *msg)
     return s_deliver (self, msg, 1, seq, true) ? 1 : 0;
 }
 
+/* Logs the ERR answer held in self->held (its text, sanitized); the
+ * request is asked again SUB_RETRY_MS later. */
+static void
+s_log_remote_error (client_sub_t *self)
+{
+    char text[256] = "";
+    if (self->nheld > 1) {
+        zmq_msg_t *m = &self->held[1];
+        size_t n = zmq_msg_size (m);
+        log_sanitize (text, sizeof text, zmq_msg_data (m), n < sizeof text ? n : sizeof text - 1);
+    }
+    log_warn ("client_sub: replay endpoint %s error (retrying in %d ms): %s", self->replay_ep,
+              SUB_RETRY_MS, text);
+}
+
 /* One message from the replay DEALER: -1 none waiting, 0 consumed, 1 MSG set. */
 static int
 s_from_replay (client_sub_t *self, client_msg_t *msg)
@@ -879,14 +895,7 @@ s_from_replay (client_sub_t *self, client_msg_t *msg)
     if (s_is_topic (&self->held[0], WIRE_REPLAY_END) && self->nheld == 2)
         s_on_end (self, zmq_msg_data (&self->held[1]), zmq_msg_size (&self->held[1]));
     else if (s_is_topic (&self->held[0], WIRE_REPLAY_ERR)) {
-        char text[256] = "";
-        if (self->nheld > 1) {
-            size_t n = zmq_msg_size (&self->held[1]);
-            log_sanitize (text, sizeof text, zmq_msg_data (&self->held[1]),
-                          n < sizeof text ? n : sizeof text - 1);
-        }
-        log_warn ("client_sub: replay endpoint error (retrying in %d ms): %s",
-                  SUB_RETRY_MS, text);
+        s_log_remote_error (self);
         if (self->req == REQ_REPLAY)
             self->need_replay = true;   /* a count is redone anyway: head > C */
         self->req = REQ_NONE;
@@ -1014,4 +1023,143 @@ void *
 client_sub_socket (client_sub_t *self)
 {
     return self ? self->sub : NULL;
+}
+
+/* --- journal probe ------------------------------------------------------- */
+
+/* The `detected` of the event in frame M (0 if absent or undecodable). */
+static int64_t
+s_detected (zmq_msg_t *m)
+{
+    event_t ev;
+    int64_t t = event_decode (zmq_msg_data (m), zmq_msg_size (m), &ev) == VL_OK ? ev.detected : 0;
+    event_clear (&ev);
+    return t;
+}
+
+/* One message of the probe's answer, in self->held: VL_OK the END was read
+ * into *OUT, VL_EAGAIN more to come (an E, or a stray message), VL_EREMOTE
+ * an ERR, VL_EPROTO a malformed END. */
+static vl_err_t
+s_probe_message (client_sub_t *self, bool too_many, client_sub_journal_t *out)
+{
+    if (self->req == REQ_NONE || too_many)
+        return VL_EAGAIN;   /* stray reply */
+    if (s_is_topic (&self->held[0], WIRE_REPLAY_EVENT)) {
+        if (self->nheld == 4 && zmq_msg_size (&self->held[2]) == WIRE_SEQ_LEN && !out->has_oldest) {
+            out->has_oldest = true;
+            out->oldest_detected_ms = s_detected (&self->held[3]);
+        }
+        return VL_EAGAIN;
+    }
+    if (s_is_topic (&self->held[0], WIRE_REPLAY_END) && self->nheld == 2) {
+        sub_end_t end;
+        if (!s_parse_end (zmq_msg_data (&self->held[1]), zmq_msg_size (&self->held[1]), &end)) {
+            log_warn ("client_sub: malformed END from the replay endpoint %s (retrying in "
+                      "%d ms)", self->replay_ep, SUB_RETRY_MS);
+            return VL_EPROTO;
+        }
+        out->head = end.head;
+        out->first = end.first;
+        out->epoch = end.epoch;
+        return VL_OK;
+    }
+    if (s_is_topic (&self->held[0], WIRE_REPLAY_ERR)) {
+        s_log_remote_error (self);
+        return VL_EREMOTE;
+    }
+    return VL_EAGAIN;
+}
+
+/* (Re)sends the probe request {op: replay, after: 0, limit: 1, all topics};
+ * on a fresh DEALER when FRESH (the last request got no answer in time). */
+static vl_err_t
+s_probe_send (client_sub_t *self, bool fresh, client_sub_journal_t *out)
+{
+    vl_err_t rc = fresh ? s_open_dealer (self) : VL_OK;
+    memset (out, 0, sizeof *out);
+    self->req = REQ_REPLAY;
+    self->req_after = 0;
+    if (rc == VL_OK)
+        s_send_request (self);
+    return rc;
+}
+
+/* Reads what the DEALER holds: true once the END was read into *OUT. An
+ * ERR or a malformed END sets *LAST and asks again SUB_RETRY_MS later. */
+static bool
+s_probe_drain (client_sub_t *self, client_sub_journal_t *out, vl_err_t *last)
+{
+    bool too_many;
+    while (s_recv_parts (self, self->dealer, &too_many)) {
+        vl_err_t m = s_probe_message (self, too_many, out);
+        if (m == VL_OK)
+            return true;
+        if (m != VL_EAGAIN) {
+            *last = m;
+            self->req = REQ_NONE;
+            self->retry_at = util_mono_ms () + SUB_RETRY_MS;
+        }
+    }
+    return false;
+}
+
+/* Runs the probe on SELF (DEALER open) until an answer or DEADLINE (mono
+ * ms); when the time is up, returns the last failure seen. */
+static vl_err_t
+s_probe_run (client_sub_t *self, int64_t deadline, client_sub_journal_t *out)
+{
+    vl_err_t last = VL_ETIMEOUT;
+    vl_err_t rc = s_probe_send (self, false, out);
+    while (rc == VL_OK) {
+        int64_t now = util_mono_ms ();
+        if (now >= deadline)
+            return last;
+        bool waiting = self->req != REQ_NONE;
+        int64_t due = waiting ? self->req_sent_at + self->req_timeout_ms : self->retry_at;
+        if (now >= due) {
+            if (waiting) {
+                last = VL_ETIMEOUT;
+                self->stats.timeouts++;
+            }
+            rc = s_probe_send (self, waiting, out);
+            continue;
+        }
+        zmq_pollitem_t it = { self->dealer, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&it, 1, (long) ((due < deadline ? due : deadline) - now)) < 0)
+            return zmq_errno () == EINTR ? VL_EINTR : VL_ENET;
+        if (s_probe_drain (self, out, &last))
+            return VL_OK;
+    }
+    return rc;
+}
+
+vl_err_t
+client_sub_probe (void *zmq_ctx, const client_sub_opts_t *opts, int wait_ms,
+                  client_sub_journal_t *out)
+{
+    if (!out)
+        return VL_EINVAL;
+    memset (out, 0, sizeof *out);
+    if (!zmq_ctx || !opts || !opts->replay_endpoint)
+        return VL_EINVAL;
+    client_sub_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return VL_ENOMEM;
+    self->ctx = zmq_ctx;
+    self->req_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 5000;
+    self->limit = 1;
+    self->all = true;          /* the journal's oldest event, whatever its topic */
+    self->replay_ep = util_strdup (opts->replay_endpoint);
+    buf_init (&self->reqbuf, WIRE_REPLAY_MAX_REQUEST);
+    if (opts->curve) {
+        self->curve = *opts->curve;
+        self->has_curve = true;
+    }
+    vl_err_t rc = self->replay_ep ? s_open_dealer (self) : VL_ENOMEM;
+    if (rc == VL_OK)
+        rc = s_probe_run (self, util_mono_ms () + (wait_ms > 0 ? wait_ms : self->req_timeout_ms),
+                          out);
+    client_sub_destroy (&self);
+    return rc;
 }

@@ -95,6 +95,29 @@ bool client_sub_ready (const client_sub_t *self);
 /* Copies the counters into *OUT. */
 void client_sub_get_stats (const client_sub_t *self, client_sub_stats_t *out);
 
+/* What the replay endpoint tells of the broker's journal (client_sub_probe). */
+typedef struct {
+    uint64_t head;                 /* last seq stored, 0 = empty */
+    uint64_t first;                /* oldest seq still held (0 = not sent) */
+    uint64_t epoch;                /* journal epoch (0 = not sent) */
+    bool     has_oldest;           /* the oldest event came with the answer */
+    int64_t  oldest_detected_ms;   /* its `detected`, 0 if absent */
+} client_sub_journal_t;
+
+/* Asks OPTS->replay_endpoint (only replay_endpoint, curve and
+ * request_timeout_ms of OPTS are used) for {op: "replay", after: 0,
+ * limit: 1, prefixes: []}: the journal's head, first seq, epoch and oldest
+ * event, whatever its topic (veille-sub's `start` rule, sink_start.h).
+ * Retries like client_sub_recv: a request without an answer in
+ * request_timeout_ms is sent again on a fresh DEALER; an ERR or malformed
+ * answer is asked again 1 s later. Blocks for at most WAIT_MS (<= 0: one
+ * request timeout). VL_OK with *OUT filled; when the time is up, the last
+ * failure: VL_ETIMEOUT (no answer), VL_EREMOTE (ERR), VL_EPROTO
+ * (malformed END); VL_EINTR on a signal; VL_EINVAL or VL_ENOMEM when the
+ * DEALER cannot be set up (bad endpoint or keys: retrying will not help). */
+vl_err_t client_sub_probe (void *zmq_ctx, const client_sub_opts_t *opts, int wait_ms,
+                           client_sub_journal_t *out);
+
 /* The SUB socket, for the caller's zmq_poll set. */
 void *client_sub_socket (client_sub_t *self);
 

@@ -73,7 +73,6 @@ typedef struct {
     int         max_attempts, backoff_initial, backoff_max;   /* max_attempts 0: no limit */
     int64_t     horizon;           /* retry_horizon_ms; 0 = no limit */
     bool        redrive;           /* redrive_dead */
-    bool        start_head;
 
     pthread_t       thread;
     bool            started;
@@ -337,7 +336,6 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     w->cap = cap;
     w->slots = cap + 1;
     w->max_bytes = o->queue_bytes ? o->queue_bytes : 64u * 1024 * 1024;
-    w->start_head = o->start_at_head;
     w->max_attempts = o->max_attempts > 0 ? o->max_attempts : 0;
     w->horizon = o->retry_horizon_ms > 0 ? o->retry_horizon_ms : 0;
     w->redrive = o->redrive_dead;
@@ -1506,17 +1504,8 @@ settle_pending (wsink_t *w)
     return rc;
 }
 
-bool
-dispatch_wants_head (const dispatch_t *self)
-{
-    for (size_t i = 0; i < self->nsinks; i++)
-        if (self->sinks[i]->start_head)
-            return true;
-    return false;
-}
-
 vl_err_t
-dispatch_start (dispatch_t *self, uint64_t head)
+dispatch_start (dispatch_t *self)
 {
     srandom ((unsigned) util_now_ms ());
     for (size_t i = 0; i < self->nsinks; i++) {
@@ -1533,12 +1522,6 @@ dispatch_start (dispatch_t *self, uint64_t head)
                 w->ids.max = cursor_window_cap (self->window);
                 rc = cursor_window_foreach (w->db, w->name, idset_load_one, w);
             }
-        }
-        if (rc == VL_OK && w->cursor == 0 && w->start_head && head != UINT64_MAX && head > 0) {
-            rc = cursor_set (w->db, w->name, head);
-            w->cursor = head;
-            log_info ("sink %s: new, starts at the broker head %llu", w->name,
-                      (unsigned long long) head);
         }
         if (rc != VL_OK)
             return rc;

@@ -72,7 +72,6 @@ typedef struct {
                                    the events it parked for an outage again */
     size_t    queue_cap;        /* events and marks, >= 2 */
     size_t    queue_bytes;      /* encoded event bytes queued; 0 = 64 MiB */
-    bool      start_at_head;    /* without a cursor: start at the broker head */
 } dispatch_sink_opts_t;
 
 typedef struct {
@@ -94,15 +93,10 @@ dispatch_t *dispatch_new (const dispatch_opts_t *opts, vl_err_t *err);
  * VL_EDUP if a sink of the same name exists. */
 vl_err_t dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *opts);
 
-/* True if a sink was added with start_at_head (the caller should then ask
- * the broker for its head and pass it to dispatch_start). */
-bool dispatch_wants_head (const dispatch_t *self);
-
 /* Loads cursors, settles deliveries left pending by a crash (sinks that can
- * verify), and starts one worker thread per sink. A start_at_head sink
- * without a stored cursor gets (and persists) cursor HEAD, unless HEAD is
- * UINT64_MAX (unknown: it starts from the beginning). */
-vl_err_t dispatch_start (dispatch_t *self, uint64_t head);
+ * verify), and starts one worker thread per sink. A sink without a stored
+ * cursor starts from 0 (veille-sub places new sinks before: sink_start.h). */
+vl_err_t dispatch_start (dispatch_t *self);
 
 /* Number of sinks and the name of sink I (owned by SELF). */
 size_t dispatch_count (const dispatch_t *self);

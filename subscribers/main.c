@@ -6,6 +6,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "config.h"
+#include "dead_admin.h"
 #include "log.h"
 #include "sub_app.h"
 #include "sub_conf.h"
@@ -120,8 +121,8 @@ run_command (const args_t *a, config_setting_t *section)
 {
     switch (a->command) {
     case OPT_TEST:  return sub_app_test_sink (section, a->test_sink, stdout);
-    case OPT_LIST:  return sub_app_list_dead (section, a->dead_sink, stdout);
-    case OPT_RETRY: return sub_app_retry_dead (section, a->dead_sink, stdout);
+    case OPT_LIST:  return dead_admin_list (section, a->dead_sink, stdout);
+    case OPT_RETRY: return dead_admin_retry (section, a->dead_sink, stdout);
     default:        return sub_app_run (section, &g_stop, &g_hup);
     }
 }

@@ -1,11 +1,10 @@
-/* sub_app.c: veille-sub's setup, main loop and one-shot commands. */
+/* sub_app.c: veille-sub's setup, main loop and --test-sink (the dead-letter
+ * commands are in dead_admin.c). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 #include "client_sub.h"
 #include "cursor.h"
-#include "format.h"
 #include "curve.h"
 #include "log.h"
 #include "sink_start.h"
@@ -16,7 +15,6 @@
 #include "wire.h"
 
 #define RECV_SLICE_MS 200
-#define RETRY_DEAD_ATTEMPTS 8   /* --retry-dead, per letter, when max_attempts is 0 */
 
 /* --- building ---------------------------------------------------------- */
 
@@ -186,20 +184,27 @@ is_broker_topic (const client_msg_t *m)
         || (m->topic_len == s && memcmp (m->topic, WIRE_TOPIC_STATS, s) == 0);
 }
 
-/* Probes the broker until it answers (or *STOP): sink_start_probe. */
+/* Asks the broker about its journal until it answers (or *STOP), one
+ * request timeout per round (client_sub_probe retries and backs off). */
 static vl_err_t
-probe_journal (loop_t *l, volatile sig_atomic_t *stop, sink_start_journal_t *j)
+probe_journal (loop_t *l, volatile sig_atomic_t *stop, client_sub_journal_t *j)
 {
     while (!*stop) {
         notify_watchdog ();   /* waiting for the broker is not a stall */
-        vl_err_t rc = sink_start_probe (l->ctx, l->opts.replay_endpoint, l->opts.curve,
-                                        l->opts.request_timeout_ms, j);
+        vl_err_t rc = client_sub_probe (l->ctx, &l->opts, l->opts.request_timeout_ms, j);
         if (rc == VL_OK)
             return VL_OK;
-        log_warn ("new sink(s) wait for the broker: no answer from %s (%s); retrying%s",
-                  l->opts.replay_endpoint, vl_strerror (rc),
-                  l->opts.curve ? " (with CURVE, the broker may be refusing this client's key)"
-                                : "");
+        if (rc == VL_EINVAL || rc == VL_ENOMEM) {
+            log_error ("cannot ask the broker at %s: %s", l->opts.replay_endpoint,
+                       vl_strerror (rc));
+            return rc;
+        }
+        if (rc != VL_EINTR)
+            log_warn ("new sink(s) wait for the broker: no journal answer from %s (%s); "
+                      "retrying%s",
+                      l->opts.replay_endpoint, vl_strerror (rc),
+                      l->opts.curve ? " (with CURVE, the broker may be refusing this "
+                                      "client's key)" : "");
     }
     return VL_EINTR;
 }
@@ -218,7 +223,7 @@ sink_is_new (loop_t *l, const config_setting_t *g, bool *is_new)
 /* Stores the first cursor of sink group G (no cursor row yet), and the
  * journal epoch with it when none was stored. Inside a transaction. */
 static vl_err_t
-place_sink (loop_t *l, const config_setting_t *g, const sink_start_journal_t *j)
+place_sink (loop_t *l, const config_setting_t *g, const client_sub_journal_t *j)
 {
     const char *name = cfg_get_str (g, "name", "");
     const char *why;
@@ -244,7 +249,7 @@ place_new_sinks (loop_t *l, volatile sig_atomic_t *stop)
         rc = sink_is_new (l, config_setting_get_elem (sinks, (unsigned) i), &any);
     if (rc != VL_OK || !any)
         return rc;
-    sink_start_journal_t j;
+    client_sub_journal_t j;
     rc = probe_journal (l, stop, &j);
     if (rc == VL_OK)
         rc = cursor_begin (l->db);
@@ -290,7 +295,7 @@ loop_reset (loop_t *l)
     if (rc == VL_OK && !(l->d = sub_app_build (l->section, &rc)))
         return rc;
     if (rc == VL_OK)
-        rc = dispatch_start (l->d, UINT64_MAX);
+        rc = dispatch_start (l->d);
     if (rc == VL_OK) {
         size_t n;
         l->opts.prefixes = dispatch_prefixes (l->d, &n);
@@ -358,7 +363,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     if (rc == VL_OK)   /* state open, sinks built: the broker may still be down */
         notify_ready ("started");
     if (rc == VL_OK) rc = place_new_sinks (&l, stop);
-    if (rc == VL_OK) rc = dispatch_start (l.d, UINT64_MAX);
+    if (rc == VL_OK) rc = dispatch_start (l.d);
     if (rc == VL_OK)
         l.mx = sub_metrics_new (cfg_get_str (section, "metrics_listen", NULL), &rc);
     if (rc == VL_OK) rc = loop_subscribe (&l, dispatch_from_seq (l.d));
@@ -398,8 +403,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
 
 /* --- one-shot commands ------------------------------------------------------- */
 
-static config_setting_t *
-find_sink (config_setting_t *section, const char *name)
+config_setting_t *
+sub_app_find_sink (config_setting_t *section, const char *name)
 {
     config_setting_t *sinks = config_setting_get_member (section, "sinks");
     int n = sinks ? config_setting_length (sinks) : 0;
@@ -414,7 +419,7 @@ find_sink (config_setting_t *section, const char *name)
 int
 sub_app_test_sink (config_setting_t *section, const char *name, FILE *out)
 {
-    config_setting_t *grp = find_sink (section, name);
+    config_setting_t *grp = sub_app_find_sink (section, name);
     if (!grp) {
         fprintf (out, "veille-sub: no sink named '%s'\n", name);
         return 2;
@@ -440,157 +445,4 @@ sub_app_test_sink (config_setting_t *section, const char *name, FILE *out)
     event_clear (&ev);
     sink_destroy (&s);
     return res.status == SINK_DELIVERED ? 0 : 1;
-}
-
-static bool
-print_dead (const cursor_dead_t *d, void *arg)
-{
-    FILE *out = arg;
-    char when[32], err[300];
-    format_time_iso (d->at_ms, when);
-    log_sanitize (err, sizeof err, d->error ? d->error : "", d->error ? strlen (d->error) : 0);
-    fprintf (out, "%lld\t%s\t%llu\t%s\t%s\t%d\t%s\t%s\n", (long long) d->n, d->sink,
-             (unsigned long long) d->seq, d->topic, d->id, d->attempts, when, err);
-    return true;
-}
-
-int
-sub_app_list_dead (config_setting_t *section, const char *sink, FILE *out)
-{
-    vl_err_t rc;
-    cursor_t *db = cursor_open (cfg_get_str (section, "state", ""), 0, &rc);
-    if (!db)
-        return 1;
-    size_t n = 0;
-    fprintf (out, "# n\tsink\tseq\ttopic\tid\tattempts\tparked\terror\n");
-    rc = cursor_dead_foreach (db, sink, print_dead, out, &n);
-    fprintf (out, "# %zu dead letter(s)\n", n);
-    cursor_close (&db);
-    return rc == VL_OK ? 0 : 1;
-}
-
-typedef struct {
-    int64_t  n;
-    char    *sink;
-    uint64_t seq;
-    void    *data;
-    size_t   len;
-} dead_copy_t;
-
-typedef struct {
-    dead_copy_t *v;
-    size_t       n, cap;
-} dead_list_t;
-
-static bool
-collect_dead (const cursor_dead_t *d, void *arg)
-{
-    dead_list_t *l = arg;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        dead_copy_t *g = realloc (l->v, cap * sizeof *g);
-        if (!g)
-            return false;
-        l->v = g;
-        l->cap = cap;
-    }
-    dead_copy_t *c = &l->v[l->n];
-    c->n = d->n;
-    c->seq = d->seq;
-    c->sink = strdup (d->sink);
-    c->data = malloc (d->len ? d->len : 1);
-    c->len = d->len;
-    if (!c->sink || !c->data) {
-        free (c->sink);
-        free (c->data);
-        return false;
-    }
-    memcpy (c->data, d->data, d->len);
-    l->n++;
-    return true;
-}
-
-/* Delivers one parked event through S with the sink's backoff, for at most
- * max_attempts attempts (RETRY_DEAD_ATTEMPTS when that is 0: a command
- * does not wait out a whole retry horizon). */
-static bool
-redeliver (sink_t *s, const config_setting_t *grp, const event_t *ev, uint64_t seq,
-           sink_result_t *res)
-{
-    int max = cfg_get_int (grp, "max_attempts", 0);
-    if (max <= 0)
-        max = RETRY_DEAD_ATTEMPTS;
-    for (int attempt = 1;; attempt++) {
-        sink_deliver (s, ev, seq, res);
-        if (res->status == SINK_HELD && s->ops->flush)
-            sink_flush (s, res);
-        if (res->status == SINK_DELIVERED)
-            return true;
-        if (res->status == SINK_FAILED || attempt >= max)
-            return false;
-        int64_t ms = res->retry_after_ms > 0 ? res->retry_after_ms
-                   : dispatch_backoff_ms (attempt, cfg_get_int (grp, "backoff_initial_ms", 500),
-                                          cfg_get_int (grp, "backoff_max_ms", 60000));
-        struct timespec ts = { (time_t) (ms / 1000), (long) (ms % 1000) * 1000000L };
-        nanosleep (&ts, NULL);
-    }
-}
-
-static bool
-retry_one (cursor_t *db, config_setting_t *section, const dead_copy_t *c, FILE *out)
-{
-    config_setting_t *grp = find_sink (section, c->sink);
-    if (!grp) {
-        fprintf (out, "dead letter %lld: sink %s is no longer configured\n", (long long) c->n,
-                 c->sink);
-        return false;
-    }
-    event_t ev;
-    vl_err_t rc;
-    sink_t *s = NULL;
-    bool ok = false;
-    sink_result_t res = { .detail = "cannot decode" };
-    if (event_decode (c->data, c->len, &ev) == VL_OK && (s = sink_new_from_config (grp, &rc)))
-        ok = redeliver (s, grp, &ev, c->seq, &res);
-    if (ok) {
-        rc = cursor_begin (db);
-        if (rc == VL_OK) rc = cursor_dead_remove (db, c->n);
-        if (rc == VL_OK) rc = cursor_record (db, c->sink, ev.id, c->seq);
-        if (rc == VL_OK) rc = cursor_commit (db);
-        else cursor_rollback (db);
-    }
-    char detail[300];
-    log_sanitize (detail, sizeof detail, res.detail, strlen (res.detail));
-    fprintf (out, "dead letter %lld (sink %s, seq %llu): %s (%s)\n", (long long) c->n, c->sink,
-             (unsigned long long) c->seq, ok ? "delivered" : "still parked", detail);
-    sink_destroy (&s);
-    event_clear (&ev);
-    return ok;
-}
-
-int
-sub_app_retry_dead (config_setting_t *section, const char *sink, FILE *out)
-{
-    if (sink && !find_sink (section, sink)) {
-        fprintf (out, "veille-sub: no sink named '%s'\n", sink);
-        return 2;
-    }
-    vl_err_t rc;
-    cursor_t *db = cursor_open (cfg_get_str (section, "state", ""),
-                                cfg_get_int (section, "dedup_window", 10000), &rc);
-    if (!db)
-        return 1;
-    dead_list_t l = { 0 };
-    rc = cursor_dead_foreach (db, sink, collect_dead, &l, NULL);
-    size_t delivered = 0;
-    for (size_t i = 0; i < l.n; i++) {
-        if (retry_one (db, section, &l.v[i], out))
-            delivered++;
-        free (l.v[i].sink);
-        free (l.v[i].data);
-    }
-    free (l.v);
-    fprintf (out, "%zu of %zu dead letter(s) delivered\n", delivered, l.n);
-    cursor_close (&db);
-    return rc == VL_OK && delivered == l.n ? 0 : 1;
 }

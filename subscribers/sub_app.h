@@ -1,7 +1,7 @@
 /* sub_app.h: veille-sub as a library: build the sinks and the dispatcher
- * from a validated `sub` section, run the subscription loop, and the
- * one-shot commands (--test-sink, --list-dead, --retry-dead). main.c only
- * parses the command line. */
+ * from a validated `sub` section, run the subscription loop, and
+ * --test-sink (the dead-letter commands: dead_admin.h). main.c only parses
+ * the command line. */
 #ifndef VL_SUB_APP_H
 #define VL_SUB_APP_H
 
@@ -26,12 +26,8 @@ int sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
  * 0 delivered, 1 failed, 2 no such sink / bad config. */
 int sub_app_test_sink (config_setting_t *section, const char *name, FILE *out);
 
-/* Prints the dead letters (of SINK, or all) on OUT. 0 ok, 1 error. */
-int sub_app_list_dead (config_setting_t *section, const char *sink, FILE *out);
-
-/* Delivers the dead letters (of SINK, or all) again, with the sink's retry
- * policy; removes those delivered. 0 if all were delivered, 1 otherwise,
- * 2 for an unknown sink. */
-int sub_app_retry_dead (config_setting_t *section, const char *sink, FILE *out);
+/* The group of sink NAME in SECTION (owned by the configuration), NULL if
+ * there is none. */
+config_setting_t *sub_app_find_sink (config_setting_t *section, const char *name);
 
 #endif

@@ -4,7 +4,10 @@
  * event recovered by replay and returned once, event-id dedup, request
  * timeout retried on a fresh socket, a cut replay answer continued after
  * its last seq, head going backwards (journal wiped), retention warning,
- * malformed END. */
+ * malformed END; and client_sub_probe (the journal's head, epoch and
+ * oldest event, as veille-sub asks before placing a new sink) against a
+ * fake replay ROUTER answering from a thread: ERR and malformed END asked
+ * again after a pause, silence asked again on a fresh DEALER. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +15,8 @@
 #include <cmocka.h>
 
 #include <msgpack.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,6 +460,259 @@ bad_options (void **state)
     zmq_ctx_term (ctx);
 }
 
+/* --- client_sub_probe ------------------------------------------------------ */
+
+typedef enum { ANS_NONE, ANS_ERR, ANS_BAD_END, ANS_GOOD } ans_t;
+
+#define PROBE_MAX_REQ 16
+
+/* A fake replay endpoint: answers request i with script[i] (nothing past
+ * the script), records when each request came, from which routing id, and
+ * whether it was {op: replay, after: 0, limit: 1, prefixes: []}. */
+typedef struct {
+    void       *ctx, *router;
+    char        ep[128];
+    const ans_t *script;
+    size_t      nscript;
+    int         listen_ms;      /* the thread stops after this long at most */
+    atomic_bool stop;           /* or when this is set */
+    size_t      got;
+    int64_t     at[PROBE_MAX_REQ];
+    char        rid[PROBE_MAX_REQ][16];
+    bool        request_ok[PROBE_MAX_REQ];
+    pthread_t   thread;
+} probe_fx_t;
+
+static bool
+s_key (msgpack_object k, const char *name)
+{
+    return k.type == MSGPACK_OBJECT_STR && k.via.str.size == strlen (name)
+        && memcmp (k.via.str.ptr, name, k.via.str.size) == 0;
+}
+
+/* True if BODY is the probe request. */
+static bool
+s_is_probe_request (const char *body, size_t len)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    size_t off = 0;
+    bool ok = msgpack_unpack_next (&up, body, len, &off) == MSGPACK_UNPACK_SUCCESS
+           && up.data.type == MSGPACK_OBJECT_MAP;
+    int seen = 0;
+    for (uint32_t i = 0; ok && i < up.data.via.map.size; i++) {
+        msgpack_object k = up.data.via.map.ptr[i].key, v = up.data.via.map.ptr[i].val;
+        if (s_key (k, "op"))
+            ok = v.type == MSGPACK_OBJECT_STR && v.via.str.size == 6
+              && memcmp (v.via.str.ptr, "replay", 6) == 0;
+        else if (s_key (k, "after"))
+            ok = v.type == MSGPACK_OBJECT_POSITIVE_INTEGER && v.via.u64 == 0;
+        else if (s_key (k, "limit"))
+            ok = v.type == MSGPACK_OBJECT_POSITIVE_INTEGER && v.via.u64 == 1;
+        else if (s_key (k, "prefixes"))
+            ok = v.type == MSGPACK_OBJECT_ARRAY && v.via.array.size == 0;
+        else
+            ok = false;
+        seen++;
+    }
+    msgpack_unpacked_destroy (&up);
+    return ok && seen == 4;
+}
+
+static void
+s_probe_send_frames (void *router, zmq_msg_t *rid, const char **frames, const size_t *lens,
+                     size_t n)
+{
+    zmq_msg_t copy;
+    zmq_msg_init (&copy);
+    zmq_msg_copy (&copy, rid);
+    zmq_msg_send (&copy, router, ZMQ_SNDMORE);
+    for (size_t i = 0; i < n; i++)
+        zmq_send (router, frames[i], lens[i], i + 1 < n ? ZMQ_SNDMORE : 0);
+}
+
+/* The good answer: E (seq 3, detected 1234567) then END {head 9, first 3,
+ * epoch 0x77, next 3, more true}. */
+static void
+s_probe_answer_good (void *router, zmq_msg_t *rid)
+{
+    char id[EVENT_ID_HEX + 1];
+    snprintf (id, sizeof id, "%032x", 3u);
+    event_t ev = { .v = 1, .detected = 1234567 };
+    event_set (&ev.id, id);
+    event_set (&ev.type, "new");
+    event_set (&ev.source, "test");
+    event_set (&ev.topic, "any.x");
+    event_set (&ev.title, "t");
+    buf_t b;
+    buf_init (&b, 1 << 20);
+    event_encode (&ev, &b);
+    event_clear (&ev);
+    unsigned char seq[8];
+    util_put_be64 (seq, 3);
+    const char *e[] = { "E", "any.x", (const char *) seq, b.data };
+    size_t elen[] = { 1, 5, 8, b.len };
+    s_probe_send_frames (router, rid, e, elen, 4);
+    buf_free (&b);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    const char *keys[] = { "head", "first", "epoch", "next" };
+    uint64_t vals[] = { 9, 3, 0x77, 3 };
+    for (int i = 0; i < 4; i++) {
+        msgpack_pack_str (&pk, strlen (keys[i]));
+        msgpack_pack_str_body (&pk, keys[i], strlen (keys[i]));
+        msgpack_pack_uint64 (&pk, vals[i]);
+    }
+    msgpack_pack_str (&pk, 4);
+    msgpack_pack_str_body (&pk, "more", 4);
+    msgpack_pack_true (&pk);
+    const char *end[] = { "END", sb.data };
+    size_t endlen[] = { 3, sb.size };
+    s_probe_send_frames (router, rid, end, endlen, 2);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+static void
+s_probe_answer (void *router, zmq_msg_t *rid, ans_t a)
+{
+    const char *err[] = { "ERR", "busy" };
+    size_t errlen[] = { 3, 4 };
+    const char *bad[] = { "END", "\xdf\xff\xff\xff\xff" };   /* map32 of 4 billion pairs */
+    size_t badlen[] = { 3, 5 };
+    if (a == ANS_ERR)
+        s_probe_send_frames (router, rid, err, errlen, 2);
+    else if (a == ANS_BAD_END)
+        s_probe_send_frames (router, rid, bad, badlen, 2);
+    else if (a == ANS_GOOD)
+        s_probe_answer_good (router, rid);
+}
+
+static void *
+s_probe_broker (void *arg)
+{
+    probe_fx_t *fx = arg;
+    int64_t end = util_mono_ms () + fx->listen_ms;
+    zmq_pollitem_t it = { fx->router, 0, ZMQ_POLLIN, 0 };
+    while (util_mono_ms () < end && fx->got < PROBE_MAX_REQ && !atomic_load (&fx->stop)) {
+        if (zmq_poll (&it, 1, 20) <= 0)
+            continue;
+        zmq_msg_t rid;
+        zmq_msg_init (&rid);
+        char body[1024];
+        if (zmq_msg_recv (&rid, fx->router, 0) < 0) {
+            zmq_msg_close (&rid);
+            continue;
+        }
+        int n = zmq_recv (fx->router, body, sizeof body, 0);
+        size_t i = fx->got++;
+        fx->at[i] = util_mono_ms ();
+        size_t rl = zmq_msg_size (&rid) < sizeof fx->rid[i] ? zmq_msg_size (&rid) : sizeof fx->rid[i];
+        memcpy (fx->rid[i], zmq_msg_data (&rid), rl);
+        fx->request_ok[i] = n > 0 && s_is_probe_request (body, (size_t) n);
+        s_probe_answer (fx->router, &rid, i < fx->nscript ? fx->script[i] : ANS_NONE);
+        zmq_msg_close (&rid);
+    }
+    return NULL;
+}
+
+static probe_fx_t *
+s_probe_start (const ans_t *script, size_t n, int listen_ms)
+{
+    probe_fx_t *fx = calloc (1, sizeof *fx);
+    fx->ctx = zmq_ctx_new ();
+    fx->router = zmq_socket (fx->ctx, ZMQ_ROUTER);
+    s_bind (fx->router, fx->ep, sizeof fx->ep);
+    fx->script = script;
+    fx->nscript = n;
+    fx->listen_ms = listen_ms;
+    assert_int_equal (pthread_create (&fx->thread, NULL, s_probe_broker, fx), 0);
+    return fx;
+}
+
+/* Waits for the fake broker's thread and closes it; FX stays readable
+ * (the caller frees it). */
+static void
+s_probe_stop (probe_fx_t *fx)
+{
+    atomic_store (&fx->stop, true);
+    pthread_join (fx->thread, NULL);
+    zmq_close (fx->router);
+    zmq_ctx_term (fx->ctx);
+}
+
+static vl_err_t
+s_probe (probe_fx_t *fx, int timeout_ms, int wait_ms, client_sub_journal_t *j)
+{
+    client_sub_opts_t o = { .replay_endpoint = fx->ep, .request_timeout_ms = timeout_ms };
+    return client_sub_probe (fx->ctx, &o, wait_ms, j);
+}
+
+/* ERR, then a malformed END: each asked again after a pause (not at
+ * once), then the answer gives head, first, epoch and the oldest event's
+ * `detected`. */
+static void
+probe_backs_off_then_reads_the_journal (void **state)
+{
+    static const ans_t script[] = { ANS_ERR, ANS_BAD_END, ANS_GOOD };
+    probe_fx_t *fx = s_probe_start (script, 3, 6000);
+    client_sub_journal_t j;
+    assert_int_equal (s_probe (fx, 2000, 8000, &j), VL_OK);
+    assert_int_equal (j.head, 9);
+    assert_int_equal (j.first, 3);
+    assert_int_equal (j.epoch, 0x77);
+    assert_true (j.has_oldest);
+    assert_int_equal (j.oldest_detected_ms, 1234567);
+    s_probe_stop (fx);
+    assert_int_equal (fx->got, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true (fx->request_ok[i]);
+    assert_true (fx->at[1] - fx->at[0] >= 900);
+    assert_true (fx->at[2] - fx->at[1] >= 900);
+    free (fx);
+}
+
+/* An ERR for every request: bounded retries (about one a second), and
+ * VL_EREMOTE when the time is up. */
+static void
+probe_gives_up_with_the_last_error (void **state)
+{
+    static const ans_t script[] = { ANS_ERR, ANS_ERR, ANS_ERR, ANS_ERR, ANS_ERR, ANS_ERR };
+    probe_fx_t *fx = s_probe_start (script, 6, 3500);
+    client_sub_journal_t j;
+    int64_t t0 = util_mono_ms ();
+    assert_int_equal (s_probe (fx, 2000, 2500, &j), VL_EREMOTE);
+    int64_t took = util_mono_ms () - t0;
+    assert_true (took >= 2400 && took < 3500);
+    assert_int_equal (j.head, 0);
+    s_probe_stop (fx);
+    assert_true (fx->got >= 2 && fx->got <= 3);
+    free (fx);
+}
+
+/* No answer: asked again on a fresh DEALER (another routing id) each
+ * request timeout, VL_ETIMEOUT when the time is up. */
+static void
+probe_silence_retries_on_a_fresh_socket (void **state)
+{
+    probe_fx_t *fx = s_probe_start (NULL, 0, 1500);
+    client_sub_journal_t j;
+    assert_int_equal (s_probe (fx, 200, 700, &j), VL_ETIMEOUT);
+    s_probe_stop (fx);
+    assert_true (fx->got >= 2 && fx->got <= 4);
+    assert_true (fx->request_ok[0] && fx->request_ok[1]);
+    assert_memory_not_equal (fx->rid[0], fx->rid[1], sizeof fx->rid[0]);
+    free (fx);
+
+    void *ctx = zmq_ctx_new ();
+    client_sub_opts_t o = { .replay_endpoint = "bogus://x" };
+    assert_int_equal (client_sub_probe (ctx, &o, 100, &j), VL_EINVAL);
+    assert_int_equal (client_sub_probe (ctx, NULL, 100, &j), VL_EINVAL);
+    zmq_ctx_term (ctx);
+}
+
 int
 main (void)
 {
@@ -464,6 +722,9 @@ main (void)
         cmocka_unit_test (timeouts_cut_answers_and_resets),
         cmocka_unit_test (persisted_epoch_is_checked_before_replaying),
         cmocka_unit_test (bad_options),
+        cmocka_unit_test (probe_backs_off_then_reads_the_journal),
+        cmocka_unit_test (probe_gives_up_with_the_last_error),
+        cmocka_unit_test (probe_silence_retries_on_a_fresh_socket),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -269,7 +269,7 @@ delivers_in_order_and_persists_cursor_at_marks (void **state)
     fake_t *a = fake_new ("a", &FAKE_VERIFY_OPS), *b = fake_new ("b", &FAKE_OPS);
     add (d, a, "", 256, 3);
     add (d, b, "un.", 256, 3);
-    assert_int_equal (dispatch_start (d, UINT64_MAX), VL_OK);
+    assert_int_equal (dispatch_start (d), VL_OK);
     offer_range (d, 1, 100, 10);
     offer (d, 101, "un.x");                       /* after the last mark */
     assert_true (dispatch_wait_idle (d, 60000));
@@ -290,7 +290,7 @@ restart_skips_ids_delivered_above_the_cursor (void **state)
     dispatch_t *d = new_dispatch ();
     fake_t *a = fake_new ("a", &FAKE_OPS);
     add (d, a, "", 256, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 50, 20);                   /* cursor 40, 41..50 delivered */
     assert_true (dispatch_wait_idle (d, 60000));
     dispatch_destroy (&d);
@@ -299,7 +299,7 @@ restart_skips_ids_delivered_above_the_cursor (void **state)
     d = new_dispatch ();
     a = fake_new ("a", &FAKE_OPS);
     add (d, a, "", 256, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     assert_int_equal (dispatch_from_seq (d), 40);
     offer_range (d, 1, 60, 20);                   /* replay: <= 40 skipped by seq */
     assert_true (dispatch_wait_idle (d, 60000));
@@ -321,7 +321,7 @@ filters_route_events_and_prefixes_are_merged (void **state)
     const char **p = dispatch_prefixes (d, &n);
     assert_int_equal (n, 2);
     assert_null (p[2]);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer (d, 1, "un.x");
     offer (d, 2, "press.rfi");
     offer (d, 3, "unesco.y");
@@ -342,7 +342,7 @@ retries_until_the_sink_recovers (void **state)
     fake_t *a = fake_new ("a", &FAKE_OPS);
     a->fail_first = 3;
     add (d, a, "", 64, 5);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 2, 2);
     assert_true (dispatch_wait_idle (d, 60000));
     assert_each_once (a, 1, 2);
@@ -369,7 +369,7 @@ failures_are_parked_and_the_cursor_moves_on (void **state)
     b->fail_first = 1000;                         /* 5xx forever: after max_attempts */
     add (d, a, "", 64, 5);
     add (d, b, "", 64, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 2, 2);
     assert_true (dispatch_wait_idle (d, 60000));
     dispatch_stats_t st;
@@ -397,7 +397,7 @@ outage_longer_than_any_attempt_count_is_waited_out (void **state)
     add_outage (d, a, 0, false);                  /* no attempt limit, no horizon */
     add (d, b, "", 64, 1);
     atomic_store (&a->down, true);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 3, 3);
     wait_count (b, 3);                            /* the other sink is not held back */
     assert_int_equal (fake_count (b), 3);
@@ -458,7 +458,7 @@ horizon_parks_the_outage_and_redrive_delivers_it_on_recovery (void **state)
     add_outage (d, p, 150, true);
     atomic_store (&a->down, true);
     p->fail_always = true;                        /* refused for good: parked at once */
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     int64_t t0 = util_mono_ms ();
     offer_range (d, 1, 3, 3);
     assert_true (dispatch_wait_idle (d, 60000));
@@ -506,7 +506,7 @@ redrive_at_start_delivers_what_an_earlier_run_parked (void **state)
     fake_t *a = fake_new ("a", &FAKE_OPS);
     add_outage (d, a, 20, false);                 /* no redrive: parked, stays parked */
     atomic_store (&a->down, true);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 2, 2);
     assert_true (dispatch_wait_idle (d, 60000));
     dispatch_destroy (&d);
@@ -516,7 +516,7 @@ redrive_at_start_delivers_what_an_earlier_run_parked (void **state)
     d = new_dispatch ();                          /* restarted with redrive_dead */
     a = fake_new ("a", &FAKE_OPS);
     add_outage (d, a, 20, true);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     wait_count (a, 2);
     assert_true (dispatch_wait_idle (d, 60000));
     assert_each_once (a, 1, 2);
@@ -535,7 +535,7 @@ blocked_sink_does_not_hold_back_the_others (void **state)
     atomic_store (&slow->block, true);
     add (d, slow, "", 1024, 3);
     add (d, fast, "", 1024, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 200, 50);
     wait_count (fast, 200);
     assert_int_equal (fake_count (fast), 200);
@@ -555,7 +555,7 @@ overflow_suspends_then_replay_catches_up_exactly_once (void **state)
     atomic_store (&slow->block, true);
     add (d, slow, "", 16, 3);
     add (d, fast, "", 4096, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 300, 10);
     dispatch_stats_t st;
     dispatch_stats (d, 0, &st);
@@ -594,7 +594,7 @@ replay_skips_what_a_sink_already_had_above_its_mark (void **state)
     atomic_store (&slow->block, true);
     add (d, slow, "", 16, 3);
     add (d, fast, "", 4096, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 3000, 0);                       /* no mark: all above fed_mark */
     wait_count (fast, 3000);
     dispatch_stats_t st;
@@ -633,7 +633,7 @@ crash_intents_are_settled_with_verify (void **state)
     fake_t *a = fake_new ("a", &FAKE_VERIFY_OPS);
     a->verified_id = id5;
     add (d, a, "", 64, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 5, 6, 6);
     assert_true (dispatch_wait_idle (d, 60000));
     assert_each_once (a, 6, 6);
@@ -647,7 +647,7 @@ held_events_are_confirmed_by_the_flush (void **state)
     fake_t *a = fake_new ("a", &FAKE_HOLD_OPS);
     a->holds = true;
     add (d, a, "", 64, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 5, 5);
     assert_true (dispatch_wait_idle (d, 60000));
     dispatch_stats_t st;
@@ -694,7 +694,7 @@ carried_events_survive_a_journal_reset (void **state)
     h->hold_ms = 600000;
     add (d, q, "", 64, 1000);
     add (d, h, "", 64, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 5, 5);
     wait_count (h, 5);
     assert_int_equal (fake_count (h), 5);
@@ -711,7 +711,7 @@ carried_events_survive_a_journal_reset (void **state)
     h->holds = true;
     add (d, q, "", 64, 3);
     add (d, h, "", 64, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     for (uint64_t s = 1; s <= 3; s++)
         offer_id (d, s, "un.x", 100 + s);            /* new journal, new ids */
     dispatch_offer_mark (d, 3);
@@ -737,32 +737,10 @@ carried_events_survive_a_journal_reset (void **state)
     d = new_dispatch ();
     q = fake_new ("q", &FAKE_OPS);
     add (d, q, "", 64, 3);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     assert_true (dispatch_wait_idle (d, 60000));
     assert_int_equal (fake_count (q), 0);
     dispatch_destroy (&d);
-}
-
-static void
-new_sink_can_start_at_the_broker_head (void **state)
-{
-    dispatch_t *d = new_dispatch ();
-    fake_t *a = fake_new ("a", &FAKE_OPS), *h = fake_new ("h", &FAKE_OPS);
-    add (d, a, "", 64, 3);
-    char *topics[] = { "", NULL };
-    filter_opts_t fo = { .topics = topics };
-    dispatch_sink_opts_t o = { .sink = &h->base, .filter = filter_new (&fo, NULL),
-                               .max_attempts = 1, .queue_cap = 64, .start_at_head = true };
-    assert_int_equal (dispatch_add (d, &o), VL_OK);
-    assert_true (dispatch_wants_head (d));
-    assert_int_equal (dispatch_start (d, 40), VL_OK);
-    assert_int_equal (dispatch_from_seq (d), 0);      /* "a" still wants everything */
-    offer_range (d, 31, 45, 45);
-    assert_true (dispatch_wait_idle (d, 60000));
-    assert_each_once (a, 31, 45);
-    assert_each_once (h, 41, 45);
-    dispatch_destroy (&d);
-    assert_int_equal (stored_cursor ("h"), 45);
 }
 
 static void
@@ -776,7 +754,7 @@ queue_bytes_cap_suspends_too (void **state)
     dispatch_sink_opts_t o = { .sink = &a->base, .filter = filter_new (&fo, NULL),
                                .max_attempts = 1, .queue_cap = 1000, .queue_bytes = 300 };
     assert_int_equal (dispatch_add (d, &o), VL_OK);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer (d, 1, "un.x");
     dispatch_stats_t st;
     do {                                        /* until the blocked worker took it */
@@ -801,7 +779,7 @@ min_interval_spaces_deliveries (void **state)
     dispatch_sink_opts_t o = { .sink = &a->base, .filter = filter_new (&fo, NULL),
                                .max_attempts = 1, .queue_cap = 64 };
     assert_int_equal (dispatch_add (d, &o), VL_OK);
-    dispatch_start (d, UINT64_MAX);
+    dispatch_start (d);
     offer_range (d, 1, 3, 3);
     assert_true (dispatch_wait_idle (d, 60000));
     assert_each_once (a, 1, 3);
@@ -858,7 +836,6 @@ main (void)
         cmocka_unit_test_setup_teardown (crash_intents_are_settled_with_verify, setup, teardown),
         cmocka_unit_test_setup_teardown (held_events_are_confirmed_by_the_flush, setup, teardown),
         cmocka_unit_test_setup_teardown (carried_events_survive_a_journal_reset, setup, teardown),
-        cmocka_unit_test_setup_teardown (new_sink_can_start_at_the_broker_head, setup, teardown),
         cmocka_unit_test_setup_teardown (queue_bytes_cap_suspends_too, setup, teardown),
         cmocka_unit_test_setup_teardown (min_interval_spaces_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown (duplicate_names_are_refused, setup, teardown),

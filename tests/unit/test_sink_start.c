@@ -17,7 +17,7 @@
 static uint64_t
 place (sink_start_mode_t mode, uint64_t head, uint64_t first, bool has_oldest, int64_t detected)
 {
-    sink_start_journal_t j = { .head = head, .first = first, .has_oldest = has_oldest,
+    client_sub_journal_t j = { .head = head, .first = first, .has_oldest = has_oldest,
                                .oldest_detected_ms = detected };
     const char *why = NULL;
     uint64_t c = sink_start_cursor (mode, GRACE, &j, NOW, &why);
