@@ -685,7 +685,7 @@ probe_gives_up_with_the_last_error (void **state)
     int64_t t0 = util_mono_ms ();
     assert_int_equal (s_probe (fx, 2000, 2500, &j), VL_EREMOTE);
     int64_t took = util_mono_ms () - t0;
-    assert_true (took >= 2400 && took < 3500);
+    assert_true (took >= 2400 && took < 10000);   /* returns when its time is up (loose: a loaded machine) */
     assert_int_equal (j.head, 0);
     s_probe_stop (fx);
     assert_true (fx->got >= 2 && fx->got <= 3);
