@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 #include "format.h"
+#include "format_mime.h"
 #include "util.h"
 #include "test_sub_hostile.h"
 

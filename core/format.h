@@ -1,5 +1,5 @@
 /* format.h: turning events into text for people and JSON for machines.
- * Shared by every sink (and usable by `veille tail`), so hostile content is
+ * Shared by every sink and by `veille tail`, so hostile content is
  * cleaned in one place: invalid UTF-8 becomes U+FFFD, control characters,
  * terminal escape sequences and bidi overrides are removed, sizes capped. */
 #ifndef VL_FORMAT_H
@@ -101,19 +101,5 @@ size_t format_utf8_count (const char *s, size_t len);
 /* Byte length of the longest prefix of S (valid UTF-8, LEN bytes) holding
  * at most MAXCP code points. */
 size_t format_utf8_prefix_cp (const char *s, size_t len, size_t maxcp);
-
-/* Appends TEXT (cleaned to one line: no CR/LF or controls) as an RFC 5322
- * header value: raw when it is short printable ASCII, otherwise as RFC 2047
- * encoded-words (=?UTF-8?B?...?=, base64 of whole UTF-8 characters) folded
- * with CRLF SP so that no line exceeds 76 characters. FIRST_USED is how
- * many characters of the first line the header name already takes
- * ("Subject: " = 9). The text is capped at MAX bytes. */
-vl_err_t format_rfc2047 (buf_t *out, const char *text, size_t first_used, size_t max);
-
-/* Appends S (LEN bytes) with every line break (LF, CRLF or a lone CR)
- * written as CRLF: the canonical form of a MIME text body, which the
- * quoted-printable encoder turns into real line breaks (a bare LF would be
- * encoded as "=0A"). */
-vl_err_t format_crlf (buf_t *out, const char *s, size_t len);
 
 #endif
