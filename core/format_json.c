@@ -1,7 +1,10 @@
-/* format_json.c: events as JSON, escaped correctly whatever the content,
- * strings made valid UTF-8 and capped: a jansson object (format_json_event,
- * for payloads that embed it) or the same text written directly
- * (format_json_line). */
+/* format_json.c: the project's one JSON writer (jansson, see format.h):
+ * events as JSON, escaped correctly whatever the content, strings made
+ * valid UTF-8 and capped (format_json_event, format_json_line), and any
+ * jansson value as compact text into a capped buffer, optionally with the
+ * code points that could drive a terminal escaped (format_json_write,
+ * format_json_dump; also the log's --log-json lines). */
+#include <stdio.h>
 #include <string.h>
 #include "format.h"
 #include "util.h"
@@ -75,197 +78,136 @@ format_json_event (const event_t *ev, uint64_t seq)
     return o;
 }
 
+/* json_dump_callback sink: appends to a capped buf_t and keeps the first
+ * error so that the caller can tell VL_ETOOBIG from VL_ENOMEM. */
+typedef struct {
+    buf_t    *out;
+    vl_err_t  rc;
+} dump_ctx_t;
+
 static int
 dump_cb (const char *buffer, size_t size, void *data)
 {
-    return buf_append ((buf_t *) data, buffer, size) == VL_OK ? 0 : -1;
+    dump_ctx_t *ctx = data;
+    ctx->rc = buf_append (ctx->out, buffer, size);
+    return ctx->rc == VL_OK ? 0 : -1;
+}
+
+/* Cuts OUT back to BEFORE bytes (what it held before a failed append). */
+static void
+restore (buf_t *out, size_t before)
+{
+    out->len = before;
+    if (out->data)
+        out->data[before] = '\0';
+}
+
+/* Appends the jansson dump of ROOT (compact, keys in insertion order, "/"
+ * escaped when SLASH); on error OUT is unchanged. */
+static vl_err_t
+dump (buf_t *out, const json_t *root, bool slash)
+{
+    size_t before = out->len;
+    dump_ctx_t ctx = { out, VL_OK };
+    size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | (slash ? JSON_ESCAPE_SLASH : 0);
+    if (json_dump_callback (root, dump_cb, &ctx, flags) != 0) {
+        restore (out, before);
+        return ctx.rc != VL_OK ? ctx.rc : VL_ENOMEM;
+    }
+    return VL_OK;
+}
+
+/* Length (>= 1) of the character at S (AVAIL bytes) of jansson's output;
+ * *CP is set and true returned when it is one of the code points
+ * util_cp_unsafe names that jansson leaves raw (it escapes C0 controls
+ * itself; it copies DEL and every non-ASCII character). */
+static size_t
+char_at (const unsigned char *s, size_t avail, uint32_t *cp, bool *unsafe)
+{
+    *unsafe = false;
+    if (s[0] < 0x7F)
+        return 1;
+    size_t n = util_utf8_decode (s, avail, cp);
+    if (n == 0)
+        return 1;
+    *unsafe = util_cp_unsafe (*cp);
+    return n;
+}
+
+/* Appends to OUT the JSON text T (LEN bytes, valid UTF-8 from jansson) with
+ * each unsafe code point (char_at) written as \uXXXX (a surrogate pair past
+ * the BMP): the same JSON value, since JSON text holds such characters
+ * only inside strings. */
+static vl_err_t
+put_escaped (buf_t *out, const unsigned char *t, size_t len)
+{
+    size_t run = 0;
+    vl_err_t rc = VL_OK;
+    for (size_t i = 0; rc == VL_OK && i < len;) {
+        uint32_t cp;
+        bool unsafe;
+        size_t n = char_at (t + i, len - i, &cp, &unsafe);
+        i += n;
+        if (!unsafe)
+            continue;
+        char esc[16];
+        if (cp > 0xFFFF)
+            snprintf (esc, sizeof esc, "\\u%04X\\u%04X",
+                      (unsigned) (0xD800 + ((cp - 0x10000) >> 10)),
+                      (unsigned) (0xDC00 + ((cp - 0x10000) & 0x3FF)));
+        else
+            snprintf (esc, sizeof esc, "\\u%04X", (unsigned) cp);
+        rc = buf_append (out, t + run, i - n - run);
+        if (rc == VL_OK)
+            rc = buf_puts (out, esc);
+        run = i;
+    }
+    return rc == VL_OK ? buf_append (out, t + run, len - run) : rc;
+}
+
+vl_err_t
+format_json_write (buf_t *out, const json_t *root, unsigned flags)
+{
+    size_t before = out->len;
+    vl_err_t rc = dump (out, root, flags & FORMAT_JSON_SLASH);
+    if (rc != VL_OK || !(flags & FORMAT_JSON_SAFE))
+        return rc;
+    const unsigned char *t = (const unsigned char *) out->data + before;
+    size_t len = out->len - before, i = 0, n = 0;
+    uint32_t cp;
+    bool unsafe = false;
+    for (; i < len; i += n)
+        if ((n = char_at (t + i, len - i, &cp, &unsafe)) && unsafe)
+            break;
+    if (i >= len)                      /* the usual case: nothing to escape */
+        return VL_OK;
+    /* rewrite from the first unsafe character on, from a copy of the text */
+    buf_t copy;
+    buf_init (&copy, len - i);
+    rc = buf_append (&copy, t + i, len - i);
+    if (rc == VL_OK) {
+        restore (out, before + i);
+        rc = put_escaped (out, (const unsigned char *) copy.data, copy.len);
+    }
+    buf_free (&copy);
+    if (rc != VL_OK)
+        restore (out, before);
+    return rc;
 }
 
 vl_err_t
 format_json_dump (buf_t *out, const json_t *root)
 {
-    size_t before = out->len;
-    if (json_dump_callback (root, dump_cb, out,
-                            JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_PRESERVE_ORDER) != 0) {
-        out->len = before;
-        if (out->data)
-            out->data[before] = '\0';
-        return VL_ETOOBIG;
-    }
-    return VL_OK;
-}
-
-/* --- direct writer ----------------------------------------------------------
- * format_json_line writes the text itself instead of building a jansson
- * object and dumping it: the same bytes as format_json_dump (format_json_event
- * (EV, SEQ)) but for the \uXXXX escapes of put_jstr (tests/unit/test_format.c
- * compares both on hostile and random strings), without an allocation per
- * field. */
-
-#define ELLIPSIS "\xe2\x80\xa6"
-#define REPLACEMENT "\xef\xbf\xbd"
-
-/* 1 for the ASCII bytes copied as they are: printable, not '"', '\\' or
- * '/' (escaped: JSON_ESCAPE_SLASH), not DEL (jansson copies it; it is
- * \u007F here, as every code point util_cp_unsafe names). */
-#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
-static const unsigned char JSON_PLAIN[256] = {
-    R16 (0), R16 (0),
-    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,      /* 0x20: '"' and '/' */
-    R16 (1), R16 (1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,      /* 0x50: '\\' */
-    R16 (1),
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,      /* 0x70: DEL */
-    R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0), R16 (0),
-};
-#undef R16
-
-/* Appends S as a JSON string: fixed as format_utf8_fix does (invalid bytes
- * become U+FFFD; at most MAX bytes of fixed text, cut on a character
- * boundary and followed by "…") and escaped as jansson does, and beyond
- * jansson the code points util_cp_unsafe names (C1 controls, bidi
- * controls, U+2028/2029, ...) as \uXXXX: the same JSON value, but a
- * terminal showing the line (log sink, `veille tail --json`) obeys none. */
-static vl_err_t
-put_jstr (buf_t *out, const char *str, size_t max)
-{
-    const unsigned char *s = (const unsigned char *) str;
-    /* at most MAX bytes are taken, plus one character that does not fit */
-    size_t len = strnlen (str, max + 4), i = 0, run = 0, written = 0;
-    vl_err_t rc = buf_putc (out, '"');
-    while (rc == VL_OK && i < len) {
-        /* plain ASCII, most of the text: as far as the cap allows */
-        size_t lim = max - written < len - i ? i + (max - written) : len, j = i;
-        while (j < lim && JSON_PLAIN[s[j]])
-            j++;
-        written += j - i;
-        i = j;
-        if (i == len)
-            break;
-        unsigned char c = s[i];
-        size_t n = 1;
-        uint32_t cp = c;
-        if (c >= 0x80)
-            n = util_utf8_decode (s + i, len - i, &cp);
-        if (JSON_PLAIN[c] || (c >= 0x80 && n > 0 && !util_cp_unsafe (cp))) {
-            if (written + n > max)           /* cut: ellipsis after the run */
-                break;
-            written += n;
-            i += n;
-            continue;
-        }
-        /* a byte to escape or replace: flush the run of plain text first */
-        if (i > run && (rc = buf_append (out, s + run, i - run)) != VL_OK)
-            return rc;
-        const char *rep;
-        char esc[16];
-        size_t rlen, fixed;
-        if (c >= 0x80 && n > 0) {            /* C1, bidi, U+2028...: \uXXXX */
-            if (cp > 0xFFFF)                 /* a noncharacter past the BMP */
-                snprintf (esc, sizeof esc, "\\u%04X\\u%04X",
-                          (unsigned) (0xD800 + ((cp - 0x10000) >> 10)),
-                          (unsigned) (0xDC00 + ((cp - 0x10000) & 0x3FF)));
-            else
-                snprintf (esc, sizeof esc, "\\u%04X", (unsigned) cp);
-            rep = esc, rlen = strlen (esc), fixed = n;
-        } else if (c >= 0x80) {
-            rep = REPLACEMENT, rlen = 3, fixed = 3, n = 1;
-        } else {
-            fixed = 1;
-            rlen = 2;
-            switch (c) {
-            case '"':  rep = "\\\""; break;
-            case '\\': rep = "\\\\"; break;
-            case '/':  rep = "\\/"; break;
-            case '\b': rep = "\\b"; break;
-            case '\f': rep = "\\f"; break;
-            case '\n': rep = "\\n"; break;
-            case '\r': rep = "\\r"; break;
-            case '\t': rep = "\\t"; break;
-            default:
-                memcpy (esc, "\\u00", 4);
-                esc[4] = "0123456789ABCDEF"[c >> 4];
-                esc[5] = "0123456789ABCDEF"[c & 15];
-                rep = esc;
-                rlen = 6;
-            }
-        }
-        if (written + fixed > max) {
-            run = i;
-            break;
-        }
-        written += fixed;
-        i += n;
-        run = i;
-        rc = buf_append (out, rep, rlen);
-    }
-    if (rc == VL_OK && i > run)
-        rc = buf_append (out, s + run, i - run);
-    if (rc == VL_OK && i < len)
-        rc = buf_puts (out, ELLIPSIS);
-    return rc == VL_OK ? buf_putc (out, '"') : rc;
-}
-
-/* Appends KEY (the literal ,"name": text) and the string S; nothing when
- * S is NULL. */
-static vl_err_t
-put_field (buf_t *out, const char *key, const char *s, size_t max)
-{
-    if (!s)
-        return VL_OK;
-    vl_err_t rc = buf_puts (out, key);
-    return rc == VL_OK ? put_jstr (out, s, max) : rc;
-}
-
-/* Appends KEY (literal text) and V in decimal, as jansson prints it. */
-static vl_err_t
-put_int (buf_t *out, const char *key, long long v)
-{
-    char tmp[32];
-    char *p = tmp + sizeof tmp;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v;
-    do
-        *--p = (char) ('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (v < 0)
-        *--p = '-';
-    vl_err_t rc = buf_puts (out, key);
-    return rc == VL_OK ? buf_append (out, p, (size_t) (tmp + sizeof tmp - p)) : rc;
+    return format_json_write (out, root, FORMAT_JSON_SLASH);
 }
 
 vl_err_t
 format_json_line (buf_t *out, const event_t *ev, uint64_t seq)
 {
-    size_t before = out->len;
-    vl_err_t rc = put_int (out, "{\"v\":", (long long) (ev->v ? ev->v : EVENT_VERSION));
-    if (rc == VL_OK) rc = put_field (out, ",\"id\":", ev->id, 256);
-    if (rc == VL_OK) rc = put_field (out, ",\"type\":", ev->type, 256);
-    if (rc == VL_OK) rc = put_field (out, ",\"source\":", ev->source, 1024);
-    if (rc == VL_OK) rc = put_field (out, ",\"topic\":", ev->topic, 1024);
-    if (rc == VL_OK) rc = put_int (out, ",\"seq\":", (long long) (json_int_t) seq);
-    if (rc == VL_OK) rc = put_field (out, ",\"url\":", ev->url, 8192);
-    if (rc == VL_OK) rc = put_field (out, ",\"title\":", ev->title, 8192);
-    if (rc == VL_OK) rc = put_field (out, ",\"summary\":", ev->summary, FORMAT_BODY_FIELD_MAX);
-    if (rc == VL_OK && ev->has_published)
-        rc = put_int (out, ",\"published\":", (long long) ev->published);
-    if (rc == VL_OK && ev->detected)
-        rc = put_int (out, ",\"detected\":", (long long) ev->detected);
-    if (rc == VL_OK) rc = buf_puts (out, ",\"tags\":[");
-    for (size_t i = 0; rc == VL_OK && i < ev->ntags; i++) {
-        if (i > 0)
-            rc = buf_putc (out, ',');
-        if (rc == VL_OK)
-            rc = put_jstr (out, ev->tags[i], 1024);
-    }
-    if (rc == VL_OK) rc = buf_putc (out, ']');
-    if (rc == VL_OK) rc = put_field (out, ",\"hash\":", ev->hash, 256);
-    if (rc == VL_OK) rc = put_field (out, ",\"prev_hash\":", ev->prev_hash, 256);
-    if (rc == VL_OK) rc = put_field (out, ",\"diff\":", ev->diff, FORMAT_BODY_FIELD_MAX);
-    if (rc == VL_OK) rc = buf_putc (out, '}');
-    if (rc != VL_OK) {
-        out->len = before;
-        if (out->data)
-            out->data[before] = '\0';
-    }
+    json_t *o = format_json_event (ev, seq);
+    if (!o)
+        return VL_ENOMEM;
+    vl_err_t rc = format_json_write (out, o, FORMAT_JSON_SLASH | FORMAT_JSON_SAFE);
+    json_decref (o);
     return rc;
 }
