@@ -15,9 +15,14 @@ set_str (json_t *obj, const char *key, const char *s, size_t max)
 {
     if (!s)
         return 0;
+    size_t len = strlen (s);
+    if (len <= max && util_utf8_valid (s, len)) {   /* the usual case: as is */
+        json_t *v = json_stringn_nocheck (s, len);
+        return v ? json_object_set_new (obj, key, v) : -1;
+    }
     buf_t b;
     buf_init (&b, FORMAT_CLEAN_ROOM (max));
-    if (format_utf8_fix (&b, s, strlen (s), max) != VL_OK) {
+    if (format_utf8_fix (&b, s, len, max) != VL_OK) {
         buf_free (&b);
         return -1;
     }
@@ -176,9 +181,15 @@ format_json_write (buf_t *out, const json_t *root, unsigned flags)
     size_t len = out->len - before, i = 0, n = 0;
     uint32_t cp;
     bool unsafe = false;
-    for (; i < len; i += n)
+    while (i < len) {
+        if (t[i] < 0x7F) {             /* ASCII, most of the text */
+            i++;
+            continue;
+        }
         if ((n = char_at (t + i, len - i, &cp, &unsafe)) && unsafe)
             break;
+        i += n;
+    }
     if (i >= len)                      /* the usual case: nothing to escape */
         return VL_OK;
     /* rewrite from the first unsafe character on, from a copy of the text */
