@@ -83,25 +83,15 @@ vl_err_t format_html_escape (buf_t *out, const char *s, size_t max);
  * Caller owns the reference (json_decref). NULL on OOM. */
 json_t *format_json_event (const event_t *ev, uint64_t seq);
 
-#define FORMAT_JSON_SLASH 0x1u  /* format_json_write: "/" as "\/" */
-#define FORMAT_JSON_SAFE  0x2u  /* format_json_write: unsafe code points as \uXXXX */
-
-/* The project's one JSON writer: every JSON text veille writes itself
- * (sinks, `veille tail`, --log-json) goes through it. Appends the compact
- * JSON text of ROOT (jansson, keys in insertion order). FLAGS:
- * FORMAT_JSON_SLASH escapes "/" (so "</script>" cannot close a script
- * element); FORMAT_JSON_SAFE writes the code points util_cp_unsafe
- * (core/util.h) names (DEL, C1 controls, bidi controls, U+2028/2029, BOM,
- * noncharacters) as \uXXXX escapes, the same JSON value with nothing in it
- * that drives a terminal showing it. On error OUT is unchanged: VL_ETOOBIG
- * past its max, VL_ENOMEM. */
-vl_err_t format_json_write (buf_t *out, const json_t *root, unsigned flags);
-
-/* format_json_write (OUT, ROOT, FORMAT_JSON_SLASH): payloads (webhooks). */
+/* Appends the compact JSON text of ROOT ("/" escaped, so "</script>" cannot
+ * close a script element): json_out_write with JSON_OUT_SLASH. On error OUT
+ * is unchanged: VL_ETOOBIG past its max, VL_ENOMEM. */
 vl_err_t format_json_dump (buf_t *out, const json_t *root);
 
 /* Appends one JSON line (no newline) for EV at SEQ: format_json_event (EV,
- * SEQ) written with FORMAT_JSON_SLASH | FORMAT_JSON_SAFE. On error OUT is unchanged: VL_ETOOBIG
+ * SEQ) written by json_out_write with JSON_OUT_SLASH | JSON_OUT_SAFE: the
+ * same text as format_json_dump but that the code points util_cp_unsafe
+ * names are \uXXXX escapes (nothing in the line drives a terminal). On error OUT is unchanged: VL_ETOOBIG
  * past its max, VL_ENOMEM. */
 vl_err_t format_json_line (buf_t *out, const event_t *ev, uint64_t seq);
 

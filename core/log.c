@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "buf.h"
-#include "format.h"
+#include "json_out.h"
 #include "log.h"
 #include "util.h"
 
@@ -135,9 +135,10 @@ log_sanitize (char *dst, size_t cap, const char *src, size_t len)
 #define LOG_JSON_MAX (6 * LOG_LINE_MAX + 1024)
 
 /* Writes to FP the JSON line of one message CLEAN (sanitised, valid UTF-8)
- * with the project's JSON writer; the buffer is capped at LOG_JSON_MAX. A
- * line that cannot be built (out of memory) is written without its
- * message, so that the log says one was lost. Called with the lock held. */
+ * with the project's JSON writer (json_out.h) into a buffer capped at
+ * LOG_JSON_MAX. A line that cannot be built (out of memory) is written
+ * without its message (msg null), so that the log says one was lost.
+ * Called with the lock held. */
 static void
 s_write_json (FILE *fp, const char *stamp, log_level_t level, const char *clean)
 {
@@ -152,7 +153,7 @@ s_write_json (FILE *fp, const char *stamp, log_level_t level, const char *clean)
     }
     buf_t line;
     buf_init (&line, LOG_JSON_MAX);
-    if (rc == 0 && format_json_write (&line, o, FORMAT_JSON_SAFE) == VL_OK)
+    if (rc == 0 && json_out_write (&line, o, JSON_OUT_SAFE) == VL_OK)
         fprintf (fp, "%s\n", line.data);
     else
         fprintf (fp, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":null}\n",

@@ -373,54 +373,6 @@ rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words (void **state)
     buf_free (&b);
 }
 
-/* format_json_write, the one JSON writer: "/" escaped only with
- * FORMAT_JSON_SLASH, unsafe code points (DEL, C1, bidi, U+2028, a
- * noncharacter past the BMP) as \uXXXX only with FORMAT_JSON_SAFE, other
- * UTF-8 raw; a text past the buffer's max leaves it unchanged. */
-static void
-json_write_flags_and_cap (void **state)
-{
-    (void) state;
-    json_t *o = json_pack ("{s:s, s:i}", "s",
-                           "a/b \x7f \xc2\x85 \xe2\x80\xae \xe2\x80\xa8 \xf0\x9f\xbf\xbf é \"\n", "n", 7);
-    assert_non_null (o);
-    buf_t b;
-    buf_init (&b, 4096);
-    assert_int_equal (format_json_write (&b, o, 0), VL_OK);
-    assert_string_equal (b.data, "{\"s\":\"a/b \x7f \xc2\x85 \xe2\x80\xae \xe2\x80\xa8 "
-                                 "\xf0\x9f\xbf\xbf é \\\"\\n\",\"n\":7}");
-    buf_reset (&b);
-    assert_int_equal (format_json_write (&b, o, FORMAT_JSON_SLASH), VL_OK);
-    assert_non_null (strstr (b.data, "\"a\\/b "));
-    buf_reset (&b);
-    assert_int_equal (format_json_write (&b, o, FORMAT_JSON_SAFE), VL_OK);
-    assert_string_equal (b.data, "{\"s\":\"a/b \\u007F \\u0085 \\u202E \\u2028 "
-                                 "\\uD83F\\uDFFF é \\\"\\n\",\"n\":7}");
-    json_t *back = json_loads (b.data, 0, NULL);     /* the same value */
-    assert_non_null (back);
-    assert_true (json_equal (back, o));
-    json_decref (back);
-    /* caps: a buffer too small for the escaped text stays as it was */
-    size_t full = b.len;
-    buf_t small;
-    buf_init (&small, full + 3);
-    assert_int_equal (buf_puts (&small, "abc"), VL_OK);
-    assert_int_equal (format_json_write (&small, o, FORMAT_JSON_SAFE), VL_OK);
-    buf_reset (&small);
-    assert_int_equal (buf_puts (&small, "abcd"), VL_OK);
-    assert_int_equal (format_json_write (&small, o, FORMAT_JSON_SAFE), VL_ETOOBIG);
-    assert_int_equal (small.len, 4);
-    assert_string_equal (small.data, "abcd");
-    buf_free (&small);
-    buf_init (&small, 8);
-    assert_int_equal (buf_puts (&small, "abcd"), VL_OK);
-    assert_int_equal (format_json_write (&small, o, 0), VL_ETOOBIG);
-    assert_string_equal (small.data, "abcd");
-    buf_free (&small);
-    buf_free (&b);
-    json_decref (o);
-}
-
 /* format_utf8_fix: valid text copied as is, an invalid byte becomes U+FFFD
  * (3 bytes, counted against MAX), controls kept, the cut on a character
  * boundary followed by "…". */
@@ -484,7 +436,6 @@ main (void)
         cmocka_unit_test (rfc2047_words_fold_under_76_and_decode_back),
         cmocka_unit_test (rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words),
         cmocka_unit_test (html_escape_neutralises_markup),
-        cmocka_unit_test (json_write_flags_and_cap),
         cmocka_unit_test (utf8_fix_replaces_and_caps),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
