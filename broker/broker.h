@@ -102,7 +102,7 @@ vl_err_t broker_run (broker_t *self, volatile sig_atomic_t *stop,
 /* Copies the publish counters. */
 void broker_counters (const broker_t *self, broker_counters_t *out);
 
-/* Frees the strings of OPTS (filled by broker_conf_read). */
+/* Frees the strings of OPTS (filled by broker_opts_read). */
 void broker_opts_clear (broker_opts_t *opts);
 
 #endif

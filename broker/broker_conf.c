@@ -1,10 +1,9 @@
-/* broker_conf.c: the `broker` section key table (see broker_conf.h). */
+/* broker_conf.c: the `broker` section key table and the rules on it that
+ * need no broker code (see broker_conf.h). Linked by veille-broker and by
+ * `veille check`. */
 #include "broker_conf.h"
-#include <stdlib.h>
 #include <string.h>
-#include "replay.h"
 #include "log.h"
-#include "util.h"
 #include "wire.h"
 
 const cfg_key_t broker_conf_keys[] = {
@@ -133,12 +132,10 @@ s_is_network (const char *ep)
     return strncmp (ep, "ipc://", 6) != 0 && strncmp (ep, "inproc://", 9) != 0;
 }
 
-/* Without CURVE, a network endpoint lets any local process (any user)
- * publish or read alerts: refused with file:line unless allow_plaintext_tcp,
- * else warned about. VL_ECONFIG when refused. */
-static vl_err_t
-s_check_plaintext (const config_setting_t *sec, bool curve)
+vl_err_t
+broker_conf_check (const config_setting_t *sec)
 {
+    bool curve = cfg_get_str (sec, "curve_secret_key", NULL) != NULL;
     static const char *const keys[] = { "publish", "subscribe", "replay" };
     bool allow = cfg_get_bool (sec, "allow_plaintext_tcp", false);
     vl_err_t rc = VL_OK;
@@ -159,58 +156,4 @@ s_check_plaintext (const config_setting_t *sec, bool curve)
         rc = VL_ECONFIG;
     }
     return rc;
-}
-
-vl_err_t
-broker_conf_read (const config_setting_t *sec, broker_opts_t *out)
-{
-    memset (out, 0, sizeof *out);
-    out->publish = util_strdup (cfg_get_str (sec, "publish", WIRE_DEFAULT_PUBLISH));
-    out->subscribe = util_strdup (cfg_get_str (sec, "subscribe", WIRE_DEFAULT_SUBSCRIBE));
-    out->replay = util_strdup (cfg_get_str (sec, "replay", WIRE_DEFAULT_REPLAY));
-    out->journal_dir = util_strdup (cfg_get_str (sec, "journal_dir", "journal"));
-    const char *curve[3] = { cfg_get_str (sec, "curve_secret_key", NULL),
-                             cfg_get_str (sec, "curve_publishers", NULL),
-                             cfg_get_str (sec, "curve_subscribers", NULL) };
-    out->curve_secret_key = util_strdup (curve[0]);
-    out->curve_publishers = util_strdup (curve[1]);
-    out->curve_subscribers = util_strdup (curve[2]);
-    if (!out->publish || !out->subscribe || !out->replay || !out->journal_dir
-        || (curve[0] && !out->curve_secret_key) || (curve[1] && !out->curve_publishers)
-        || (curve[2] && !out->curve_subscribers)) {
-        broker_opts_clear (out);
-        return VL_ENOMEM;
-    }
-    if (s_check_plaintext (sec, curve[0] != NULL) != VL_OK) {
-        broker_opts_clear (out);
-        return VL_ECONFIG;
-    }
-    journal_opts_t *j = &out->journal;
-    *j = journal_opts_default ();
-    int fsync = journal_fsync_parse (cfg_get_str (sec, "fsync", "batch"));
-    if (fsync < 0) {
-        broker_opts_clear (out);
-        return VL_ECONFIG;
-    }
-    j->fsync = (journal_fsync_t) fsync;
-    j->fsync_interval_ms = cfg_get_int (sec, "fsync_interval_ms", 100);
-    j->segment_bytes = cfg_get_int64 (sec, "segment_bytes", INT64_C (64) << 20);
-    j->retention_ms = (int64_t) cfg_get_int (sec, "retention_hours", 168) * 3600 * 1000;
-    j->retention_bytes = cfg_get_int64 (sec, "retention_bytes", 0);
-    out->dedup_window = (size_t) cfg_get_int (sec, "dedup_window", 1000000);
-    out->heartbeat_ms = cfg_get_int (sec, "heartbeat_ms", 1000);
-    out->stats_interval_s = cfg_get_int (sec, "stats_interval_s", 10);
-    out->sndhwm = cfg_get_int (sec, "sndhwm", 100000);
-    out->max_batch = cfg_get_int (sec, "max_batch", 1024);
-    out->replay_client_bytes = cfg_get_int64 (sec, "replay_client_bytes", REPLAY_DEFAULT_CLIENT_BYTES);
-    out->replay_total_bytes = cfg_get_int64 (sec, "replay_total_bytes", REPLAY_DEFAULT_TOTAL_BYTES);
-    out->replay_client_requests = cfg_get_int (sec, "replay_client_requests",
-                                               REPLAY_DEFAULT_CLIENT_REQUESTS);
-    out->replay_connections = cfg_get_int (sec, "replay_connections", REPLAY_DEFAULT_CONNECTIONS);
-    const char *ml = cfg_get_str (sec, "metrics_listen", NULL);
-    if (ml && !(out->metrics_listen = util_strdup (ml))) {
-        broker_opts_clear (out);
-        return VL_ENOMEM;
-    }
-    return VL_OK;
 }

@@ -1,19 +1,22 @@
-/* broker_conf.h: the key table of the `broker` section of a veille config.
- * Used by veille-broker (cfg_load) and by `veille check` / --dump-keys. */
+/* broker_conf.h: the key table of the `broker` section of a veille config
+ * and the rules on it that need no broker code. Data and pure validation
+ * only: used by veille-broker (cfg_load, broker_opts_read) and by
+ * `veille check` / --dump-keys, which link it without the broker. */
 #ifndef VL_BROKER_CONF_H
 #define VL_BROKER_CONF_H
 
-#include "broker.h"
 #include "config.h"
+#include "vl_err.h"
 
 /* Keys of the `broker` section, terminated by an entry with name == NULL. */
 extern const cfg_key_t broker_conf_keys[];
 
-/* Fills *OUT from the validated `broker` section SEC (defaults already
- * filled in by cfg_load). The strings are copies: free them with
- * broker_opts_clear. VL_ENOMEM, or VL_ECONFIG for an unknown fsync policy
- * or a plaintext network endpoint without allow_plaintext_tcp (logged with
- * file:line; with it, each such endpoint is logged as a warning). */
-vl_err_t broker_conf_read (const config_setting_t *sec, broker_opts_t *out);
+/* Checks what the key table cannot in the validated `broker` section SEC
+ * (defaults filled in by cfg_load): without CURVE (no curve_secret_key), a
+ * plaintext network endpoint (anything but ipc:// and inproc://) lets any
+ * local process publish or read alerts. Each one is refused (logged with
+ * file:line) unless allow_plaintext_tcp is true, in which case each is
+ * logged as a warning. Returns VL_ECONFIG when one was refused. */
+vl_err_t broker_conf_check (const config_setting_t *sec);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include "broker.h"
 #include "broker_conf.h"
+#include "broker_opts.h"
 #include "config.h"
 #include "log.h"
 #include "notify.h"
@@ -105,7 +106,7 @@ s_load_config (const char *path, broker_opts_t *opts)
         return 2;
     }
     free (errors);
-    vl_err_t rc = broker_conf_read (cfg_section (cfg, "broker"), opts);
+    vl_err_t rc = broker_opts_read (cfg_section (cfg, "broker"), opts);
     cfg_destroy (&cfg);
     if (rc != VL_OK) {
         fprintf (stderr, "veille-broker: %s: %s\n", path, vl_strerror (rc));

@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include "buf.h"
+#include "json_out.h"
 #include "log.h"
 #include "util.h"
 
@@ -127,17 +129,37 @@ log_sanitize (char *dst, size_t cap, const char *src, size_t len)
     return out;
 }
 
-static size_t
-json_escape (char *dst, size_t cap, const char *src)
+/* Most bytes of one --log-json line: the message (at most LOG_LINE_MAX - 1
+ * bytes, each written as at most 6: "\u00XX"), the program name (63) and
+ * the rest. */
+#define LOG_JSON_MAX (6 * LOG_LINE_MAX + 1024)
+
+/* Writes to FP the JSON line of one message CLEAN (sanitised, valid UTF-8)
+ * with the project's JSON writer (json_out.h) into a buffer capped at
+ * LOG_JSON_MAX. A line that cannot be built (out of memory) is written
+ * without its message (msg null), so that the log says one was lost.
+ * Called with the lock held. */
+static void
+s_write_json (FILE *fp, const char *stamp, log_level_t level, const char *clean)
 {
-    size_t out = 0;
-    for (; *src && out + 2 < cap; src++) {
-        if (*src == '"' || *src == '\\')
-            dst[out++] = '\\';
-        dst[out++] = *src;
+    json_t *o = json_object ();
+    json_t *m = json_string (clean);
+    int rc = !o || !m;
+    if (o) {
+        rc |= json_object_set_new (o, "ts", json_string (stamp));
+        rc |= json_object_set_new (o, "level", json_string (level_names[level]));
+        rc |= json_object_set_new (o, "prog", json_string (logger.program));
+        rc |= json_object_set_new (o, "msg", m ? m : json_null ());
     }
-    dst[out] = '\0';
-    return out;
+    buf_t line;
+    buf_init (&line, LOG_JSON_MAX);
+    if (rc == 0 && json_out_write (&line, o, JSON_OUT_SAFE) == VL_OK)
+        fprintf (fp, "%s\n", line.data);
+    else
+        fprintf (fp, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":null}\n",
+                 stamp, level_names[level]);
+    buf_free (&line);
+    json_decref (o);
 }
 
 void
@@ -166,12 +188,8 @@ log_write (log_level_t level, const char *fmt, ...)
 
     pthread_mutex_lock (&logger.lock);
     FILE *fp = logger.fp ? logger.fp : stderr;
-    if (logger.json) {
-        char esc[LOG_LINE_MAX * 2];
-        json_escape (esc, sizeof esc, clean);
-        fprintf (fp, "{\"ts\":\"%s\",\"level\":\"%s\",\"prog\":\"%s\",\"msg\":\"%s\"}\n",
-                 stamp, level_names[level], logger.program, esc);
-    }
+    if (logger.json)
+        s_write_json (fp, stamp, level, clean);
     else
         fprintf (fp, "%s %s %s: %s\n", stamp, level_names[level], logger.program, clean);
     fflush (fp);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sodium.h>
 #include "format.h"
+#include "format_mime.h"
 #include "util.h"
 
 #define LINE_MAX_CHARS 76

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "format.h"
+#include "format_mime.h"
 #include "log.h"
 #include "sink_mail.h"
 #include "util.h"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
+#include "format_mime.h"
 #include "log.h"
 #include "sink_webhook.h"
 #include "util.h"

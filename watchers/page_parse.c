@@ -10,11 +10,11 @@
 #include "buf.h"
 #include "css_xpath.h"
 #include "log.h"
+#include "page_check.h"
 #include "page_parse.h"
 #include "text_norm.h"
 
 #define PAGE_RAW_MAX  (4 * ITEM_MAX_CONTENT)
-#define PAGE_MAX_RE   64
 
 static const char DEFAULT_TITLE_XP[] =
     "(.//h1|.//h2|.//h3|.//h4|.//h5|.//h6|.//a)[1]";
@@ -24,105 +24,10 @@ typedef struct {
     const source_t     *src;
     htmlDocPtr          doc;
     xmlXPathContextPtr  xp;
-    regex_t             re[PAGE_MAX_RE];
+    regex_t             re[PAGE_CHECK_MAX_RE];
     size_t              nre;
     const char         *base_url;
 } page_t;
-
-static void
-silent_error (void *ud, xmlErrorPtr e)
-{
-    (void) ud;
-    (void) e;
-}
-
-static bool
-is_regex_entry (const char *s)
-{
-    return strncmp (s, "re:", 3) == 0;
-}
-
-/* Compiles the re: entries of SRC into SELF->re. */
-static vl_err_t
-compile_regexes (const source_t *src, regex_t *re, size_t *nre,
-                 char *errbuf, size_t errlen)
-{
-    *nre = 0;
-    for (size_t i = 0; i < src->nignore; i++) {
-        const char *e = src->ignore[i];
-        if (!e || !is_regex_entry (e))
-            continue;
-        if (*nre >= PAGE_MAX_RE) {
-            snprintf (errbuf, errlen, "too many re: ignore patterns (max %d)", PAGE_MAX_RE);
-            goto fail;
-        }
-        int rc = regcomp (&re[*nre], e + 3, REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-        if (rc) {
-            char msg[128];
-            regerror (rc, &re[*nre], msg, sizeof msg);
-            snprintf (errbuf, errlen, "ignore \"%s\": %s", e, msg);
-            goto fail;
-        }
-        (*nre)++;
-    }
-    return VL_OK;
-fail:
-    for (size_t i = 0; i < *nre; i++)
-        regfree (&re[i]);
-    *nre = 0;
-    return VL_EINVAL;
-}
-
-/* Checks that SEL translates and compiles. */
-static vl_err_t
-check_selector (xmlXPathContextPtr xp, const char *what, const char *sel,
-                bool relative, char *errbuf, size_t errlen)
-{
-    if (!sel)
-        return VL_OK;
-    vl_err_t err;
-    char *expr = css_xpath (sel, relative, &err);
-    if (!expr) {
-        snprintf (errbuf, errlen, "%s \"%s\": unsupported or malformed selector", what, sel);
-        return err == VL_ENOMEM ? VL_ENOMEM : VL_EINVAL;
-    }
-    xmlXPathCompExprPtr comp = xmlXPathCtxtCompile (xp, (const xmlChar *) expr);
-    free (expr);
-    if (!comp) {
-        snprintf (errbuf, errlen, "%s \"%s\": invalid XPath", what, sel);
-        return VL_EINVAL;
-    }
-    xmlXPathFreeCompExpr (comp);
-    return VL_OK;
-}
-
-vl_err_t
-page_parse_check (const source_t *src, char *errbuf, size_t errlen)
-{
-    xmlXPathContextPtr xp = xmlXPathNewContext (NULL);
-    if (!xp)
-        return VL_ENOMEM;
-    xp->error = silent_error;
-    vl_err_t rc = check_selector (xp, "select", src->select, false, errbuf, errlen);
-    if (!rc)
-        rc = check_selector (xp, "items", src->items, src->select != NULL, errbuf, errlen);
-    if (!rc)
-        rc = check_selector (xp, "item_title", src->item_title, true, errbuf, errlen);
-    if (!rc)
-        rc = check_selector (xp, "item_link", src->item_link, true, errbuf, errlen);
-    for (size_t i = 0; !rc && i < src->nignore; i++)
-        if (src->ignore[i] && !is_regex_entry (src->ignore[i]))
-            rc = check_selector (xp, "ignore", src->ignore[i], false, errbuf, errlen);
-    xmlXPathFreeContext (xp);
-    if (!rc) {
-        regex_t re[PAGE_MAX_RE];
-        size_t nre;
-        rc = compile_regexes (src, re, &nre, errbuf, errlen);
-        for (size_t i = 0; i < nre; i++)
-            regfree (&re[i]);
-    }
-    return rc;
-}
 
 /* Evaluates selector SEL at CONTEXT (NULL = document). Returns the XPath
  * object (caller frees) or NULL with *ERR set (VL_EINVAL). */
@@ -151,7 +56,7 @@ remove_ignored (page_t *self)
 {
     for (size_t i = 0; i < self->src->nignore; i++) {
         const char *e = self->src->ignore[i];
-        if (!e || is_regex_entry (e))
+        if (!e || page_check_is_regex (e))
             continue;
         vl_err_t err = VL_OK;
         xmlXPathObjectPtr obj = eval_sel (self, e, false, NULL, &err);
@@ -492,7 +397,7 @@ page_parse (const source_t *src, const char *body, size_t len,
     self.src = src;
     self.base_url = base_url ? base_url : src->url;
     char errbuf[256];
-    if (compile_regexes (src, self.re, &self.nre, errbuf, sizeof errbuf)) {
+    if (page_check_regexes (src, self.re, &self.nre, errbuf, sizeof errbuf)) {
         log_warn ("page: %s: %s", src->id, errbuf);
         return VL_EINVAL;
     }
@@ -503,7 +408,7 @@ page_parse (const source_t *src, const char *body, size_t len,
     if (self.doc) {
         self.xp = xmlXPathNewContext (self.doc);
         if (self.xp) {
-            self.xp->error = silent_error;
+            self.xp->error = page_check_silent_error;
             err = run (&self, out);
             xmlXPathFreeContext (self.xp);
         }

@@ -10,6 +10,7 @@
  *     line of the normalised text (matching lines are removed before
  *     hashing); anything else is a selector (XPath or CSS) whose nodes are
  *     removed from the document before any text is extracted.
+ * Selectors and patterns are checked without a document by page_check.h.
  * libxml2 HTML parser with HTML_PARSE_NONET|NOERROR|NOWARNING|RECOVER. */
 #ifndef VL_PAGE_PARSE_H
 #define VL_PAGE_PARSE_H
@@ -26,9 +27,5 @@
  * document cannot be parsed or `select` matches nothing, VL_ETOOBIG. */
 vl_err_t page_parse (const source_t *src, const char *body, size_t len,
                      const char *base_url, item_list_t *out);
-
-/* Checks SRC's selectors and ignore patterns without a document (for the
- * config validator). VL_EINVAL with a message in ERRBUF (ERRLEN bytes). */
-vl_err_t page_parse_check (const source_t *src, char *errbuf, size_t errlen);
 
 #endif

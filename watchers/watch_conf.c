@@ -8,7 +8,7 @@
 #include "buf.h"
 #include "event.h"
 #include "log.h"
-#include "page_parse.h"
+#include "page_check.h"
 #include "util.h"
 #include "wire.h"
 
@@ -177,7 +177,7 @@ static bool source_checks (const config_setting_t *grp, const source_t *s)
     }
     if (ok && (s->select || s->items || s->item_title || s->item_link || s->nignore)) {
         char why[256] = "";
-        if (page_parse_check (s, why, sizeof why) != VL_OK) {
+        if (page_check (s, why, sizeof why) != VL_OK) {
             log_error ("%s: source '%s': %s", cfg_where (grp), s->id, why[0] ? why : "bad selector");
             ok = false;
         }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include "format.h"
+#include "format_mime.h"
 #include "util.h"
 
 #define FIELDS 5

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "items_check.h"
 #include "log.h"
+#include "page_check.h"
 #include "page_parse.h"
 #include "parse.h"
 
@@ -53,7 +54,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         len -= n;
     }
     char errbuf[256];
-    page_parse_check (&src, errbuf, sizeof errbuf);
+    page_check (&src, errbuf, sizeof errbuf);
     item_list_t list = { 0 };
     vl_err_t rc = page_parse (&src, body, len, NULL, &list);
     if (rc != VL_OK && rc != VL_EPARSE && rc != VL_EINVAL && rc != VL_ETOOBIG && rc != VL_ENOMEM)

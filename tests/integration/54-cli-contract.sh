@@ -4,7 +4,7 @@
 # options and exits 0, --version exits 0, a bad option or a missing -c exits
 # 2, a missing file / syntax error / missing required key exits 2 with
 # "file:line" and the key; a runtime failure (the broker's port taken)
-# exits 1 naming the endpoint.
+# exits 1 naming the endpoint. The veille CLI links no daemon code.
 set -uo pipefail
 : "${VEILLE_BIN:?}" "${VEILLE_SRC:?}"
 tmp=$(mktemp -d /tmp/veille-54.XXXXXX)
@@ -75,4 +75,10 @@ done
 run 0 "$veille" --version
 grep -Eq "^veille [0-9]+\.[0-9]+" <<<"$out" || fail "veille --version: $out"
 run 2 "$veille" no-such-command
+
+# veille is a client: it links core and the key tables of the three
+# sections (veille check), none of the daemons (issue #16).
+command -v nm >/dev/null || fail "nm (binutils) not found"
+daemon=$(nm "$veille" | grep -E 'broker_new|journal_|dedup_|auth_|dispatch_')
+[ -z "$daemon" ] || fail "veille links daemon code: $(head -5 <<<"$daemon")"
 echo "ok: help, version and exit codes of every binary"

@@ -115,6 +115,57 @@ log_lines_cannot_be_forged (void **state)
     unlink (path);
 }
 
+/* --log-json lines come from the project's JSON writer (format.h): every
+ * line parses, whatever the message (quotes, backslashes, slashes, UTF-8,
+ * bidi controls, a message past the log's cap), and carries ts, level,
+ * prog and msg in that order. */
+static void
+log_json_lines_always_parse (void **state)
+{
+    (void) state;
+    char path[] = "/tmp/veille-test-logjson-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    close (fd);
+    char *big = malloc (20000);
+    assert_non_null (big);
+    for (size_t i = 0; i < 19999; i++)
+        big[i] = "\"\\/é\x7f"[i % 5];
+    big[19999] = '\0';
+    assert_int_equal (log_setup ("test", LOG_LVL_INFO, true, path), VL_OK);
+    log_info ("a \"q\" b\\c d/e %s", "caf\xc3\xa9 \xe2\x80\xae" "evil \xff");
+    log_error ("%s", big);
+    log_setup ("test", LOG_LVL_INFO, false, NULL);
+    free (big);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal (util_read_file (path, 1 << 20, &text, &len), VL_OK);
+    unlink (path);
+    char *save = NULL, *line = strtok_r (text, "\n", &save);
+    const char *levels[] = { "info", "error" };
+    int n = 0;
+    for (; line; line = strtok_r (NULL, "\n", &save), n++) {
+        assert_true (n < 2);
+        assert_true (strlen (line) < 6 * 4096 + 1024);
+        assert_true (strncmp (line, "{\"ts\":\"", 7) == 0);
+        json_error_t jerr;
+        json_t *o = json_loads (line, 0, &jerr);
+        if (!o)
+            fail_msg ("not JSON (%s): %s", jerr.text, line);
+        assert_string_equal (json_string_value (json_object_get (o, "level")), levels[n]);
+        assert_string_equal (json_string_value (json_object_get (o, "prog")), "test");
+        const char *msg = json_string_value (json_object_get (o, "msg"));
+        assert_non_null (msg);
+        if (n == 0)      /* escaped as in text logs, then carried as is */
+            assert_string_equal (msg, "a \"q\" b\\c d/e caf\xc3\xa9 \\u202Eevil \\xFF");
+        else             /* cut at the log's cap, on a character boundary */
+            assert_true (strlen (msg) < 4096 && strlen (msg) > 3000);
+        json_decref (o);
+    }
+    assert_int_equal (n, 2);
+    free (text);
+}
+
 static void
 util_utf8_and_hex (void **state)
 {
@@ -336,6 +387,7 @@ main (void)
         cmocka_unit_test (buf_limits_at_the_edges),
         cmocka_unit_test (log_sanitize_neutralises_hostile_text),
         cmocka_unit_test (log_lines_cannot_be_forged),
+        cmocka_unit_test (log_json_lines_always_parse),
         cmocka_unit_test (util_utf8_and_hex),
         cmocka_unit_test (util_secret_file_must_be_private),
         cmocka_unit_test (util_read_file_never_returns_more_than_max),

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 #include "format.h"
+#include "format_mime.h"
 #include "util.h"
 #include "test_sub_hostile.h"
 
@@ -372,6 +373,42 @@ rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words (void **state)
     buf_free (&b);
 }
 
+/* format_utf8_fix: valid text copied as is, an invalid byte becomes U+FFFD
+ * (3 bytes, counted against MAX), controls kept, the cut on a character
+ * boundary followed by "…". */
+static void
+utf8_fix_replaces_and_caps (void **state)
+{
+    (void) state;
+    static const struct { const char *in; size_t max; const char *out; } cases[] = {
+        { "plain \x01 text", 100, "plain \x01 text" },
+        { "a\xff" "b", 100, "a\xef\xbf\xbd" "b" },
+        { "\xc3", 100, "\xef\xbf\xbd" },
+        { "caf\xc3\xa9", 4, "caf\xe2\x80\xa6" },          /* é does not fit */
+        { "caf\xc3\xa9", 5, "caf\xc3\xa9" },
+        { "ab\xff", 4, "ab\xe2\x80\xa6" },                 /* U+FFFD does not fit */
+        { "ab\xff", 5, "ab\xef\xbf\xbd" },
+        { "", 0, "" },
+        { "x", 0, "\xe2\x80\xa6" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        buf_t b;
+        buf_init (&b, 64);
+        assert_int_equal (buf_puts (&b, "<"), VL_OK);
+        assert_int_equal (format_utf8_fix (&b, cases[i].in, strlen (cases[i].in),
+                                           cases[i].max), VL_OK);
+        if (strcmp (b.data + 1, cases[i].out) != 0)
+            fail_msg ("case %zu: got '%s', want '%s'", i, b.data + 1, cases[i].out);
+        buf_free (&b);
+    }
+    buf_t b;
+    buf_init (&b, 4);
+    assert_int_equal (format_utf8_fix (&b, NULL, 3, 10), VL_OK);
+    assert_int_equal (b.len, 0);
+    assert_int_equal (format_utf8_fix (&b, "abcdef", 6, 10), VL_ETOOBIG);
+    buf_free (&b);
+}
+
 static void
 html_escape_neutralises_markup (void **state)
 {
@@ -399,6 +436,7 @@ main (void)
         cmocka_unit_test (rfc2047_words_fold_under_76_and_decode_back),
         cmocka_unit_test (rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words),
         cmocka_unit_test (html_escape_neutralises_markup),
+        cmocka_unit_test (utf8_fix_replaces_and_caps),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -301,35 +301,6 @@ errors_select_nothing_bad_selector_bad_regex (void **state)
     assert_int_equal (l.n, 0);
 }
 
-static void
-check_validates_without_document (void **state)
-{
-    source_t src;
-    memset (&src, 0, sizeof src);
-    src.id = "t";
-    char err[256] = "";
-    src.select = "article";
-    src.items = "li";
-    src.item_title = "h2";
-    src.item_link = "a";
-    src.ignore = rfi_ignore;
-    src.nignore = sizeof rfi_ignore / sizeof rfi_ignore[0];
-    assert_int_equal (page_parse_check (&src, err, sizeof err), VL_OK);
-    src.item_title = "h2::after";
-    assert_int_equal (page_parse_check (&src, err, sizeof err), VL_EINVAL);
-    assert_non_null (strstr (err, "item_title"));
-    src.item_title = NULL;
-    static char *bad[] = { "re:a{2,1}" };
-    src.ignore = bad;
-    src.nignore = 1;
-    assert_int_equal (page_parse_check (&src, err, sizeof err), VL_EINVAL);
-    assert_non_null (strstr (err, "re:a{2,1}"));
-    static char *bad2[] = { "//[" };
-    src.ignore = bad2;
-    assert_int_equal (page_parse_check (&src, err, sizeof err), VL_EINVAL);
-    assert_non_null (strstr (err, "invalid XPath"));
-}
-
 int
 main (void)
 {
@@ -342,7 +313,6 @@ main (void)
         cmocka_unit_test (items_mode_default_title_and_link),
         cmocka_unit_test (nested_ignore_nodes_are_freed_safely),
         cmocka_unit_test (errors_select_nothing_bad_selector_bad_regex),
-        cmocka_unit_test (check_validates_without_document),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <jansson.h>
 #include "format.h"
+#include "format_mime.h"
 #include "sink_webhook.h"
 #include "util.h"
 #include "test_sub_hostile.h"

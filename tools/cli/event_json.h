@@ -1,5 +1,5 @@
 /* event_json.h: JSON <-> veille events for the CLI (jansson).
- * (Event -> JSON for output is subscribers/format.h: format_json_event.) */
+ * (Event -> JSON for output is core/format.h: format_json_event.) */
 #ifndef VL_EVENT_JSON_H
 #define VL_EVENT_JSON_H
 

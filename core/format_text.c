@@ -108,26 +108,29 @@ format_utf8_fix (buf_t *out, const char *s, size_t len, size_t max)
     if (!s)
         return VL_OK;
     const unsigned char *p = (const unsigned char *) s;
-    size_t i = 0, written = 0;
+    size_t i = 0, run = 0, written = 0;
+    vl_err_t rc = VL_OK;
     while (i < len) {
         uint32_t cp;
-        size_t n = util_utf8_decode (p + i, len - i, &cp);
-        const void *chr = p + i;
-        if (n == 0) {
-            chr = REPLACEMENT;
-            i += 1;
-            n = 3;
-        } else {
+        size_t n = p[i] < 0x80 ? 1 : util_utf8_decode (p + i, len - i, &cp);
+        bool bad = n == 0;
+        if (written + (bad ? 3 : n) > max)
+            break;
+        if (!bad) {                    /* valid: copied with its run */
             i += n;
+            written += n;
+            continue;
         }
-        if (written + n > max)
-            return buf_puts (out, ELLIPSIS);
-        vl_err_t rc = buf_append (out, chr, n);
-        if (rc != VL_OK)
+        if ((rc = buf_append (out, p + run, i - run)) != VL_OK
+            || (rc = buf_puts (out, REPLACEMENT)) != VL_OK)
             return rc;
-        written += n;
+        i += 1;
+        written += 3;
+        run = i;
     }
-    return VL_OK;
+    if ((rc = buf_append (out, p + run, i - run)) != VL_OK)
+        return rc;
+    return i < len ? buf_puts (out, ELLIPSIS) : VL_OK;
 }
 
 static bool

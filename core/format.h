@@ -1,5 +1,5 @@
 /* format.h: turning events into text for people and JSON for machines.
- * Shared by every sink (and usable by `veille tail`), so hostile content is
+ * Shared by every sink and by `veille tail`, so hostile content is
  * cleaned in one place: invalid UTF-8 becomes U+FFFD, control characters,
  * terminal escape sequences and bidi overrides are removed, sizes capped. */
 #ifndef VL_FORMAT_H
@@ -84,15 +84,15 @@ vl_err_t format_html_escape (buf_t *out, const char *s, size_t max);
 json_t *format_json_event (const event_t *ev, uint64_t seq);
 
 /* Appends the compact JSON text of ROOT ("/" escaped, so "</script>" cannot
- * close a script element). VL_ENOMEM / VL_ETOOBIG. */
+ * close a script element): json_out_write with JSON_OUT_SLASH. On error OUT
+ * is unchanged: VL_ETOOBIG past its max, VL_ENOMEM. */
 vl_err_t format_json_dump (buf_t *out, const json_t *root);
 
-/* Appends one JSON line (no newline) for EV at SEQ: the same JSON value as
- * format_json_dump of format_json_event, written directly (no jansson
- * object), byte for byte the same but that the code points
- * util_cp_unsafe (core/util.h) names are written as \uXXXX escapes
- * (nothing in the line drives a terminal). On error OUT is unchanged:
- * VL_ETOOBIG past its max, VL_ENOMEM. */
+/* Appends one JSON line (no newline) for EV at SEQ: format_json_event (EV,
+ * SEQ) written by json_out_write with JSON_OUT_SLASH | JSON_OUT_SAFE: the
+ * same text as format_json_dump but that the code points util_cp_unsafe
+ * names are \uXXXX escapes (nothing in the line drives a terminal). On error OUT is unchanged: VL_ETOOBIG
+ * past its max, VL_ENOMEM. */
 vl_err_t format_json_line (buf_t *out, const event_t *ev, uint64_t seq);
 
 /* Number of Unicode code points in valid UTF-8 S. */
@@ -101,19 +101,5 @@ size_t format_utf8_count (const char *s, size_t len);
 /* Byte length of the longest prefix of S (valid UTF-8, LEN bytes) holding
  * at most MAXCP code points. */
 size_t format_utf8_prefix_cp (const char *s, size_t len, size_t maxcp);
-
-/* Appends TEXT (cleaned to one line: no CR/LF or controls) as an RFC 5322
- * header value: raw when it is short printable ASCII, otherwise as RFC 2047
- * encoded-words (=?UTF-8?B?...?=, base64 of whole UTF-8 characters) folded
- * with CRLF SP so that no line exceeds 76 characters. FIRST_USED is how
- * many characters of the first line the header name already takes
- * ("Subject: " = 9). The text is capped at MAX bytes. */
-vl_err_t format_rfc2047 (buf_t *out, const char *text, size_t first_used, size_t max);
-
-/* Appends S (LEN bytes) with every line break (LF, CRLF or a lone CR)
- * written as CRLF: the canonical form of a MIME text body, which the
- * quoted-printable encoder turns into real line breaks (a bare LF would be
- * encoded as "=0A"). */
-vl_err_t format_crlf (buf_t *out, const char *s, size_t len);
 
 #endif
