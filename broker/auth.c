@@ -16,7 +16,6 @@
 #include "util.h"
 
 #define AUTH_ZAP_ENDPOINT   "inproc://zeromq.zap.01"
-#define AUTH_MAX_MONITORS   8
 #define AUTH_PEERS          256      /* rate-limit table entries */
 #define AUTH_NAME_MAX       64       /* key file stem, for the log */
 #define AUTH_FRAME_MAX      1024     /* a ZAP request frame */
@@ -51,9 +50,6 @@ struct auth {
     pthread_t       thread;
     bool            running;
     pthread_mutex_t lock;         /* lists, stats, refusal log */
-    pthread_mutex_t pipe_lock;    /* pipe_front, nmonitors: apart from LOCK, which the
-                                     thread takes, so it can answer a command while a
-                                     ZAP request comes in */
     auth_list_t     pubs, subs;
     atomic_bool     pubs_shrunk;  /* a reload removed a publisher key */
     atomic_bool     subs_shrunk;  /* a reload removed a subscriber key */
@@ -62,12 +58,6 @@ struct auth {
     char            secret[41], public_key[41];
     int             log_interval_ms;
     auth_stats_t    stats;
-    int             nmonitors;    /* monitor endpoints handed out */
-    /* thread only */
-    void           *mon[AUTH_MAX_MONITORS];
-    char            mon_domain[AUTH_MAX_MONITORS][16];
-    bool            mon_stopped[AUTH_MAX_MONITORS];   /* MONITOR_STOPPED seen */
-    size_t          nmon;
     /* under lock */
     auth_peer_t     peers[AUTH_PEERS];
     int64_t         window_ms;
@@ -371,26 +361,12 @@ s_zap_serve (auth_t *self)
     free (f);
 }
 
-/* ---- monitors of failed handshakes (thread only) ---------------------- */
+/* ---- failed handshakes ------------------------------------------------ */
 
-/* Reads one event from monitor I, logs a failed handshake; returns the
- * event number (0 if unreadable). */
-static uint16_t
-s_monitor_event (auth_t *self, size_t i)
+void
+auth_handshake_failed (auth_t *self, const char *domain, uint16_t event, uint32_t value,
+                       const char *addr)
 {
-    char f[2][AUTH_FRAME_MAX + 1];
-    size_t lens[2] = { 0 };
-    int n = s_recv_frames (self->mon[i], f, lens, 2);
-    if (n < 2 || lens[0] < 6)
-        return 0;
-    uint16_t event;
-    uint32_t value;
-    memcpy (&event, f[0], 2);
-    memcpy (&value, f[0] + 2, 4);
-    if (event == ZMQ_EVENT_MONITOR_STOPPED)
-        self->mon_stopped[i] = true;
-    if (!(event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)))
-        return event;
     char why[96];
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
         && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
@@ -404,68 +380,18 @@ s_monitor_event (auth_t *self, size_t i)
     self->stats.failed++;
     pthread_mutex_unlock (&self->lock);
     char where[160];
-    snprintf (where, sizeof where, "a peer of %.140s", f[1]);
-    s_refusal (self, where, self->mon_domain[i], why, NULL);
-    return event;
+    snprintf (where, sizeof where, "a peer of %.140s", addr && *addr ? addr : "(unknown address)");
+    s_refusal (self, where, domain, why, NULL);
 }
 
-/* On shutdown: reads the monitors until each says MONITOR_STOPPED (its
- * socket was closed) or 2 s pass. libzmq 4.3 sends monitor events with a
- * blocking send from its I/O thread: closing a reader while its socket
- * still emits events would stall the whole context (and zmq_ctx_term). */
-static void
-s_monitors_drain (auth_t *self)
-{
-    int64_t end = util_mono_ms () + 2000;
-    for (;;) {
-        size_t left = 0;
-        for (size_t i = 0; i < self->nmon; i++)
-            left += !self->mon_stopped[i];
-        if (left == 0)
-            return;
-        if (util_mono_ms () >= end) {
-            log_debug ("auth: %zu endpoint monitor(s) still running at shutdown "
-                       "(close the endpoints before auth_destroy)", left);
-            return;
-        }
-        zmq_pollitem_t items[AUTH_MAX_MONITORS];
-        for (size_t i = 0; i < self->nmon; i++)
-            items[i] = (zmq_pollitem_t) { self->mon[i], 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (items, (int) self->nmon, 100) <= 0)
-            continue;
-        for (size_t i = 0; i < self->nmon; i++)
-            if (items[i].revents & ZMQ_POLLIN)
-                s_monitor_event (self, i);
-    }
-}
-
-/* Handles a command from auth_apply_server / auth_destroy. Returns false
- * on TERM. */
+/* Handles a command from auth_destroy. Returns false on TERM. */
 static bool
 s_command (auth_t *self)
 {
-    char f[3][AUTH_FRAME_MAX + 1];
-    size_t lens[3] = { 0 };
-    int n = s_recv_frames (self->pipe_back, f, lens, 3);
-    if (n >= 1 && strcmp (f[0], "TERM") == 0)
-        return false;
-    const char *answer = "ERR";
-    if (n == 3 && strcmp (f[0], "MON") == 0 && self->nmon < AUTH_MAX_MONITORS) {
-        void *s = zmq_socket (self->ctx, ZMQ_PAIR);
-        int zero = 0;
-        if (s && zmq_setsockopt (s, ZMQ_LINGER, &zero, sizeof zero) == 0
-            && zmq_connect (s, f[1]) == 0) {
-            self->mon[self->nmon] = s;
-            self->mon_stopped[self->nmon] = false;
-            snprintf (self->mon_domain[self->nmon], sizeof self->mon_domain[0], "%.15s", f[2]);
-            self->nmon++;
-            answer = "OK";
-        }
-        else if (s)
-            zmq_close (s);
-    }
-    zmq_send (self->pipe_back, answer, strlen (answer), 0);
-    return true;
+    char f[1][AUTH_FRAME_MAX + 1];
+    size_t lens[1] = { 0 };
+    int n = s_recv_frames (self->pipe_back, f, lens, 1);
+    return !(n >= 1 && strcmp (f[0], "TERM") == 0);
 }
 
 static void *
@@ -473,12 +399,11 @@ s_thread (void *arg)
 {
     auth_t *self = arg;
     for (;;) {
-        zmq_pollitem_t items[2 + AUTH_MAX_MONITORS];
-        items[0] = (zmq_pollitem_t) { self->pipe_back, 0, ZMQ_POLLIN, 0 };
-        items[1] = (zmq_pollitem_t) { self->zap, 0, ZMQ_POLLIN, 0 };
-        for (size_t i = 0; i < self->nmon; i++)
-            items[2 + i] = (zmq_pollitem_t) { self->mon[i], 0, ZMQ_POLLIN, 0 };
-        int rc = zmq_poll (items, (int) (2 + self->nmon), -1);
+        zmq_pollitem_t items[2] = {
+            { self->pipe_back, 0, ZMQ_POLLIN, 0 },
+            { self->zap, 0, ZMQ_POLLIN, 0 },
+        };
+        int rc = zmq_poll (items, 2, -1);
         if (rc < 0) {
             if (zmq_errno () == EINTR)
                 continue;
@@ -487,16 +412,9 @@ s_thread (void *arg)
         }
         if ((items[1].revents & ZMQ_POLLIN))
             s_zap_serve (self);
-        for (size_t i = 0; i < self->nmon; i++)
-            if (items[2 + i].revents & ZMQ_POLLIN)
-                s_monitor_event (self, i);
         if ((items[0].revents & ZMQ_POLLIN) && !s_command (self))
             break;
     }
-    s_monitors_drain (self);
-    for (size_t i = 0; i < self->nmon; i++)
-        zmq_close (self->mon[i]);
-    self->nmon = 0;
     zmq_close (self->zap);
     zmq_close (self->pipe_back);
     self->zap = self->pipe_back = NULL;
@@ -577,7 +495,6 @@ auth_new (void *zmq_ctx, const auth_opts_t *opts, vl_err_t *err)
     }
     self->ctx = zmq_ctx;
     pthread_mutex_init (&self->lock, NULL);
-    pthread_mutex_init (&self->pipe_lock, NULL);
     self->log_interval_ms = opts->log_interval_ms > 0 ? opts->log_interval_ms
                                                       : AUTH_LOG_INTERVAL_MS;
     self->window_ms = util_mono_ms () - self->log_interval_ms;
@@ -617,7 +534,6 @@ auth_destroy (auth_t **self_p)
     free (self->sub_dir);
     memset (self->secret, 0, sizeof self->secret);
     pthread_mutex_destroy (&self->lock);
-    pthread_mutex_destroy (&self->pipe_lock);
     free (self);
     *self_p = NULL;
 }
@@ -640,26 +556,7 @@ auth_apply_server (auth_t *self, void *socket, const char *domain)
     if (zmq_setsockopt (socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
         log_debug ("auth: ZMQ_ZAP_ENFORCE_DOMAIN unavailable (libzmq without DRAFT); "
                    "the ZAP handler stays bound for the broker's lifetime");
-    pthread_mutex_lock (&self->pipe_lock);
-    char ep[64];
-    snprintf (ep, sizeof ep, "inproc://veille-auth-mon-%p-%d", (void *) self, self->nmonitors++);
-    vl_err_t rc = VL_OK;
-    if (zmq_socket_monitor (socket, ep, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                                        | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-                                        | ZMQ_EVENT_MONITOR_STOPPED) != 0) {
-        log_warn ("auth: cannot monitor %s handshakes: %s", domain, zmq_strerror (zmq_errno ()));
-    }
-    else {
-        char answer[8] = "";
-        if (zmq_send (self->pipe_front, "MON", 3, ZMQ_SNDMORE) < 0
-            || zmq_send (self->pipe_front, ep, strlen (ep), ZMQ_SNDMORE) < 0
-            || zmq_send (self->pipe_front, domain, strlen (domain), 0) < 0
-            || zmq_recv (self->pipe_front, answer, sizeof answer - 1, 0) < 0
-            || strncmp (answer, "OK", 2) != 0)
-            log_warn ("auth: failed handshakes on %s will not be logged", domain);
-    }
-    pthread_mutex_unlock (&self->pipe_lock);
-    return rc;
+    return VL_OK;
 }
 
 /* Number of keys of A that are not in B (both sorted). */

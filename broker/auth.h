@@ -86,10 +86,19 @@ void auth_destroy (auth_t **self_p);
 
 /* Makes SOCKET (not yet bound) a CURVE server with the broker's key, ZAP
  * domain DOMAIN (one of AUTH_DOMAIN_*) and ZMQ_ZAP_ENFORCE_DOMAIN when
- * available, and watches its failed handshakes. Call it from the thread
- * that owns SOCKET, before zmq_bind. VL_EINVAL for an unknown domain or a
- * socket option libzmq refuses (logged). */
+ * available. Call it from the thread that owns SOCKET, before zmq_bind.
+ * VL_EINVAL for an unknown domain or a socket option libzmq refuses
+ * (logged). Failed handshakes are seen by the socket's one monitor (libzmq
+ * keeps a single monitor per socket: the broker's connlimit), which reports
+ * them with auth_handshake_failed. */
 vl_err_t auth_apply_server (auth_t *self, void *socket, const char *domain);
+
+/* Logs (rate-limited, like every refusal) and counts a failed handshake
+ * on an endpoint of DOMAIN: EVENT is ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+ * or _NO_DETAIL with its VALUE, ADDR the peer's address (may be NULL).
+ * Thread-safe. */
+void auth_handshake_failed (auth_t *self, const char *domain, uint16_t event, uint32_t value,
+                            const char *addr);
 
 /* What a reload changed: keys added to / removed from each list. */
 typedef struct {

@@ -33,6 +33,12 @@
  * large is answered REJECTED "too large" (docs/protocol.md, Publishing). */
 #define PUBLISH_FRAME_MAX  (2 * EVENT_MAX_BYTES)
 
+/* Where an endpoint's monitor (connlimit) reports failed handshakes. */
+typedef struct {
+    auth_t     *auth;
+    const char *domain;
+} fail_to_t;
+
 /* One publish message of the current batch, held until its ack is sent. */
 typedef struct {
     zmq_msg_t     rid, topic, event;
@@ -57,6 +63,9 @@ struct broker {
     dedup_t          *dedup;
     replay_t         *replay;
     connlimit_t      *rep_limit;      /* replay_connections */
+    connlimit_t      *pub_limit;      /* publish_connections */
+    connlimit_t      *sub_watch;      /* no limit: failed handshakes only */
+    fail_to_t         fail_to[3];     /* failed handshakes -> auth, per endpoint */
     auth_t           *auth;           /* NULL without CURVE */
     batch_msg_t      *msgs;           /* the batch being received, max_batch */
     acks_t           *acks;           /* STORED/DUPLICATE acks of a batch */
@@ -114,6 +123,8 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
         dst->replay_client_requests = REPLAY_DEFAULT_CLIENT_REQUESTS;
     if (dst->replay_connections <= 0)
         dst->replay_connections = REPLAY_DEFAULT_CONNECTIONS;
+    if (dst->publish_connections <= 0)
+        dst->publish_connections = PUBLISH_DEFAULT_CONNECTIONS;
     return VL_OK;
 }
 
@@ -215,6 +226,27 @@ s_replay_gate (void *arg, const zmq_msg_t *msg)
     return auth_msg_allowed (arg, msg, AUTH_DOMAIN_REPLAY);
 }
 
+static void
+s_fail_to_auth (void *arg, uint16_t event, uint32_t value, const char *addr)
+{
+    fail_to_t *f = arg;
+    auth_handshake_failed (f->auth, f->domain, event, value, addr);
+}
+
+/* The one monitor of SOCK (libzmq keeps one per socket): its connection
+ * limit MAX and, with CURVE, its failed handshakes for auth's log. */
+static connlimit_t *
+s_watch (broker_t *self, int i, void *sock, const char *ep, const char *domain, size_t max,
+         vl_err_t *rc)
+{
+    connlimit_t *w = connlimit_new (self->ctx, sock, ep, domain, max, rc);
+    if (w && self->auth) {
+        self->fail_to[i] = (fail_to_t) { self->auth, domain };
+        connlimit_on_failure (w, s_fail_to_auth, &self->fail_to[i]);
+    }
+    return w;
+}
+
 static vl_err_t
 s_sockets (broker_t *self)
 {
@@ -240,10 +272,15 @@ s_sockets (broker_t *self)
     s_setopt (self->rep, ZMQ_ROUTER_MANDATORY, 1);
     if (self->auth)
         replay_set_gate (self->replay, s_replay_gate, self->auth);
-    vl_err_t rc2;
-    self->rep_limit = connlimit_new (self->ctx, self->rep, self->ep_rep, "replay",
-                                     (size_t) self->opts.replay_connections, &rc2);
-    return self->rep_limit ? VL_OK : rc2;
+    self->rep_limit = s_watch (self, 0, self->rep, self->ep_rep, AUTH_DOMAIN_REPLAY,
+                               (size_t) self->opts.replay_connections, &rc);
+    if (self->rep_limit)
+        self->pub_limit = s_watch (self, 1, self->pub, self->ep_pub, AUTH_DOMAIN_PUBLISH,
+                                   (size_t) self->opts.publish_connections, &rc);
+    if (self->pub_limit)
+        self->sub_watch = s_watch (self, 2, self->sub, self->ep_sub, AUTH_DOMAIN_SUBSCRIBE,
+                                   SIZE_MAX, &rc);
+    return self->sub_watch ? VL_OK : rc;
 }
 
 typedef struct {
@@ -359,6 +396,8 @@ broker_destroy (broker_t **self_p)
         }
     zmq_msg_close (&self->scratch);
     connlimit_destroy (&self->rep_limit);
+    connlimit_destroy (&self->pub_limit);
+    connlimit_destroy (&self->sub_watch);
     broker_metrics_destroy (&self->mx);
     free (self->msgs);
     acks_destroy (&self->acks);
@@ -797,6 +836,14 @@ s_metrics (broker_t *self)
     replay_stats (self->replay, &rs);
     rs.connections = connlimit_count (self->rep_limit);
     rs.refused = connlimit_refused (self->rep_limit);
+    self->c.pub_connections = connlimit_count (self->pub_limit);
+    self->c.pub_refused = connlimit_refused (self->pub_limit);
+    if (self->auth) {
+        auth_stats_t as;
+        auth_stats (self->auth, &as);
+        self->c.revoked = as.revoked;
+        self->c.handshakes_failed = as.failed;
+    }
     broker_metrics_update (self->mx, &self->c, &js, &rs);
 }
 
@@ -917,6 +964,8 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         { self->rep, 0, ZMQ_POLLIN, 0 },
         { self->sub, 0, ZMQ_POLLIN, 0 },
         { connlimit_socket (self->rep_limit), 0, ZMQ_POLLIN, 0 },
+        { connlimit_socket (self->pub_limit), 0, ZMQ_POLLIN, 0 },
+        { connlimit_socket (self->sub_watch), 0, ZMQ_POLLIN, 0 },
     };
     while (!*stop) {
         if (hup && *hup) {   /* first: a signal interrupts zmq_poll (EINTR) */
@@ -924,7 +973,7 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
             s_reload (self);
         }
         long timeout = notify_cap_wait (s_timers (self));
-        if (zmq_poll (items, 4, timeout) < 0) {
+        if (zmq_poll (items, 6, timeout) < 0) {
             if (errno == EINTR)
                 continue;
             log_error ("broker: zmq_poll: %s", zmq_strerror (errno));
@@ -939,6 +988,10 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
             s_subscriptions (self);
         if (items[3].revents & ZMQ_POLLIN)
             connlimit_handle (self->rep_limit);
+        if (items[4].revents & ZMQ_POLLIN)
+            connlimit_handle (self->pub_limit);
+        if (items[5].revents & ZMQ_POLLIN)
+            connlimit_handle (self->sub_watch);
     }
     vl_err_t rc = journal_sync (self->journal);
     log_info ("broker: stopping at head %" PRIu64 " (journal %s)",

@@ -43,6 +43,10 @@
 #include "reject.h"
 #include "vl_err.h"
 
+/* publish_connections by default: each may hold a partial frame of up to
+ * PUBLISH_FRAME_MAX (2 MiB), so 64 bound that to 128 MiB. */
+#define PUBLISH_DEFAULT_CONNECTIONS 64
+
 typedef struct {
     char          *publish;        /* endpoints as configured */
     char          *subscribe;
@@ -62,11 +66,15 @@ typedef struct {
     int64_t        replay_total_bytes;     /* ... for all replay clients; 0 = default */
     int            replay_client_requests; /* answers in flight per client; 0 = default */
     int            replay_connections;     /* live replay connections; 0 = default */
+    int            publish_connections;    /* live publish connections; 0 = default */
 } broker_opts_t;
 
 typedef struct {
     uint64_t received, stored, duplicates, rejected, unavailable;
     uint64_t rejected_by[REJECT_COUNT];   /* rejected, by reason (reject.h) */
+    /* read at each metrics update: */
+    uint64_t pub_connections, pub_refused;   /* publish_connections (connlimit) */
+    uint64_t revoked, handshakes_failed;     /* auth_stats (auth.h), CURVE only */
 } broker_counters_t;
 
 typedef struct broker broker_t;

@@ -118,6 +118,14 @@ const cfg_key_t broker_conf_keys[] = {
              "veille_broker_replay_connections_refused_total). Each connection "
              "costs at most ~420 KiB of request frames and buffers. Every "
              "veille-sub and `veille tail` holds one." },
+    { .name = "publish_connections", .type = CFG_T_INT, .def = "64",
+      .min = 1, .max = 100000,
+      .doc = "Most live connections to the publish endpoint; a new one past it "
+             "is shut down at once (counted in "
+             "veille_broker_publish_connections_refused_total). Each connection "
+             "may hold one partial frame of up to 2 MiB (the publish frame cap), "
+             "so the default bounds that to 128 MiB. Every veille-watch and every "
+             "running `veille pub` holds one." },
     { .name = "metrics_listen", .type = CFG_T_STR,
       .doc = "serve Prometheus metrics on http://HOST:PORT/metrics (loopback address, "
              "e.g. \"127.0.0.1:9101\"); absent or \"\" = off" },

@@ -7,6 +7,7 @@ struct broker_metrics {
     metrics_t *m;
     metric_t  *received, *stored, *dups, *rejected, *unavailable, *fanout, *replays;
     metric_t  *rdropped, *rbusy, *rerrors, *rabandoned, *rqueued, *rclients, *rconns, *rrefused;
+    metric_t  *pconns, *prefused, *revoked, *hsfailed;
     metric_t  *head, *first, *bytes, *segments, *topics;
     metric_t  *rejected_by[REJECT_COUNT];
 };
@@ -63,6 +64,17 @@ broker_metrics_new (const char *listen, vl_err_t *err)
     self->rrefused = metrics_counter (m, "veille_broker_replay_connections_refused_total",
                                       "Replay connections shut down past replay_connections.",
                                       NULL);
+    self->pconns = metrics_gauge (m, "veille_broker_publish_connections",
+                                  "Live connections to the publish endpoint.", NULL);
+    self->prefused = metrics_counter (m, "veille_broker_publish_connections_refused_total",
+                                      "Publish connections shut down past publish_connections.",
+                                      NULL);
+    self->revoked = metrics_counter (m, "veille_broker_revoked_messages_total",
+                                     "Messages dropped unanswered: their CURVE key was removed "
+                                     "from its allow-list at a reload after it connected.", NULL);
+    self->hsfailed = metrics_counter (m, "veille_broker_handshakes_failed_total",
+                                      "CURVE handshakes failed before ZAP (plaintext client, "
+                                      "wrong server key).", NULL);
     self->head = metrics_gauge (m, "veille_broker_head_seq", "Newest seq in the journal.", NULL);
     self->first = metrics_gauge (m, "veille_broker_first_seq", "Oldest seq in the journal.", NULL);
     self->bytes = metrics_gauge (m, "veille_broker_journal_bytes", "Journal size on disk.", NULL);
@@ -100,6 +112,10 @@ broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
     metric_set (self->rclients, (double) rs->clients);
     metric_set (self->rconns, (double) rs->connections);
     metric_set (self->rrefused, (double) rs->refused);
+    metric_set (self->pconns, (double) c->pub_connections);
+    metric_set (self->prefused, (double) c->pub_refused);
+    metric_set (self->revoked, (double) c->revoked);
+    metric_set (self->hsfailed, (double) c->handshakes_failed);
     metric_set (self->head, (double) js->head);
     metric_set (self->first, (double) js->first);
     metric_set (self->bytes, (double) js->bytes);

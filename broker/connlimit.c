@@ -27,6 +27,8 @@ struct connlimit {
     uint16_t  port;          /* tcp: the listener's port */
     char      path[108];     /* ipc: the listener's path */
     char      name[32];
+    connlimit_fail_fn *on_fail;
+    void     *on_fail_arg;
 };
 
 /* Parses ENDPOINT into the port or path the accepted sockets' local
@@ -68,7 +70,9 @@ connlimit_new (void *ctx, void *sock, const char *endpoint, const char *name, si
         return NULL;
     }
     self->sock = sock;
-    if (zmq_socket_monitor (sock, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) < 0
+    if (zmq_socket_monitor (sock, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
+                                      | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                      | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) < 0
         || !(self->mon = zmq_socket (ctx, ZMQ_PAIR)) || zmq_connect (self->mon, ep) < 0) {
         log_error ("connlimit: %s: monitor: %s", name, zmq_strerror (zmq_errno ()));
         connlimit_destroy (&self);
@@ -93,6 +97,26 @@ connlimit_destroy (connlimit_t **self_p)
     free ((*self_p)->live);
     free (*self_p);
     *self_p = NULL;
+}
+
+void
+connlimit_on_failure (connlimit_t *self, connlimit_fail_fn *fn, void *arg)
+{
+    self->on_fail = fn;
+    self->on_fail_arg = arg;
+}
+
+/* Passes a failed handshake with its address frame ADDR to on_fail. */
+static void
+s_failed (connlimit_t *self, uint16_t id, uint32_t value, zmq_msg_t *addr)
+{
+    if (!self->on_fail)
+        return;
+    char text[160];
+    size_t n = zmq_msg_size (addr) < sizeof text - 1 ? zmq_msg_size (addr) : sizeof text - 1;
+    memcpy (text, zmq_msg_data (addr), n);
+    text[n] = '\0';
+    self->on_fail (self->on_fail_arg, id, value, text);
 }
 
 void *
@@ -192,6 +216,9 @@ connlimit_handle (connlimit_t *self)
                 s_accepted (self, value);
             else if (id == ZMQ_EVENT_DISCONNECTED)
                 s_disconnected (self, value);
+            else if (id & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                           | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+                s_failed (self, id, (uint32_t) value, &addr);
         }
         zmq_msg_close (&ev);
         zmq_msg_close (&addr);

@@ -1,6 +1,9 @@
 /* connlimit.h: a limit on the connections of one bound ZeroMQ socket.
  *
- * libzmq has no such option. A socket monitor reports each accepted
+ * libzmq has no such option, and keeps one monitor per socket (a second
+ * zmq_socket_monitor stops the first): this is that monitor, so it also
+ * reports failed handshakes (connlimit_on_failure) for the log of refusals.
+ * A socket monitor reports each accepted
  * connection with its file descriptor (ZMQ_EVENT_ACCEPTED) and each end
  * (ZMQ_EVENT_DISCONNECTED). Past MAX live connections, a new one is
  * shut down with shutdown(2) (never close(2): the descriptor stays
@@ -22,6 +25,12 @@
 
 typedef struct connlimit connlimit_t;
 
+/* Called for each failed handshake on the socket (CURVE refused before
+ * ZAP: a plaintext client, a wrong server key): EVENT is
+ * ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL or _NO_DETAIL, VALUE its detail,
+ * ADDR the peer's address (NUL-terminated, possibly empty). */
+typedef void (connlimit_fail_fn) (void *arg, uint16_t event, uint32_t value, const char *addr);
+
 /* Monitors SOCK (bound to ENDPOINT, as ZMQ_LAST_ENDPOINT gives it; tcp://
  * or ipc://) in context CTX, allowing MAX connections; NAME names it in
  * the log and the monitor's inproc endpoint. Returns NULL and sets *ERR
@@ -32,6 +41,9 @@ connlimit_t *connlimit_new (void *ctx, void *sock, const char *endpoint, const c
 /* Stops the monitor, closes its socket and frees *self_p; sets it to
  * NULL; NULL-safe. While the monitored socket is still open. */
 void connlimit_destroy (connlimit_t **self_p);
+
+/* Sends each failed handshake to FN (ARG); FN NULL = ignore them. */
+void connlimit_on_failure (connlimit_t *self, connlimit_fail_fn *fn, void *arg);
 
 /* The socket to poll for ZMQ_POLLIN. */
 void *connlimit_socket (connlimit_t *self);

@@ -9,7 +9,11 @@ connections holding 2 MiB frames on an unlimited endpoint):
     down (their sockets see the end of the stream);
   - its RSS grows by less than 20 x 420 KiB + 4 MiB of slack;
   - the client connected before is served throughout (a full replay);
-  - once the attackers leave, a new client connects and is served."""
+  - once the attackers leave, a new client connects and is served.
+The publish endpoint likewise (publish_connections = 5): 40 raw
+connections each holding 1.9 MiB of a 2 MiB frame (the cap) are cut to 5
+(counted in the metrics) and the broker's RSS grows by less than
+5 x 2 MiB + 8 MiB; a publisher connected before is acked throughout."""
 import os
 import socket
 import struct
@@ -22,6 +26,7 @@ from broker_harness import Broker, Publisher, Replayer, check, make_event, workd
 from integ_metrics import PORT_RE, scrape, value, wait_value
 
 LIMIT, ATTACK = 20, 200
+PUB_LIMIT, PUB_ATTACK = 5, 40
 EVENTS = 50
 
 
@@ -71,6 +76,36 @@ def full_replay(r):
     return [e[1] for e in evs] == list(range(1, EVENTS + 1)) and not end["more"]
 
 
+def publish_limit(b, ctx, port, pid):
+    """The publish endpoint's connection limit (publish_connections)."""
+    pub = Publisher(ctx, b.publish)
+    acks = pub.publish_many([("un.p", make_event(i, "un.p", 300, salt="p")[1])
+                             for i in range(10)])
+    check(all(a[0] == 0 for a in acks), "the early publisher is acked")
+    wait_value(port, "veille_broker_publish_connections", lambda v: v == 1)
+    base = rss(pid)
+    held = [zmtp_connect(b.publish) for _ in range(PUB_ATTACK)]
+    wait_value(port, "veille_broker_publish_connections_refused_total",
+               lambda v: v >= PUB_ATTACK - PUB_LIMIT + 1, timeout=60)
+    closed = sum(1 for h in held if is_closed(h, 0.05))
+    check(closed >= PUB_ATTACK - PUB_LIMIT + 1,
+          "%d of %d attacking publish connections were shut down" % (closed, PUB_ATTACK))
+    for h in held:
+        zmtp_partial_frame(h, 2 << 20, (19 << 20) // 10)
+    acks = pub.publish_many([("un.p", make_event(i, "un.p", 300, salt="q")[1])
+                             for i in range(10)])
+    check(all(a[0] == 0 for a in acks), "the early publisher is acked during the attack")
+    grown = rss(pid) - base
+    bound = PUB_LIMIT * (2 << 20) + 8 * (1 << 20)
+    print("%d publish connections against a limit of %d: %d shut down, broker RSS +%.1f MiB"
+          % (PUB_ATTACK, PUB_LIMIT, closed, grown / (1 << 20)))
+    check(grown < bound, "RSS grew by %.1f MiB (limit %.1f MiB)"
+          % (grown / (1 << 20), bound / (1 << 20)))
+    for h in held:
+        h.close()
+    pub.close()
+
+
 def main():
     # under AddressSanitizer freed blocks wait in a quarantine (256 MiB):
     # keep it small so that RSS shows what the broker holds (as in 17)
@@ -78,7 +113,7 @@ def main():
         filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=1"]))
     d = workdir("rconn")
     b = Broker(d, conf_extra='  metrics_listen = "127.0.0.1:0";\n  heartbeat_ms = 100;\n'
-               '  replay_connections = %d;' % LIMIT).start()
+               '  replay_connections = %d;\n  publish_connections = %d;' % (LIMIT, PUB_LIMIT)).start()
     port = int(b.wait_log(PORT_RE).group(1))
     pid = b.proc.pid
     ctx = zmq.Context()
@@ -121,6 +156,7 @@ def main():
     check(full_replay(late), "a client connecting after the attack is served")
     late.close()
     early.close()
+    publish_limit(b, ctx, port, pid)
     check(b.stop() == 0, "broker stops cleanly")
     ctx.term()
     print("18-broker-replay-connections: OK")

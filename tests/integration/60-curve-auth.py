@@ -263,6 +263,11 @@ def main():
         per[(peer, dom)] = per.get((peer, dom), 0) + 1
     check(all(v == 1 for v in per.values()), "one line per peer and endpoint: %r" % per)
     check(read_key(keys.sec("broker")).decode() not in log, "secret key never logged")
+    # plaintext clients fail in the handshake, before ZAP: the one monitor
+    # of each endpoint (with its connection limit) reports them on all three
+    for dom in ("publish", "subscribe", "replay"):
+        check(re.search(r"auth: refused a peer of \S+ on %s: not a CURVE client" % dom, log),
+              "the plaintext client's failed handshake is logged on %s" % dom)
 
     for p in (tail, sub):
         p.terminate()
