@@ -1,11 +1,12 @@
 /* event.c: the veille event and its strict msgpack codec.
  *
- * Decoding hostile input: msgpack-c allocates a container's elements from
- * the count in its header before reading them, so a 5-byte "array of 4
- * billion" would ask for ~100 GB. event_decode therefore first walks the
- * raw bytes with mpread_skip (core/mpread.h): every length and count is
- * checked against the bytes left, nesting is capped at EVENT_MAX_DEPTH and
- * trailing bytes are refused; only then does msgpack-c build the tree. */
+ * Decoding hostile input: one walk (ew_walk) reads the bytes with the
+ * strict reader of core/mpread.h, which checks every length and count
+ * against the bytes left before trusting it; nesting is capped at
+ * EVENT_MAX_DEPTH, trailing bytes are refused, and every rule (types,
+ * text, unique keys, map sizes, no ext) lives here once. event_validate
+ * is that walk alone, in place; event_decode is that walk followed by
+ * copies of the fields it found. msgpack-c is used for encoding only. */
 #include <stdlib.h>
 #include <string.h>
 #include <msgpack.h>
@@ -133,7 +134,7 @@ event_make_id (const char *source, const char *identity, const char *type,
     util_hex (digest, sizeof digest, out);
 }
 
-/* ---- rules shared by event_decode and event_validate -------------- */
+/* ---- rules of the decoding walk ------------------------------------ */
 
 /* A str value: no NUL, valid UTF-8. */
 static bool
@@ -182,7 +183,7 @@ keyset_add (keyset_t *ks, const char *k, size_t len)
     if (!text_ok (k, len))
         return VL_EUTF8;
     if (len == 0)
-        k = "";   /* msgpack-c gives NULL for an empty str: no memcmp on it */
+        k = "";   /* an empty key may point past the input: compare with "" */
     uint32_t h = key_hash (k, len);
     size_t at = h % KEYSET_SLOTS;
     for (; ks->slot[at]; at = (at + 1) % KEYSET_SLOTS) {
@@ -296,232 +297,50 @@ event_encode (const event_t *self, buf_t *out)
     return out->data ? VL_OK : VL_ENOMEM;
 }
 
-/* ---- decoding ------------------------------------------------------- */
+/* ---- decoding: one walk for event_validate and event_decode --------- */
 
-static vl_err_t
-dup_str (const msgpack_object *o, char **out)
-{
-    if (o->type == MSGPACK_OBJECT_NIL)
-        return VL_OK;
-    if (o->type != MSGPACK_OBJECT_STR)
-        return VL_EPARSE;
-    const char *s = o->via.str.ptr;
-    size_t len = o->via.str.size;
-    if (!text_ok (s, len))
-        return VL_EUTF8;
-    if (*out)
-        return VL_EPARSE;   /* duplicate key */
-    if (!(*out = malloc (len + 1)))
-        return VL_ENOMEM;
-    memcpy (*out, s, len);
-    (*out)[len] = '\0';
-    return VL_OK;
-}
-
-static vl_err_t
-get_int (const msgpack_object *o, int64_t *out)
-{
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        if (o->via.u64 > INT64_MAX)
-            return VL_EPARSE;
-        *out = (int64_t) o->via.u64;
-        return VL_OK;
-    }
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        *out = o->via.i64;
-        return VL_OK;
-    }
-    return VL_EPARSE;
-}
-
-static vl_err_t
-decode_tags (const msgpack_object *o, event_t *e)
-{
-    if (o->type != MSGPACK_OBJECT_ARRAY || e->tags)
-        return VL_EPARSE;
-    if (o->via.array.size > EVENT_MAX_TAGS)
-        return VL_ETOOBIG;
-    if (o->via.array.size == 0)
-        return VL_OK;
-    e->tags = calloc (o->via.array.size, sizeof *e->tags);
-    if (!e->tags)
-        return VL_ENOMEM;
-    for (uint32_t i = 0; i < o->via.array.size; i++) {
-        const msgpack_object *t = &o->via.array.ptr[i];
-        if (t->type != MSGPACK_OBJECT_STR)
-            return VL_EPARSE;
-        vl_err_t rc = dup_str (t, &e->tags[i]);
-        if (rc)
-            return rc;
-        e->ntags++;
-    }
-    return VL_OK;
-}
-
-static char **
-str_field (event_t *e, const char *key, size_t klen)
-{
-    static const char *const names[] = { "id", "type", "source", "topic", "url", "title",
-                                         "summary", "hash", "prev_hash", "diff" };
-    char **fields[] = { &e->id, &e->type, &e->source, &e->topic, &e->url, &e->title,
-                        &e->summary, &e->hash, &e->prev_hash, &e->diff };
-    for (size_t i = 0; i < VL_ARRAY_LEN (names); i++)
-        if (strlen (names[i]) == klen && memcmp (names[i], key, klen) == 0)
-            return fields[i];
-    return NULL;
-}
-
-static bool
-key_is (const msgpack_object *k, const char *name)
-{
-    size_t n = strlen (name);
-    return k->via.str.size == n && memcmp (k->via.str.ptr, name, n) == 0;
-}
-
-/* The value of an unknown key (O), depth first in document order, as
- * vw_any: every str and key is text, map keys are str and unique, maps
- * hold at most EVENT_MAX_KEYS pairs, no ext anywhere. */
-static vl_err_t
-decode_any (const msgpack_object *o)
-{
-    vl_err_t rc = VL_OK;
-    if (o->type == MSGPACK_OBJECT_STR)
-        return text_ok (o->via.str.ptr, o->via.str.size) ? VL_OK : VL_EUTF8;
-    if (o->type == MSGPACK_OBJECT_EXT)
-        return VL_EPARSE;
-    if (o->type == MSGPACK_OBJECT_ARRAY)
-        for (uint32_t i = 0; i < o->via.array.size && rc == VL_OK; i++)
-            rc = decode_any (&o->via.array.ptr[i]);
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return rc;
-    if (o->via.map.size > EVENT_MAX_KEYS)
-        return VL_ETOOBIG;
-    keyset_t ks;
-    keyset_init (&ks);
-    for (uint32_t i = 0; i < o->via.map.size && rc == VL_OK; i++) {
-        const msgpack_object *k = &o->via.map.ptr[i].key;
-        if (k->type != MSGPACK_OBJECT_STR)
-            return VL_EPARSE;
-        rc = keyset_add (&ks, k->via.str.ptr, k->via.str.size);
-        if (rc == VL_OK)
-            rc = decode_any (&o->via.map.ptr[i].val);
-    }
-    return rc;
-}
-
-static vl_err_t
-decode_pair (const msgpack_object *k, const msgpack_object *v, event_t *e, bool *seen_v,
-             keyset_t *keys)
-{
-    if (k->type != MSGPACK_OBJECT_STR)
-        return VL_EPARSE;
-    vl_err_t rc = keyset_add (keys, k->via.str.ptr, k->via.str.size);
-    if (rc)
-        return rc;
-    char **field = str_field (e, k->via.str.ptr, k->via.str.size);
-    if (field)
-        return dup_str (v, field);
-    int64_t n;
-    if (key_is (k, "v")) {
-        if (*seen_v || get_int (v, &n) || n < 1 || n > UINT32_MAX)
-            return VL_EPARSE;
-        e->v = (uint32_t) n;
-        *seen_v = true;
-    }
-    else if (key_is (k, "published")) {
-        if (e->has_published || get_int (v, &n))
-            return VL_EPARSE;
-        e->published = n;
-        e->has_published = true;
-    }
-    else if (key_is (k, "detected")) {
-        if (get_int (v, &n) || n < 0)
-            return VL_EPARSE;
-        e->detected = n;
-    }
-    else if (key_is (k, "tags"))
-        return decode_tags (v, e);
-    else
-        return decode_any (v);   /* unknown key: forward compatibility */
-    return VL_OK;
-}
-
-static vl_err_t
-decode_check (const event_t *e, bool seen_v)
-{
-    if (!seen_v || !e->id || !e->type || !e->source || !e->topic)
-        return VL_EPARSE;
-    if (!id_valid (e->id, strlen (e->id)) || !type_valid (e->type, strlen (e->type))
-        || !event_topic_valid (e->topic, strlen (e->topic))
-        || strlen (e->source) == 0 || strlen (e->source) > EVENT_MAX_TOPIC)
-        return VL_EPARSE;
-    return VL_OK;
-}
-
-vl_err_t
-event_decode (const void *data, size_t len, event_t *out)
-{
-    memset (out, 0, sizeof *out);
-    if (!data || len == 0)
-        return VL_EPARSE;
-    if (len > EVENT_MAX_BYTES)
-        return VL_ETOOBIG;
-    mpread_t r;
-    mpread_init (&r, data, len);
-    if (!mpread_skip (&r, EVENT_MAX_DEPTH) || !mpread_done (&r))
-        return VL_EPARSE;
-
-    msgpack_unpacked up;
-    msgpack_unpacked_init (&up);
-    size_t off = 0;
-    vl_err_t rc = VL_EPARSE;
-    if (msgpack_unpack_next (&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS
-        && off == len && up.data.type == MSGPACK_OBJECT_MAP) {
-        bool seen_v = false;
-        const msgpack_object_map *m = &up.data.via.map;
-        keyset_t keys;
-        keyset_init (&keys);
-        rc = m->size > EVENT_MAX_KEYS ? VL_ETOOBIG : VL_OK;
-        for (uint32_t i = 0; i < m->size && rc == VL_OK; i++)
-            rc = decode_pair (&m->ptr[i].key, &m->ptr[i].val, out, &seen_v, &keys);
-        if (rc == VL_OK)
-            rc = decode_check (out, seen_v);
-    }
-    msgpack_unpacked_destroy (&up);
-    return rc;
-}
-
-/* ---- validation in place ------------------------------------------- */
-
-/* The string keys of the event, in the order of vw_fields below. */
-static const char *const vw_names[] = { "id", "type", "source", "topic", "url", "title",
+/* The string keys of the event, in the order of the event_t members
+ * id .. diff (see ev_str_fields). */
+static const char *const ew_names[] = { "id", "type", "source", "topic", "url", "title",
                                         "summary", "hash", "prev_hash", "diff" };
+#define EW_NSTR VL_ARRAY_LEN (ew_names)
 
+/* What a successful walk found; every pointer borrows the input. */
 typedef struct {
-    event_view_t *out;
-    unsigned      seen_str;    /* bit i: vw_names[i] holds a string */
-    bool          seen_v, seen_published, seen_tags;
-} vw_state_t;
+    const char *str[EW_NSTR];  /* NULL when absent or nil */
+    size_t      len[EW_NSTR];
+    uint32_t    v;
+    bool        seen_v, seen_published, seen_tags;
+    int64_t     published, detected;
+    mpread_t    tags;          /* at the tags array, when seen_tags */
+    size_t      ntags;
+} ew_t;
 
 static int
-vw_str_index (const char *key, size_t klen)
+ew_str_index (const char *key, size_t klen)
 {
     static const unsigned char lens[] = { 2, 4, 6, 5, 3, 5, 7, 4, 9, 4 };
-    for (size_t i = 0; i < VL_ARRAY_LEN (vw_names); i++)
-        if (lens[i] == klen && memcmp (vw_names[i], key, klen) == 0)
+    for (size_t i = 0; i < EW_NSTR; i++)
+        if (lens[i] == klen && memcmp (ew_names[i], key, klen) == 0)
             return (int) i;
     return -1;
 }
 
 static bool
-vw_key_is (const char *key, size_t klen, const char *name)
+ew_key_is (const char *key, size_t klen, const char *name)
 {
     return strlen (name) == klen && memcmp (key, name, klen) == 0;
 }
 
+static bool
+ew_is_str (unsigned char c)
+{
+    return (c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb);
+}
+
 /* Reads a string value that must have no NUL and be valid UTF-8. */
 static vl_err_t
-vw_text (mpread_t *r, const char **s, size_t *len)
+ew_text (mpread_t *r, const char **s, size_t *len)
 {
     if (!mpread_str (r, s, len))
         return VL_EPARSE;
@@ -530,55 +349,52 @@ vw_text (mpread_t *r, const char **s, size_t *len)
     return VL_OK;
 }
 
-/* One of the string fields (index I): nil is ignored, as in dup_str. */
+/* One of the string fields (index I): nil leaves it absent. */
 static vl_err_t
-vw_str_field (vw_state_t *st, int i, mpread_t *r)
+ew_str_field (ew_t *st, int i, mpread_t *r)
 {
     if (mpread_nil (r))
         return VL_OK;
     const char *s;
     size_t len;
-    vl_err_t rc = vw_text (r, &s, &len);
+    vl_err_t rc = ew_text (r, &s, &len);
     if (rc)
         return rc;
-    if (st->seen_str & (1u << i))
-        return VL_EPARSE;   /* duplicate key */
-    st->seen_str |= 1u << i;
-    event_view_t *o = st->out;
-    const char **ptrs[] = { &o->id, &o->type, &o->source, &o->topic };
-    size_t *lens[] = { &o->id_len, &o->type_len, &o->source_len, &o->topic_len };
-    if ((size_t) i < VL_ARRAY_LEN (ptrs)) {
-        *ptrs[i] = s;
-        *lens[i] = len;
-    }
+    st->str[i] = s;
+    st->len[i] = len;
     return VL_OK;
 }
 
+/* The tags: an array of at most EVENT_MAX_TAGS texts; an empty array is
+ * the same as none. */
 static vl_err_t
-vw_tags (vw_state_t *st, mpread_t *r)
+ew_tags (ew_t *st, mpread_t *r)
 {
     uint32_t n;
-    if (!mpread_array (r, &n) || st->seen_tags)
+    mpread_t at = *r;
+    if (!mpread_array (r, &n))
         return VL_EPARSE;
     if (n > EVENT_MAX_TAGS)
         return VL_ETOOBIG;
     for (uint32_t i = 0; i < n; i++) {
         const char *s;
         size_t len;
-        vl_err_t rc = vw_text (r, &s, &len);
+        vl_err_t rc = ew_text (r, &s, &len);
         if (rc)
             return rc;
     }
-    st->seen_tags = n > 0;   /* decode_tags: an empty array leaves tags NULL */
-    st->out->ntags = n;
+    st->seen_tags = n > 0;
+    st->tags = at;
+    st->ntags = n;
     return VL_OK;
 }
 
 /* The value of an unknown key, read from R (whose structure mpread_skip
- * has checked, so only the tag byte decides): same rules and order as
- * decode_any. */
+ * has checked, so only the tag byte decides), depth first in document
+ * order: every str and key is text, map keys are str and unique, maps
+ * hold at most EVENT_MAX_KEYS pairs, no ext anywhere. */
 static vl_err_t
-vw_any (mpread_t *r)
+ew_any (mpread_t *r)
 {
     const char *s;
     size_t len;
@@ -587,13 +403,13 @@ vw_any (mpread_t *r)
     unsigned char c = *r->p;
     if ((c >= 0xc7 && c <= 0xc9) || (c >= 0xd4 && c <= 0xd8))
         return VL_EPARSE;                                       /* ext */
-    if ((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
+    if (ew_is_str (c))
         return mpread_str (r, &s, &len) && text_ok (s, len) ? VL_OK : VL_EUTF8;
     if ((c >= 0x90 && c <= 0x9f) || c == 0xdc || c == 0xdd) {
         if (!mpread_array (r, &n))
             return VL_EPARSE;
         for (uint32_t i = 0; i < n && rc == VL_OK; i++)
-            rc = vw_any (r);
+            rc = ew_any (r);
         return rc;
     }
     if (!((c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf))
@@ -605,113 +421,192 @@ vw_any (mpread_t *r)
     keyset_t ks;
     keyset_init (&ks);
     for (uint32_t i = 0; i < n && rc == VL_OK; i++) {
-        c = *r->p;
-        if (!((c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb))
-            || !mpread_str (r, &s, &len))
+        if (!ew_is_str (*r->p) || !mpread_str (r, &s, &len))
             return VL_EPARSE;
         rc = keyset_add (&ks, s, len);
         if (rc == VL_OK)
-            rc = vw_any (r);
+            rc = ew_any (r);
     }
     return rc;
 }
 
-/* The value (in R, exactly one value) of key KEY: same rules as decode_pair. */
+/* The value (in R, exactly one value) of top-level key KEY, whose
+ * uniqueness the caller has checked. */
 static vl_err_t
-vw_pair (vw_state_t *st, const char *key, size_t klen, mpread_t *r)
+ew_pair (ew_t *st, const char *key, size_t klen, mpread_t *r)
 {
-    int i = vw_str_index (key, klen);
+    int i = ew_str_index (key, klen);
     if (i >= 0)
-        return vw_str_field (st, i, r);
+        return ew_str_field (st, i, r);
     int64_t n;
-    if (vw_key_is (key, klen, "v")) {
-        if (st->seen_v || !mpread_int (r, &n) || n < 1 || n > UINT32_MAX)
+    if (ew_key_is (key, klen, "v")) {
+        if (!mpread_int (r, &n) || n < 1 || n > UINT32_MAX)
             return VL_EPARSE;
-        st->out->v = (uint32_t) n;
+        st->v = (uint32_t) n;
         st->seen_v = true;
     }
-    else if (vw_key_is (key, klen, "published")) {
-        if (st->seen_published || !mpread_int (r, &n))
+    else if (ew_key_is (key, klen, "published")) {
+        if (!mpread_int (r, &n))
             return VL_EPARSE;
+        st->published = n;
         st->seen_published = true;
     }
-    else if (vw_key_is (key, klen, "detected")) {
+    else if (ew_key_is (key, klen, "detected")) {
         if (!mpread_int (r, &n) || n < 0)
             return VL_EPARSE;
+        st->detected = n;
     }
-    else if (vw_key_is (key, klen, "tags"))
-        return vw_tags (st, r);
+    else if (ew_key_is (key, klen, "tags"))
+        return ew_tags (st, r);
     else
-        return vw_any (r);   /* unknown key: forward compatibility */
+        return ew_any (r);   /* unknown key: forward compatibility */
     return VL_OK;
 }
 
+/* Required keys and the forms of id, type, topic and source. */
 static vl_err_t
-vw_check (const vw_state_t *st)
+ew_check (const ew_t *st)
 {
-    const event_view_t *o = st->out;
-    if (!st->seen_v || !o->id || !o->type || !o->source || !o->topic)
+    if (!st->seen_v || !st->str[0] || !st->str[1] || !st->str[2] || !st->str[3])
         return VL_EPARSE;
-    if (!id_valid (o->id, o->id_len) || !type_valid (o->type, o->type_len)
-        || !event_topic_valid (o->topic, o->topic_len)
-        || o->source_len == 0 || o->source_len > EVENT_MAX_TOPIC)
+    if (!id_valid (st->str[0], st->len[0]) || !type_valid (st->str[1], st->len[1])
+        || !event_topic_valid (st->str[3], st->len[3])
+        || st->len[2] == 0 || st->len[2] > EVENT_MAX_TOPIC)
         return VL_EPARSE;
     return VL_OK;
 }
 
-/* The walk of event_validate over a non-empty DATA of at most
- * EVENT_MAX_BYTES; may leave *OUT partly filled on error. */
-static vl_err_t
-vw_walk (const void *data, size_t len, event_view_t *out)
+/* Reads one top-level key and its value from R: *KEY is NULL when the key
+ * is not a str. The structure of both is checked (mpread_skip); *VAL is
+ * a reader over exactly the value. */
+static bool
+ew_next (mpread_t *r, const char **key, size_t *klen, mpread_t *val)
 {
+    mpread_t at = *r;
+    *key = NULL;
+    *klen = 0;
+    if (!mpread_str (r, key, klen)) {
+        *key = NULL;
+        *r = at;
+        if (!mpread_skip (r, EVENT_MAX_DEPTH - 1))
+            return false;
+    }
+    const unsigned char *v0 = r->p;
+    if (!mpread_skip (r, EVENT_MAX_DEPTH - 1))
+        return false;
+    mpread_init (val, v0, (size_t) (r->p - v0));
+    return true;
+}
+
+/* The one walk over hostile bytes DATA (LEN) that both event_validate
+ * and event_decode make: no allocation, *ST (zeroed first) borrows DATA. */
+static vl_err_t
+ew_walk (const void *data, size_t len, ew_t *st)
+{
+    memset (st, 0, sizeof *st);
+    if (!data || len == 0)
+        return VL_EPARSE;
+    if (len > EVENT_MAX_BYTES)
+        return VL_ETOOBIG;
     mpread_t r;
     uint32_t n;
     mpread_init (&r, data, len);
     if (!mpread_map (&r, &n))
         return VL_EPARSE;   /* also when the map header is not a map at all */
-    vw_state_t st = { .out = out };
     keyset_t keys;
     keyset_init (&keys);
     vl_err_t rc = n > EVENT_MAX_KEYS ? VL_ETOOBIG : VL_OK;
-    /* event_decode checks the whole structure before any rule, so after
-     * the first rule error the rest is still walked: a structural error
-     * anywhere wins (VL_EPARSE), as there. */
+    /* A structural error anywhere (truncation, a count past the end,
+     * nesting, trailing bytes) wins over a rule error (VL_EPARSE), so the
+     * rest is still walked after the first rule error. */
     for (uint32_t i = 0; i < n; i++) {
-        const char *key = NULL;
-        size_t klen = 0;
-        mpread_t at = r;
-        bool key_ok = mpread_str (&r, &key, &klen);
-        if (!key_ok) {
-            r = at;
-            if (!mpread_skip (&r, EVENT_MAX_DEPTH - 1))
-                return VL_EPARSE;
-        }
-        const unsigned char *v0 = r.p;
-        if (!mpread_skip (&r, EVENT_MAX_DEPTH - 1))
+        const char *key;
+        size_t klen;
+        mpread_t val;
+        if (!ew_next (&r, &key, &klen, &val))
             return VL_EPARSE;
         if (rc)
             continue;
-        mpread_t vr;
-        mpread_init (&vr, v0, (size_t) (r.p - v0));
-        rc = key_ok ? keyset_add (&keys, key, klen) : VL_EPARSE;
+        rc = key ? keyset_add (&keys, key, klen) : VL_EPARSE;
         if (rc == VL_OK)
-            rc = vw_pair (&st, key, klen, &vr);
+            rc = ew_pair (st, key, klen, &val);
     }
     if (!mpread_done (&r))
         return VL_EPARSE;
-    return rc ? rc : vw_check (&st);
+    return rc ? rc : ew_check (st);
 }
 
 vl_err_t
 event_validate (const void *data, size_t len, event_view_t *out)
 {
+    ew_t st;
     memset (out, 0, sizeof *out);
-    if (!data || len == 0)
-        return VL_EPARSE;
-    if (len > EVENT_MAX_BYTES)
-        return VL_ETOOBIG;
-    vl_err_t rc = vw_walk (data, len, out);
+    vl_err_t rc = ew_walk (data, len, &st);
     if (rc)
-        memset (out, 0, sizeof *out);
-    return rc;
+        return rc;
+    out->v = st.v;
+    const char **ptrs[] = { &out->id, &out->type, &out->source, &out->topic };
+    size_t *lens[] = { &out->id_len, &out->type_len, &out->source_len, &out->topic_len };
+    for (size_t i = 0; i < VL_ARRAY_LEN (ptrs); i++) {
+        *ptrs[i] = st.str[i];
+        *lens[i] = st.len[i];
+    }
+    out->ntags = st.ntags;
+    return VL_OK;
+}
+
+/* Sets *OUT to a NUL-terminated copy of S (LEN bytes); nothing if S is
+ * NULL (an absent field). */
+static vl_err_t
+ew_dup (const char *s, size_t len, char **out)
+{
+    if (!s)
+        return VL_OK;
+    if (!(*out = malloc (len + 1)))
+        return VL_ENOMEM;
+    memcpy (*out, s, len);
+    (*out)[len] = '\0';
+    return VL_OK;
+}
+
+/* Copies the tags found by the walk (already checked) into E. */
+static vl_err_t
+ew_copy_tags (const ew_t *st, event_t *e)
+{
+    mpread_t r = st->tags;
+    uint32_t n;
+    if (!st->seen_tags || !mpread_array (&r, &n))
+        return VL_OK;
+    if (!(e->tags = calloc (n, sizeof *e->tags)))
+        return VL_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *s;
+        size_t len;
+        vl_err_t rc = mpread_str (&r, &s, &len) ? ew_dup (s, len, &e->tags[i]) : VL_EPARSE;
+        if (rc)
+            return rc;
+        e->ntags++;
+    }
+    return VL_OK;
+}
+
+vl_err_t
+event_decode (const void *data, size_t len, event_t *out)
+{
+    ew_t st;
+    memset (out, 0, sizeof *out);
+    vl_err_t rc = ew_walk (data, len, &st);
+    if (rc)
+        return rc;
+    char **fields[] = { &out->id, &out->type, &out->source, &out->topic, &out->url,
+                        &out->title, &out->summary, &out->hash, &out->prev_hash,
+                        &out->diff };
+    _Static_assert (VL_ARRAY_LEN (fields) == EW_NSTR, "one field per string key");
+    for (size_t i = 0; i < EW_NSTR && rc == VL_OK; i++)
+        rc = ew_dup (st.str[i], st.len[i], fields[i]);
+    out->v = st.v;
+    out->published = st.published;
+    out->has_published = st.seen_published;
+    out->detected = st.detected;
+    return rc ? rc : ew_copy_tags (&st, out);
 }

@@ -66,7 +66,9 @@ vl_err_t event_encode (const event_t *self, buf_t *out);
  * at every level (inside unknown keys too): a map key that is not a str
  * or comes twice in its map, a str (key or value) with a NUL or invalid
  * UTF-8 (VL_EUTF8), a map of more than EVENT_MAX_KEYS pairs (VL_ETOOBIG),
- * any ext value. Unknown keys are otherwise skipped (not copied). */
+ * any ext value. Unknown keys are otherwise skipped (not copied).
+ * It is event_validate's walk (core/mpread.h, no msgpack-c) followed by
+ * copies of the known fields, so the two always give the same verdict. */
 vl_err_t event_decode (const void *data, size_t len, event_t *out);
 
 /* A validated event, read in place: every pointer points into the bytes
@@ -82,8 +84,8 @@ typedef struct {
 } event_view_t;
 
 /* Same checks and the same result as event_decode (accept/reject and error
- * code, VL_ENOMEM aside) on DATA (LEN bytes), in one walk over the bytes
- * and without allocating. On VL_OK *OUT (zeroed first) describes the
+ * code, VL_ENOMEM aside) on DATA (LEN bytes): the same one walk over the
+ * bytes, without allocating. On VL_OK *OUT (zeroed first) describes the
  * event; its pointers borrow DATA. */
 vl_err_t event_validate (const void *data, size_t len, event_view_t *out);
 

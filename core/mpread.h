@@ -1,9 +1,11 @@
-/* mpread.h: a small strict msgpack reader over a byte range, for the few
- * fixed-shape messages parsed without msgpack-c (replay requests and their
- * END answers, heartbeat bodies, the id of an event, the structural
- * pre-check and validation of events).
- * No allocation: strings point into the input; every
- * length is checked against the bytes left. */
+/* mpread.h: a small strict msgpack reader over a byte range: the one
+ * reader of hostile msgpack (events, in event_validate and event_decode;
+ * replay requests and their END answers, heartbeat bodies, the id of an
+ * event). msgpack-c is for encoding (and for the CLI's JSON display of
+ * the broker's stats replies, whose structure mpread_skip checks first).
+ * No allocation: strings point into the input; every length and count is
+ * checked against the bytes left before it is trusted. Unit tests:
+ * tests/unit/test_mpread.c. */
 #ifndef VL_MPREAD_H
 #define VL_MPREAD_H
 
