@@ -2,6 +2,7 @@
 # a new user needs; both install missing Debian packages first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 CMAKE_OPTS ?=
@@ -19,8 +20,8 @@ BENCH_DEPS = nginx-light mosquitto mosquitto-clients libmosquitto-dev \
              urlwatch time linux-perf gnuplot-nox
 FUZZ_DEPS  = clang libclang-rt-14-dev
 
-.PHONY: all deps deps-bench deps-fuzz build build-asan test test-fast \
-        test-asan demo bench bench-quick soak fuzz install clean
+.PHONY: all deps deps-bench deps-fuzz build build-asan build-tsan test test-fast \
+        test-asan test-tsan demo bench bench-quick soak fuzz install clean
 
 all: build
 
@@ -39,15 +40,23 @@ $(BUILD)/CMakeCache.txt:
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVEILLE_SANITIZE=ON $(CMAKE_OPTS)
 
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVEILLE_TSAN=ON $(CMAKE_OPTS)
+
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# The whole suite once normally, once under ASan+UBSan; ends with ctest's counts.
+build-tsan: $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+
+# The whole suite once normally, once under ASan+UBSan, then the threaded
+# tests (ctest label tsan) under ThreadSanitizer; warnings are errors in all
+# three builds (VEILLE_WERROR=ON), unlike `make build`. Ends with ctest's counts.
 test: deps
-	@tools/run-tests.sh $(BUILD) $(ASAN_BUILD) $(JOBS)
+	@tools/run-tests.sh $(BUILD) $(ASAN_BUILD) $(JOBS) $(TSAN_BUILD)
 
 # One pass, normal build only (for the edit-compile-test loop).
 test-fast: build
@@ -55,6 +64,9 @@ test-fast: build
 
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-tsan: build-tsan
+	cd $(TSAN_BUILD) && ctest --output-on-failure -j $(JOBS) -L tsan
 
 demo: deps build
 	@tools/demo.sh $(BUILD)
@@ -75,4 +87,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

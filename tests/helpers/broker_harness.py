@@ -80,6 +80,9 @@ class Broker:
             conf_extra = "  allow_plaintext_tcp = true;\n" + conf_extra
         else:
             eps = ["ipc://%s/%s.sock" % (workdir, n) for n in ("pub", "sub", "rep")]
+        # Extra settings from the ctest environment (the TSan pass runs
+        # 10-broker-roundtrip with fsync = "interval" to drive the syncer thread).
+        conf_extra += "\n" + os.environ.get("VEILLE_TEST_BROKER_CONF", "")
         self.conf = os.path.join(workdir, "broker.conf")
         with open(self.conf, "w") as f:
             f.write('broker = {\n  publish = "%s";\n  subscribe = "%s";\n  replay = "%s";\n'

@@ -17,6 +17,7 @@
 #include "curve.h"
 #include "log.h"
 #include "util.h"
+#include "test_tmpdir.h"
 
 typedef struct {
     char dir[256];
@@ -64,8 +65,7 @@ static int
 setup (void **state)
 {
     fx_t *fx = calloc (1, sizeof *fx);
-    snprintf (fx->dir, sizeof fx->dir, "/tmp/veille-auth-XXXXXX");
-    if (!mkdtemp (fx->dir))
+    if (test_tmpdir_create (fx->dir, sizeof fx->dir, "veille-auth-") != 0)
         return -1;
     snprintf (fx->pubs, sizeof fx->pubs, "%s/publishers", fx->dir);
     snprintf (fx->subs, sizeof fx->subs, "%s/subscribers", fx->dir);
@@ -105,9 +105,7 @@ teardown (void **state)
             zmq_close (fx->socks[i]);
     auth_destroy (&fx->auth);
     zmq_ctx_term (fx->ctx);
-    char cmd[400];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    if (system (cmd) != 0)
+    if (test_tmpdir_remove (fx->dir) != 0)
         return -1;
     free (fx);
     return 0;

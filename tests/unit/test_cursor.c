@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cursor.h"
+#include "test_tmpdir.h"
 
 static char g_dir[64];
 static char g_path[128];
@@ -16,8 +17,7 @@ static char g_path[128];
 static int
 setup (void **state)
 {
-    snprintf (g_dir, sizeof g_dir, "/tmp/test_cursor.XXXXXX");
-    if (!mkdtemp (g_dir))
+    if (test_tmpdir_create (g_dir, sizeof g_dir, "test_cursor.") != 0)
         return -1;
     snprintf (g_path, sizeof g_path, "%s/state.db", g_dir);
     return 0;
@@ -26,9 +26,7 @@ setup (void **state)
 static int
 teardown (void **state)
 {
-    char cmd[200];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system (cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove (g_dir);
 }
 
 static void

@@ -15,6 +15,7 @@
 
 #include "curve.h"
 #include "log.h"
+#include "test_tmpdir.h"
 
 typedef struct {
     char dir[64];
@@ -24,8 +25,7 @@ static int
 setup (void **state)
 {
     fx_t *fx = calloc (1, sizeof *fx);
-    strcpy (fx->dir, "/tmp/veille-curve-XXXXXX");
-    assert_non_null (mkdtemp (fx->dir));
+    assert_int_equal (test_tmpdir_create (fx->dir, sizeof fx->dir, "veille-curve-"), 0);
     *state = fx;
     return 0;
 }
@@ -34,9 +34,7 @@ static int
 teardown (void **state)
 {
     fx_t *fx = *state;
-    char cmd[128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    assert_int_equal (system (cmd), 0);
+    assert_int_equal (test_tmpdir_remove (fx->dir), 0);
     free (fx);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "cursor.h"
 #include "dispatch.h"
+#include "test_tmpdir.h"
 #include "util.h"
 
 #define MAXREC 4096
@@ -145,8 +146,7 @@ static char g_path[128];
 static int
 setup (void **state)
 {
-    snprintf (g_dir, sizeof g_dir, "/tmp/test_dispatch.XXXXXX");
-    if (!mkdtemp (g_dir))
+    if (test_tmpdir_create (g_dir, sizeof g_dir, "test_dispatch.") != 0)
         return -1;
     snprintf (g_path, sizeof g_path, "%s/state.db", g_dir);
     return 0;
@@ -155,9 +155,7 @@ setup (void **state)
 static int
 teardown (void **state)
 {
-    char cmd[200];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system (cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove (g_dir);
 }
 
 static dispatch_t *

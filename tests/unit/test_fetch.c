@@ -17,6 +17,7 @@
 
 #include "fetch.h"
 #include "log.h"
+#include "test_tmpdir.h"
 
 typedef struct {
     pid_t pid;
@@ -40,8 +41,7 @@ static void write_file (const char *dir, const char *name, const char *text, mod
 /* Spawns tests/helpers/fixture_server.py on ROOT and reads its READY line. */
 static int fx_start (void **state)
 {
-    snprintf (fx.root, sizeof fx.root, "/tmp/veille-test-fetch-XXXXXX");
-    if (!mkdtemp (fx.root))
+    if (test_tmpdir_create (fx.root, sizeof fx.root, "veille-test-fetch-") != 0)
         return -1;
     write_file (fx.root, "a.xml",
                 "<rss version=\"2.0\"><channel><item><guid>a</guid><title>A</title>"
@@ -73,9 +73,7 @@ static int fx_stop (void **state)
         kill (fx.pid, SIGTERM);
         waitpid (fx.pid, NULL, 0);
     }
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", fx.root);
-    return system (cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove (fx.root);
 }
 
 static void src_init (source_t *s, const char *url)

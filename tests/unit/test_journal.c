@@ -1,6 +1,5 @@
 /* test_journal.c: journal contract: group commit, reopen, torn/corrupt
  * tails, seq continuity, segments, retention, disk full, indexed queries. */
-#define _XOPEN_SOURCE 700   /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,24 +21,17 @@
 #include "journal.h"
 #include "log.h"
 #include "util.h"
+#include "test_tmpdir.h"
 
 typedef struct {
     char dir[64];
 } fx_t;
 
 static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
-
-static int
 setup (void **state)
 {
     fx_t *fx = calloc (1, sizeof *fx);
-    snprintf (fx->dir, sizeof fx->dir, "/tmp/vl-journal-XXXXXX");
-    assert_non_null (mkdtemp (fx->dir));
+    assert_int_equal (test_tmpdir_create (fx->dir, sizeof fx->dir, "vl-journal-"), 0);
     *state = fx;
     return 0;
 }
@@ -49,7 +40,7 @@ static int
 teardown (void **state)
 {
     fx_t *fx = *state;
-    nftw (fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove (fx->dir);
     free (fx);
     return 0;
 }
@@ -284,7 +275,7 @@ journal_epoch_is_stable_and_new_after_a_wipe (void **state)
     assert_true (journal_epoch (j) == e1);
     journal_destroy (&j);
 
-    nftw (fx->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove (fx->dir);
     j = s_open (fx->dir, NULL);
     assert_true (journal_epoch (j) != 0 && journal_epoch (j) != e1);
     assert_int_equal (journal_head (j), 0);

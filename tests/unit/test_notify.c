@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "notify.h"
+#include "test_tmpdir.h"
 
 /* Receives one datagram into BUF within 2 s; returns its length or -1. */
 static ssize_t
@@ -41,8 +42,8 @@ without_systemd_every_call_is_a_no_op (void **state)
 static void
 ready_then_watchdog_then_stopping_reach_the_socket (void **state)
 {
-    char path[] = "/tmp/vl-notify-XXXXXX";
-    assert_non_null (mkdtemp (path));
+    char path[64];
+    assert_int_equal (test_tmpdir_create (path, sizeof path, "vl-notify-"), 0);
     char sock[sizeof path + 16];
     snprintf (sock, sizeof sock, "%s/n.sock", path);
     int fd = socket (AF_UNIX, SOCK_DGRAM, 0);
@@ -73,8 +74,7 @@ ready_then_watchdog_then_stopping_reach_the_socket (void **state)
     unsetenv ("NOTIFY_SOCKET");
     unsetenv ("WATCHDOG_USEC");
     close (fd);
-    unlink (sock);
-    rmdir (path);
+    assert_int_equal (test_tmpdir_remove (path), 0);
 }
 
 int

@@ -1,6 +1,5 @@
 /* test_replay.c: replay request parser (catalogue of bad requests), the
  * msgpack reader under it, and answers served over inproc sockets. */
-#define _XOPEN_SOURCE 700   /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +7,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +17,7 @@
 #include "mpread.h"
 #include "replay.h"
 #include "util.h"
+#include "test_tmpdir.h"
 
 /* ---- building requests ---- */
 
@@ -227,18 +226,10 @@ typedef struct {
 } srv_t;
 
 static int
-s_rm (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st; (void) flag; (void) ftw;
-    return remove (path);
-}
-
-static int
 srv_setup (void **state)
 {
     srv_t *s = calloc (1, sizeof *s);
-    snprintf (s->dir, sizeof s->dir, "/tmp/vl-replay-XXXXXX");
-    assert_non_null (mkdtemp (s->dir));
+    assert_int_equal (test_tmpdir_create (s->dir, sizeof s->dir, "vl-replay-"), 0);
     vl_err_t err;
     s->j = journal_open (s->dir, NULL, &err);
     assert_non_null (s->j);
@@ -278,7 +269,7 @@ srv_teardown (void **state)
     zmq_ctx_term (s->ctx);
     replay_destroy (&s->replay);   /* after the context: queued answers released */
     journal_destroy (&s->j);
-    nftw (s->dir, s_rm, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmpdir_remove (s->dir);
     free (s);
     return 0;
 }

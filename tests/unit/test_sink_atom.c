@@ -18,6 +18,7 @@
 #include "sink_atom.h"
 #include "source.h"
 #include "util.h"
+#include "test_tmpdir.h"
 
 typedef struct {
     char dir[64];
@@ -28,8 +29,7 @@ static int
 setup (void **state)
 {
     fx_t *fx = calloc (1, sizeof *fx);
-    strcpy (fx->dir, "/tmp/test_sink_atom.XXXXXX");
-    if (!mkdtemp (fx->dir))
+    if (test_tmpdir_create (fx->dir, sizeof fx->dir, "test_sink_atom.") != 0)
         return -1;
     snprintf (fx->path, sizeof fx->path, "%s/feed.xml", fx->dir);
     *state = fx;
@@ -40,10 +40,9 @@ static int
 teardown (void **state)
 {
     fx_t *fx = *state;
-    unlink (fx->path);
-    rmdir (fx->dir);
+    int rc = test_tmpdir_remove (fx->dir);
     free (fx);
-    return 0;
+    return rc;
 }
 
 static void

@@ -13,6 +13,7 @@
 #include "sink_log.h"
 #include "util.h"
 #include "test_sub_hostile.h"
+#include "test_tmpdir.h"
 
 static char g_dir[64];
 static char g_path[128];
@@ -20,8 +21,7 @@ static char g_path[128];
 static int
 setup (void **state)
 {
-    snprintf (g_dir, sizeof g_dir, "/tmp/test_sink_log.XXXXXX");
-    if (!mkdtemp (g_dir))
+    if (test_tmpdir_create (g_dir, sizeof g_dir, "test_sink_log.") != 0)
         return -1;
     snprintf (g_path, sizeof g_path, "%s/alerts.log", g_dir);
     return 0;
@@ -30,9 +30,7 @@ setup (void **state)
 static int
 teardown (void **state)
 {
-    char cmd[200];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system (cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove (g_dir);
 }
 
 /* Reads the file and splits it into lines (modifies the buffer). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "cursor.h"
 #include "sink_start.h"
+#include "test_tmpdir.h"
 
 #define NOW   1800000000000LL   /* ms */
 #define GRACE 600000LL
@@ -69,8 +70,8 @@ static void
 find_tells_never_placed_from_placed_at_zero (void **state)
 {
     (void) state;
-    char dir[64] = "/tmp/test_sink_start.XXXXXX", path[128];
-    assert_non_null (mkdtemp (dir));
+    char dir[64], path[128];
+    assert_int_equal (test_tmpdir_create (dir, sizeof dir, "test_sink_start."), 0);
     snprintf (path, sizeof path, "%s/state.db", dir);
     vl_err_t err;
     cursor_t *c = cursor_open (path, 0, &err);
@@ -85,9 +86,7 @@ find_tells_never_placed_from_placed_at_zero (void **state)
     assert_true (found);
     assert_int_equal (seq, 0);
     cursor_close (&c);
-    char cmd[160];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal (system (cmd), 0);
+    assert_int_equal (test_tmpdir_remove (dir), 0);
 }
 
 int

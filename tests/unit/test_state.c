@@ -17,13 +17,13 @@
 
 #include "log.h"
 #include "state.h"
+#include "test_tmpdir.h"
 
 static char dir[64], path[128];
 
 static int setup (void **s)
 {
-    snprintf (dir, sizeof dir, "/tmp/veille-test-state-XXXXXX");
-    if (!mkdtemp (dir))
+    if (test_tmpdir_create (dir, sizeof dir, "veille-test-state-") != 0)
         return -1;
     snprintf (path, sizeof path, "%s/w.db", dir);
     return 0;
@@ -31,9 +31,7 @@ static int setup (void **s)
 
 static int teardown (void **s)
 {
-    char cmd[128];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system (cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove (dir);
 }
 
 static state_t *open_db (void)

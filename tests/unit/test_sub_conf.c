@@ -13,22 +13,20 @@
 #include <curl/curl.h>
 #include "sub_app.h"
 #include "sub_conf.h"
+#include "test_tmpdir.h"
 
 static char g_dir[64];
 
 static int
 setup (void **state)
 {
-    snprintf (g_dir, sizeof g_dir, "/tmp/test_sub_conf.XXXXXX");
-    return mkdtemp (g_dir) ? 0 : -1;
+    return test_tmpdir_create (g_dir, sizeof g_dir, "test_sub_conf.");
 }
 
 static int
 teardown (void **state)
 {
-    char cmd[200];
-    snprintf (cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    return system (cmd) == 0 ? 0 : -1;
+    return test_tmpdir_remove (g_dir);
 }
 
 static cfg_t *
