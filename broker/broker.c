@@ -64,7 +64,7 @@ struct broker {
     replay_t         *replay;
     connlimit_t      *rep_limit;      /* replay_connections */
     connlimit_t      *pub_limit;      /* publish_connections */
-    connlimit_t      *sub_watch;      /* no limit: failed handshakes only */
+    connlimit_t      *sub_limit;      /* subscribe_connections */
     fail_to_t         fail_to[3];     /* failed handshakes -> auth, per endpoint */
     auth_t           *auth;           /* NULL without CURVE */
     batch_msg_t      *msgs;           /* the batch being received, max_batch */
@@ -125,6 +125,8 @@ s_copy_opts (broker_opts_t *dst, const broker_opts_t *src)
         dst->replay_connections = REPLAY_DEFAULT_CONNECTIONS;
     if (dst->publish_connections <= 0)
         dst->publish_connections = PUBLISH_DEFAULT_CONNECTIONS;
+    if (dst->subscribe_connections <= 0)
+        dst->subscribe_connections = SUBSCRIBE_DEFAULT_CONNECTIONS;
     return VL_OK;
 }
 
@@ -278,9 +280,9 @@ s_sockets (broker_t *self)
         self->pub_limit = s_watch (self, 1, self->pub, self->ep_pub, AUTH_DOMAIN_PUBLISH,
                                    (size_t) self->opts.publish_connections, &rc);
     if (self->pub_limit)
-        self->sub_watch = s_watch (self, 2, self->sub, self->ep_sub, AUTH_DOMAIN_SUBSCRIBE,
-                                   SIZE_MAX, &rc);
-    return self->sub_watch ? VL_OK : rc;
+        self->sub_limit = s_watch (self, 2, self->sub, self->ep_sub, AUTH_DOMAIN_SUBSCRIBE,
+                                   (size_t) self->opts.subscribe_connections, &rc);
+    return self->sub_limit ? VL_OK : rc;
 }
 
 typedef struct {
@@ -397,7 +399,7 @@ broker_destroy (broker_t **self_p)
     zmq_msg_close (&self->scratch);
     connlimit_destroy (&self->rep_limit);
     connlimit_destroy (&self->pub_limit);
-    connlimit_destroy (&self->sub_watch);
+    connlimit_destroy (&self->sub_limit);
     broker_metrics_destroy (&self->mx);
     free (self->msgs);
     acks_destroy (&self->acks);
@@ -838,6 +840,8 @@ s_metrics (broker_t *self)
     rs.refused = connlimit_refused (self->rep_limit);
     self->c.pub_connections = connlimit_count (self->pub_limit);
     self->c.pub_refused = connlimit_refused (self->pub_limit);
+    self->c.sub_connections = connlimit_count (self->sub_limit);
+    self->c.sub_refused = connlimit_refused (self->sub_limit);
     if (self->auth) {
         auth_stats_t as;
         auth_stats (self->auth, &as);
@@ -965,7 +969,7 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         { self->sub, 0, ZMQ_POLLIN, 0 },
         { connlimit_socket (self->rep_limit), 0, ZMQ_POLLIN, 0 },
         { connlimit_socket (self->pub_limit), 0, ZMQ_POLLIN, 0 },
-        { connlimit_socket (self->sub_watch), 0, ZMQ_POLLIN, 0 },
+        { connlimit_socket (self->sub_limit), 0, ZMQ_POLLIN, 0 },
     };
     while (!*stop) {
         if (hup && *hup) {   /* first: a signal interrupts zmq_poll (EINTR) */
@@ -991,7 +995,7 @@ broker_run (broker_t *self, volatile sig_atomic_t *stop, volatile sig_atomic_t *
         if (items[4].revents & ZMQ_POLLIN)
             connlimit_handle (self->pub_limit);
         if (items[5].revents & ZMQ_POLLIN)
-            connlimit_handle (self->sub_watch);
+            connlimit_handle (self->sub_limit);
     }
     vl_err_t rc = journal_sync (self->journal);
     log_info ("broker: stopping at head %" PRIu64 " (journal %s)",

@@ -46,6 +46,8 @@
 /* publish_connections by default: each may hold a partial frame of up to
  * PUBLISH_FRAME_MAX (2 MiB), so 64 bound that to 128 MiB. */
 #define PUBLISH_DEFAULT_CONNECTIONS 64
+/* subscribe_connections by default. */
+#define SUBSCRIBE_DEFAULT_CONNECTIONS 1024
 
 typedef struct {
     char          *publish;        /* endpoints as configured */
@@ -67,6 +69,7 @@ typedef struct {
     int            replay_client_requests; /* answers in flight per client; 0 = default */
     int            replay_connections;     /* live replay connections; 0 = default */
     int            publish_connections;    /* live publish connections; 0 = default */
+    int            subscribe_connections;  /* live subscribe connections; 0 = default */
 } broker_opts_t;
 
 typedef struct {
@@ -74,6 +77,7 @@ typedef struct {
     uint64_t rejected_by[REJECT_COUNT];   /* rejected, by reason (reject.h) */
     /* read at each metrics update: */
     uint64_t pub_connections, pub_refused;   /* publish_connections (connlimit) */
+    uint64_t sub_connections, sub_refused;   /* subscribe_connections (connlimit) */
     uint64_t revoked, handshakes_failed;     /* auth_stats (auth.h), CURVE only */
 } broker_counters_t;
 

@@ -126,6 +126,14 @@ const cfg_key_t broker_conf_keys[] = {
              "may hold one partial frame of up to 2 MiB (the publish frame cap), "
              "so the default bounds that to 128 MiB. Every veille-watch and every "
              "running `veille pub` holds one." },
+    { .name = "subscribe_connections", .type = CFG_T_INT, .def = "1024",
+      .min = 1, .max = 1000000,
+      .doc = "Most live connections to the subscribe endpoint; a new one past "
+             "it is shut down at once (counted in "
+             "veille_broker_subscribe_connections_refused_total). A subscriber "
+             "that stops reading holds at most `sndhwm` events in the broker "
+             "(then it loses live events and recovers them by replay). Every "
+             "veille-sub and `veille tail` holds one." },
     { .name = "metrics_listen", .type = CFG_T_STR,
       .doc = "serve Prometheus metrics on http://HOST:PORT/metrics (loopback address, "
              "e.g. \"127.0.0.1:9101\"); absent or \"\" = off" },

@@ -7,7 +7,7 @@ struct broker_metrics {
     metrics_t *m;
     metric_t  *received, *stored, *dups, *rejected, *unavailable, *fanout, *replays;
     metric_t  *rdropped, *rbusy, *rerrors, *rabandoned, *rqueued, *rclients, *rconns, *rrefused;
-    metric_t  *pconns, *prefused, *revoked, *hsfailed;
+    metric_t  *pconns, *prefused, *sconns, *srefused, *revoked, *hsfailed;
     metric_t  *head, *first, *bytes, *segments, *topics;
     metric_t  *rejected_by[REJECT_COUNT];
 };
@@ -69,6 +69,11 @@ broker_metrics_new (const char *listen, vl_err_t *err)
     self->prefused = metrics_counter (m, "veille_broker_publish_connections_refused_total",
                                       "Publish connections shut down past publish_connections.",
                                       NULL);
+    self->sconns = metrics_gauge (m, "veille_broker_subscribe_connections",
+                                  "Live connections to the subscribe endpoint.", NULL);
+    self->srefused = metrics_counter (m, "veille_broker_subscribe_connections_refused_total",
+                                      "Subscribe connections shut down past "
+                                      "subscribe_connections.", NULL);
     self->revoked = metrics_counter (m, "veille_broker_revoked_messages_total",
                                      "Messages dropped unanswered: their CURVE key was removed "
                                      "from its allow-list at a reload after it connected.", NULL);
@@ -114,6 +119,8 @@ broker_metrics_update (broker_metrics_t *self, const broker_counters_t *c,
     metric_set (self->rrefused, (double) rs->refused);
     metric_set (self->pconns, (double) c->pub_connections);
     metric_set (self->prefused, (double) c->pub_refused);
+    metric_set (self->sconns, (double) c->sub_connections);
+    metric_set (self->srefused, (double) c->sub_refused);
     metric_set (self->revoked, (double) c->revoked);
     metric_set (self->hsfailed, (double) c->handshakes_failed);
     metric_set (self->head, (double) js->head);

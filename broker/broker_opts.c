@@ -55,6 +55,8 @@ broker_opts_read (const config_setting_t *sec, broker_opts_t *out)
     out->replay_connections = cfg_get_int (sec, "replay_connections", REPLAY_DEFAULT_CONNECTIONS);
     out->publish_connections = cfg_get_int (sec, "publish_connections",
                                             PUBLISH_DEFAULT_CONNECTIONS);
+    out->subscribe_connections = cfg_get_int (sec, "subscribe_connections",
+                                              SUBSCRIBE_DEFAULT_CONNECTIONS);
     const char *ml = cfg_get_str (sec, "metrics_listen", NULL);
     if (ml && !(out->metrics_listen = util_strdup (ml))) {
         broker_opts_clear (out);

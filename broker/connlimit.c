@@ -178,9 +178,9 @@ s_accepted (connlimit_t *self, int fd)
     if (!s_ours (self, fd))
         return;   /* already closed and reused */
     shutdown (fd, SHUT_RDWR);
-    if (self->refused++ % 1000 == 0)
+    if (self->refused++ % 1000 == 0)   /* the first, then one line per 1000 */
         log_warn ("connlimit: %s: %zu connections, the limit: a new one shut down "
-                  "(%" PRIu64 " so far)", self->name, self->count, self->refused + 1);
+                  "(%" PRIu64 " so far)", self->name, self->count, self->refused);
 }
 
 static void

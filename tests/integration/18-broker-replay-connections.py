@@ -13,7 +13,9 @@ connections holding 2 MiB frames on an unlimited endpoint):
 The publish endpoint likewise (publish_connections = 5): 40 raw
 connections each holding 1.9 MiB of a 2 MiB frame (the cap) are cut to 5
 (counted in the metrics) and the broker's RSS grows by less than
-5 x 2 MiB + 8 MiB; a publisher connected before is acked throughout."""
+5 x 2 MiB + 8 MiB; a publisher connected before is acked throughout.
+The subscribe endpoint too (subscribe_connections = 3): 12 connections cut
+to 3."""
 import os
 import socket
 import struct
@@ -27,6 +29,7 @@ from integ_metrics import PORT_RE, scrape, value, wait_value
 
 LIMIT, ATTACK = 20, 200
 PUB_LIMIT, PUB_ATTACK = 5, 40
+SUB_LIMIT, SUB_ATTACK = 3, 12
 EVENTS = 50
 
 
@@ -106,6 +109,24 @@ def publish_limit(b, ctx, port, pid):
     pub.close()
 
 
+def subscribe_limit(b, port):
+    """The subscribe endpoint's connection limit (subscribe_connections)."""
+    # bare TCP connections: a DEALER greeting would be dropped by the XPUB
+    # at once (socket types), the limit would never be reached
+    host, sport = b.subscribe[len("tcp://"):].rsplit(":", 1)
+    held = [socket.create_connection((host, int(sport))) for _ in range(SUB_ATTACK)]
+    s = wait_value(port, "veille_broker_subscribe_connections_refused_total",
+                   lambda v: v >= SUB_ATTACK - SUB_LIMIT, timeout=60)
+    live = value(s, "veille_broker_subscribe_connections")
+    check(live == SUB_LIMIT, "%d live subscribe connections (limit %d)" % (live, SUB_LIMIT))
+    closed = sum(1 for h in held if is_closed(h, 0.05))
+    check(closed == SUB_ATTACK - SUB_LIMIT,
+          "%d of %d subscribe connections were shut down" % (closed, SUB_ATTACK))
+    for h in held:
+        h.close()
+    wait_value(port, "veille_broker_subscribe_connections", lambda v: v == 0, timeout=60)
+
+
 def main():
     # under AddressSanitizer freed blocks wait in a quarantine (256 MiB):
     # keep it small so that RSS shows what the broker holds (as in 17)
@@ -113,7 +134,7 @@ def main():
         filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=1"]))
     d = workdir("rconn")
     b = Broker(d, conf_extra='  metrics_listen = "127.0.0.1:0";\n  heartbeat_ms = 100;\n'
-               '  replay_connections = %d;\n  publish_connections = %d;' % (LIMIT, PUB_LIMIT)).start()
+               '  replay_connections = %d;\n  publish_connections = %d;\n  subscribe_connections = %d;' % (LIMIT, PUB_LIMIT, SUB_LIMIT)).start()
     port = int(b.wait_log(PORT_RE).group(1))
     pid = b.proc.pid
     ctx = zmq.Context()
@@ -157,6 +178,7 @@ def main():
     late.close()
     early.close()
     publish_limit(b, ctx, port, pid)
+    subscribe_limit(b, port)
     check(b.stop() == 0, "broker stops cleanly")
     ctx.term()
     print("18-broker-replay-connections: OK")
