@@ -65,29 +65,6 @@ hset_clear (hset_t *self)
     self->n = 0;
 }
 
-uint64_t
-hset_hash (const hset_t *self, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = self->seed ^ (len * UINT64_C (0x9E3779B97F4A7C15));
-    for (; len >= 8; p += 8, len -= 8) {
-        uint64_t w;
-        memcpy (&w, p, 8);
-        h = (h ^ w) * UINT64_C (0xBF58476D1CE4E5B9);
-        h ^= h >> 31;
-    }
-    if (len) {
-        uint64_t w = 0;
-        memcpy (&w, p, len);
-        h = (h ^ w) * UINT64_C (0xBF58476D1CE4E5B9);
-        h ^= h >> 31;
-    }
-    h *= UINT64_C (0x94D049BB133111EB);
-    h ^= h >> 29;
-    h *= UINT64_C (0xBF58476D1CE4E5B9);
-    return h ^ (h >> 32);
-}
-
 /* Puts SLOT into its first free slot from its home (no growth). */
 static void
 s_place (hset_t *self, uint64_t slot)
@@ -108,9 +85,16 @@ s_grow (hset_t *self)
     vl_err_t rc = s_alloc (&big, 33 - self->shift);
     if (rc != VL_OK)
         return rc;
-    for (size_t i = 0; i <= self->mask; i++)
-        if (self->slots[i])
-            s_place (&big, self->slots[i]);
+    /* from just after an empty slot: a run that wraps around the end keeps
+       its order, so equal hashes stay in the order they were added */
+    size_t start = 0;
+    while (self->slots[start])
+        start++;
+    for (size_t k = 1; k <= self->mask + 1; k++) {
+        uint64_t s = self->slots[(start + k) & self->mask];
+        if (s)
+            s_place (&big, s);
+    }
     free (self->slots);
     *self = big;
     return VL_OK;
@@ -157,13 +141,6 @@ hset_remove (hset_t *self, uint64_t hash, uint32_t ref)
     self->slots[i] = 0;
     self->n--;
     return true;
-}
-
-void
-hset_prefetch (const hset_t *self, uint64_t hash)
-{
-    if (self->slots)
-        __builtin_prefetch (&self->slots[(uint32_t) (hash >> 32) >> self->shift]);
 }
 
 size_t

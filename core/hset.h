@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "vl_err.h"
 
 #define HSET_MAX_ENTRIES (1u << 30)   /* entries and references per set */
@@ -48,8 +49,6 @@ void hset_free (hset_t *self);
 /* Removes every entry; keeps the table and the seed. */
 void hset_clear (hset_t *self);
 
-/* Keyed hash of LEN bytes of DATA under the set's seed. */
-uint64_t hset_hash (const hset_t *self, const void *data, size_t len);
 
 /* Adds the entry REF with HASH (the caller looked it up first: the set
  * does not compare keys). Grows the table when it would be more than half
@@ -61,15 +60,47 @@ vl_err_t hset_add (hset_t *self, uint64_t hash, uint32_t ref);
 /* Removes the entry REF added with HASH; false if it is not there. */
 bool hset_remove (hset_t *self, uint64_t hash, uint32_t ref);
 
-/* Hints the CPU to fetch the home slot of HASH (a batch prefetches its
- * keys before looking any up). No effect on the contents. */
-void hset_prefetch (const hset_t *self, uint64_t hash);
 
 /* Number of entries. */
 size_t hset_count (const hset_t *self);
 
 /* Bytes of memory held by the table. */
 size_t hset_memory (const hset_t *self);
+
+/* Keyed hash of LEN bytes of DATA under the set's seed. (Inline, like the
+ * lookup below: with a constant LEN the loop unrolls; these run on every
+ * publish, append and delivery.) */
+static inline uint64_t
+hset_hash (const hset_t *self, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = self->seed ^ (len * UINT64_C (0x9E3779B97F4A7C15));
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy (&w, p, 8);
+        h = (h ^ w) * UINT64_C (0xBF58476D1CE4E5B9);
+        h ^= h >> 31;
+    }
+    if (len) {
+        uint64_t w = 0;
+        memcpy (&w, p, len);
+        h = (h ^ w) * UINT64_C (0xBF58476D1CE4E5B9);
+        h ^= h >> 31;
+    }
+    h *= UINT64_C (0x94D049BB133111EB);
+    h ^= h >> 29;
+    h *= UINT64_C (0xBF58476D1CE4E5B9);
+    return h ^ (h >> 32);
+}
+
+/* Hints the CPU to fetch the home slot of HASH (a batch prefetches its
+ * keys before looking any up). No effect on the contents. */
+static inline void
+hset_prefetch (const hset_t *self, uint64_t hash)
+{
+    if (self->slots)
+        __builtin_prefetch (&self->slots[(uint32_t) (hash >> 32) >> self->shift]);
+}
 
 /* A lookup in progress: see hset_probe. */
 typedef struct {
@@ -79,7 +110,8 @@ typedef struct {
 } hset_probe_t;
 
 /* Starts a lookup of HASH. hset_next then yields the references of the
- * entries whose tag matches, in probe order, for the caller to compare;
+ * entries whose tag matches, in probe order, for the caller to compare
+ * (entries added with the same hash come in the order they were added);
  * the set must not change during the lookup:
  *     for (hset_probe_t p = hset_probe (&s, h); hset_next (&p, &ref);)
  *         if (key_of (ref) == key) ... */
