@@ -65,6 +65,14 @@ hset_clear (hset_t *self)
     self->n = 0;
 }
 
+vl_err_t
+hset_reset (hset_t *self, size_t expect)
+{
+    if (!self->slots || expect > self->max)
+        return VL_EINVAL;
+    return s_alloc (self, s_log2_for (expect));
+}
+
 /* Puts SLOT into its first free slot from its home (no growth). */
 static void
 s_place (hset_t *self, uint64_t slot)

@@ -38,7 +38,8 @@ typedef struct {
 } hset_t;
 
 /* Allocates a table for EXPECT entries (no growth until then) that may
- * grow to MAX entries (at most HSET_MAX_ENTRIES), and draws the seed.
+ * grow to MAX entries (at most HSET_MAX_ENTRIES), and draws the seed
+ * (a getrandom system call: reuse sets on hot paths, see hset_reset).
  * VL_EINVAL if EXPECT > MAX or MAX is out of range, VL_ENOMEM; on error
  * the set is left zeroed. Free with hset_free. */
 vl_err_t hset_init (hset_t *self, size_t expect, size_t max);
@@ -48,6 +49,13 @@ void hset_free (hset_t *self);
 
 /* Removes every entry; keeps the table and the seed. */
 void hset_clear (hset_t *self);
+
+/* Removes every entry and sizes the table anew for EXPECT entries (a set
+ * that shrank gives its memory back); keeps the seed and the cap, so it
+ * costs no random draw (hset_init does: a system call). VL_EINVAL if
+ * EXPECT is past the cap or the set was never initialised, VL_ENOMEM; the
+ * set is unchanged then. */
+vl_err_t hset_reset (hset_t *self, size_t expect);
 
 
 /* Adds the entry REF with HASH (the caller looked it up first: the set

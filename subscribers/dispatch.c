@@ -336,9 +336,13 @@ fed_index_build (wsink_t *w)
     size_t max = 2 * FED_MAX (w);      /* fed_cap doubles up to past FED_MAX */
     if (max > HSET_MAX_ENTRIES)
         max = HSET_MAX_ENTRIES;
-    hset_free (&w->fed_index);          /* sized anew: FED may have shrunk */
-    if (hset_init (&w->fed_index, w->nfed, max) != VL_OK)
+    /* sized anew each time: FED may have shrunk */
+    vl_err_t rc = w->fed_index.slots ? hset_reset (&w->fed_index, w->nfed)
+                                     : hset_init (&w->fed_index, w->nfed, max);
+    if (rc != VL_OK) {
+        hset_free (&w->fed_index);
         return;
+    }
     for (size_t i = 0; i < w->nfed; i++)
         if (hset_add (&w->fed_index, fed_hash (w, w->fed[i].id), (uint32_t) i) != VL_OK) {
             hset_free (&w->fed_index);

@@ -187,6 +187,27 @@ hset_matches_a_model_under_churn (void **state)
 }
 
 static void
+hset_reset_resizes_and_keeps_the_seed (void **state)
+{
+    (void) state;
+    hset_t s;
+    assert_int_equal (hset_init (&s, 0, 5000), VL_OK);
+    uint64_t seed = s.seed;
+    for (uint32_t i = 0; i < 5000; i++)
+        assert_int_equal (hset_add (&s, (uint64_t) i << 44, i), VL_OK);
+    assert_int_equal (hset_reset (&s, 10), VL_OK);
+    assert_int_equal (hset_count (&s), 0);
+    assert_int_equal (hset_memory (&s), 32 * sizeof (uint64_t));
+    assert_false (s_has (&s, (uint64_t) 3 << 44, 3));
+    assert_int_equal (s.seed, seed);
+    assert_int_equal (hset_reset (&s, 5001), VL_EINVAL);
+    assert_int_equal (hset_add (&s, 1, 1), VL_OK);
+    assert_true (s_has (&s, 1, 1));
+    hset_free (&s);
+    assert_int_equal (hset_reset (&s, 1), VL_EINVAL);
+}
+
+static void
 hset_hash_is_keyed_and_covers_every_byte (void **state)
 {
     (void) state;
@@ -228,6 +249,7 @@ main (void)
         cmocka_unit_test (hset_equal_tags_are_all_candidates),
         cmocka_unit_test (hset_remove_keeps_probe_chains_across_the_wrap),
         cmocka_unit_test (hset_matches_a_model_under_churn),
+        cmocka_unit_test (hset_reset_resizes_and_keeps_the_seed),
         cmocka_unit_test (hset_hash_is_keyed_and_covers_every_byte),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
