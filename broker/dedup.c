@@ -2,8 +2,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include "dedup.h"
+#include "hset.h"
+#include "util.h"
 
 typedef struct {
     unsigned char key[DEDUP_KEY_LEN];
@@ -17,78 +18,25 @@ struct dedup {
     uint64_t  head;       /* absolute position after the newest */
     uint64_t  committed;  /* head at the last commit */
     size_t    window;
-    uint64_t *slots;      /* (hash tag << 32) | (ring index + 1); 0 = empty */
-    size_t    mask;       /* nslots - 1 */
-    uint64_t  k0, k1;     /* random hash key */
+    hset_t    index;      /* key -> ring index */
 };
-
-/* Keyed 64-bit hash of KEY: the low bits pick the home slot, the high 32
- * bits are kept in the slot as a tag, so a probe rarely touches the ring.
- * Keys are already uniform (BLAKE2b ids); the random per-process key and
- * the multiply/xor-shift mixing keep a publisher that chooses its ids from
- * aiming at one probe chain without knowing the key. (SipHash was 10x
- * slower here, on the hot path of every publish.) */
-static uint64_t
-s_hash (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
-{
-    uint64_t a, b;
-    memcpy (&a, key, 8);
-    memcpy (&b, key + 8, 8);
-    uint64_t h = (a ^ self->k0) * UINT64_C (0x9E3779B97F4A7C15);
-    h ^= h >> 29;
-    h ^= b ^ self->k1;
-    h *= UINT64_C (0xBF58476D1CE4E5B9);
-    h ^= h >> 31;
-    h *= UINT64_C (0x94D049BB133111EB);
-    return h ^ (h >> 32);
-}
-
-#define SLOT_IDX(s) ((uint32_t) (s))          /* ring index + 1 */
-#define SLOT_TAG(s) ((uint32_t) ((s) >> 32))
-
-#define HUGE_PAGE (2u << 20)
-
-/* Zeroed memory for the big tables; 2 MiB aligned and advised for
- * transparent huge pages above that size, since lookups are random and
- * would otherwise miss the TLB as well as the cache. Free with free(). */
-static void *
-s_table_alloc (size_t bytes)
-{
-    if (bytes < HUGE_PAGE)
-        return calloc (1, bytes);
-    void *p = NULL;
-    bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    if (posix_memalign (&p, HUGE_PAGE, bytes) != 0)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise (p, bytes, MADV_HUGEPAGE);
-#endif
-    memset (p, 0, bytes);
-    return p;
-}
 
 dedup_t *
 dedup_new (size_t window, size_t slack)
 {
-    if (window == 0 || window > SIZE_MAX / 4 - slack || sodium_init () < 0)
+    if (window == 0 || slack > HSET_MAX_ENTRIES || window > HSET_MAX_ENTRIES - slack)
         return NULL;
     dedup_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
     self->window = window;
     self->ring_cap = window + slack;
-    size_t nslots = 16;
-    while (nslots < self->ring_cap * 2)
-        nslots *= 2;
-    self->mask = nslots - 1;
-    self->ring = s_table_alloc (self->ring_cap * sizeof *self->ring);
-    self->slots = s_table_alloc (nslots * sizeof *self->slots);
-    if (!self->ring || !self->slots || self->ring_cap >= UINT32_MAX) {
+    self->ring = util_table_calloc (self->ring_cap * sizeof *self->ring);
+    if (!self->ring
+        || hset_init (&self->index, self->ring_cap, self->ring_cap) != VL_OK) {
         dedup_destroy (&self);
         return NULL;
     }
-    randombytes_buf (&self->k0, sizeof self->k0);
-    randombytes_buf (&self->k1, sizeof self->k1);
     return self;
 }
 
@@ -98,7 +46,7 @@ dedup_destroy (dedup_t **self_p)
     if (!self_p || !*self_p)
         return;
     free ((*self_p)->ring);
-    free ((*self_p)->slots);
+    hset_free (&(*self_p)->index);
     free (*self_p);
     *self_p = NULL;
 }
@@ -130,36 +78,39 @@ dedup_key (const char *id, size_t len, unsigned char key[DEDUP_KEY_LEN])
     crypto_generichash (key, DEDUP_KEY_LEN, (const unsigned char *) id, len, NULL, 0);
 }
 
-/* Slot holding KEY, or the empty slot where it would go. */
-static size_t
-s_probe (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
+static uint64_t
+s_hash (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
 {
-    uint64_t h = s_hash (self, key);
-    uint32_t tag = (uint32_t) (h >> 32);
-    size_t i = (size_t) h & self->mask;
-    while (self->slots[i]) {
-        if (SLOT_TAG (self->slots[i]) == tag
-            && memcmp (self->ring[SLOT_IDX (self->slots[i]) - 1].key, key, DEDUP_KEY_LEN) == 0)
-            break;
-        i = (i + 1) & self->mask;
-    }
-    return i;
+    return hset_hash (&self->index, key, DEDUP_KEY_LEN);
+}
+
+/* Ring index of KEY, or -1. A key inserted twice (no dedup_find first)
+ * is in the table twice: the newest, which comes last, wins. */
+static int64_t
+s_lookup (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
+{
+    int64_t found = -1;
+    uint32_t r;
+    for (hset_probe_t p = hset_probe (&self->index, s_hash (self, key)); hset_next (&p, &r);)
+        if (memcmp (self->ring[r].key, key, DEDUP_KEY_LEN) == 0)
+            found = r;
+    return found;
 }
 
 void
 dedup_prefetch (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN])
 {
-    __builtin_prefetch (&self->slots[(size_t) s_hash (self, key) & self->mask]);
+    hset_prefetch (&self->index, s_hash (self, key));
 }
 
 bool
 dedup_find (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t *seq)
 {
-    size_t i = s_probe (self, key);
-    if (!self->slots[i])
+    int64_t r = s_lookup (self, key);
+    if (r < 0)
         return false;
     if (seq)
-        *seq = self->ring[SLOT_IDX (self->slots[i]) - 1].seq;
+        *seq = self->ring[r].seq;
     return true;
 }
 
@@ -168,42 +119,19 @@ dedup_insert (dedup_t *self, const unsigned char key[DEDUP_KEY_LEN], uint64_t se
 {
     if (self->head - self->tail >= self->ring_cap)
         return VL_EAGAIN;
-    size_t i = s_probe (self, key);
     size_t r = (size_t) (self->head % self->ring_cap);
     memcpy (self->ring[r].key, key, DEDUP_KEY_LEN);
     self->ring[r].seq = seq;
-    /* a key already there: the newest wins */
-    self->slots[i] = (s_hash (self, key) >> 32 << 32) | ((uint64_t) r + 1);
+    hset_add (&self->index, s_hash (self, key), (uint32_t) r);   /* sized for ring_cap */
     self->head++;
     return VL_OK;
 }
 
-/* Removes the table slot that points at ring index R (backward-shift
- * deletion keeps every probe chain intact). */
+/* Removes the index entry of ring index R. */
 static void
 s_unlink (dedup_t *self, size_t r)
 {
-    size_t i = (size_t) s_hash (self, self->ring[r].key) & self->mask;
-    while (self->slots[i] && SLOT_IDX (self->slots[i]) != r + 1)
-        i = (i + 1) & self->mask;
-    if (!self->slots[i])
-        return;     /* replaced by a newer insert of the same key */
-    self->slots[i] = 0;
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & self->mask;
-        if (!self->slots[j])
-            return;
-        size_t home = (size_t) s_hash (self, self->ring[SLOT_IDX (self->slots[j]) - 1].key)
-                      & self->mask;
-        /* move j back to i if its home is not in (i, j] (cyclically) */
-        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!between) {
-            self->slots[i] = self->slots[j];
-            self->slots[j] = 0;
-            i = j;
-        }
-    }
+    hset_remove (&self->index, s_hash (self, self->ring[r].key), (uint32_t) r);
 }
 
 void

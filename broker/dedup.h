@@ -2,11 +2,11 @@
  * mapping each (16-byte binary form of the 32-hex id) to its seq, so a
  * resend gets DUPLICATE with the original seq.
  *
- * Open addressing (linear probing, a hash keyed with a per-process random
- * key, so chosen ids cannot easily build probe chains; 32-bit tags in the
- * slots) over a FIFO ring that
- * evicts the oldest id once more than WINDOW are held. Memory: about
- * 40 bytes per id (24 in the ring, 8 x 2 in the table), 40 MB for 1e6.
+ * A FIFO ring that evicts the oldest id once more than WINDOW are held,
+ * indexed by an hset (core/hset.h: keyed hash, so chosen ids cannot easily
+ * build probe chains; 32-bit tags in the slots). Memory: about 40 bytes per
+ * id (24 in the ring, 8 x 2 in the table), 40 MB for 1e6. At most
+ * HSET_MAX_ENTRIES ids (window + slack).
  *
  * Inserts are provisional until dedup_commit(): dedup_rollback() forgets
  * the ids inserted since the last commit (a journal commit failed), and
@@ -24,7 +24,8 @@
 typedef struct dedup dedup_t;
 
 /* Creates a window of WINDOW ids that accepts up to SLACK provisional
- * inserts between commits. Caller owns it; NULL on OOM or WINDOW == 0. */
+ * inserts between commits. Caller owns it; NULL on OOM, WINDOW == 0 or
+ * WINDOW + SLACK > HSET_MAX_ENTRIES. */
 dedup_t *dedup_new (size_t window, size_t slack);
 
 /* Destroys *self_p and sets it to NULL; NULL-safe. */
@@ -46,7 +47,8 @@ bool dedup_find (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN],
 void dedup_prefetch (const dedup_t *self, const unsigned char key[DEDUP_KEY_LEN]);
 
 /* Adds KEY -> SEQ (provisionally). VL_EAGAIN if SLACK inserts are already
- * pending (commit first). The caller checks dedup_find first. */
+ * pending (commit first). The caller checks dedup_find first; a key added
+ * again anyway is found with its newest seq while that one is held. */
 vl_err_t dedup_insert (dedup_t *self, const unsigned char key[DEDUP_KEY_LEN],
                        uint64_t seq);
 

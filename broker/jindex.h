@@ -41,7 +41,8 @@ jindex_topics_t *jindex_topics_new (void);
 void jindex_topics_destroy (jindex_topics_t **self_p);
 
 /* Finds or adds TOPIC (LEN bytes, not NUL-terminated) and stores its id in
- * *TID. Ids are dense: 0, 1, 2... in order of first appearance. */
+ * *TID. Ids are dense: 0, 1, 2... in order of first appearance. VL_ENOMEM,
+ * or VL_ETOOBIG past HSET_MAX_ENTRIES (2^30) topics. */
 vl_err_t jindex_topics_intern (jindex_topics_t *self, const char *topic,
                                size_t len, uint32_t *tid);
 

@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+#include "hset.h"
 #include "rbudget.h"
 
-#define BUCKETS     4096u
+#define SWEEP_MIN   4096u          /* no sweep below this many entries */
 #define RID_MAX     255u
 
 struct rbudget_peer {
-    rbudget_peer_t  *next;           /* hash chain */
     atomic_size_t    bytes;          /* released by the I/O threads */
     atomic_size_t    answers;
     size_t           rid_len;
@@ -20,9 +20,10 @@ struct rbudget_peer {
 struct rbudget {
     rbudget_opts_t   opts;
     atomic_size_t    total;
-    size_t           npeers;
-    size_t           sweep_at;       /* full sweep when npeers reaches it */
-    rbudget_peer_t  *buckets[BUCKETS];
+    rbudget_peer_t **peers;          /* the entries */
+    size_t           npeers, peers_cap;
+    size_t           sweep_at;       /* sweep when npeers reaches it */
+    hset_t           index;          /* routing id -> index in peers */
 };
 
 /* Header of a block handed to libzmq; the frame's data follows it. */
@@ -39,26 +40,14 @@ rbudget_new (const rbudget_opts_t *opts)
     rbudget_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
+    if (hset_init (&self->index, 64, HSET_MAX_ENTRIES) != VL_OK) {
+        free (self);
+        return NULL;
+    }
     self->opts = *opts;
     atomic_init (&self->total, 0);
-    self->sweep_at = BUCKETS;
+    self->sweep_at = SWEEP_MIN;
     return self;
-}
-
-/* Unlinks and frees the idle peers of chain *LINK, except KEEP. */
-static void
-s_sweep_chain (rbudget_t *self, rbudget_peer_t **link, const rbudget_peer_t *keep)
-{
-    while (*link) {
-        rbudget_peer_t *p = *link;
-        if (p != keep && atomic_load (&p->bytes) == 0) {
-            *link = p->next;
-            free (p);
-            self->npeers--;
-        }
-        else
-            link = &p->next;
-    }
 }
 
 void
@@ -67,35 +56,65 @@ rbudget_destroy (rbudget_t **self_p)
     if (!self_p || !*self_p)
         return;
     rbudget_t *self = *self_p;
-    for (size_t b = 0; b < BUCKETS; b++)
-        while (self->buckets[b]) {
-            rbudget_peer_t *p = self->buckets[b];
-            self->buckets[b] = p->next;
-            free (p);
-        }
+    for (size_t i = 0; i < self->npeers; i++)
+        free (self->peers[i]);
+    free (self->peers);
+    hset_free (&self->index);
     free (self);
     *self_p = NULL;
 }
 
-static size_t
-s_hash (const unsigned char *rid, size_t len)
+static uint64_t
+s_hash (const rbudget_t *self, const unsigned char *rid, size_t len)
 {
-    uint32_t h = 2166136261u;   /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ rid[i]) * 16777619u;
-    return h % BUCKETS;
+    return hset_hash (&self->index, rid, len);
 }
 
-/* Frees idle entries everywhere when they have piled up (amortized: the
- * next sweep waits until the count doubles). */
+/* Frees the idle entries when they have piled up (amortized: the next
+ * sweep waits until the count doubles) and indexes the others anew. */
 static void
-s_sweep_all (rbudget_t *self)
+s_sweep (rbudget_t *self)
 {
     if (self->npeers < self->sweep_at)
         return;
-    for (size_t b = 0; b < BUCKETS; b++)
-        s_sweep_chain (self, &self->buckets[b], NULL);
-    self->sweep_at = 2 * self->npeers > BUCKETS ? 2 * self->npeers : BUCKETS;
+    size_t k = 0;
+    for (size_t i = 0; i < self->npeers; i++) {
+        if (atomic_load (&self->peers[i]->bytes) == 0)
+            free (self->peers[i]);
+        else
+            self->peers[k++] = self->peers[i];
+    }
+    self->npeers = k;
+    hset_clear (&self->index);
+    for (size_t i = 0; i < k; i++)   /* fits: the table held more */
+        hset_add (&self->index, s_hash (self, self->peers[i]->rid, self->peers[i]->rid_len),
+                  (uint32_t) i);
+    self->sweep_at = 2 * k > SWEEP_MIN ? 2 * k : SWEEP_MIN;
+}
+
+/* Appends a new entry for RID with HASH; NULL on OOM. */
+static rbudget_peer_t *
+s_add (rbudget_t *self, const void *rid, size_t len, uint64_t hash)
+{
+    if (self->npeers == self->peers_cap) {
+        size_t cap = self->peers_cap ? self->peers_cap * 2 : 64;
+        rbudget_peer_t **peers = realloc (self->peers, cap * sizeof *peers);
+        if (!peers)
+            return NULL;
+        self->peers = peers;
+        self->peers_cap = cap;
+    }
+    rbudget_peer_t *p = calloc (1, sizeof *p);
+    if (!p || hset_add (&self->index, hash, (uint32_t) self->npeers) != VL_OK) {
+        free (p);
+        return NULL;
+    }
+    atomic_init (&p->bytes, 0);
+    atomic_init (&p->answers, 0);
+    p->rid_len = len;
+    memcpy (p->rid, rid, len);
+    self->peers[self->npeers++] = p;
+    return p;
 }
 
 rbudget_peer_t *
@@ -103,26 +122,13 @@ rbudget_peer (rbudget_t *self, const void *rid, size_t len)
 {
     if (len > RID_MAX)
         len = RID_MAX;   /* libzmq routing ids are at most 255 bytes */
-    s_sweep_all (self);
-    size_t b = s_hash (rid, len);
-    rbudget_peer_t *found = NULL;
-    for (rbudget_peer_t *p = self->buckets[b]; p && !found; p = p->next)
-        if (p->rid_len == len && memcmp (p->rid, rid, len) == 0)
-            found = p;
-    s_sweep_chain (self, &self->buckets[b], found);
-    if (found)
-        return found;
-    rbudget_peer_t *p = calloc (1, sizeof *p);
-    if (!p)
-        return NULL;
-    atomic_init (&p->bytes, 0);
-    atomic_init (&p->answers, 0);
-    p->rid_len = len;
-    memcpy (p->rid, rid, len);
-    p->next = self->buckets[b];
-    self->buckets[b] = p;
-    self->npeers++;
-    return p;
+    s_sweep (self);
+    uint64_t h = s_hash (self, rid, len);
+    uint32_t i;
+    for (hset_probe_t p = hset_probe (&self->index, h); hset_next (&p, &i);)
+        if (self->peers[i]->rid_len == len && memcmp (self->peers[i]->rid, rid, len) == 0)
+            return self->peers[i];
+    return s_add (self, rid, len, h);
 }
 
 bool

@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "event.h"
+#include "hset.h"
 #include "log.h"
 #include "mpack.h"
 #include "mpread.h"
@@ -42,7 +43,6 @@
 #define SUB_LIVE_CAP      262144u   /* seqs remembered above C (live) */
 #define SUB_REP_CAP       (2u * WIRE_REPLAY_MAX_LIMIT)
 #define SUB_ID_WINDOW     65536u    /* event ids remembered */
-#define SUB_ID_TABLE      (SUB_ID_WINDOW * 2u)
 #define SUB_REPLAY_LIMIT  2000
 #define SUB_RETRY_MS      1000
 #define SUB_MAX_PARTS     4
@@ -93,8 +93,8 @@ struct client_sub {
     int64_t     retry_at;
     buf_t       reqbuf;
 
-    uint64_t   *id_table;       /* open addressing, 0 = empty */
-    uint64_t   *id_ring;        /* FIFO of the hashes in the table */
+    hset_t      ids;            /* id hash -> its position in id_ring */
+    uint64_t   *id_ring;        /* FIFO of the hashes of the ids remembered */
     size_t      id_pos, id_n;
 
     zmq_msg_t   held[SUB_MAX_PARTS];
@@ -165,68 +165,22 @@ s_ring_prune (seq_ring_t *r, uint64_t upto)
 
 /* --- event id window ----------------------------------------------------- */
 
-static uint64_t
-s_id_hash (const char *id, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char) id[i];
-        h *= 1099511628211ull;
-    }
-    h ^= h >> 29;
-    return h ? h : 1;
-}
-
-static size_t
-s_id_slot (const client_sub_t *self, uint64_t h)
-{
-    size_t i = (size_t) (h * 0x9E3779B97F4A7C15ull >> 40) & (SUB_ID_TABLE - 1);
-    while (self->id_table[i] && self->id_table[i] != h)
-        i = (i + 1) & (SUB_ID_TABLE - 1);
-    return i;
-}
-
-/* Removes H from the table (backward-shift deletion, linear probing). */
-static void
-s_id_remove (client_sub_t *self, uint64_t h)
-{
-    size_t i = s_id_slot (self, h);
-    if (!self->id_table[i])
-        return;
-    size_t j = i;
-    for (;;) {
-        self->id_table[i] = 0;
-        for (;;) {
-            j = (j + 1) & (SUB_ID_TABLE - 1);
-            uint64_t k = self->id_table[j];
-            if (!k)
-                return;
-            size_t home = (size_t) (k * 0x9E3779B97F4A7C15ull >> 40) & (SUB_ID_TABLE - 1);
-            /* move k back to i unless its home lies cyclically in (i, j] */
-            bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-            if (!stays)
-                break;
-        }
-        self->id_table[i] = self->id_table[j];
-        i = j;
-    }
-}
-
-/* True if ID was already seen; otherwise records it (evicting the oldest). */
+/* True if ID was already seen; otherwise records it (evicting the oldest).
+ * Ids are told apart by their 64-bit keyed hash (collisions: 2^-64). */
 static bool
 s_id_seen (client_sub_t *self, const char *id, size_t len)
 {
-    uint64_t h = s_id_hash (id, len);
-    size_t i = s_id_slot (self, h);
-    if (self->id_table[i])
-        return true;
+    uint64_t h = hset_hash (&self->ids, id, len);
+    uint32_t r;
+    for (hset_probe_t p = hset_probe (&self->ids, h); hset_next (&p, &r);)
+        if (self->id_ring[r] == h)
+            return true;
     if (self->id_n == SUB_ID_WINDOW) {
-        s_id_remove (self, self->id_ring[self->id_pos]);
+        hset_remove (&self->ids, self->id_ring[self->id_pos], (uint32_t) self->id_pos);
         self->id_n--;
-        i = s_id_slot (self, h);
     }
-    self->id_table[i] = h;
     self->id_ring[self->id_pos] = h;
+    hset_add (&self->ids, h, (uint32_t) self->id_pos);   /* sized for the window */
     self->id_pos = (self->id_pos + 1) % SUB_ID_WINDOW;
     self->id_n++;
     return false;
@@ -453,9 +407,9 @@ client_sub_new (void *zmq_ctx, const client_sub_opts_t *opts, vl_err_t *err)
     self->rep.cap = SUB_REP_CAP;
     self->live.v = malloc (SUB_LIVE_CAP * sizeof (uint64_t));
     self->rep.v = malloc (SUB_REP_CAP * sizeof (uint64_t));
-    self->id_table = calloc (SUB_ID_TABLE, sizeof (uint64_t));
     self->id_ring = calloc (SUB_ID_WINDOW, sizeof (uint64_t));
-    *err = (!self->live.v || !self->rep.v || !self->id_table || !self->id_ring)
+    *err = (!self->live.v || !self->rep.v || !self->id_ring
+            || hset_init (&self->ids, SUB_ID_WINDOW, SUB_ID_WINDOW) != VL_OK)
          ? VL_ENOMEM : s_copy_opts (self, opts);
     if (*err == VL_OK)
         *err = s_open_sub (self, opts);
@@ -492,7 +446,7 @@ client_sub_destroy (client_sub_t **self_p)
     free (self->replay_ep);
     free (self->live.v);
     free (self->rep.v);
-    free (self->id_table);
+    hset_free (&self->ids);
     free (self->id_ring);
     buf_free (&self->reqbuf);
     memset (&self->curve, 0, sizeof self->curve);

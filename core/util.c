@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -298,4 +299,24 @@ util_read_secret (const char *env_name, const char *file_path, char **out)
     if (rc == VL_OK)
         strip_newline (*out);
     return rc;
+}
+
+#define HUGE_PAGE (2u << 20)
+
+void *
+util_table_calloc (size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return calloc (1, bytes ? bytes : 1);
+    void *p = NULL;
+    if (bytes > SIZE_MAX - HUGE_PAGE)
+        return NULL;
+    bytes = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (posix_memalign (&p, HUGE_PAGE, bytes) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise (p, bytes, MADV_HUGEPAGE);
+#endif
+    memset (p, 0, bytes);
+    return p;
 }

@@ -71,4 +71,10 @@ size_t util_edit_distance (const char *a, const char *b);
  * VL_ENOTFOUND if neither is set. */
 vl_err_t util_read_secret (const char *env_name, const char *file_path, char **out);
 
+/* Zeroed memory for a big table looked up at random (a hash table, the
+ * dedup ring): from 2 MiB on it is 2 MiB aligned and advised for
+ * transparent huge pages, so lookups miss the TLB less. Caller frees it
+ * with free(); NULL on OOM. */
+void *util_table_calloc (size_t bytes);
+
 #endif

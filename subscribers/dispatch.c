@@ -6,6 +6,8 @@
 #include <time.h>
 #include "cursor.h"
 #include "dispatch.h"
+#include "hset.h"
+#include "idwindow.h"
 #include "log.h"
 #include "util.h"
 #include "wire.h"
@@ -19,23 +21,6 @@
  * a crash repeats at most REMOTE_COMMIT_EVERY deliveries per sink. */
 #define REMOTE_COMMIT_EVERY 32
 #define REMOTE_COMMIT_MS    50
-
-/* In-memory copy of a sink's delivered-id window (SQLite holds the
- * persistent one, loaded at start): a FIFO ring of ids with a chained hash
- * index. When full, the oldest is dropped only if its seq is at or below
- * the sink's persisted cursor (a replay can never bring it back); otherwise
- * the ring grows, up to cursor_window_cap(). Worker thread only. */
-typedef struct {
-    char     id[EVENT_ID_HEX + 1];
-    int32_t  next;                 /* hash chain, -1 = end */
-    uint64_t seq;
-} idslot_t;
-
-typedef struct {
-    idslot_t *slot;
-    int32_t  *bucket;              /* NBUCKET heads, -1 = empty */
-    size_t    cap, nbucket, head, len, max;
-} idset_t;
 
 /* One decoded event shared by every queue that holds it. */
 typedef struct {
@@ -89,8 +74,7 @@ typedef struct {
     fed_t   *fed;            /* events enqueued with seq > fed_mark */
     size_t   nfed, fed_cap;
     bool     check_fed;      /* after a re-subscription: skip what is in FED */
-    uint32_t *fed_index;     /* while check_fed: FED by id (open addressing, i + 1) */
-    size_t   fed_index_cap;  /* a power of 2 >= 2 * nfed; 0 = no index (linear) */
+    hset_t   fed_index;      /* while check_fed: FED by id (no table: linear) */
 
     /* worker only */
     cursor_t *db;
@@ -102,7 +86,7 @@ typedef struct {
     uint64_t  held_mark;
     queued_event_t **left;         /* of a batch cut by stop: never attempted */
     size_t    nleft, left_cap;
-    idset_t   ids;                 /* delivered window (cap 0: SQLite only) */
+    idwindow_t ids;                /* delivered window (disabled: SQLite only) */
     bool      stalled;             /* a write keeps failing (see stall()) */
     int64_t   stalled_since;       /* mono ms */
     unsigned  stall_tries;
@@ -142,115 +126,11 @@ queued_event_unref (queued_event_t *it)
     }
 }
 
-/* --- id window ------------------------------------------------------------ */
-
 static bool
-idset_init (idset_t *s, size_t cap)
-{
-    memset (s, 0, sizeof *s);
-    size_t nb = 16;
-    while (nb < cap * 2)
-        nb *= 2;
-    s->slot = calloc (cap, sizeof *s->slot);
-    s->bucket = malloc (nb * sizeof *s->bucket);
-    if (!s->slot || !s->bucket) {
-        free (s->slot);
-        free (s->bucket);
-        memset (s, 0, sizeof *s);
-        return false;
-    }
-    for (size_t i = 0; i < nb; i++)
-        s->bucket[i] = -1;
-    s->cap = cap;
-    s->nbucket = nb;
-    return true;
-}
-
-static void
-idset_free (idset_t *s)
-{
-    free (s->slot);
-    free (s->bucket);
-    memset (s, 0, sizeof *s);
-}
-
-static size_t
-idset_hash (const idset_t *s, const char *id)
-{
-    uint32_t h = 2166136261u;                  /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *) id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h & (s->nbucket - 1);
-}
-
-static bool
-idset_has (const idset_t *s, const char *id)
-{
-    for (int32_t i = s->bucket[idset_hash (s, id)]; i >= 0; i = s->slot[i].next)
-        if (strcmp (s->slot[i].id, id) == 0)
-            return true;
-    return false;
-}
-
-/* Drops the oldest id. */
-static void
-idset_evict (idset_t *s)
-{
-    int32_t old = (int32_t) s->head;
-    int32_t *link = &s->bucket[idset_hash (s, s->slot[old].id)];
-    while (*link >= 0 && *link != old)
-        link = &s->slot[*link].next;
-    if (*link == old)
-        *link = s->slot[old].next;
-    s->head = (s->head + 1) % s->cap;
-    s->len--;
-}
-
-static void idset_add (idset_t *s, const char *id, uint64_t seq, uint64_t cursor);
-
-/* Doubles the ring (ids kept in FIFO order); false if memory is short. */
-static bool
-idset_grow (idset_t *s)
-{
-    idset_t big;
-    if (!idset_init (&big, s->cap * 2))
-        return false;
-    big.max = s->max;
-    for (size_t k = 0; k < s->len; k++) {
-        const idslot_t *o = &s->slot[(s->head + k) % s->cap];
-        idset_add (&big, o->id, o->seq, 0);
-    }
-    idset_free (s);
-    *s = big;
-    return true;
-}
-
-/* Remembers ID (delivered with SEQ). CURSOR is the sink's persisted cursor:
- * ids above it are kept even past the window (see idset_t). */
-static void
-idset_add (idset_t *s, const char *id, uint64_t seq, uint64_t cursor)
-{
-    if (s->cap == 0 || idset_has (s, id))
-        return;
-    if (s->len == s->cap) {
-        bool replayable = s->slot[s->head].seq > cursor;
-        if (!replayable || s->cap * 2 > s->max || !idset_grow (s))
-            idset_evict (s);
-    }
-    size_t i = (s->head + s->len) % s->cap;
-    snprintf (s->slot[i].id, sizeof s->slot[i].id, "%s", id);
-    s->slot[i].seq = seq;
-    size_t h = idset_hash (s, s->slot[i].id);
-    s->slot[i].next = s->bucket[h];
-    s->bucket[h] = (int32_t) i;
-    s->len++;
-}
-
-static bool
-idset_load_one (const char *id, uint64_t seq, void *arg)
+window_load_one (const char *id, uint64_t seq, void *arg)
 {
     wsink_t *w = arg;
-    idset_add (&w->ids, id, seq, w->cursor);
+    idwindow_add (&w->ids, id, seq, w->cursor);
     return true;
 }
 
@@ -285,9 +165,9 @@ wsink_free (wsink_t *w)
     for (size_t i = 0; i < w->nleft; i++)
         queued_event_unref (w->left[i]);
     free (w->left);
-    idset_free (&w->ids);
+    idwindow_free (&w->ids);
     free (w->fed);
-    free (w->fed_index);
+    hset_free (&w->fed_index);
     free (w->ring);
     sink_destroy (&w->sink);
     filter_destroy (&w->filter);
@@ -439,13 +319,10 @@ suspend (wsink_t *w, uint64_t seq)
               w->name, (unsigned long long) seq, (unsigned long long) w->fed_mark);
 }
 
-static size_t
-fed_slot (const char *id, size_t cap)
+static uint64_t
+fed_hash (const wsink_t *w, const char *id)
 {
-    uint32_t h = 2166136261u;                  /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *) id; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h & (cap - 1);
+    return hset_hash (&w->fed_index, id, strlen (id));
 }
 
 /* (Re)builds the id index of FED, used while check_fed: a replay offers
@@ -454,27 +331,21 @@ fed_slot (const char *id, size_t cap)
 static void
 fed_index_build (wsink_t *w)
 {
-    size_t cap = 64;
-    while (cap < w->nfed * 2 + 2)
-        cap *= 2;
-    if (cap != w->fed_index_cap) {
-        uint32_t *g = realloc (w->fed_index, cap * sizeof *g);
-        if (!g) {
-            free (w->fed_index);
-            w->fed_index = NULL;
-            w->fed_index_cap = 0;
+    size_t max = 2 * FED_MAX (w);      /* fed_cap doubles up to past FED_MAX */
+    if (max > HSET_MAX_ENTRIES)
+        max = HSET_MAX_ENTRIES;
+    /* sized anew each time: FED may have shrunk */
+    vl_err_t rc = w->fed_index.slots ? hset_reset (&w->fed_index, w->nfed)
+                                     : hset_init (&w->fed_index, w->nfed, max);
+    if (rc != VL_OK) {
+        hset_free (&w->fed_index);
+        return;
+    }
+    for (size_t i = 0; i < w->nfed; i++)
+        if (hset_add (&w->fed_index, fed_hash (w, w->fed[i].id), (uint32_t) i) != VL_OK) {
+            hset_free (&w->fed_index);
             return;
         }
-        w->fed_index = g;
-        w->fed_index_cap = cap;
-    }
-    memset (w->fed_index, 0, cap * sizeof *w->fed_index);
-    for (size_t i = 0; i < w->nfed; i++) {
-        size_t h = fed_slot (w->fed[i].id, cap);
-        while (w->fed_index[h])
-            h = (h + 1) & (cap - 1);
-        w->fed_index[h] = (uint32_t) i + 1;
-    }
 }
 
 static void
@@ -493,30 +364,24 @@ fed_add (wsink_t *w, uint64_t seq, const char *id)
     w->fed[w->nfed].seq = seq;
     snprintf (w->fed[w->nfed].id, sizeof w->fed[w->nfed].id, "%s", id);
     w->nfed++;
-    if (!w->check_fed)
-        return;
-    if (w->nfed * 2 + 2 > w->fed_index_cap)
-        fed_index_build (w);
-    else {
-        size_t h = fed_slot (w->fed[w->nfed - 1].id, w->fed_index_cap);
-        while (w->fed_index[h])
-            h = (h + 1) & (w->fed_index_cap - 1);
-        w->fed_index[h] = (uint32_t) w->nfed;
-    }
+    if (w->check_fed && w->fed_index.slots
+        && hset_add (&w->fed_index, fed_hash (w, w->fed[w->nfed - 1].id),
+                     (uint32_t) w->nfed - 1) != VL_OK)
+        hset_free (&w->fed_index);
 }
 
 static bool
 fed_has (const wsink_t *w, const char *id)
 {
-    if (!w->fed_index_cap) {
+    if (!w->fed_index.slots) {
         for (size_t i = 0; i < w->nfed; i++)
             if (strcmp (w->fed[i].id, id) == 0)
                 return true;
         return false;
     }
-    for (size_t h = fed_slot (id, w->fed_index_cap); w->fed_index[h];
-         h = (h + 1) & (w->fed_index_cap - 1))
-        if (strcmp (w->fed[w->fed_index[h] - 1].id, id) == 0)
+    uint32_t r;
+    for (hset_probe_t p = hset_probe (&w->fed_index, fed_hash (w, id)); hset_next (&p, &r);)
+        if (strcmp (w->fed[r].id, id) == 0)
             return true;
     return false;
 }
@@ -779,7 +644,7 @@ park (wsink_t *w, queued_event_t *it, const char *why, int attempts)
         return false;
     log_warn ("sink %s: event %s (seq %llu) parked as dead letter after %d attempt(s): %s",
               w->name, it->ev.id, (unsigned long long) it->seq, attempts, why);
-    idset_add (&w->ids, it->ev.id, it->seq, w->cursor);
+    idwindow_add (&w->ids, it->ev.id, it->seq, w->cursor);
     atomic_fetch_add (&w->dead, 1);
     return true;
 }
@@ -961,7 +826,7 @@ commit_batch (wsink_t *w, queued_event_t **done, size_t ndone, uint64_t mark, bo
     if (ndone == 0 && mark <= w->cursor && !settled)
         return true;
     for (size_t i = 0; i < ndone; i++)      /* delivered, whatever the commit does */
-        idset_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
+        idwindow_add (&w->ids, done[i]->ev.id, done[i]->seq, w->cursor);
     batch_args_t a = { done, ndone, mark, settled };
     if (!store_state (w, batch_writes, &a, "cannot record delivery state"))
         return false;
@@ -987,8 +852,8 @@ is_dup (wsink_t *w, queued_event_t *it, queued_event_t **done, size_t ndone)
     bool seen = false;
     if (in_list (done, ndone, it->ev.id) || in_list (w->held, w->nheld, it->ev.id))
         return true;
-    if (w->ids.cap)
-        return idset_has (&w->ids, it->ev.id);
+    if (idwindow_enabled (&w->ids))
+        return idwindow_has (&w->ids, it->ev.id);
     if (cursor_seen (w->db, w->name, it->ev.id, &seen) != VL_OK)
         return false;
     return seen;
@@ -1516,12 +1381,10 @@ dispatch_start (dispatch_t *self)
         if (rc == VL_OK) rc = settle_pending (w);
         if (rc == VL_OK && self->window > 0) {
             size_t cap = (size_t) self->window + (size_t) self->window / 8 + 1;
-            if (!idset_init (&w->ids, cap))   /* without it: SQLite lookups */
-                log_warn ("sink %s: no memory for the id window", w->name);
-            else {
-                w->ids.max = cursor_window_cap (self->window);
-                rc = cursor_window_foreach (w->db, w->name, idset_load_one, w);
-            }
+            if (!idwindow_init (&w->ids, cap, cursor_window_cap (self->window)))
+                log_warn ("sink %s: no memory for the id window", w->name);   /* SQLite lookups */
+            else
+                rc = cursor_window_foreach (w->db, w->name, window_load_one, w);
         }
         if (rc != VL_OK)
             return rc;

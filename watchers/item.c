@@ -5,77 +5,52 @@
 #include <libxml/uri.h>
 #include <string.h>
 #include "buf.h"
+#include "hset.h"
 #include "item.h"
 #include "util.h"
-
-static uint64_t
-fnv1a (const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char) *s) * 1099511628211ull;
-    return h;
-}
-
-static bool
-idset_grow (item_idset_t *self)
-{
-    size_t cap = self->cap ? self->cap * 2 : 64;
-    const char **slots = calloc (cap, sizeof *slots);
-    if (!slots)
-        return false;
-    for (size_t i = 0; i < self->cap; i++) {
-        const char *id = self->slots[i];
-        if (!id)
-            continue;
-        size_t j = (size_t) fnv1a (id) & (cap - 1);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = id;
-    }
-    free (self->slots);
-    self->slots = slots;
-    self->cap = cap;
-    return true;
-}
 
 bool
 item_idset_add (item_idset_t *self, const char *id)
 {
     if (!id)
         return true;
-    if ((self->n + 1) * 2 > self->cap && !idset_grow (self))
+    if (!self->set.slots && hset_init (&self->set, 64, ITEM_MAX_ENTRIES) != VL_OK)
         return true;
-    size_t j = (size_t) fnv1a (id) & (self->cap - 1);
-    while (self->slots[j]) {
-        if (strcmp (self->slots[j], id) == 0)
-            return false;
-        j = (j + 1) & (self->cap - 1);
+    if (item_idset_has (self, id))
+        return false;
+    if (self->n == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 64;
+        const char **ids = realloc (self->ids, cap * sizeof *ids);
+        if (!ids)
+            return true;
+        self->ids = ids;
+        self->cap = cap;
     }
-    self->slots[j] = id;
-    self->n++;
+    if (hset_add (&self->set, hset_hash (&self->set, id, strlen (id)), (uint32_t) self->n)
+        == VL_OK)
+        self->ids[self->n++] = id;
     return true;
 }
 
 bool
 item_idset_has (const item_idset_t *self, const char *id)
 {
-    if (!id || self->cap == 0)
+    if (!id || !self->set.slots)
         return false;
-    size_t j = (size_t) fnv1a (id) & (self->cap - 1);
-    while (self->slots[j]) {
-        if (strcmp (self->slots[j], id) == 0)
+    uint32_t r;
+    for (hset_probe_t p = hset_probe (&self->set, hset_hash (&self->set, id, strlen (id)));
+         hset_next (&p, &r);)
+        if (strcmp (self->ids[r], id) == 0)
             return true;
-        j = (j + 1) & (self->cap - 1);
-    }
     return false;
 }
 
 void
 item_idset_free (item_idset_t *self)
 {
-    free (self->slots);
-    self->slots = NULL;
+    hset_free (&self->set);
+    free (self->ids);
+    self->ids = NULL;
     self->cap = self->n = 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "hset.h"
 #include "vl_err.h"
 
 #define ITEM_MAX_TITLE    1024    /* bytes, after normalisation */
@@ -39,14 +40,17 @@ typedef struct {
 } item_list_t;
 
 /* Set of identities already seen in one document (duplicate guids: the
- * first is kept). Zero-initialise; free with item_idset_free. */
+ * first is kept), up to ITEM_MAX_ENTRIES. Zero-initialise; free with
+ * item_idset_free. */
 typedef struct {
-    const char **slots;   /* borrowed identity strings */
+    hset_t       set;     /* identity -> index in IDS */
+    const char **ids;     /* borrowed identity strings */
     size_t       cap, n;
 } item_idset_t;
 
 /* Adds ID (borrowed: it must outlive the set). Returns false if ID was
- * already in the set; true if added (or on OOM: never drops an item). */
+ * already in the set; true if added (or on OOM or past ITEM_MAX_ENTRIES:
+ * never drops an item). */
 bool item_idset_add (item_idset_t *self, const char *id);
 
 /* True if ID is in the set. */

@@ -202,8 +202,11 @@ idset_detects_duplicates_and_grows (void **state)
     }
     assert_true (item_idset_add (&set, NULL));
     assert_int_equal (set.n, 300);
+    assert_true (item_idset_has (&set, "id-299"));
+    assert_false (item_idset_has (&set, "id-300"));
     item_idset_free (&set);
-    assert_null (set.slots);
+    assert_null (set.ids);
+    assert_null (set.set.slots);
 }
 
 static void
