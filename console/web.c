@@ -1,0 +1,631 @@
+/* web.c: the console's HTTP server (see web.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "archive.h"
+#include "assets.h"
+#include "format.h"
+#include "health.h"
+#include "log.h"
+#include "pages.h"
+#include "sink_atom.h"
+#include "util.h"
+#include "web.h"
+
+#define COOKIE_NAME "veille_console"
+#define SSE_BATCH   50
+
+static const char CSP[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+struct web {
+    struct MHD_Daemon *httpd;
+    int                port;
+    char              *archive, *token, *watch_state;
+    pthread_mutex_t    mu;
+    pthread_cond_t     cond;
+    int64_t            last_id;     /* under mu */
+    bool               stopping;    /* under mu */
+};
+
+bool
+web_token_valid (const char *t)
+{
+    size_t n = t ? strlen (t) : 0;
+    if (n < WEB_TOKEN_MIN || n > WEB_TOKEN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z')
+              || (t[i] >= '0' && t[i] <= '9') || strchr ("._~-", t[i])))
+            return false;
+    return true;
+}
+
+/* --- answers -------------------------------------------------------------- */
+
+/* Queues BODY (LEN bytes, freed by MHD) with the security headers. */
+static enum MHD_Result
+reply (struct MHD_Connection *conn, unsigned status, const char *ctype, char *body, size_t len,
+       const char *cookie)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer (len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free (body);
+        return MHD_NO;
+    }
+    MHD_add_response_header (r, "Content-Type", ctype);
+    MHD_add_response_header (r, "Content-Security-Policy", CSP);
+    MHD_add_response_header (r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header (r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header (r, "X-Frame-Options", "DENY");
+    MHD_add_response_header (r, "Cache-Control", "no-store");
+    if (cookie)
+        MHD_add_response_header (r, "Set-Cookie", cookie);
+    if (status == 405)
+        MHD_add_response_header (r, "Allow", "GET, HEAD");
+    enum MHD_Result ret = MHD_queue_response (conn, status, r);
+    MHD_destroy_response (r);
+    return ret;
+}
+
+/* Sends OUT (a rendered page) or, if RC says rendering failed, a 500. */
+static enum MHD_Result
+reply_buf (struct MHD_Connection *conn, unsigned status, const char *ctype, buf_t *out,
+           vl_err_t rc, const char *cookie)
+{
+    if (rc != VL_OK || !out->data) {
+        buf_free (out);
+        return reply (conn, 500, "text/plain; charset=utf-8", strdup ("cannot render\n"), 14,
+                      NULL);
+    }
+    size_t len = out->len;
+    return reply (conn, status, ctype, buf_steal (out), len, cookie);
+}
+
+static enum MHD_Result
+reply_error (struct MHD_Connection *conn, unsigned status, const char *msg)
+{
+    buf_t out;
+    buf_init (&out, 64 * 1024);
+    vl_err_t rc = pages_error (&out, msg);
+    return reply_buf (conn, status, "text/html; charset=utf-8", &out, rc, NULL);
+}
+
+/* --- token ---------------------------------------------------------------- */
+
+static bool
+token_eq (const char *want, const char *got)
+{
+    size_t n = strlen (want);
+    return got && strlen (got) == n && sodium_memcmp (want, got, n) == 0;
+}
+
+/* True if the request carries the token; *SET_COOKIE when it came as
+ * ?token= (the browser keeps it from then on). */
+static bool
+authorized (web_t *self, struct MHD_Connection *conn, bool *set_cookie)
+{
+    *set_cookie = false;
+    if (!self->token)
+        return true;
+    const char *auth = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Authorization");
+    if (auth && strncmp (auth, "Bearer ", 7) == 0 && token_eq (self->token, auth + 7))
+        return true;
+    if (token_eq (self->token, MHD_lookup_connection_value (conn, MHD_COOKIE_KIND, COOKIE_NAME)))
+        return true;
+    *set_cookie = token_eq (self->token,
+                            MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, "token"));
+    return *set_cookie;
+}
+
+/* --- the request's filters ------------------------------------------------ */
+
+static const char *
+arg (struct MHD_Connection *conn, const char *k)
+{
+    return MHD_lookup_connection_value (conn, MHD_GET_ARGUMENT_KIND, k);
+}
+
+static int64_t
+arg_int (struct MHD_Connection *conn, const char *k)
+{
+    const char *v = arg (conn, k);
+    char *end;
+    errno = 0;
+    long long n = v ? strtoll (v, &end, 10) : 0;
+    return v && !errno && !*end && n > 0 ? n : 0;
+}
+
+static void
+filter_read (struct MHD_Connection *conn, pages_filter_t *f)
+{
+    *f = (pages_filter_t) {
+        .q = arg (conn, "q"), .topic = arg (conn, "topic"), .source = arg (conn, "source"),
+        .type = arg (conn, "type"), .since = arg (conn, "since"), .until = arg (conn, "until"),
+        .before = arg_int (conn, "before"),
+    };
+}
+
+/* --- pages ------------------------------------------------------------------ */
+
+typedef enum { PAGE_LIST, PAGE_ALERT, PAGE_SOURCES, PAGE_FEED } page_t;
+
+/* Renders PAGE into OUT with its own read-only archive handle. *STATUS
+ * 404 for an unknown alert. */
+static vl_err_t
+render (web_t *self, struct MHD_Connection *conn, page_t page, const char *url, buf_t *out,
+        unsigned *status);
+
+static enum MHD_Result
+serve_page (web_t *self, struct MHD_Connection *conn, page_t page, const char *url,
+            bool set_cookie)
+{
+    char cookie[WEB_TOKEN_MAX + 128];
+    if (set_cookie)
+        snprintf (cookie, sizeof cookie, COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict",
+                  self->token);
+    buf_t out;
+    buf_init (&out, WEB_PAGE_MAX);
+    unsigned status = 200;
+    vl_err_t rc = render (self, conn, page, url, &out, &status);
+    const char *ctype = page == PAGE_FEED ? "application/atom+xml; charset=utf-8"
+                                          : "text/html; charset=utf-8";
+    if (status == 404) {
+        buf_free (&out);
+        return reply_error (conn, 404, "No such alert.");
+    }
+    return reply_buf (conn, status, ctype, &out, rc, set_cookie ? cookie : NULL);
+}
+
+/* Copies archive row R into *EV (owned strings) for sink_atom_entry. */
+static vl_err_t
+row_event (const archive_row_t *r, event_t *ev)
+{
+    memset (ev, 0, sizeof *ev);
+    ev->v = EVENT_VERSION;
+    ev->detected = r->detected;
+    ev->published = r->published;
+    ev->has_published = r->published != 0;
+    vl_err_t rc = VL_OK;
+    const char *src[] = { r->eid, r->type, r->source, r->topic, r->url, r->title, r->summary,
+                          r->diff };
+    char **dst[] = { &ev->id, &ev->type, &ev->source, &ev->topic, &ev->url, &ev->title,
+                     &ev->summary, &ev->diff };
+    for (size_t i = 0; rc == VL_OK && i < sizeof src / sizeof src[0]; i++)
+        rc = event_set (dst[i], src[i]);
+    for (const char *p = r->tags; rc == VL_OK && *p;) {
+        size_t len = strcspn (p, "\n");
+        char *t = strndup (p, len);
+        rc = t ? event_add_tag (ev, t) : VL_ENOMEM;
+        free (t);
+        p += len + (p[len] == '\n');
+    }
+    return rc;
+}
+
+typedef struct {
+    buf_t   *out;
+    vl_err_t rc;
+} feed_ctx_t;
+
+static void
+feed_row (void *arg, const archive_row_t *r)
+{
+    feed_ctx_t *c = arg;
+    event_t ev;
+    if (c->rc == VL_OK) c->rc = row_event (r, &ev);
+    if (c->rc == VL_OK) c->rc = sink_atom_entry (c->out, &ev);
+    event_clear (&ev);
+}
+
+/* The Atom feed of the search F: sink_atom_entry for each alert. */
+static vl_err_t
+render_feed (archive_t *ar, const pages_filter_t *f, buf_t *out)
+{
+    archive_query_t q;
+    pages_query (f, &q);
+    char now[32], id[33];
+    format_time_iso (0, now);
+    buf_t params, title;
+    buf_init (&params, 16 * 1024);
+    buf_init (&title, 4096);
+    vl_err_t rc = buf_puts (&params, "");
+    if (rc == VL_OK) rc = pages_filter_params (&params, f);
+    if (rc == VL_OK) rc = buf_puts (&title, "veille alerts");
+    if (rc == VL_OK && f->q && *f->q) rc = buf_puts (&title, ": ");
+    if (rc == VL_OK && f->q && *f->q) rc = format_clean (&title, f->q, strlen (f->q), 256, 0);
+    util_hash_hex (params.data ? params.data : "", params.len, id);
+    if (rc == VL_OK) rc = buf_puts (out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                                         "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n    <title>");
+    if (rc == VL_OK) rc = format_html_escape (out, title.data, 1024);
+    if (rc == VL_OK)
+        rc = buf_printf (out, "</title>\n    <id>urn:veille:console:%s</id>\n"
+                              "    <updated>%s</updated>\n"
+                              "    <generator version=\"" VEILLE_VERSION "\">veille</generator>\n",
+                         id, now);
+    feed_ctx_t c = { out, rc };
+    if (rc == VL_OK && archive_find (ar, &q, feed_row, &c, NULL) == VL_EDB && c.rc == VL_OK)
+        c.rc = VL_EDB;
+    rc = c.rc;
+    if (rc == VL_OK) rc = buf_puts (out, "</feed>\n");
+    buf_free (&params);
+    buf_free (&title);
+    return rc;
+}
+
+static vl_err_t
+render (web_t *self, struct MHD_Connection *conn, page_t page, const char *url, buf_t *out,
+        unsigned *status)
+{
+    vl_err_t rc;
+    archive_t *ar = archive_open (self->archive, false, &rc);
+    if (!ar)
+        return rc;
+    pages_filter_t f;
+    filter_read (conn, &f);
+    if (page == PAGE_LIST)
+        rc = pages_list (out, ar, &f);
+    else if (page == PAGE_FEED)
+        rc = render_feed (ar, &f, out);
+    else if (page == PAGE_ALERT) {
+        if (!pages_alert (out, ar, url + strlen ("/alert/"), &rc) && rc == VL_OK)
+            *status = 404;
+    }
+    else {
+        health_t h;
+        health_read (self->watch_state, &h);
+        rc = pages_sources (out, ar, &h);
+        health_free (&h);
+    }
+    archive_close (&ar);
+    return rc;
+}
+
+/* --- live stream (server-sent events) --------------------------------------- */
+
+typedef struct {
+    web_t          *web;
+    archive_t      *ar;
+    archive_query_t q;
+    char           *fields[6];    /* copies of the filter strings */
+    int64_t         last;         /* rows up to here were considered */
+    buf_t           pending;      /* bytes not yet given to MHD */
+    size_t          off;
+    bool            started;      /* the first bytes went out */
+} sse_t;
+
+static void
+sse_free (void *cls)
+{
+    sse_t *s = cls;
+    archive_close (&s->ar);
+    for (size_t i = 0; i < 6; i++)
+        free (s->fields[i]);
+    buf_free (&s->pending);
+    free (s);
+}
+
+typedef struct {
+    sse_t   *s;
+    vl_err_t rc;
+    int64_t  max_id;
+} sse_ctx_t;
+
+static void
+sse_row (void *arg, const archive_row_t *r)
+{
+    sse_ctx_t *c = arg;
+    char when[32];
+    format_time_iso (r->detected, when);
+    char *title = format_clean_str (r->title, 1024, 0);
+    char *url = format_clean_str (r->url, 8192, 0);
+    json_t *o = json_pack ("{sI ss ss ss ss ss ss ss}", "id", (json_int_t) r->id,
+                           "eid", r->eid, "type", r->type, "source", r->source,
+                           "topic", r->topic, "title", title ? title : "", "url", url ? url : "",
+                           "detected", when);
+    if (c->rc == VL_OK) c->rc = o ? VL_OK : VL_ENOMEM;
+    if (c->rc == VL_OK) c->rc = buf_printf (&c->s->pending, "id: %lld\nevent: alert\ndata: ",
+                                            (long long) r->id);
+    if (c->rc == VL_OK) c->rc = format_json_dump (&c->s->pending, o);
+    if (c->rc == VL_OK) c->rc = buf_puts (&c->s->pending, "\n\n");
+    json_decref (o);
+    free (title);
+    free (url);
+    if (r->id > c->max_id)
+        c->max_id = r->id;
+}
+
+/* Appends the alerts stored after s->last that match; advances s->last. */
+static vl_err_t
+sse_fill (sse_t *s, int64_t known)
+{
+    sse_ctx_t c = { s, VL_OK, 0 };
+    int n = 0;
+    s->q.after_id = s->last;
+    s->q.limit = SSE_BATCH;
+    vl_err_t rc = archive_find (s->ar, &s->q, sse_row, &c, &n);
+    if (c.max_id > s->last)
+        s->last = c.max_id;
+    if (n < SSE_BATCH && known > s->last)      /* the rest up to KNOWN did not match */
+        s->last = known;
+    return rc == VL_OK ? c.rc : rc;
+}
+
+/* Waits until a row after s->last is known, the server stops or the ping
+ * time passes. Returns the last id known, -1 when stopping. */
+static int64_t
+sse_wait (sse_t *s)
+{
+    web_t *w = s->web;
+    struct timespec until;
+    clock_gettime (CLOCK_REALTIME, &until);
+    until.tv_sec += WEB_PING_MS / 1000;
+    pthread_mutex_lock (&w->mu);
+    while (!w->stopping && w->last_id <= s->last)
+        if (pthread_cond_timedwait (&w->cond, &w->mu, &until) == ETIMEDOUT)
+            break;
+    int64_t known = w->stopping ? -1 : w->last_id;
+    pthread_mutex_unlock (&w->mu);
+    return known;
+}
+
+static ssize_t
+sse_read (void *cls, uint64_t pos, char *buf, size_t max)
+{
+    sse_t *s = cls;
+    if (!s->started) {            /* at once, so the browser sees the stream open */
+        s->started = true;
+        if (buf_puts (&s->pending, "retry: 3000\n: live\n\n") != VL_OK)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    while (s->off >= s->pending.len) {
+        buf_reset (&s->pending);
+        s->off = 0;
+        int64_t before = s->last;
+        int64_t known = sse_wait (s);
+        if (known < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (known > before && sse_fill (s, known) != VL_OK)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (s->pending.len == 0 && s->last == before
+            && buf_puts (&s->pending, ": ping\n\n") != VL_OK)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = s->pending.len - s->off < max ? s->pending.len - s->off : max;
+    memcpy (buf, s->pending.data + s->off, n);
+    s->off += n;
+    return (ssize_t) n;
+}
+
+static enum MHD_Result
+serve_events (web_t *self, struct MHD_Connection *conn)
+{
+    vl_err_t rc;
+    sse_t *s = calloc (1, sizeof *s);
+    if (!s)
+        return MHD_NO;
+    s->web = self;
+    buf_init (&s->pending, 4 * (size_t) FORMAT_EVENT_MAX);
+    s->ar = archive_open (self->archive, false, &rc);
+    pages_filter_t f;
+    filter_read (conn, &f);
+    const char *in[6] = { f.q, f.topic, f.source, f.type, f.since, f.until };
+    for (size_t i = 0; i < 6; i++)
+        s->fields[i] = in[i] ? strdup (in[i]) : NULL;
+    f = (pages_filter_t) { s->fields[0], s->fields[1], s->fields[2], s->fields[3],
+                           s->fields[4], s->fields[5], 0 };
+    pages_query (&f, &s->q);
+    const char *resume = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Last-Event-ID");
+    s->last = resume ? strtoll (resume, NULL, 10) : arg_int (conn, "after");
+    if (!arg (conn, "after") && !resume) {
+        pthread_mutex_lock (&self->mu);
+        s->last = self->last_id;
+        pthread_mutex_unlock (&self->mu);
+    }
+    if (!s->ar) {
+        sse_free (s);
+        return reply_error (conn, 500, "The archive cannot be read.");
+    }
+    struct MHD_Response *r = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                sse_read, s, sse_free);
+    if (!r) {
+        sse_free (s);
+        return MHD_NO;
+    }
+    MHD_add_response_header (r, "Content-Type", "text/event-stream; charset=utf-8");
+    MHD_add_response_header (r, "Cache-Control", "no-store");
+    MHD_add_response_header (r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header (r, "Content-Security-Policy", CSP);
+    enum MHD_Result ret = MHD_queue_response (conn, 200, r);
+    MHD_destroy_response (r);
+    return ret;
+}
+
+/* --- routing ---------------------------------------------------------------- */
+
+static enum MHD_Result
+serve_asset (struct MHD_Connection *conn, const asset_t *a)
+{
+    char *copy = malloc (a->len + 1);
+    if (!copy)
+        return MHD_NO;
+    memcpy (copy, a->data, a->len);
+    return reply (conn, 200, a->ctype, copy, a->len, NULL);
+}
+
+static enum MHD_Result
+on_request (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+            const char *version, const char *upload_data, size_t *upload_size, void **state)
+{
+    web_t *self = cls;
+    if (!*state) {             /* first call: headers only */
+        *state = self;
+        return MHD_YES;
+    }
+    if (*upload_size) {        /* no request has a body: ignored */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0)
+        return reply (conn, 405, "text/plain; charset=utf-8", strdup ("read-only console\n"),
+                      18, NULL);
+    bool set_cookie;
+    if (!authorized (self, conn, &set_cookie))
+        return reply_error (conn, 401, "This console needs its token: open it with ?token=...");
+    const asset_t *a = assets_find (url);
+    if (a)
+        return serve_asset (conn, a);
+    if (strcmp (url, "/") == 0)
+        return serve_page (self, conn, PAGE_LIST, url, set_cookie);
+    if (strncmp (url, "/alert/", 7) == 0 && url[7])
+        return serve_page (self, conn, PAGE_ALERT, url, set_cookie);
+    if (strcmp (url, "/sources") == 0)
+        return serve_page (self, conn, PAGE_SOURCES, url, set_cookie);
+    if (strcmp (url, "/feed.atom") == 0)
+        return serve_page (self, conn, PAGE_FEED, url, set_cookie);
+    if (strcmp (url, "/events") == 0)
+        return serve_events (self, conn);
+    return reply_error (conn, 404, "No such page.");
+}
+
+/* --- start and stop --------------------------------------------------------- */
+
+/* Parses "host:port" / "[v6]:port" into SS; *LOOPBACK says whether the
+ * address is a loopback one. */
+static vl_err_t
+parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6, bool *loopback)
+{
+    char host[64];
+    const char *colon = listen ? strrchr (listen, ':') : NULL;
+    if (!colon || (size_t) (colon - listen) >= sizeof host)
+        return VL_EINVAL;
+    memcpy (host, listen, (size_t) (colon - listen));
+    host[colon - listen] = '\0';
+    char *end;
+    long port = strtol (colon + 1, &end, 10);
+    if (*end || colon[1] == '\0' || port < 0 || port > 65535)
+        return VL_EINVAL;
+    memset (ss, 0, sizeof *ss);
+    size_t hl = strlen (host);
+    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+        host[hl - 1] = '\0';
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *) ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons ((uint16_t) port);
+        *v6 = true;
+        if (inet_pton (AF_INET6, host + 1, &a->sin6_addr) != 1)
+            return VL_EINVAL;
+        *loopback = IN6_IS_ADDR_LOOPBACK (&a->sin6_addr);
+        return VL_OK;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *) ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons ((uint16_t) port);
+    *v6 = false;
+    if (strcmp (host, "localhost") == 0)
+        strcpy (host, "127.0.0.1");
+    if (inet_pton (AF_INET, host, &a->sin_addr) != 1)
+        return VL_EINVAL;
+    *loopback = (ntohl (a->sin_addr.s_addr) >> 24) == 127;
+    return VL_OK;
+}
+
+web_t *
+web_start (const web_opts_t *opts, vl_err_t *err)
+{
+    struct sockaddr_storage ss;
+    bool v6 = false, loopback = false;
+    *err = VL_EINVAL;
+    if (parse_listen (opts->listen, &ss, &v6, &loopback) != VL_OK) {
+        log_error ("console: listen = %s is not host:port", opts->listen ? opts->listen : "");
+        return NULL;
+    }
+    if (opts->token && !web_token_valid (opts->token)) {
+        log_error ("console: the token must be %d to %d characters of A-Z a-z 0-9 . _ ~ -",
+                   WEB_TOKEN_MIN, WEB_TOKEN_MAX);
+        return NULL;
+    }
+    if (!loopback && !opts->token) {
+        log_error ("console: %s is not a loopback address: a token is required "
+                   "(--token-file or --token-env)", opts->listen);
+        return NULL;
+    }
+    web_t *self = calloc (1, sizeof *self);
+    *err = VL_ENOMEM;
+    if (!self)
+        return NULL;
+    pthread_mutex_init (&self->mu, NULL);
+    pthread_cond_init (&self->cond, NULL);
+    self->archive = util_strdup (opts->archive);
+    self->token = opts->token ? util_strdup (opts->token) : NULL;
+    self->watch_state = opts->watch_state ? util_strdup (opts->watch_state) : NULL;
+    if (!self->archive || (opts->token && !self->token)
+        || (opts->watch_state && !self->watch_state)) {
+        web_stop (&self);
+        return NULL;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION
+                   | MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
+    self->httpd = MHD_start_daemon (flags, 0, NULL, NULL, on_request, self,
+                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned) WEB_CONN_MAX,
+                                    MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+                                    MHD_OPTION_END);
+    if (!self->httpd) {
+        log_error ("console: cannot listen on %s", opts->listen);
+        *err = VL_EIO;
+        web_stop (&self);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->httpd,
+                                                            MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info ? info->port : 0;
+    *err = VL_OK;
+    return self;
+}
+
+int
+web_port (const web_t *self)
+{
+    return self ? self->port : 0;
+}
+
+void
+web_notify (web_t *self, int64_t last_id)
+{
+    pthread_mutex_lock (&self->mu);
+    if (last_id > self->last_id)
+        self->last_id = last_id;
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->mu);
+}
+
+void
+web_stop (web_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    web_t *self = *self_p;
+    pthread_mutex_lock (&self->mu);
+    self->stopping = true;
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->mu);
+    if (self->httpd)
+        MHD_stop_daemon (self->httpd);
+    pthread_cond_destroy (&self->cond);
+    pthread_mutex_destroy (&self->mu);
+    free (self->archive);
+    free (self->token);
+    free (self->watch_state);
+    free (self);
+    *self_p = NULL;
+}
