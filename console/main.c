@@ -141,7 +141,7 @@ run (archive_t *ar, client_sub_t *sub, web_t *web, const char *listen)
             char host[80];
             size_t hl = (size_t) (strrchr (listen, ':') - listen);
             snprintf (host, sizeof host, "%.*s", (int) (hl < 64 ? hl : 64), listen);
-            log_info ("veille-console: ready http://%s:%d/ alerts=%lld", host, web_port (web),
+            log_info ("ready http://%s:%d/ alerts=%lld", host, web_port (web),
                       (long long) archive_last_id (ar));
         }
     }
@@ -199,7 +199,7 @@ serve (opts_t *o, char *token)
     web_stop (&web);
     zmq_ctx_term (ctx);
     archive_close (&ar);
-    log_info ("veille-console: stopped");
+    log_info ("stopped");
     return rc;
 }
 
