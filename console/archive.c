@@ -293,7 +293,7 @@ find_stmt (archive_t *self, const archive_query_t *q, const char *fts)
     for (int i = 0; rc == VL_OK && i < n; i++)
         rc = buf_printf (&sql, " AND %s", c[i].sql);
     if (rc == VL_OK)
-        rc = buf_printf (&sql, " ORDER BY id %s LIMIT ?", q->after_id ? "ASC" : "DESC");
+        rc = buf_printf (&sql, " ORDER BY id %s LIMIT ?", q->oldest_first ? "ASC" : "DESC");
     sqlite3_stmt *st = NULL;
     if (rc == VL_OK && sqlite3_prepare_v2 (self->db, sql.data, -1, &st, NULL) != SQLITE_OK) {
         log_error ("archive: %s", sqlite3_errmsg (self->db));

@@ -43,7 +43,8 @@ typedef struct {
     int64_t     since_ms;    /* detected >= since_ms */
     int64_t     until_ms;    /* detected < until_ms */
     int64_t     before_id;   /* id < before_id (older page) */
-    int64_t     after_id;    /* id > after_id: oldest first (live updates) */
+    int64_t     after_id;    /* id > after_id */
+    bool        oldest_first;/* ascending ids (live updates), else newest first */
     int         limit;       /* 1..ARCHIVE_PAGE_MAX, 0 = 50 */
 } archive_query_t;
 
@@ -69,7 +70,7 @@ vl_err_t archive_set_cursor (archive_t *self, uint64_t cursor, uint64_t epoch);
 int64_t archive_last_id (archive_t *self);
 
 /* Calls FN for each alert matching Q: newest first, or oldest first when
- * Q->after_id is set. *N (may be NULL) gets the number of rows. VL_EINVAL
+ * Q->oldest_first. *N (may be NULL) gets the number of rows. VL_EINVAL
  * for a search text SQLite's FTS5 refuses. */
 vl_err_t archive_find (archive_t *self, const archive_query_t *q, archive_row_fn fn, void *arg,
                        int *n);

@@ -109,14 +109,40 @@ token_eq (const char *want, const char *got)
     return got && strlen (got) == n && sodium_memcmp (want, got, n) == 0;
 }
 
-/* True if the request carries the token; *SET_COOKIE when it came as
- * ?token= (the browser keeps it from then on). */
+/* True if HOST (the Host header) names the loopback: "127.x.y.z",
+ * "localhost" or "[::1]", with or without a port. Without a token this is
+ * what stops DNS rebinding (a web page whose name resolves to 127.0.0.1
+ * reading the console through the visitor's browser). */
+static bool
+host_is_loopback (const char *host)
+{
+    if (!host)
+        return false;
+    char name[128];
+    size_t n = strlen (host);
+    if (n >= sizeof name)
+        return false;
+    memcpy (name, host, n + 1);
+    char *colon = strrchr (name, ':');
+    if (colon && name[0] != '[')
+        *colon = '\0';
+    else if (name[0] == '[' && (colon = strstr (name, "]:")) != NULL)
+        colon[1] = '\0';
+    struct in_addr a4;
+    if (strcmp (name, "localhost") == 0 || strcmp (name, "[::1]") == 0)
+        return true;
+    return inet_pton (AF_INET, name, &a4) == 1 && (ntohl (a4.s_addr) >> 24) == 127;
+}
+
+/* True if the request may be served: with a token, when it carries it
+ * (*SET_COOKIE when it came as ?token=: the browser keeps it from then
+ * on); without one, when its Host header is a loopback name. */
 static bool
 authorized (web_t *self, struct MHD_Connection *conn, bool *set_cookie)
 {
     *set_cookie = false;
     if (!self->token)
-        return true;
+        return host_is_loopback (MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Host"));
     const char *auth = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Authorization");
     if (auth && strncmp (auth, "Bearer ", 7) == 0 && token_eq (self->token, auth + 7))
         return true;
@@ -351,6 +377,7 @@ sse_fill (sse_t *s, int64_t known)
     sse_ctx_t c = { s, VL_OK, 0 };
     int n = 0;
     s->q.after_id = s->last;
+    s->q.oldest_first = true;
     s->q.limit = SSE_BATCH;
     vl_err_t rc = archive_find (s->ar, &s->q, sse_row, &c, &n);
     if (c.max_id > s->last)
@@ -480,7 +507,9 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
                       18, NULL);
     bool set_cookie;
     if (!authorized (self, conn, &set_cookie))
-        return reply_error (conn, 401, "This console needs its token: open it with ?token=...");
+        return reply_error (conn, self->token ? 401 : 403,
+                            self->token ? "This console needs its token: open it with ?token=..."
+                                        : "This console answers to a loopback host name only.");
     const asset_t *a = assets_find (url);
     if (a)
         return serve_asset (conn, a);

@@ -14,7 +14,9 @@
  * origin's script and style; no inline script, no frames, no other
  * origin), nosniff and no-referrer. A non-loopback address needs a token
  * (web_opts_t.token), given once as ?token= (kept in an HttpOnly,
- * SameSite=Strict cookie), or as "Authorization: Bearer TOKEN". */
+ * SameSite=Strict cookie), or as "Authorization: Bearer TOKEN". Without
+ * a token, a request whose Host header is not a loopback name (127.x,
+ * localhost, [::1]) gets 403: no DNS rebinding. */
 #ifndef VL_WEB_H
 #define VL_WEB_H
 

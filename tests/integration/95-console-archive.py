@@ -6,7 +6,8 @@ first, finds "cybersécurité" when asked for "cybersecurite" (and "CYBER"),
 filters by topic prefix, source and type, serves a permalink per alert with
 the diff of a `changed` side by side, an Atom feed of any search, and source
 health. Hostile texts come out escaped; every answer has the strict CSP; it
-is read-only (POST 405); bound off loopback it refuses to start without a
+is read-only (POST 405); without a token it answers only to a loopback
+Host (403 otherwise: no DNS rebinding); bound off loopback it refuses to start without a
 token, and with one answers 401 without it."""
 import os
 import re
@@ -101,6 +102,9 @@ def main():
     st, h, js = c.get("/console.js")
     assert st == 200 and "EventSource" in js and h.get("Content-Type").startswith("text/javascript")
     assert c.get("/", method="POST")[0] == 405
+    # DNS rebinding: a page of another name that resolves to 127.0.0.1
+    assert c.get("/", headers={"Host": "evil.example:%d" % c.port})[0] == 403
+    assert c.get("/", headers={"Host": "localhost:%d" % c.port})[0] == 200
 
     # restart: the events published while down come by replay, nothing twice
     assert c.stop() == 0
