@@ -249,7 +249,9 @@ typedef struct {
     size_t      len;
 } span_t;
 
-#define DIFF_RUN_MAX 4096
+/* Lines of one run of removed (or added) lines paired side by side; a
+ * longer run is shown in several blocks (nothing is dropped). */
+#define DIFF_RUN_MAX 512
 
 /* Emits the pending removed (DEL) and added (ADD) runs side by side. */
 static vl_err_t
@@ -264,32 +266,43 @@ diff_flush (buf_t *out, span_t *del, size_t *nd, span_t *add, size_t *na)
     return rc;
 }
 
+/* Adds one line of DIFF (P, LEN bytes) to the table or to a pending run. */
+static vl_err_t
+diff_line (buf_t *out, const char *p, size_t len, span_t *del, size_t *nd, span_t *add,
+           size_t *na)
+{
+    bool minus = len && p[0] == '-', plus = len && p[0] == '+';
+    size_t skip = (minus || plus) ? (len > 1 && p[1] == ' ' ? 2 : 1) : 0;
+    vl_err_t rc = VL_OK;
+    if ((minus && *na) || *nd == DIFF_RUN_MAX || *na == DIFF_RUN_MAX || (!minus && !plus))
+        rc = diff_flush (out, del, nd, add, na);      /* a new change, or a full run */
+    if (rc == VL_OK && minus)
+        del[(*nd)++] = (span_t) { p + skip, len - skip };
+    else if (rc == VL_OK && plus)
+        add[(*na)++] = (span_t) { p + skip, len - skip };
+    else if (rc == VL_OK)
+        rc = diff_row (out, p, len, p, len, true);
+    return rc;
+}
+
 vl_err_t
 pages_diff (buf_t *out, const char *diff)
 {
-    static __thread span_t del[DIFF_RUN_MAX], add[DIFF_RUN_MAX];
+    span_t *del = calloc (2 * DIFF_RUN_MAX, sizeof *del), *add = del + DIFF_RUN_MAX;
     size_t nd = 0, na = 0;
+    if (!del)
+        return VL_ENOMEM;
     vl_err_t rc = buf_puts (out, "<table class=\"diff\"><thead><tr><th>Before</th>"
                                  "<th>After</th></tr></thead><tbody>\n");
     for (const char *p = diff; rc == VL_OK && p && *p;) {
         const char *nl = strchr (p, '\n');
         size_t len = nl ? (size_t) (nl - p) : strlen (p);
-        bool minus = len && p[0] == '-', plus = len && p[0] == '+';
-        size_t skip = (minus || plus) ? (len > 1 && p[1] == ' ' ? 2 : 1) : 0;
-        if (minus && na)                     /* a new change starts */
-            rc = diff_flush (out, del, &nd, add, &na);
-        if (rc == VL_OK && minus && nd < DIFF_RUN_MAX)
-            del[nd++] = (span_t) { p + skip, len - skip };
-        else if (rc == VL_OK && plus && na < DIFF_RUN_MAX)
-            add[na++] = (span_t) { p + skip, len - skip };
-        else if (rc == VL_OK && !minus && !plus) {
-            rc = diff_flush (out, del, &nd, add, &na);
-            if (rc == VL_OK) rc = diff_row (out, p, len, p, len, true);
-        }
+        rc = diff_line (out, p, len, del, &nd, add, &na);
         p = nl ? nl + 1 : p + len;
     }
     if (rc == VL_OK) rc = diff_flush (out, del, &nd, add, &na);
     if (rc == VL_OK) rc = buf_puts (out, "</tbody></table>\n");
+    free (del);
     return rc;
 }
 
