@@ -6,7 +6,8 @@ events); searches "cybersecurite" through the form and finds the alert
 titled "cybersécurité"; opens a `changed` alert and reads its diff side by
 side; hostile event texts (script, img onerror, javascript: link) show as
 text: no alert dialog, no element injected, no script error from the page,
-the CSP blocking nothing of our own. Screenshots go to
+the CSP blocking nothing of our own; on a phone-sized window the list
+fits the width. Screenshots go to
 build/test-artifacts/console-*.png."""
 import os
 import sys
@@ -104,6 +105,15 @@ def main():
         assert not drv.find_elements(By.CSS_SELECTOR, "a[href^='javascript']")
         assert not drv.find_elements(By.CSS_SELECTOR, "main img, main script")
         screenshot(drv, d, "console-hostile")
+
+        # a phone: the list fits the width (no sideways scrolling)
+        drv.set_window_size(390, 844)
+        drv.get(c.url)
+        wait_for(drv, lambda: drv.find_elements(By.CSS_SELECTOR, "#alerts li"), "the list on a phone")
+        over = drv.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert over <= 0, "the page is %d px wider than a phone" % over
+        screenshot(drv, d, "console-phone")
+        drv.set_window_size(1200, 900)
 
         drv.get(c.url + "sources")
         wait_for(drv, lambda: drv.find_elements(By.ID, "archived"), "the sources page")
