@@ -1,5 +1,4 @@
 /* pages.c: the console's server-rendered HTML (see pages.h). */
-#define _XOPEN_SOURCE 700
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

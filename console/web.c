@@ -3,17 +3,15 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "archive.h"
 #include "assets.h"
 #include "format.h"
 #include "health.h"
+#include "live.h"
 #include "log.h"
 #include "pages.h"
 #include "sink_atom.h"
@@ -21,7 +19,6 @@
 #include "web.h"
 
 #define COOKIE_NAME "veille_console"
-#define SSE_BATCH   50
 
 static const char CSP[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -31,10 +28,7 @@ struct web {
     struct MHD_Daemon *httpd;
     int                port;
     char              *archive, *token, *watch_state;
-    pthread_mutex_t    mu;
-    pthread_cond_t     cond;
-    int64_t            last_id;     /* under mu */
-    bool               stopping;    /* under mu */
+    live_t            *live;        /* the live streams */
 };
 
 bool
@@ -316,158 +310,22 @@ render (web_t *self, struct MHD_Connection *conn, page_t page, const char *url, 
     return rc;
 }
 
-/* --- live stream (server-sent events) --------------------------------------- */
+/* --- live stream ------------------------------------------------------------ */
 
-typedef struct {
-    web_t          *web;
-    archive_t      *ar;
-    archive_query_t q;
-    char           *fields[6];    /* copies of the filter strings */
-    int64_t         last;         /* rows up to here were considered */
-    buf_t           pending;      /* bytes not yet given to MHD */
-    size_t          off;
-    bool            started;      /* the first bytes went out */
-} sse_t;
-
-static void
-sse_free (void *cls)
-{
-    sse_t *s = cls;
-    archive_close (&s->ar);
-    for (size_t i = 0; i < 6; i++)
-        free (s->fields[i]);
-    buf_free (&s->pending);
-    free (s);
-}
-
-typedef struct {
-    sse_t   *s;
-    vl_err_t rc;
-    int64_t  max_id;
-} sse_ctx_t;
-
-static void
-sse_row (void *arg, const archive_row_t *r)
-{
-    sse_ctx_t *c = arg;
-    char when[32];
-    format_time_iso (r->detected, when);
-    char *title = format_clean_str (r->title, 1024, 0);
-    char *url = format_clean_str (r->url, 8192, 0);
-    json_t *o = json_pack ("{sI ss ss ss ss ss ss ss}", "id", (json_int_t) r->id,
-                           "eid", r->eid, "type", r->type, "source", r->source,
-                           "topic", r->topic, "title", title ? title : "", "url", url ? url : "",
-                           "detected", when);
-    if (c->rc == VL_OK) c->rc = o ? VL_OK : VL_ENOMEM;
-    if (c->rc == VL_OK) c->rc = buf_printf (&c->s->pending, "id: %lld\nevent: alert\ndata: ",
-                                            (long long) r->id);
-    if (c->rc == VL_OK) c->rc = format_json_dump (&c->s->pending, o);
-    if (c->rc == VL_OK) c->rc = buf_puts (&c->s->pending, "\n\n");
-    json_decref (o);
-    free (title);
-    free (url);
-    if (r->id > c->max_id)
-        c->max_id = r->id;
-}
-
-/* Appends the alerts stored after s->last that match; advances s->last. */
-static vl_err_t
-sse_fill (sse_t *s, int64_t known)
-{
-    sse_ctx_t c = { s, VL_OK, 0 };
-    int n = 0;
-    s->q.after_id = s->last;
-    s->q.oldest_first = true;
-    s->q.limit = SSE_BATCH;
-    vl_err_t rc = archive_find (s->ar, &s->q, sse_row, &c, &n);
-    if (c.max_id > s->last)
-        s->last = c.max_id;
-    if (n < SSE_BATCH && known > s->last)      /* the rest up to KNOWN did not match */
-        s->last = known;
-    return rc == VL_OK ? c.rc : rc;
-}
-
-/* Waits until a row after s->last is known, the server stops or the ping
- * time passes. Returns the last id known, -1 when stopping. */
-static int64_t
-sse_wait (sse_t *s)
-{
-    web_t *w = s->web;
-    struct timespec until;
-    clock_gettime (CLOCK_REALTIME, &until);
-    until.tv_sec += WEB_PING_MS / 1000;
-    pthread_mutex_lock (&w->mu);
-    while (!w->stopping && w->last_id <= s->last)
-        if (pthread_cond_timedwait (&w->cond, &w->mu, &until) == ETIMEDOUT)
-            break;
-    int64_t known = w->stopping ? -1 : w->last_id;
-    pthread_mutex_unlock (&w->mu);
-    return known;
-}
-
-static ssize_t
-sse_read (void *cls, uint64_t pos, char *buf, size_t max)
-{
-    sse_t *s = cls;
-    if (!s->started) {            /* at once, so the browser sees the stream open */
-        s->started = true;
-        if (buf_puts (&s->pending, "retry: 3000\n: live\n\n") != VL_OK)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-    while (s->off >= s->pending.len) {
-        buf_reset (&s->pending);
-        s->off = 0;
-        int64_t before = s->last;
-        int64_t known = sse_wait (s);
-        if (known < 0)
-            return MHD_CONTENT_READER_END_OF_STREAM;
-        if (known > before && sse_fill (s, known) != VL_OK)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (s->pending.len == 0 && s->last == before
-            && buf_puts (&s->pending, ": ping\n\n") != VL_OK)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-    }
-    size_t n = s->pending.len - s->off < max ? s->pending.len - s->off : max;
-    memcpy (buf, s->pending.data + s->off, n);
-    s->off += n;
-    return (ssize_t) n;
-}
-
+/* /events: resumes after Last-Event-ID, else after ?after=, else from now. */
 static enum MHD_Result
 serve_events (web_t *self, struct MHD_Connection *conn)
 {
-    vl_err_t rc;
-    sse_t *s = calloc (1, sizeof *s);
-    if (!s)
-        return MHD_NO;
-    s->web = self;
-    buf_init (&s->pending, 4 * (size_t) FORMAT_EVENT_MAX);
-    s->ar = archive_open (self->archive, false, &rc);
     pages_filter_t f;
     filter_read (conn, &f);
-    const char *in[6] = { f.q, f.topic, f.source, f.type, f.since, f.until };
-    for (size_t i = 0; i < 6; i++)
-        s->fields[i] = in[i] ? strdup (in[i]) : NULL;
-    f = (pages_filter_t) { s->fields[0], s->fields[1], s->fields[2], s->fields[3],
-                           s->fields[4], s->fields[5], 0 };
-    pages_query (&f, &s->q);
     const char *resume = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Last-Event-ID");
-    s->last = resume ? strtoll (resume, NULL, 10) : arg_int (conn, "after");
-    if (!arg (conn, "after") && !resume) {
-        pthread_mutex_lock (&self->mu);
-        s->last = self->last_id;
-        pthread_mutex_unlock (&self->mu);
-    }
-    if (!s->ar) {
-        sse_free (s);
+    const char *after = resume ? resume : arg (conn, "after");
+    char *end;
+    long long n = after ? strtoll (after, &end, 10) : -1;
+    struct MHD_Response *r = live_response (self->live, self->archive, &f,
+                                            after && !*end && n >= 0 ? n : -1);
+    if (!r)
         return reply_error (conn, 500, "The archive cannot be read.");
-    }
-    struct MHD_Response *r = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, 16 * 1024,
-                                                                sse_read, s, sse_free);
-    if (!r) {
-        sse_free (s);
-        return MHD_NO;
-    }
     MHD_add_response_header (r, "Content-Type", "text/event-stream; charset=utf-8");
     MHD_add_response_header (r, "Cache-Control", "no-store");
     MHD_add_response_header (r, "X-Content-Type-Options", "nosniff");
@@ -477,7 +335,6 @@ serve_events (web_t *self, struct MHD_Connection *conn)
     return ret;
 }
 
-/* --- routing ---------------------------------------------------------------- */
 
 static enum MHD_Result
 serve_asset (struct MHD_Connection *conn, const asset_t *a)
@@ -592,12 +449,11 @@ web_start (const web_opts_t *opts, vl_err_t *err)
     *err = VL_ENOMEM;
     if (!self)
         return NULL;
-    pthread_mutex_init (&self->mu, NULL);
-    pthread_cond_init (&self->cond, NULL);
+    self->live = live_new ();
     self->archive = util_strdup (opts->archive);
     self->token = opts->token ? util_strdup (opts->token) : NULL;
     self->watch_state = opts->watch_state ? util_strdup (opts->watch_state) : NULL;
-    if (!self->archive || (opts->token && !self->token)
+    if (!self->live || !self->archive || (opts->token && !self->token)
         || (opts->watch_state && !self->watch_state)) {
         web_stop (&self);
         return NULL;
@@ -631,11 +487,7 @@ web_port (const web_t *self)
 void
 web_notify (web_t *self, int64_t last_id)
 {
-    pthread_mutex_lock (&self->mu);
-    if (last_id > self->last_id)
-        self->last_id = last_id;
-    pthread_cond_broadcast (&self->cond);
-    pthread_mutex_unlock (&self->mu);
+    live_notify (self->live, last_id);
 }
 
 void
@@ -644,14 +496,11 @@ web_stop (web_t **self_p)
     if (!self_p || !*self_p)
         return;
     web_t *self = *self_p;
-    pthread_mutex_lock (&self->mu);
-    self->stopping = true;
-    pthread_cond_broadcast (&self->cond);
-    pthread_mutex_unlock (&self->mu);
+    if (self->live)
+        live_stop (self->live);
     if (self->httpd)
         MHD_stop_daemon (self->httpd);
-    pthread_cond_destroy (&self->cond);
-    pthread_mutex_destroy (&self->mu);
+    live_destroy (&self->live);
     free (self->archive);
     free (self->token);
     free (self->watch_state);

@@ -4,8 +4,8 @@
  *   /                 alerts, newest first; filters q, topic, source, type,
  *                     since, until (YYYY-MM-DD), before (older page)
  *   /alert/ID         one alert (ID = event id): fields, summary, diff
- *   /events?after=N   server-sent events: each alert stored after row N
- *                     that matches the same filters ("event: alert", JSON)
+ *   /events?after=N   server-sent events (live.h): each alert stored after
+ *                     row N that matches the same filters
  *   /feed.atom        Atom feed of the same search (newest 50)
  *   /sources          source health (watcher state) and archive counts
  *   /console.js, /console.css
@@ -25,7 +25,6 @@
 
 #define WEB_CONN_MAX      64        /* connections at once (live streams included) */
 #define WEB_PAGE_MAX      (16u * 1024 * 1024)  /* bytes of one page */
-#define WEB_PING_MS       15000     /* comment line on an idle live stream */
 #define WEB_TOKEN_MIN     16
 #define WEB_TOKEN_MAX     256
 
