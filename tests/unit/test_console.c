@@ -214,6 +214,31 @@ hostile_text_is_escaped_in_the_list_and_the_alert_page (void **state)
     buf_free (&out);
 }
 
+static void
+a_full_page_links_to_the_older_alerts_without_going_live (void **state)
+{
+    fx_t *fx = *state;
+    char id[16];
+    for (int i = 1; i <= 60; i++) {
+        snprintf (id, sizeof id, "p%d", i);
+        add (fx->ar, id, "new", "un.ga", id, NULL, (uint64_t) i);
+    }
+    buf_t out;
+    buf_init (&out, 1 << 22);
+    assert_int_equal (pages_list (&out, fx->ar, &(pages_filter_t) { .topic = "un." }), VL_OK);
+    assert_non_null (strstr (out.data, "data-stream=\"/events?after=60&amp;topic=un.\""));
+    assert_non_null (strstr (out.data, "id=\"older\" href=\"/?before=11&amp;topic=un.\""));
+    assert_non_null (strstr (out.data, ">p60<"));
+    assert_null (strstr (out.data, ">p10<"));
+    buf_reset (&out);
+    assert_int_equal (pages_list (&out, fx->ar, &(pages_filter_t) { .before = 11 }), VL_OK);
+    assert_non_null (strstr (out.data, ">p10<"));
+    assert_non_null (strstr (out.data, ">p1<"));
+    assert_null (strstr (out.data, "data-stream"));       /* an older page stays still */
+    assert_null (strstr (out.data, "id=\"older\""));
+    buf_free (&out);
+}
+
 int
 main (void)
 {
@@ -225,6 +250,8 @@ main (void)
         cmocka_unit_test (user_text_is_never_fts_syntax),
         cmocka_unit_test (diff_runs_face_each_other_and_nothing_is_dropped),
         cmocka_unit_test_setup_teardown (hostile_text_is_escaped_in_the_list_and_the_alert_page,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (a_full_page_links_to_the_older_alerts_without_going_live,
                                          setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
