@@ -291,10 +291,10 @@ static vl_err_t parse_body (const source_t *src, const fetch_result_t *res,
                             item_list_t *items, char *why, size_t whylen)
 {
     parse_ctx_t ctx = { .base_url = res->final_url ? res->final_url : src->url,
-                        .content_type = res->content_type };
+                        .content_type = res->content_type, .why = why, .whylen = whylen };
     vl_err_t e = parse_document (src, &ctx, res->body, res->len, items);
-    if (e != VL_OK)
-        snprintf (why, whylen, "parse error: %s", vl_strerror (e));
+    if (e == VL_OK)
+        why[0] = '\0';
     return e;
 }
 
