@@ -94,7 +94,9 @@ static void usage (FILE *out)
 "  -V, --version          print the version\n"
 "\n"
 "exit status: 0 ok, 1 runtime failure (or a failed source with --once),\n"
-"2 usage or configuration error. SIGTERM/SIGINT stop, SIGHUP reopens the log.\n");
+"2 usage or configuration error. SIGTERM/SIGINT stop; SIGHUP reopens the log\n"
+"and re-reads CONF: sources added, removed or changed apply without a restart\n"
+"(a CONF that does not load is logged and the running one kept).\n");
 }
 
 typedef struct {
@@ -260,7 +262,8 @@ static int run (const args_t *a, const watch_conf_t *wc)
     if (a->test)
         return watcher_test_source (wc, a->test, stdout);
     watcher_opts_t wo = { .once = a->once, .publish_existing = a->publish_existing,
-                          .shard_k = a->shard_k, .shard_n = a->shard_n };
+                          .shard_k = a->shard_k, .shard_n = a->shard_n,
+                          .config_path = a->config };
     if (install_signals () != VL_OK) {
         log_error ("cannot create the signal pipe: %s", strerror (errno));
         return 1;

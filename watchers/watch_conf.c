@@ -335,6 +335,27 @@ vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out)
     return e;
 }
 
+vl_err_t watch_conf_read (const char *path, watch_conf_t *out)
+{
+    memset (out, 0, sizeof *out);
+    const cfg_section_t sections[] = { { "watch", watch_conf_keys, true } };
+    vl_err_t e;
+    char *errors = NULL;
+    cfg_t *cfg = cfg_load (path, sections, 1, &e, &errors);
+    for (char *line = errors, *nl; line && *line; line = nl ? nl + 1 : line + strlen (line)) {
+        nl = strchr (line, '\n');
+        log_error ("%.*s", nl ? (int) (nl - line) : (int) strlen (line), line);
+    }
+    if (!cfg && !errors)
+        log_error ("%s: cannot load the configuration: %s", path, vl_strerror (e));
+    free (errors);
+    if (!cfg)
+        return e;
+    e = watch_conf_load (cfg, out);
+    cfg_destroy (&cfg);
+    return e;
+}
+
 static void hash_str (buf_t *b, const char *s)
 {
     /* A NULL and an empty string differ; 0x1f separates fields. */
