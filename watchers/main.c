@@ -15,6 +15,7 @@
 #include "item_json.h"
 #include "log.h"
 #include "parse.h"
+#include "preview.h"
 #include "util.h"
 #include "watch_conf.h"
 #include "watcher.h"
@@ -260,7 +261,7 @@ static int load_conf (const char *path, cfg_t **cfg, watch_conf_t *wc)
 static int run (const args_t *a, const watch_conf_t *wc)
 {
     if (a->test)
-        return watcher_test_source (wc, a->test, stdout);
+        return preview_source (wc, a->test, PREVIEW_EVENTS, NULL, stdout);
     watcher_opts_t wo = { .once = a->once, .publish_existing = a->publish_existing,
                           .shard_k = a->shard_k, .shard_n = a->shard_n,
                           .config_path = a->config };

@@ -99,7 +99,7 @@ bool watcher_in_shard (const char *id, int k, int n)
     return (int) (strtoul (first, NULL, 16) % (unsigned long) n) == k;
 }
 
-static fetch_opts_t fetch_opts_of (const watch_conf_t *c)
+fetch_opts_t watcher_fetch_opts (const watch_conf_t *c)
 {
     fetch_opts_t o = {
         .max_concurrency = c->max_concurrency, .per_host_concurrency = c->per_host_concurrency,
@@ -118,8 +118,7 @@ static sched_params_t params_of (const watcher_t *self, const source_t *src)
     return p;
 }
 
-/* Keyword filter of SRC, or NULL when it has none (*ERR set on error). */
-static keywords_t *source_keywords (const source_t *src, vl_err_t *err)
+keywords_t *watcher_keywords (const source_t *src, vl_err_t *err)
 {
     *err = VL_OK;
     if (src->ninclude == 0 && src->nexclude == 0)
@@ -139,7 +138,7 @@ static vl_err_t wsrc_init (watcher_t *self, wsrc_t *w, const source_t *src)
     vl_err_t e;
     w->src = src;
     watch_conf_source_hash (src, w->conf_hash);
-    w->kw = source_keywords (src, &e);
+    w->kw = watcher_keywords (src, &e);
     if (e != VL_OK)
         return VL_ECONFIG;
     state_source_t ss;
@@ -297,7 +296,7 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
     self->cli_publish_existing = self->opts.publish_existing;
     self->opts.publish_existing |= conf->publish_existing;
     self->outbox_dirty = true;
-    fetch_opts_t fo = fetch_opts_of (conf);
+    fetch_opts_t fo = watcher_fetch_opts (conf);
     self->state = state_open (conf->state, err);
     if (self->state)
         self->fetch = fetch_new (&fo, err);
@@ -829,7 +828,7 @@ static bool str_differs (const char *a, const char *b)
 /* Logs the keys of NC that a reload cannot apply (opened at start). */
 static void warn_restart_keys (const watch_conf_t *oc, const watch_conf_t *nc)
 {
-    fetch_opts_t a = fetch_opts_of (oc), b = fetch_opts_of (nc);
+    fetch_opts_t a = watcher_fetch_opts (oc), b = watcher_fetch_opts (nc);
     const char *keys[] = {
         str_differs (oc->state, nc->state) ? "state" : NULL,
         str_differs (oc->broker, nc->broker) ? "broker" : NULL,
@@ -1020,80 +1019,4 @@ void watcher_print_event (FILE *out, const event_t *ev)
         fprintf (out, "%s\n", s);
     free (s);
     json_decref (o);
-}
-
-static void print_emit (void *arg, const event_t *ev)
-{
-    watcher_print_event (arg, ev);
-}
-
-static const source_t *find_source (const watch_conf_t *conf, const char *id)
-{
-    for (size_t i = 0; i < conf->nsources; i++)
-        if (strcmp (conf->sources[i].id, id) == 0)
-            return &conf->sources[i];
-    return NULL;
-}
-
-/* Compares ITEMS with the state in a transaction that is rolled back. */
-static vl_err_t dry_detect (const watch_conf_t *conf, const source_t *src,
-                            const item_list_t *items, FILE *out, detect_stats_t *ds)
-{
-    vl_err_t e;
-    state_t *st = state_open (access (conf->state, F_OK) == 0 ? conf->state : ":memory:", &e);
-    if (!st)
-        return e;
-    keywords_t *kw = source_keywords (src, &e);
-    if (e == VL_OK)
-        e = state_begin (st);
-    if (e == VL_OK) {
-        state_source_t ss;   /* the previous document, for `removed` */
-        vl_err_t g = state_source_get (st, src->id, &ss);
-        e = g == VL_ENOTFOUND ? VL_OK : g;
-        if (e == VL_OK)
-            e = detect_items (st, src, kw, items, &ss, false, util_now_ms (), print_emit, out,
-                              ds);
-        state_source_clear (&ss);
-        state_rollback (st);
-    }
-    keywords_destroy (&kw);
-    state_destroy (&st);
-    return e;
-}
-
-int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out)
-{
-    const source_t *src = find_source (conf, id);
-    if (!src) {
-        log_error ("no source with id '%s'", id);
-        return 2;
-    }
-    vl_err_t e;
-    fetch_opts_t fo = fetch_opts_of (conf);
-    fetch_t *f = fetch_new (&fo, &e);
-    if (!f)
-        return 1;
-    fetch_result_t res;
-    item_list_t items = { 0 };
-    char why[300] = "";
-    int rc = 1;
-    e = fetch_one (f, src, NULL, NULL, &res);
-    if (e == VL_OK && res.err != VL_OK)
-        snprintf (why, sizeof why, "%s", res.error);
-    else if (e == VL_OK && parse_body (src, &res, &items, why, sizeof why) == VL_OK) {
-        detect_stats_t ds = { 0 };
-        e = dry_detect (conf, src, &items, out, &ds);
-        if (e == VL_OK) {
-            fprintf (stderr, "veille-watch: test source=%s items=%zu filtered=%zu new=%zu "
-                     "changed=%zu removed=%zu unchanged=%zu (nothing published)\n", src->id,
-                     ds.items, ds.filtered, ds.new_items, ds.changed, ds.removed, ds.unchanged);
-            rc = 0;
-        }
-    }
-    if (why[0])
-        log_error ("source %s: %s", src->id, why);
-    item_list_free (&items);
-    fetch_result_clear (&res);
-    fetch_destroy (&f);
-    return rc;
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "event.h"
+#include "fetch.h"
+#include "keywords.h"
 #include "watch_conf.h"
 #include "vl_err.h"
 
@@ -60,12 +62,12 @@ void watcher_destroy (watcher_t **self_p);
  * BLAKE2b-128(id), modulo N, equal K. N <= 1 means every source. */
 bool watcher_in_shard (const char *id, int k, int n);
 
-/* `--test ID`: fetches source ID of CONF once (unconditionally), parses it
- * and prints to OUT, one JSON object per line, the events that would be
- * published now (against the stored state; a source never polled shows
- * every item as `new`). Publishes nothing; the state is left untouched.
- * Returns the exit code (0 ok, 1 fetch/parse failure, 2 unknown id). */
-int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out);
+/* The fetcher options of CONF. */
+fetch_opts_t watcher_fetch_opts (const watch_conf_t *conf);
+
+/* Keyword filter of SRC (include/exclude), or NULL when it has none;
+ * *ERR set on error (logged). Caller owns the result (keywords_destroy). */
+keywords_t *watcher_keywords (const source_t *src, vl_err_t *err);
 
 /* Writes EV to OUT as one JSON object on one line (keys as in the msgpack
  * schema). */
