@@ -287,6 +287,7 @@ int preview_source (const watch_conf_t *conf, const char *id, preview_mode_t mod
     if (e == VL_OK) {
         if (report && ds.new_items + ds.changed + ds.removed == 0)
             fprintf (out, "  none\n");
+        fflush (out);
         fprintf (stderr, "veille-watch: test source=%s items=%zu filtered=%zu new=%zu "
                  "changed=%zu removed=%zu unchanged=%zu (nothing published)\n", src->id,
                  ds.items, ds.filtered, ds.new_items, ds.changed, ds.removed, ds.unchanged);
