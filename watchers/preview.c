@@ -42,7 +42,7 @@ static vl_err_t doc_from_file (const source_t *src, const char *file, preview_do
         snprintf (doc->what, sizeof doc->what, "cannot read %s: %s", file, vl_strerror (e));
         return e;
     }
-    doc->base_url = strdup (src->url);
+    doc->base_url = source_url (src, util_now_ms ());
     snprintf (doc->what, sizeof doc->what, "file %s, %zu bytes", file, doc->len);
     return doc->base_url ? VL_OK : VL_ENOMEM;
 }
@@ -68,7 +68,7 @@ static vl_err_t doc_from_url (const watch_conf_t *conf, const source_t *src, pre
                   res.final_url ? res.final_url : src->url, res.len);
         doc->body = res.body;
         doc->len = res.len;
-        doc->base_url = res.final_url ? res.final_url : strdup (src->url);
+        doc->base_url = res.final_url ? res.final_url : source_url (src, util_now_ms ());
         doc->content_type = res.content_type;
         res.body = res.final_url = res.content_type = NULL;
         e = doc->base_url ? VL_OK : VL_ENOMEM;
