@@ -391,8 +391,8 @@ static void report_one (noise_t *self, noisy_t *z)
 /* ---- proving the rules ------------------------------------------------------------------------ */
 
 /* True if every copy, parsed with SRC plus RULES, gives the same items as
- * copy 0. Says which items differ otherwise. */
-static bool rules_silence (noise_t *self, char **rules, size_t nrules)
+ * copy 0. Says which items differ otherwise, if VERBOSE. */
+static bool rules_silence (noise_t *self, char **rules, size_t nrules, bool verbose)
 {
     const source_t *src = self->src;
     char **ign = calloc (src->nignore + nrules + 1, sizeof *ign);
@@ -414,13 +414,15 @@ static bool rules_silence (noise_t *self, char **rules, size_t nrules)
                             .why = why, .whylen = sizeof why };
         item_list_t l = { 0 };
         if (parse_document (&with, &ctx, d->body, d->len, k ? &l : &first) != VL_OK) {
-            fprintf (self->out, "  copy %zu: %s\n", k + 1, why);
+            if (verbose)
+                fprintf (self->out, "  copy %zu: %s\n", k + 1, why);
             same = false;
         }
         for (size_t i = 0; k && i < l.n; i++)
             if (i >= first.n || strcmp (l.items[i].hash, first.items[i].hash) != 0) {
-                fprintf (self->out, "  copy %zu: item \"%s\" still differs\n", k + 1,
-                         l.items[i].title ? l.items[i].title : "");
+                if (verbose)
+                    fprintf (self->out, "  copy %zu: item \"%s\" still differs\n", k + 1,
+                             l.items[i].title ? l.items[i].title : "");
                 same = false;
             }
         if (k && l.n != first.n)
@@ -447,7 +449,7 @@ static void report_rules (noise_t *self)
     FILE *out = self->out;
     fprintf (out, "\nwith its current rules, the %zu copies give the same items: ",
              self->ncopies);
-    bool now_same = rules_silence (self, NULL, 0);
+    bool now_same = rules_silence (self, NULL, 0, false);
     fprintf (out, "%s\n", now_same ? "yes (what changed is outside the text compared)" : "no");
     fputs ("add to the source:\n  ignore = [ ", out);
     for (size_t i = 0; i < self->src->nignore + n; i++) {
@@ -455,7 +457,7 @@ static void report_rules (noise_t *self)
                                                 : rules[i - self->src->nignore]);
         fputs (i + 1 < self->src->nignore + n ? ", " : " ];\n", out);
     }
-    bool same = rules_silence (self, rules, n);
+    bool same = rules_silence (self, rules, n, true);
     fprintf (out, "with these rules the %zu copies give the same items: %s\n", self->ncopies,
              same ? "yes" : "no (check the elements above: some text may be real news)");
 }
