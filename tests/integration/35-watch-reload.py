@@ -9,12 +9,14 @@ items reach the journal (publish_existing), gone is no longer fetched but
 its state row is kept, edit is re-recorded silently (no new events, its
 stored fingerprint changes) and keep goes on.
 broken_config_keeps_the_old_one: a file with a syntax error is reported
-as file:line and the running sources go on being polled."""
+as file:line and the running sources go on being polled.
+purge_removed_source: --purge deletes a removed source's state only."""
 import os
 import signal
 import sqlite3
+import subprocess
 
-from watch_harness import Harness, check, wait_for
+from watch_harness import WATCH, Harness, check, wait_for
 
 h = Harness("reload")
 h.start_fixture()
@@ -89,6 +91,23 @@ check(True, "after a broken reload the running sources go on")
 check(w.poll() is None, "the daemon is still running")
 w.send_signal(signal.SIGTERM)
 check(w.wait(timeout=60) == 0, "SIGTERM: exit 0")
+
+# ---- purge_removed_source ------------------------------------------------------
+with open(h.watch_conf) as f:
+    good = f.read().replace("\nwatch_oops = { ;\n", "")
+with open(h.watch_conf, "w") as f:
+    f.write(good)
+r = subprocess.run([WATCH, "-c", h.watch_conf, "--purge", "keep"], stderr=subprocess.PIPE,
+                   text=True, timeout=60)
+check(r.returncode == 2 and "still in the configuration" in r.stderr,
+      "--purge refuses a source still configured")
+r = subprocess.run([WATCH, "-c", h.watch_conf, "--purge", "gone"], stderr=subprocess.PIPE,
+                   text=True, timeout=60)
+check(r.returncode == 0 and "purged source=gone items=2" in r.stderr, "--purge gone: 2 items")
+check(db.execute("select count(*) from sources where id='gone'").fetchone()[0] == 0
+      and db.execute("select count(*) from items where source='gone'").fetchone()[0] == 0
+      and db.execute("select count(*) from items where source='keep'").fetchone()[0] == 2,
+      "gone's state is deleted, the others' kept")
 db.close()
 h.close()
 print("PASS 35-watch-reload")
