@@ -71,6 +71,7 @@ static void usage (FILE *out)
 "       veille-watch -c CONF --once           one pass over every source, then exit\n"
 "       veille-watch -c CONF --preview SOURCE [--file FILE]   see what veille sees\n"
 "       veille-watch -c CONF --noise SOURCE [--fetches N] [--every S] | [--file F]...\n"
+"       veille-watch -c CONF --noise SOURCE --stored [--file F]\n"
 "       veille-watch -c CONF --test SOURCE [--file FILE]      the events, as JSON\n"
 "       veille-watch -c CONF --purge SOURCE   delete the state of a removed source\n"
 "       veille-watch --parse FILE [--base URL] [--type auto|feed|html|json]\n"
@@ -92,6 +93,8 @@ static void usage (FILE *out)
 "                         copies, --file twice or more) and list the elements\n"
 "                         whose text changes, each with the ignore rule that\n"
 "                         silences it, then check those rules\n"
+"      --stored           --noise: one fetch (or --file) against the copy stored\n"
+"                         at the last poll (after a false alert)\n"
 "      --fetches N        --noise: fetches of the URL (default 3, at most 16)\n"
 "      --every S          --noise: seconds between two fetches (default 5)\n"
 "      --file FILE        --preview/--test: a saved copy of the page instead of\n"
@@ -126,6 +129,7 @@ typedef struct {
     char       *files[MAX_FILES];
     size_t      nfiles;
     int         fetches, every_s;
+    bool        stored;
     bool once, publish_existing, log_json, with_content;
     int shard_k, shard_n;
     int log_level;
@@ -147,7 +151,7 @@ static bool parse_shard (const char *s, int *k, int *n)
 }
 
 enum { O_ONCE = 256, O_TEST, O_PARSE, O_BASE, O_TYPE, O_PUBEX, O_SHARD, O_LEVEL, O_JSON, O_CONTENT,
-       O_PREVIEW, O_NOISE, O_FILE, O_FETCHES, O_EVERY, O_PURGE };
+       O_PREVIEW, O_NOISE, O_FILE, O_FETCHES, O_EVERY, O_PURGE, O_STORED };
 
 /* A whole number in [LO, HI] from S, or -1. */
 static int int_arg (const char *s, int lo, int hi)
@@ -183,8 +187,12 @@ static int check_combos (const args_t *a)
         fprintf (stderr, "veille-watch: --file goes with --preview, --test or --noise\n");
         return 2;
     }
-    if (a->nfiles > 1 && !a->noise) {
-        fprintf (stderr, "veille-watch: one --file with --preview and --test\n");
+    if (a->nfiles > 1 && (!a->noise || a->stored)) {
+        fprintf (stderr, "veille-watch: one --file with --preview, --test and --noise --stored\n");
+        return 2;
+    }
+    if (a->stored && (!a->noise || a->fetches || a->every_s >= 0)) {
+        fprintf (stderr, "veille-watch: --stored goes with --noise (no --fetches, --every)\n");
         return 2;
     }
     if ((a->fetches || a->every_s >= 0) && (!a->noise || a->nfiles)) {
@@ -208,6 +216,7 @@ static int parse_args (int argc, char **argv, args_t *a)
         { "fetches", required_argument, NULL, O_FETCHES },
         { "every", required_argument, NULL, O_EVERY },
         { "purge", required_argument, NULL, O_PURGE },
+        { "stored", no_argument, NULL, O_STORED },
         { "publish-existing", no_argument, NULL, O_PUBEX },
         { "shard", required_argument, NULL, O_SHARD },
         { "log-level", required_argument, NULL, O_LEVEL }, { "log-json", no_argument, NULL, O_JSON },
@@ -230,6 +239,7 @@ static int parse_args (int argc, char **argv, args_t *a)
         case O_PREVIEW: a->preview = optarg; break;
         case O_NOISE: a->noise = optarg; break;
         case O_PURGE: a->purge = optarg; break;
+        case O_STORED: a->stored = true; break;
         case O_FILE:
             if (a->nfiles == MAX_FILES) {
                 fprintf (stderr, "veille-watch: at most %d --file\n", MAX_FILES);
@@ -382,7 +392,8 @@ static int load_conf (const char *path, cfg_t **cfg, watch_conf_t *wc)
 static int run (const args_t *a, const watch_conf_t *wc)
 {
     preview_opts_t po = { .files = a->files, .nfiles = a->nfiles, .fetches = a->fetches,
-                          .every_ms = (a->every_s >= 0 ? a->every_s : 5) * 1000 };
+                          .every_ms = (a->every_s >= 0 ? a->every_s : 5) * 1000,
+                          .stored = a->stored };
     if (a->test)
         return preview_source (wc, a->test, PREVIEW_EVENTS, &po, stdout);
     if (a->preview)

@@ -14,6 +14,7 @@
 #include "page_check.h"
 #include "page_parse.h"
 #include "parse.h"
+#include "state.h"
 #include "text_norm.h"
 #include "util.h"
 
@@ -434,6 +435,18 @@ static bool rules_silence (noise_t *self, char **rules, size_t nrules, bool verb
     return same;
 }
 
+/* Prints the source's ignore list with RULES (N) added, to paste. */
+static void print_paste (noise_t *self, char **rules, size_t n)
+{
+    FILE *out = self->out;
+    fputs ("add to the source:\n  ignore = [ ", out);
+    for (size_t i = 0; i < self->src->nignore + n; i++) {
+        put_quoted (out, i < self->src->nignore ? self->src->ignore[i]
+                                                : rules[i - self->src->nignore]);
+        fputs (i + 1 < self->src->nignore + n ? ", " : " ];\n", out);
+    }
+}
+
 /* Prints the rules (each once) as a line to paste and proves them. */
 static void report_rules (noise_t *self)
 {
@@ -447,26 +460,137 @@ static void report_rules (noise_t *self)
             rules[n++] = self->noisy[i].rule;
     }
     FILE *out = self->out;
+    if (self->ncopies < 2) {
+        print_paste (self, rules, n);
+        fputs ("check them with --preview (a saved copy: --file), or with --noise on fresh "
+               "fetches\n", out);
+        return;
+    }
     fprintf (out, "\nwith its current rules, the %zu copies give the same items: ",
              self->ncopies);
     bool now_same = rules_silence (self, NULL, 0, false);
     fprintf (out, "%s\n", now_same ? "yes (what changed is outside the text compared)" : "no");
-    fputs ("add to the source:\n  ignore = [ ", out);
-    for (size_t i = 0; i < self->src->nignore + n; i++) {
-        put_quoted (out, i < self->src->nignore ? self->src->ignore[i]
-                                                : rules[i - self->src->nignore]);
-        fputs (i + 1 < self->src->nignore + n ? ", " : " ];\n", out);
-    }
+    print_paste (self, rules, n);
     bool same = rules_silence (self, rules, n, true);
     fprintf (out, "with these rules the %zu copies give the same items: %s\n", self->ncopies,
              same ? "yes" : "no (check the elements above: some text may be real news)");
+}
+
+/* ---- against the stored copy ------------------------------------------------------------------ */
+
+/* True if LINE is one of the lines of TEXT. */
+static bool has_line (const char *text, const char *line, size_t n)
+{
+    for (const char *p = text; p && *p;) {
+        size_t k = strcspn (p, "\n");
+        if (k == n && memcmp (p, line, n) == 0)
+            return true;
+        p += k + (p[k] == '\n');
+    }
+    return false;
+}
+
+/* The element of copy 0 with the longest own text found in LINE (N
+ * bytes), or NULL. */
+static const elem_t *element_of_line (const noise_t *self, const char *line, size_t n)
+{
+    const copy_t *c = &self->copies[0];
+    const elem_t *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t k = strlen (c->el[i].text);
+        for (size_t at = 0; k > best_len && at + k <= n; at++)
+            if (memcmp (line + at, c->el[i].text, k) == 0) {
+                best = &c->el[i];
+                best_len = k;
+            }
+    }
+    return best;
+}
+
+/* Lists the lines of NOW missing from WAS (prefix "now") or the reverse. */
+static void stored_lines (noise_t *self, const char *was, const char *now)
+{
+    FILE *out = self->out;
+    for (const char *p = was; *p;) {
+        size_t k = strcspn (p, "\n");
+        if (!has_line (now, p, k))
+            fprintf (out, "  was: \"%.*s\"\n", (int) k, p);
+        p += k + (p[k] == '\n');
+    }
+    for (const char *p = now; *p;) {
+        size_t k = strcspn (p, "\n");
+        if (!has_line (was, p, k)) {
+            fprintf (out, "  now: \"%.*s\"\n", (int) k, p);
+            const elem_t *e = element_of_line (self, p, k);
+            if (e && !already (self, e->path) && self->nnoisy < NOISE_MAX_REPORTED) {
+                noisy_t *z = &self->noisy[self->nnoisy++];
+                *z = (noisy_t) { .now = e, .rule = suggest (self->src, e) };
+                int m = z->rule ? count_matches (self->copies[0].doc, z->rule) : 0;
+                fputs ("    ignore ", out);
+                put_quoted (out, z->rule ? z->rule : "");
+                fprintf (out, "   (matches %d element%s)\n", m, m == 1 ? "" : "s");
+            }
+            char *line = strndup (p, k), *re = line ? line_pattern (line) : NULL;
+            if (re) {
+                fputs ("    or     ", out);
+                put_quoted (out, re);
+                fputc ('\n', out);
+            }
+            free (re);
+            free (line);
+        }
+        p += k + (p[k] == '\n');
+    }
+}
+
+/* --noise --stored: the page now (copy 0) against the items stored at
+ * the last poll. */
+static int compare_stored (noise_t *self, const watch_conf_t *conf)
+{
+    const source_t *src = self->src;
+    const preview_doc_t *d = &self->copies[0].raw;
+    char why[300];
+    parse_ctx_t ctx = { .base_url = d->base_url, .content_type = d->content_type,
+                        .why = why, .whylen = sizeof why };
+    item_list_t items = { 0 };
+    vl_err_t e = parse_document (src, &ctx, d->body, d->len, &items);
+    state_t *st = NULL;
+    if (e != VL_OK)
+        log_error ("source %s: %s", src->id, why);
+    else if (!(st = state_open (conf->state, &e)))
+        log_error ("cannot open the state %s: %s", conf->state, vl_strerror (e));
+    fprintf (self->out, "noise: source %s, the page now (%s) against its stored copy:\n\n",
+             src->id, d->what);
+    size_t differ = 0, known = 0;
+    for (size_t i = 0; st && i < items.n; i++) {
+        state_item_t si;
+        if (state_item_get (st, src->id, items.items[i].identity, &si) != VL_OK)
+            continue;
+        known++;
+        if (strcmp (si.hash, items.items[i].hash) != 0) {
+            differ++;
+            fprintf (self->out, "item \"%s\" differs:\n", items.items[i].title);
+            stored_lines (self, si.content ? si.content : "", items.items[i].content);
+        }
+        state_item_clear (&si);
+    }
+    if (st && known == 0)
+        fprintf (self->out, "nothing stored for these items yet: poll the source first\n");
+    else if (st && differ == 0)
+        fprintf (self->out, "every item is as stored: nothing to ignore\n");
+    else if (st && self->nnoisy)
+        report_rules (self);
+    state_destroy (&st);
+    item_list_free (&items);
+    return e == VL_OK ? 0 : 1;
 }
 
 /* ---- the command ------------------------------------------------------------------------------ */
 
 static vl_err_t load_all (noise_t *self, const watch_conf_t *conf, const preview_opts_t *o)
 {
-    size_t n = o->nfiles ? o->nfiles : (size_t) (o->fetches > 0 ? o->fetches : 3);
+    size_t n = o->nfiles ? o->nfiles : o->stored ? 1 : (size_t) (o->fetches > 0 ? o->fetches : 3);
     if (n > NOISE_MAX_COPIES)
         n = NOISE_MAX_COPIES;
     vl_err_t e = VL_OK;
@@ -490,7 +614,7 @@ int noise_source (const watch_conf_t *conf, const char *id, const preview_opts_t
                    "see --preview)", id);
         return 2;
     }
-    if (o->nfiles == 1) {
+    if (o->nfiles == 1 && !o->stored) {
         log_error ("--noise: give two copies or more (--file A --file B), or none (fetches)");
         return 2;
     }
@@ -502,7 +626,9 @@ int noise_source (const watch_conf_t *conf, const char *id, const preview_opts_t
     char errbuf[256];
     int rc = page_check_regexes (src, self->re, &self->nre, errbuf, sizeof errbuf) == VL_OK
              && load_all (self, conf, o) == VL_OK ? 0 : 1;
-    if (rc == 0) {
+    if (rc == 0 && o->stored)
+        rc = compare_stored (self, conf);
+    else if (rc == 0) {
         fprintf (out, "noise: source %s, %zu copies:\n", src->id, self->ncopies);
         for (size_t k = 0; k < self->ncopies; k++)
             fprintf (out, "  %zu. %s%s\n", k + 1, self->copies[k].raw.what,

@@ -17,6 +17,10 @@
  *   ...
  *   ignore = [ "p.stamp", ... ];
  *   with these rules the 3 copies give the same items: yes
+ * With --stored, one copy (a fetch, or --file) is compared with the items
+ * stored at the source's last poll: for each item whose hash differs, the
+ * lines that went ("was") and came ("now"), each new line with the rule
+ * of the element that holds it and a "re:" pattern (not proved: one copy).
  * HTML sources only (feeds and JSON carry per-item ids: use --preview). */
 #ifndef VL_NOISE_H
 #define VL_NOISE_H

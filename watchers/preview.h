@@ -13,6 +13,7 @@
 #ifndef VL_PREVIEW_H
 #define VL_PREVIEW_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "source.h"
 #include "watch_conf.h"
@@ -24,6 +25,7 @@ typedef struct {
     size_t       nfiles;
     int          fetches; /* --noise without files: fetches of the URL (>= 2) */
     int          every_ms;/* --noise: pause between two fetches */
+    bool         stored;  /* --noise: one copy against the items stored at the last poll */
 } preview_opts_t;
 
 /* One document of a source: fetched, or read from a file (its links then

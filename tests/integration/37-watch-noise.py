@@ -5,6 +5,9 @@ raise false alerts on a page and the ignore rules that silence them.
 noise_page_raises_false_alerts: /noisy (the fixture server) changes a clock
 (p.stamp) and a visit counter (#visits) on every request: two polls with
 --once give a `changed` event although no news changed.
+stored_copy_names_the_lines_of_the_false_alert: --noise --stored compares
+one fetch with the copy stored at the last poll and names the lines and
+rules.
 noise_lists_elements_and_rules: --noise --fetches 3 fetches it 3 times,
 lists exactly those two elements with the rules "p.stamp" and "#visits",
 says the current rules do not give the same items and the suggested ones
@@ -42,6 +45,14 @@ conf()
 h.watch_once(expect_rc=0)
 _, _, s = h.watch_once(expect_rc=0)
 check(s.get("changed") == 1, "without rules the noisy page gives a false `changed` (%r)" % s)
+
+# ---- stored_copy_names_the_lines_of_the_false_alert ----------------------------
+rc, out, err = noise("--stored")
+check(rc == 0 and 'item "Presse" differs:' in out, "--stored: the item that alerted (%s)" % err)
+check(re.search(r'was: "Visites : \d+"\n', out) and re.search(r'now: "Visites : \d+"\n', out),
+      "--stored: the counter line as stored and as now")
+check('ignore "#visits"' in out and 'ignore "p.stamp"' in out
+      and "ignore = [ \"p.stamp\", \"#visits\" ];" in out, "--stored: the rules to paste")
 
 # ---- noise_lists_elements_and_rules ------------------------------------------
 before = int(h.ctl("hits?path=/noisy"))
