@@ -20,6 +20,7 @@
 
 #define OWN_TEXT_MAX  400   /* bytes of an element's own text compared */
 #define RE_TEXT_MAX   80    /* longer texts get no re: suggestion */
+#define WALK_DEPTH_MAX 256  /* deeper elements are not compared (as text_norm.c) */
 
 typedef struct {
     char      *path;   /* xmlGetNodePath */
@@ -90,10 +91,11 @@ static bool skipped_element (xmlNodePtr n)
     return false;
 }
 
-/* Records NODE and its descendants with their own text into C. */
-static vl_err_t collect (copy_t *c, xmlNodePtr node, size_t *cap)
+/* Records NODE and its descendants (DEPTH levels down so far) with their
+ * own text into C. */
+static vl_err_t collect (copy_t *c, xmlNodePtr node, size_t *cap, int depth)
 {
-    if (node->type != XML_ELEMENT_NODE || skipped_element (node))
+    if (node->type != XML_ELEMENT_NODE || skipped_element (node) || depth > WALK_DEPTH_MAX)
         return VL_OK;
     char *t = own_text (node);
     if (t && c->n == NOISE_MAX_ELEMENTS) {
@@ -116,7 +118,7 @@ static vl_err_t collect (copy_t *c, xmlNodePtr node, size_t *cap)
         c->el[c->n++] = (elem_t) { .path = (char *) path, .text = t, .node = node };
     }
     for (xmlNodePtr k = node->children; k; k = k->next) {
-        vl_err_t e = collect (c, k, cap);
+        vl_err_t e = collect (c, k, cap, depth + 1);
         if (e != VL_OK)
             return e;
     }
@@ -175,9 +177,9 @@ static vl_err_t load_copy (noise_t *self, const watch_conf_t *conf, const char *
     }
     if (region)
         for (int k = 0; e == VL_OK && k < region->nodesetval->nodeNr; k++)
-            e = collect (c, region->nodesetval->nodeTab[k], &cap);
+            e = collect (c, region->nodesetval->nodeTab[k], &cap, 0);
     else if (xmlDocGetRootElement (c->doc))
-        e = collect (c, xmlDocGetRootElement (c->doc), &cap);
+        e = collect (c, xmlDocGetRootElement (c->doc), &cap, 0);
     xmlXPathFreeObject (region);
     return e;
 }
