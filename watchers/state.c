@@ -56,7 +56,7 @@ enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
     Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEAD, Q_OUT_COUNT,
     Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_OUT_DEL_RANGE,
-    Q_ITEM_LIST, Q_ITEM_DEL,
+    Q_ITEM_LIST, Q_ITEM_DEL, Q_SRC_DEL,
     Q_COUNT
 };
 
@@ -78,6 +78,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_ITEM_LIST] = "SELECT identity, hash, title, link, pos FROM items WHERE source = ?1"
                     " ORDER BY pos",
     [Q_ITEM_DEL] = "DELETE FROM items WHERE source = ?1 AND identity = ?2",
+    [Q_SRC_DEL] = "DELETE FROM sources WHERE id = ?1",
     [Q_ITEM_COUNT] = "SELECT count(*) FROM items WHERE source = ?1",
     [Q_ITEM_PRUNE] = "DELETE FROM items WHERE source = ?1 AND last_seen < ?2",
     [Q_OUT_ADD] = "INSERT INTO outbox (topic, event, created) VALUES (?1, ?2, ?3)",
@@ -540,6 +541,21 @@ vl_err_t state_items_prune (state_t *self, const char *source, int64_t before_ms
     vl_err_t e = run (self, st);
     if (n)
         *n = e == VL_OK ? sqlite3_changes (self->db) : 0;
+    return e;
+}
+
+vl_err_t state_source_purge (state_t *self, const char *id, int64_t *nitems)
+{
+    int64_t n = 0;
+    vl_err_t e = state_items_prune (self, id, INT64_MAX, &n);
+    sqlite3_stmt *st = q (self, Q_SRC_DEL);
+    bind_text (st, 1, id);
+    if (e == VL_OK)
+        e = run (self, st);
+    if (e == VL_OK && n == 0 && sqlite3_changes (self->db) == 0)
+        e = VL_ENOTFOUND;
+    if (nitems)
+        *nitems = n;
     return e;
 }
 

@@ -64,6 +64,11 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out);
 /* Inserts or replaces source ID with *IN. */
 vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *in);
 
+/* Deletes source ID's row and every item of it (`veille-watch --purge`:
+ * a source removed from the configuration); *NITEMS (may be NULL) gets
+ * how many items went. VL_ENOTFOUND if nothing was stored for ID. */
+vl_err_t state_source_purge (state_t *self, const char *id, int64_t *nitems);
+
 /* Sets only the next due time of source ID (no row: nothing done). */
 vl_err_t state_source_set_due (state_t *self, const char *id, int64_t next_due);
 

@@ -31,7 +31,7 @@ static const cfg_key_t json_keys[] = {
 const cfg_key_t watch_conf_source_keys[] = {
     STR ("id", NULL, CFG_REQUIRED, "unique source id, [a-z0-9._-]; errors go to _sys.source.<id>"),
     STR ("topic", NULL, CFG_REQUIRED, "topic of the events, [a-z0-9._-], e.g. \"un.press\""),
-    STR ("url", NULL, CFG_REQUIRED, "http://, https:// or file:// URL"),
+    STR ("url", NULL, CFG_REQUIRED, "http://, https:// or file:// URL; {un_ga_session} is replaced at each fetch by the UN General Assembly session in progress"),
     { .name = "type", .type = CFG_T_ENUM, .def = "auto", .choices = "auto|feed|html|json",
       .doc = "document kind; auto detects feeds (RSS/RDF/Atom), JSON and HTML from the content" },
     INT ("interval", "300", 1, 7 * 86400, "poll interval in seconds (jittered by watch.jitter_percent)"),
@@ -39,7 +39,7 @@ const cfg_key_t watch_conf_source_keys[] = {
     STR ("items", NULL, 0, "html: selector, inside the region, splitting it into one item per node"),
     STR ("item_title", NULL, 0, "html: per-item relative selector of the title"),
     STR ("item_link", NULL, 0, "html: per-item relative selector of the link (its @href is taken)"),
-    STRLIST ("ignore", "noise removed before hashing: \"re:REGEX\" (text) or a selector (nodes)"),
+    STRLIST ("ignore", "noise removed before hashing: \"re:REGEX\" (text) or a selector (nodes); see docs/authoring.md and veille-watch --noise"),
     STRLIST ("include", "keywords; if given, at least one must match (accent- and case-insensitive, \"cyber*\" for a prefix)"),
     STRLIST ("exclude", "keywords; an item matching any of them is dropped"),
     STRLIST ("headers", "extra request headers, \"Name: value\""),
@@ -57,7 +57,7 @@ const cfg_key_t watch_conf_keys[] = {
     STR ("broker", WIRE_DEFAULT_PUBLISH, 0, "broker publish endpoint"),
     STR ("state", NULL, CFG_REQUIRED, "SQLite file holding the watcher state and outbox (created)"),
     STR ("user_agent", "veille/" VEILLE_VERSION, 0, "HTTP User-Agent"),
-    STR ("log_file", NULL, 0, "log file (reopened on SIGHUP); default stderr"),
+    STR ("log_file", NULL, 0, "log file (reopened on SIGHUP; a new value needs a restart); default stderr"),
     STR ("metrics_listen", NULL, 0, "serve Prometheus metrics on http://HOST:PORT/metrics "
          "(loopback address, e.g. \"127.0.0.1:9102\"); absent or \"\" = off"),
     STR ("curve_secret_key", NULL, 0, "CURVE: this watcher's secret key file (veille keygen); enables CURVE"),
@@ -332,6 +332,27 @@ vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out)
         e = load_sources (w, out);
     if (e != VL_OK)
         watch_conf_free (out);
+    return e;
+}
+
+vl_err_t watch_conf_read (const char *path, watch_conf_t *out)
+{
+    memset (out, 0, sizeof *out);
+    const cfg_section_t sections[] = { { "watch", watch_conf_keys, true } };
+    vl_err_t e;
+    char *errors = NULL;
+    cfg_t *cfg = cfg_load (path, sections, 1, &e, &errors);
+    for (char *line = errors, *nl; line && *line; line = nl ? nl + 1 : line + strlen (line)) {
+        nl = strchr (line, '\n');
+        log_error ("%.*s", nl ? (int) (nl - line) : (int) strlen (line), line);
+    }
+    if (!cfg && !errors)
+        log_error ("%s: cannot load the configuration: %s", path, vl_strerror (e));
+    free (errors);
+    if (!cfg)
+        return e;
+    e = watch_conf_load (cfg, out);
+    cfg_destroy (&cfg);
     return e;
 }
 
