@@ -370,7 +370,7 @@ validate_root (report_t *r, config_t *lc, const cfg_section_t *sections, size_t 
 
 static cfg_t *
 finish_load (cfg_t *self, int ok, const char *name, const cfg_section_t *sections,
-             size_t n, vl_err_t *err, char **errors)
+             size_t n, vl_err_t *err, char **errors, bool keep)
 {
     report_t r = { .file = name };
     buf_init (&r.errors, 64 * 1024);
@@ -399,7 +399,7 @@ finish_load (cfg_t *self, int ok, const char *name, const cfg_section_t *section
     if (errors)
         *errors = r.errors.len ? buf_steal (&r.errors) : NULL;
     buf_free (&r.errors);
-    if (rc)
+    if (rc && !(keep && ok))
         cfg_destroy (&self);
     return self;
 }
@@ -416,9 +416,9 @@ cfg_new (const char *name)
     return self;
 }
 
-cfg_t *
-cfg_load (const char *path, const cfg_section_t *sections, size_t n,
-          vl_err_t *err, char **errors)
+static cfg_t *
+load_file (const char *path, const cfg_section_t *sections, size_t n,
+           vl_err_t *err, char **errors, bool keep)
 {
     if (errors)
         *errors = NULL;
@@ -432,7 +432,21 @@ cfg_load (const char *path, const cfg_section_t *sections, size_t n,
     snprintf (dir, sizeof dir, "%s", path);
     config_set_include_dir (&self->lc, dirname (dir));
     int ok = config_read_file (&self->lc, path);
-    return finish_load (self, ok, path, sections, n, err, errors);
+    return finish_load (self, ok, path, sections, n, err, errors, keep);
+}
+
+cfg_t *
+cfg_load (const char *path, const cfg_section_t *sections, size_t n,
+          vl_err_t *err, char **errors)
+{
+    return load_file (path, sections, n, err, errors, false);
+}
+
+cfg_t *
+cfg_load_checked (const char *path, const cfg_section_t *sections, size_t n,
+                  vl_err_t *err, char **errors)
+{
+    return load_file (path, sections, n, err, errors, true);
 }
 
 cfg_t *
@@ -448,7 +462,7 @@ cfg_load_string (const char *text, const char *name, const cfg_section_t *sectio
         return NULL;
     }
     int ok = config_read_string (&self->lc, text);
-    return finish_load (self, ok, name, sections, n, err, errors);
+    return finish_load (self, ok, name, sections, n, err, errors, false);
 }
 
 config_setting_t *

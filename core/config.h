@@ -69,6 +69,14 @@ typedef struct {
 cfg_t *cfg_load (const char *path, const cfg_section_t *sections, size_t n,
                  vl_err_t *err, char **errors);
 
+/* Like cfg_load, but a file that parses is returned even when some keys
+ * fail validation (*ERR = VL_ECONFIG, *ERRORS filled, defaults filled in
+ * where they could be), so that `veille check` can go on to the checks of
+ * the next layer and report everything in one run. NULL only when the file
+ * cannot be read or parsed (or on OOM). Caller owns the result. */
+cfg_t *cfg_load_checked (const char *path, const cfg_section_t *sections, size_t n,
+                         vl_err_t *err, char **errors);
+
 /* Same, from a string (for tests); NAME is used in messages. */
 cfg_t *cfg_load_string (const char *text, const char *name,
                         const cfg_section_t *sections, size_t n,

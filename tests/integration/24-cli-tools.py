@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """veille_cli_tools_behave: --help/--version/usage exit codes of every
-subcommand; `veille check` (ok, file:line errors, exit 1, --dump-keys);
+subcommand; `veille check` (ok, file:line errors, exit 2, --dump-keys);
 `veille keygen` (0600 secret, no overwrite); `veille pub` exit codes
 (stored, rejected by the broker, invalid locally); `veille tail` text lines
 carry no control characters from hostile content and SIGTERM ends it
@@ -48,7 +48,7 @@ def check_check(d):
     with open(bad, "w") as f:
         f.write('broker = {\n  journal_dir = "%s/j";\n  heartbeat_msx = 3;\n};\n' % d)
     rc, out, _ = run("check", good, bad)
-    assert rc == 1, out
+    assert rc == 2, out
     assert "%s:3:" % bad in out and "heartbeat_ms" in out, out
     rc, out, _ = run("check", "--dump-keys")
     assert rc == 0
