@@ -25,7 +25,7 @@ def check_usage():
     rc, out, _ = run("--version")
     assert rc == 0 and out.startswith("veille "), out
     assert run("--help")[0] == 0
-    for cmd in ("tail", "pub", "check", "keygen", "stats"):
+    for cmd in ("tail", "pub", "check", "keygen", "stats", "status"):
         rc, out, _ = run(cmd, "--help")
         assert rc == 0 and "usage: veille " + cmd in out, (cmd, out)
         assert run(cmd, "--no-such-option")[0] == 2, cmd
@@ -34,6 +34,7 @@ def check_usage():
     assert run("tail")[0] == 2                     # no prefix
     assert run("pub")[0] == 2                      # no topic
     assert run("check")[0] == 2
+    assert run("status")[0] == 2                   # no -c CONFIG
     assert run("keygen")[0] == 2
     assert run("tail", "--count", "x", "un.")[0] == 2
 
