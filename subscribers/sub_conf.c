@@ -228,6 +228,27 @@ const cfg_key_t sub_conf_keys[] = {
 
 const cfg_section_t sub_conf_section = { "sub", sub_conf_keys, true };
 
+const char *
+sub_conf_sink_types (void)
+{
+    static char list[128];
+    if (!list[0]) {
+        const cfg_key_t *type = sink_keys;
+        while (strcmp (type->name, "type") != 0)
+            type++;
+        size_t o = 0;
+        for (const char *c = type->choices; *c && o + 3 < sizeof list; c++) {
+            if (*c == '|') {
+                list[o++] = ',';
+                list[o++] = ' ';
+            } else
+                list[o++] = *c;
+        }
+        list[o] = '\0';
+    }
+    return list;
+}
+
 /* ---- checks beyond the key table (pure: no daemon code) ----------------- */
 
 /* The event types veille itself emits (watchers and veille-sub --test-sink). */

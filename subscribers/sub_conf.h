@@ -23,6 +23,10 @@ extern const cfg_section_t sub_conf_section;
  * if any error was found. Reads the file system (stat), nothing else. */
 vl_err_t sub_conf_check (const config_setting_t *sec, int *warnings);
 
+/* The sink types, "log, mail, webhook, ..." (from the key table; static
+ * storage, filled at the first call). */
+const char *sub_conf_sink_types (void);
+
 /* Parses quiet hours "HH:MM-HH:MM" into minutes after midnight (an end of
  * 24:00 allowed; start != end). VL_EINVAL otherwise. */
 vl_err_t sub_conf_parse_quiet (const char *spec, int *start_min, int *end_min);

@@ -114,7 +114,10 @@ s_usage (FILE *fp)
         "  status  per source, sink and broker: what veille sees (--json)\n"
         "\n"
         "`veille COMMAND --help` describes each command.\n"
-        "options: --help, --version\n");
+        "\n"
+        "options:\n"
+        "  -h, --help       this help\n"
+        "  -V, --version    print the version\n");
 }
 
 int
