@@ -5,11 +5,12 @@ A fenced block (```) is a config snippet when it holds a top-level
 (`{ name = ...; type = ...; }`) or source group (`{ id = ...; }`), which is
 wrapped in a minimal `sub` or `watch` section. A block that is deliberately
 partial (an outline with `...`) is skipped when the line before its fence
-is `<!-- check: skip -->`."""
+is `<!-- check: skip -->` (indented like the fence inside a list item).
+Fences indented in a list item are read too (the indent is removed)."""
 import re
 
 SKIP = "<!-- check: skip -->"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.S | re.M)
 SECTION = re.compile(r"^\s*(broker|watch|sub)\s*[=:]?\s*\{", re.M)
 
 SINK_WRAP = 'sub = {\n  state = "/tmp/veille-doc-snippet.db";\n  sinks = (\n%s\n  );\n};\n'
@@ -21,7 +22,9 @@ def snippets(path):
     line = line of the opening fence (1-based)."""
     text = open(path, encoding="utf-8").read()
     for m in FENCE.finditer(text):
-        body = m.group(2)
+        indent = len(m.group(1))
+        body = "".join(l[indent:] if l[:indent].strip() == "" else l
+                       for l in m.group(3).splitlines(True))
         line = text.count("\n", 0, m.start()) + 1
         before = text[:m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
         skipped = before == SKIP
