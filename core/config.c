@@ -7,8 +7,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "buf.h"
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 #define CFG_MAX_ERRORS 50
@@ -565,6 +567,32 @@ cfg_where (const config_setting_t *setting)
     snprintf (where, sizeof where, "%s:%u", file ? file : "?",
               setting ? config_setting_source_line (setting) : 0);
     return where;
+}
+
+bool
+cfg_check_path (const config_setting_t *grp, const char *key, bool dir)
+{
+    const config_setting_t *s = grp ? config_setting_get_member (grp, key) : NULL;
+    const char *path = s ? config_setting_get_string (s) : NULL;
+    if (!path)
+        return true;
+    struct stat st;
+    if (stat (path, &st) != 0) {
+        if (errno == EACCES) {
+            log_warn ("%s: %s \"%s\": cannot look at it as this user (%s); check it as "
+                      "the user the daemon runs as", cfg_where (s), key, path, strerror (errno));
+            return true;
+        }
+        log_error ("%s: %s \"%s\": %s", cfg_where (s), key, path,
+                   errno == ENOENT ? (dir ? "no such directory" : "no such file")
+                                   : strerror (errno));
+        return false;
+    }
+    if (dir ? S_ISDIR (st.st_mode) : S_ISREG (st.st_mode))
+        return true;
+    log_error ("%s: %s \"%s\": not a %s", cfg_where (s), key, path,
+               dir ? "directory" : "regular file");
+    return false;
 }
 
 /* ---- reference ------------------------------------------------------- */

@@ -110,6 +110,13 @@ void   cfg_strlist_free (char **list);
  * fail later (an unreachable URL, a bad XPath). Static buffer per thread. */
 const char *cfg_where (const config_setting_t *setting);
 
+/* Checks that the path named by KEY of GRP (absent key: fine) exists and
+ * is a directory (DIR) or a regular file; logs "file:line: key \"path\":
+ * why" otherwise and returns false. A path this user may not look at
+ * (EACCES) is a warning and true: the daemon may run as another user.
+ * For `veille check` and the daemons' loaders (key files, CA files). */
+bool cfg_check_path (const config_setting_t *grp, const char *key, bool dir);
+
 /* Writes the key tables as Markdown to FP (docs, `veille check --dump-keys`). */
 #include <stdio.h>
 void cfg_dump_markdown (FILE *fp, const cfg_section_t *sections, size_t n);

@@ -497,6 +497,8 @@ sub_conf_check (const config_setting_t *sec, int *warnings)
         t.errors++;
         log_error ("%s: curve_secret_key and curve_server_key go together", cfg_where (sec));
     }
+    t.errors += !cfg_check_path (sec, "curve_secret_key", false);
+    t.errors += !cfg_check_path (sec, "curve_server_key", false);
     const config_setting_t *sinks = config_setting_get_member (sec, "sinks");
     int n = sinks && config_setting_is_aggregate (sinks) ? config_setting_length (sinks) : 0;
     if (sinks && n == 0) {
@@ -517,6 +519,8 @@ sub_conf_check (const config_setting_t *sec, int *warnings)
                        cfg_where (q), qs);
         }
         s_check_lists (&t, g);
+        t.errors += !cfg_check_path (g, "ca_file", false);
+        t.errors += !cfg_check_path (g, "creds_file", false);
         s_check_sink_type (&t, g, cfg_get_str (g, "type", ""));
     }
     if (n > 1)

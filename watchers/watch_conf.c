@@ -328,6 +328,9 @@ vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out)
         log_error ("%s: curve_secret_key and curve_server_key go together", cfg_where (w));
         e = VL_ECONFIG;
     }
+    if (e == VL_OK && (!cfg_check_path (w, "curve_secret_key", false)
+                       | !cfg_check_path (w, "curve_server_key", false)))
+        e = VL_ECONFIG;
     if (e != VL_ENOMEM && !out->state) {
         log_error ("%s: state: required", cfg_where (w));
         e = VL_ECONFIG;

@@ -3,8 +3,9 @@
 README.md and subscribers/README.md (tests/helpers/doc_snippets.py says
 which blocks are snippets; a lone sink or source group is wrapped in its
 section) and every conf/*.conf passes `veille check`. Secret files the
-snippets name (token_file, password_file, creds_file) are made in a temp
-dir, chmod 600, since they only exist on a deployed host. A block marked
+snippets name (token_file, password_file, creds_file, ca_file, CURVE key
+files and allow-list directories) are made in a temp dir, chmod 600, since
+they only exist on a deployed host. A block marked
 `<!-- check: skip -->` is an outline and is skipped; at most a few are.
 Also the man pages (dist/man/gen-man.py): veille.conf(5) has an entry
 for every key of `veille check --dump-keys`; veille-sub(1) lists every
@@ -22,7 +23,9 @@ from doc_snippets import snippets
 
 SRC = os.environ["VEILLE_SRC"]
 VEILLE = os.path.join(os.environ["VEILLE_BIN"], "tools", "veille")
-SECRET = re.compile(r'\b(token_file|password_file|creds_file)(\s*=\s*)"([^"]*)"')
+SECRET = re.compile(r'\b(token_file|password_file|creds_file|ca_file|curve_secret_key|'
+                    r'curve_server_key)(\s*=\s*)"([^"]*)"')
+KEYDIR = re.compile(r'\b(curve_publishers|curve_subscribers)(\s*=\s*)"([^"]*)"')
 
 docs = sorted(glob.glob(os.path.join(SRC, "docs", "*.md")))
 docs += [os.path.join(SRC, "README.md"), os.path.join(SRC, "subscribers", "README.md")]
@@ -47,7 +50,8 @@ with tempfile.TemporaryDirectory(prefix="veille-82.") as d:
         name = "%s-%d.conf" % (os.path.basename(origin), line)
         path = os.path.join(d, name)
         with open(path, "w") as f:
-            f.write(SECRET.sub(secret, body))
+            f.write(KEYDIR.sub(lambda m: '%s%s"%s"' % (m.group(1), m.group(2), d),
+                               SECRET.sub(secret, body)))
         p = subprocess.run([VEILLE, "check", path], capture_output=True, timeout=60)
         checked += 1
         if p.returncode != 0:
