@@ -337,6 +337,7 @@ s_run (view_t *v, bool json, int timeout_ms)
     bool curve;
     if (tools_curve (v->secret, v->server, &keys, &curve) != VL_OK)
         return TOOLS_EXIT_USAGE;
+    tools_reachable ("status", v->replay);   /* a hint on EACCES; the files are read anyway */
     void *ctx = zmq_ctx_new ();
     client_sub_opts_t o = { .replay_endpoint = v->replay, .request_timeout_ms = timeout_ms,
                             .curve = curve ? &keys : NULL };
