@@ -595,6 +595,41 @@ cfg_check_path (const config_setting_t *grp, const char *key, bool dir)
     return false;
 }
 
+bool
+cfg_check_secret (const config_setting_t *grp, const char *key, int *warnings)
+{
+    const config_setting_t *s = grp ? config_setting_get_member (grp, key) : NULL;
+    const char *path = s ? config_setting_get_string (s) : NULL;
+    if (!path)
+        return true;
+    struct stat st;
+    if (lstat (path, &st) != 0) {
+        if (errno == EACCES) {
+            if (warnings)
+                (*warnings)++;
+            log_warn ("%s: %s \"%s\": cannot look at it as this user (%s); "
+                      "check it as the user the daemon runs as", cfg_where (s), key, path,
+                      strerror (errno));
+            return true;
+        }
+        log_error ("%s: %s \"%s\": %s", cfg_where (s), key, path,
+                   errno == ENOENT ? "no such file" : strerror (errno));
+        return false;
+    }
+    if (!S_ISREG (st.st_mode)) {
+        log_error ("%s: %s \"%s\": not a regular file (symbolic links are refused)",
+                   cfg_where (s), key, path);
+        return false;
+    }
+    if (st.st_mode & 077) {
+        log_error ("%s: %s \"%s\" is readable or writable by group or others (mode %04o): "
+                   "it is refused; run chmod 600 %s", cfg_where (s), key, path,
+                   (unsigned) (st.st_mode & 07777), path);
+        return false;
+    }
+    return true;
+}
+
 /* ---- reference ------------------------------------------------------- */
 
 static const char *const type_names[] = {

@@ -117,6 +117,14 @@ const char *cfg_where (const config_setting_t *setting);
  * For `veille check` and the daemons' loaders (key files, CA files). */
 bool cfg_check_path (const config_setting_t *grp, const char *key, bool dir);
 
+/* Checks the secret file (token_file, password_file, auth_file) named by
+ * KEY of GRP (absent key: fine): it must exist, be a regular file (no
+ * symbolic link) and not be readable or writable by group or others (the
+ * daemons refuse it: the message says "chmod 600 PATH"). Logs each
+ * problem with file:line and returns false. A file this user may not look
+ * at is a warning (counted in *WARNINGS, may be NULL) and true. */
+bool cfg_check_secret (const config_setting_t *grp, const char *key, int *warnings);
+
 /* Writes the key tables as Markdown to FP (docs, `veille check --dump-keys`). */
 #include <stdio.h>
 void cfg_dump_markdown (FILE *fp, const cfg_section_t *sections, size_t n);

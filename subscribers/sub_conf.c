@@ -273,40 +273,6 @@ sub_conf_parse_quiet (const char *spec, int *start_min, int *end_min)
     return *start_min == *end_min ? VL_EINVAL : VL_OK;
 }
 
-/* A secret file named by KEY of GRP: present, a regular file, private. */
-static void
-s_check_secret_file (tally_t *t, const config_setting_t *grp, const char *key)
-{
-    const config_setting_t *s = config_setting_get_member (grp, key);
-    const char *path = s ? config_setting_get_string (s) : NULL;
-    if (!path)
-        return;
-    struct stat st;
-    if (lstat (path, &st) != 0) {
-        if (errno == EACCES) {
-            t->warnings++;
-            log_warn ("%s: %s \"%s\": cannot look at it as this user (%s); "
-                      "check it as the user veille-sub runs as", cfg_where (s), key, path,
-                      strerror (errno));
-        } else {
-            t->errors++;
-            log_error ("%s: %s \"%s\": %s", cfg_where (s), key, path,
-                       errno == ENOENT ? "no such file" : strerror (errno));
-        }
-        return;
-    }
-    if (!S_ISREG (st.st_mode)) {
-        t->errors++;
-        log_error ("%s: %s \"%s\": not a regular file (symbolic links are refused)",
-                   cfg_where (s), key, path);
-    } else if (st.st_mode & 077) {
-        t->errors++;
-        log_error ("%s: %s \"%s\" is readable or writable by group or others (mode %04o): "
-                   "veille-sub refuses it; run chmod 600 %s", cfg_where (s), key, path,
-                   (unsigned) (st.st_mode & 07777), path);
-    }
-}
-
 /* An env/file secret pair of GRP: an env variable that is not set here,
  * without a file to fall back on, is a warning (the daemon's environment
  * may differ from this shell's). */
@@ -317,7 +283,7 @@ s_check_secret (tally_t *t, const config_setting_t *grp, const char *env_key,
     const char *env = cfg_get_str (grp, env_key, NULL);
     const char *file = cfg_get_str (grp, file_key, NULL);
     if (file)
-        s_check_secret_file (t, grp, file_key);
+        t->errors += !cfg_check_secret (grp, file_key, &t->warnings);
     else if (env && *env && !getenv (env)) {
         t->warnings++;
         log_warn ("%s: %s: environment variable %s is not set here; veille-sub refuses "

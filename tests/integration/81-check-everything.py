@@ -4,7 +4,8 @@ of issue #17 (a misspelt key, a bad selector, a bad re: pattern, duplicate
 source ids, a gopher:// source, a plaintext tcp broker endpoint,
 quiet_hours "25:00-07:00", two sinks with one name, a missing token_file
 and password_file, a password_file readable by others, an ftp:// webhook
-url, an http:// mail url, types = ["neww"], a topic prefix without its dot)
+url, an http:// mail url, types = ["neww"], a topic prefix without its dot,
+a source's auth_file readable by others)
 gets every one reported with file:line by a single `veille check`, which
 exits 2; the key-table layer does not hide the others. The same config
 without the errors (only the warning left) passes with exit 0 and prints
@@ -25,7 +26,7 @@ watch = {
   state = "%(d)s/w.db";
   sources = (
     { id = "a"; url = "https://example.org/"; topic = "t.a"; type = "html"; select = "div[[["; },
-    { id = "b"; url = "https://example.org/"; topic = "t.b"; type = "html"; select = "div"; ignore = ["re:a(("]; },
+    { id = "b"; url = "https://example.org/"; topic = "t.b"; type = "html"; select = "div"; ignore = ["re:a(("]; auth_file = "%(d)s/loose.pw"; },
     { id = "a"; url = "gopher://example.org/"; topic = "t.c"; }
   );
 };
@@ -46,6 +47,7 @@ EXPECTED = [
     (4, r"heartbeat_msx: unknown key; did you mean 'heartbeat_ms'"),
     (9, r'select "div\[\[\[": unsupported or malformed selector'),
     (10, r'ignore "re:a\(\(":'),
+    (10, r'auth_file "[^"]*loose.pw" is readable .*chmod 600'),
     (11, r"url 'gopher://example.org/'"),
     (11, r"source id 'a' is used twice"),
     (3, r"plaintext tcp"),

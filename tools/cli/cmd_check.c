@@ -22,8 +22,9 @@ s_usage (FILE *fp)
         "of its `broker`, `watch` and `sub` sections (types, ranges, choices,\n"
         "required keys, unknown keys with suggestions); then what the daemons\n"
         "refuse at start (unique source ids and sink names, topics, URL\n"
-        "schemes, selectors and re: patterns, quiet_hours, secret files that\n"
-        "must exist and be chmod 600, event types, plaintext tcp endpoints).\n"
+        "schemes, selectors and re: patterns, quiet_hours, secret files\n"
+        "(token_file, password_file, auth_file) that must exist and be chmod\n"
+        "600, key and CA files, event types, plaintext tcp endpoints).\n"
         "Every problem is printed as file:line: ... (key errors on stdout,\n"
         "the others on stderr); warnings (e.g. a topic prefix without its\n"
         "final dot) do not fail the check.\n"
@@ -48,23 +49,30 @@ s_sections (cfg_section_t out[3])
 /* Runs the checks beyond the key tables on every section CFG has, even
  * when the key tables found errors, so that one run reports every layer.
  * Problems are logged as "file:line: ..." (stderr). Returns the number of
- * sections with errors; *WARNINGS gets the sub section's warnings. */
+ * sections with errors; *WARNINGS gets the number of warnings. */
 static int
 s_check_rules (cfg_t *cfg, int *warnings)
 {
-    int bad = 0;
+    int bad = 0, sub_warnings = 0;
     *warnings = 0;
     if (cfg_section (cfg, "watch")) {
         watch_conf_t wc;
-        if (watch_conf_load (cfg, &wc) == VL_OK)
+        bool ok = watch_conf_load (cfg, &wc) == VL_OK;
+        if (ok)
             watch_conf_free (&wc);
-        else
-            bad++;
+        /* read at each fetch, not at start: a bad one fails every poll */
+        config_setting_t *list = config_setting_get_member (cfg_section (cfg, "watch"), "sources");
+        for (int i = 0; list && config_setting_is_aggregate (list)
+                        && i < config_setting_length (list); i++)
+            ok = cfg_check_secret (config_setting_get_elem (list, (unsigned) i), "auth_file",
+                                   warnings) && ok;
+        bad += !ok;
     }
     if (cfg_section (cfg, "broker") && broker_conf_check (cfg_section (cfg, "broker")) != VL_OK)
         bad++;
-    if (cfg_section (cfg, "sub") && sub_conf_check (cfg_section (cfg, "sub"), warnings) != VL_OK)
+    if (cfg_section (cfg, "sub") && sub_conf_check (cfg_section (cfg, "sub"), &sub_warnings) != VL_OK)
         bad++;
+    *warnings += sub_warnings;
     return bad;
 }
 
