@@ -21,19 +21,29 @@ static void
 usage (FILE *fp)
 {
     fprintf (fp,
-        "Usage: veille-sub -c CONF [options]\n"
-        "Delivers veille alerts to the sinks of the `sub` section of CONF (log, mail,\n"
-        "webhook, pipe), each exactly once, across restarts.\n\n"
+        "usage: veille-sub -c CONF [options]\n"
+        "       veille-sub -c CONF --test-sink NAME\n"
+        "       veille-sub -c CONF --list-dead [SINK]\n"
+        "       veille-sub -c CONF --retry-dead [SINK]\n"
+        "\n"
+        "Delivers veille alerts to the sinks of the `sub` section of CONF, each\n"
+        "exactly once, across restarts. Sink types (sub.sinks[].type):\n"
+        "  %s\n"
+        "(their keys: veille.conf(5), `veille check --dump-keys`).\n"
+        "\n"
+        "options:\n"
         "  -c, --config CONF      configuration file (required)\n"
         "      --test-sink NAME   send one sample alert through sink NAME and report\n"
         "      --list-dead [SINK] list parked (dead-letter) events\n"
-        "      --retry-dead [SINK] deliver parked events again\n"
+        "      --retry-dead [SINK]\n"
+        "                         deliver parked events again\n"
         "      --log-level LEVEL  debug|info|warn|error (default info)\n"
         "      --log-json         log as JSON lines\n"
         "  -h, --help             this help\n"
         "  -V, --version          print the version\n\n"
-        "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
-        "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reopens log files.\n");
+        "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
+        "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reopens log files.\n",
+        sub_conf_sink_types ());
 }
 
 enum { OPT_TEST = 256, OPT_LIST, OPT_RETRY, OPT_LEVEL, OPT_JSON };

@@ -398,6 +398,22 @@ static bool poll_is_noop (const state_source_t *ss, const item_list_t *items, co
            && ss->error_sent == sc->error_sent;
 }
 
+/* Notes in SS what `veille status` shows of this poll: when, the HTTP
+ * status, the error WHY (kept after recovery), a published change. */
+static vl_err_t note_poll (state_source_t *ss, const fetch_result_t *res, const char *why,
+                           const detect_stats_t *ds, int64_t now)
+{
+    ss->poll_at = now;
+    ss->http_status = (int) res->status;
+    if (ds && ds->new_items + ds->changed + ds->removed > 0)
+        ss->change_at = now;
+    if (!why)
+        return VL_OK;
+    free (ss->last_error);
+    ss->error_at = now;
+    return (ss->last_error = strdup (why)) ? VL_OK : VL_ENOMEM;
+}
+
 /* Applies the outcome of one poll to the state, under a savepoint in the
  * round's transaction (collect_results commits it): items, outbox rows and
  * the source row together or not at all. WHY is NULL on success. ITEMS is
@@ -450,6 +466,8 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
     ss.failures = sc.failures;
     ss.error_sent = sc.error_sent;
     ss.next_due = sc.next_due_ms;
+    if (e == VL_OK)
+        e = note_poll (&ss, res, why, ds, now);
     if (e == VL_OK)
         e = state_source_put (self->state, src->id, &ss);
     if (e == VL_OK)

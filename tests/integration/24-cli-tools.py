@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """veille_cli_tools_behave: --help/--version/usage exit codes of every
-subcommand; `veille check` (ok, file:line errors, exit 1, --dump-keys);
+subcommand; `veille check` (ok, file:line errors, exit 2, --dump-keys);
 `veille keygen` (0600 secret, no overwrite); `veille pub` exit codes
 (stored, rejected by the broker, invalid locally); `veille tail` text lines
 carry no control characters from hostile content and SIGTERM ends it
@@ -25,7 +25,7 @@ def check_usage():
     rc, out, _ = run("--version")
     assert rc == 0 and out.startswith("veille "), out
     assert run("--help")[0] == 0
-    for cmd in ("tail", "pub", "check", "keygen", "stats"):
+    for cmd in ("tail", "pub", "check", "keygen", "stats", "status"):
         rc, out, _ = run(cmd, "--help")
         assert rc == 0 and "usage: veille " + cmd in out, (cmd, out)
         assert run(cmd, "--no-such-option")[0] == 2, cmd
@@ -34,6 +34,7 @@ def check_usage():
     assert run("tail")[0] == 2                     # no prefix
     assert run("pub")[0] == 2                      # no topic
     assert run("check")[0] == 2
+    assert run("status")[0] == 2                   # no -c CONFIG
     assert run("keygen")[0] == 2
     assert run("tail", "--count", "x", "un.")[0] == 2
 
@@ -48,7 +49,7 @@ def check_check(d):
     with open(bad, "w") as f:
         f.write('broker = {\n  journal_dir = "%s/j";\n  heartbeat_msx = 3;\n};\n' % d)
     rc, out, _ = run("check", good, bad)
-    assert rc == 1, out
+    assert rc == 2, out
     assert "%s:3:" % bad in out and "heartbeat_ms" in out, out
     rc, out, _ = run("check", "--dump-keys")
     assert rc == 0
