@@ -121,7 +121,10 @@ sub_reload_plan (const config_setting_t *old, const config_setting_t *new,
         const config_setting_t *g = config_setting_get_elem (ns, (unsigned) i);
         const char *name = cfg_get_str (g, "name", "");
         const config_setting_t *was = find_sink (os, name);
-        if (!was)
+        if (find_sink (ns, name) != g) {
+            log_error ("reload: %s: sink name `%s` is not unique", cfg_where (g), name);
+            rc = VL_ECONFIG;
+        } else if (!was)
             rc = push_name (&plan->added, &plan->nadded, name);
         else if (!same_setting (was, g, &rc) && rc == VL_OK)
             rc = push_name (&plan->changed, &plan->nchanged, name);

@@ -19,7 +19,8 @@ typedef struct {
 
 /* Fills PLAN (arrays owned by it: sub_reload_plan_free) with the sink
  * changes from section OLD to section NEW. VL_ECONFIG (logged, with the
- * setting's file:line) when a setting outside `sinks` differs; VL_ENOMEM. */
+ * setting's file:line) when a setting outside `sinks` differs or two sinks
+ * of NEW share a name; VL_ENOMEM. */
 vl_err_t sub_reload_plan (const config_setting_t *old, const config_setting_t *new,
                           sub_reload_plan_t *plan);
 

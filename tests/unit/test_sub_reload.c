@@ -59,7 +59,7 @@ plan_names_added_removed_and_changed_sinks (void **state)
 }
 
 static void
-plan_refuses_changes_outside_sinks (void **state)
+plan_refuses_changes_outside_sinks_and_shared_names (void **state)
 {
     cfg_t *old = load ("request_timeout_ms = 1000;", LOG_A);
     cfg_t *other = load ("request_timeout_ms = 2000;", LOG_A);
@@ -72,9 +72,13 @@ plan_refuses_changes_outside_sinks (void **state)
                       VL_ECONFIG);                               /* a setting added */
     assert_int_equal (sub_reload_plan (cfg_section (more, "sub"), cfg_section (old, "sub"), &p),
                       VL_ECONFIG);                               /* a setting removed */
+    cfg_t *twice = load ("request_timeout_ms = 1000;", LOG_A ", " LOG_C ", " LOG_A);
+    assert_int_equal (sub_reload_plan (cfg_section (old, "sub"), cfg_section (twice, "sub"), &p),
+                      VL_ECONFIG);                               /* two sinks named a */
     cfg_destroy (&old);
     cfg_destroy (&other);
     cfg_destroy (&more);
+    cfg_destroy (&twice);
 }
 
 int
@@ -82,7 +86,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (plan_names_added_removed_and_changed_sinks),
-        cmocka_unit_test (plan_refuses_changes_outside_sinks),
+        cmocka_unit_test (plan_refuses_changes_outside_sinks_and_shared_names),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
