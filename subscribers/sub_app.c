@@ -411,6 +411,32 @@ reload_apply (loop_t *l, cfg_t *cfg, config_setting_t *section, dispatch_sink_op
     return rc == VL_OK ? loop_subscribe (l, dispatch_resync (l->d)) : rc;
 }
 
+/* Plans the reload from the running section to SECTION and builds the
+ * added and changed sinks into *BUILT (an array the caller frees; the
+ * sinks are built all or none). VL_ECONFIG (logged) if SECTION has no
+ * sink, changes what needs a restart, or a sink cannot be built. */
+static vl_err_t
+reload_prepare (loop_t *l, config_setting_t *section, sub_reload_plan_t *plan,
+                dispatch_sink_opts_t **built)
+{
+    config_setting_t *sinks = config_setting_get_member (section, "sinks");
+    if (!sinks || config_setting_length (sinks) == 0) {
+        log_error ("reload: %s: no sinks configured", cfg_where (section));
+        return VL_ECONFIG;
+    }
+    vl_err_t rc = sub_reload_plan (l->section, section, plan);
+    if (rc == VL_OK && !(*built = calloc (plan->nadded + plan->nchanged + 1, sizeof **built)))
+        rc = VL_ENOMEM;
+    if (rc == VL_OK)
+        rc = build_named (section, plan->added, plan->nadded, *built);
+    if (rc == VL_OK
+        && (rc = build_named (section, plan->changed, plan->nchanged, *built + plan->nadded))
+           != VL_OK)
+        for (size_t i = 0; i < plan->nadded; i++)
+            sink_opts_free (&(*built)[i]);
+    return rc;
+}
+
 /* Re-reads the configuration file and applies its sinks: added ones are
  * placed by their `start` rule, removed ones drain and stop (cursors kept),
  * changed ones restart from their cursor, the others go on undisturbed. A
@@ -425,39 +451,28 @@ loop_reload (loop_t *l, volatile sig_atomic_t *stop)
     if (!cfg) {
         log_error ("reload: %s does not load; the running configuration stays", l->conf_path);
         log_lines (errors);
+        free (errors);
+        return VL_ECONFIG;
     }
     free (errors);
-    if (!cfg)
-        return VL_ECONFIG;
     config_setting_t *section = cfg_section (cfg, "sub");
-    config_setting_t *sinks = config_setting_get_member (section, "sinks");
     sub_reload_plan_t plan;
     memset (&plan, 0, sizeof plan);
-    rc = sinks && config_setting_length (sinks) > 0 ? sub_reload_plan (l->section, section, &plan)
-                                                     : VL_ECONFIG;
-    if (rc == VL_ECONFIG && !(sinks && config_setting_length (sinks) > 0))
-        log_error ("reload: %s: no sinks configured; the running configuration stays",
-                   cfg_where (section));
-    size_t n = rc == VL_OK ? plan.nadded + plan.nchanged : 0;
-    dispatch_sink_opts_t *built = rc == VL_OK ? calloc (n + 1, sizeof *built) : NULL;
-    if (rc == VL_OK && !built)
-        rc = VL_ENOMEM;
-    if (rc == VL_OK && (rc = build_named (section, plan.added, plan.nadded, built)) == VL_OK
-        && (rc = build_named (section, plan.changed, plan.nchanged, built + plan.nadded)) != VL_OK)
-        for (size_t i = 0; i < plan.nadded; i++)
-            sink_opts_free (&built[i]);
-    if (rc == VL_OK && n + plan.nremoved == 0) {
+    dispatch_sink_opts_t *built = NULL;
+    rc = reload_prepare (l, section, &plan, &built);
+    size_t n = plan.nadded + plan.nchanged;
+    if (rc != VL_OK) {
+        log_error ("reload: nothing changed (%s); the running configuration stays",
+                   vl_strerror (rc));
+        cfg_destroy (&cfg);
+    } else if (n + plan.nremoved == 0) {
         log_info ("reload: sinks unchanged");
         cfg_destroy (&cfg);
-    } else if (rc == VL_OK) {
+    } else {
         log_info ("reload: %zu sink(s) added, %zu removed, %zu changed", plan.nadded,
                   plan.nremoved, plan.nchanged);
         reload_stop_sinks (l, &plan);
         rc = reload_apply (l, cfg, section, built, n, stop);
-    } else {
-        log_error ("reload: nothing changed (%s); the running configuration stays",
-                   vl_strerror (rc));
-        cfg_destroy (&cfg);
     }
     free (built);
     sub_reload_plan_free (&plan);
