@@ -25,6 +25,12 @@ def ids(path):
     return [json.loads(line)["id"] for line in read_lines(path)]
 
 
+def once(got, want):
+    """GOT holds each of WANT exactly once (in any order: after a
+    re-subscription live events may pass replayed ones)."""
+    return sorted(got) == sorted(want)
+
+
 class Events:
     def __init__(self, broker):
         self.broker, self.ids = broker, []
@@ -50,11 +56,12 @@ def main():
     def reload(sinks, expect):
         write_conf(conf, b, state, sinks)
         reloads[0] += 1
+        seen = s.count_log(expect)            # counted before the signal
         s.signal(signal.SIGHUP)
-        s.wait_log(expect, 60, count=s.count_log(expect) + 1)
+        s.wait_log(expect, 60, count=seen + 1)
 
     ev.send(5)
-    wait_until(lambda: ids(pa) == ev.ids and ids(pb) == ev.ids, what="first events")
+    wait_until(lambda: once(ids(pa), ev.ids) and once(ids(pb), ev.ids), what="first events")
 
     # 1. all or nothing
     bad = log_sink("c", os.path.join(d, "no-such-dir", "c.log"))
@@ -62,16 +69,16 @@ def main():
            r"reload: nothing changed .*the running configuration stays")
     assert not os.path.exists(pc) and s.count_log(r"sink b: stopped") == 0
     ev.send(3)
-    wait_until(lambda: ids(pa) == ev.ids and ids(pb) == ev.ids, what="b still running")
+    wait_until(lambda: once(ids(pa), ev.ids) and once(ids(pb), ev.ids), what="b still running")
 
     # 2. removed, then back: resumes from its cursor
     reload([A], r"reload: 0 sink\(s\) added, 1 removed, 0 changed")
     missed = ev.send(4)
-    wait_until(lambda: ids(pa) == ev.ids, what="a alone")
-    assert ids(pb) == ev.ids[:-4], "a removed sink still got events"
+    wait_until(lambda: once(ids(pa), ev.ids), what="a alone")
+    assert once(ids(pb), ev.ids[:-4]), "a removed sink still got events"
     reload([A, B], r"reload: 1 sink\(s\) added, 0 removed, 0 changed")
-    wait_until(lambda: ids(pb) == ev.ids, what="b catching up from its cursor")
-    assert ids(pb)[-4:] == missed
+    wait_until(lambda: once(ids(pb), ev.ids), what="b catching up from its cursor")
+    assert once(ids(pb)[-4:], missed)
 
     # 3. purge
     rc, out, _ = run_sub(conf, "--purge-sink", "a")
@@ -84,14 +91,15 @@ def main():
     rc, out, _ = run_sub(conf, "--purge-sink", "b")
     assert rc == 2 and "nothing stored" in out, out
     gone = ev.send(3)
-    wait_until(lambda: ids(pa) == ev.ids, what="a alone again")
+    wait_until(lambda: once(ids(pa), ev.ids), what="a alone again")
     before = len(ids(pb))
     reload([A, log_sink("b", pb, 'start = "head";')],
            r"reload: 1 sink\(s\) added, 0 removed, 0 changed")
     s.wait_log(r"sink b: new, starts after seq %d" % len(ev.ids), 60)
     fresh = ev.send(2)
-    wait_until(lambda: ids(pa) == ev.ids and ids(pb)[-2:] == fresh, what="b placed afresh")
-    assert ids(pb)[before:] == fresh, "purged b got %r" % ids(pb)[before:]
+    wait_until(lambda: once(ids(pa), ev.ids) and len(ids(pb)) >= before + 2,
+               what="b placed afresh")
+    assert once(ids(pb)[before:], fresh), "purged b got %r" % ids(pb)[before:]
     assert not set(gone) & set(ids(pb))
     assert s.stop() == 0
     print("ok: %d events, %d reloads" % (len(ev.ids), reloads[0]))
