@@ -5,6 +5,7 @@ subcommand; `veille check` (ok, file:line errors, exit 2, --dump-keys);
 (stored, rejected by the broker, invalid locally); `veille tail` text lines
 carry no control characters from hostile content and SIGTERM ends it
 cleanly; `veille stats` prints a stats message."""
+import re
 import json
 import os
 import stat
@@ -81,8 +82,12 @@ def check_pub_tail_stats(d):
     assert t.wait(30) == 0
     for line in lines:
         assert all(ord(c) >= 0x20 and ord(c) != 0x7f for c in line), repr(line)
-    assert lines[0].startswith("#1 un.test new ") and "second line" in lines[0], lines[0]
-    assert lines[1].startswith("#2 un.test new plain https://example.org/2"), lines[1]
+    # "#seq TIME topic type (source) title url [tags]"
+    time_re = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    assert re.match(r"#1 %s un\.test new \(\S+\) " % time_re, lines[0]) \
+        and "second line" in lines[0], lines[0]
+    assert re.match(r"#2 %s un\.test new \(\S+\) plain https://example\.org/2" % time_re,
+                    lines[1]), lines[1]
     # same event again: duplicate, still exit 0
     rc, err = pub_stdin(b, ['{"topic":"un.test","title":"plain","url":"https://example.org/2"}'])
     assert rc == 0 and "1 duplicate" in err, err
