@@ -1,6 +1,7 @@
 /* sub_conf.c: the key table of the `sub` section. docs/configuration.md is
  * generated from it (`veille check --dump-keys`). */
 #include "sub_conf.h"
+#include "backbone.h"
 #include "wire.h"
 
 static const cfg_key_t log_keys[] = {
@@ -191,6 +192,10 @@ static const cfg_key_t sink_keys[] = {
 };
 
 const cfg_key_t sub_conf_keys[] = {
+    { .name = "backbone", .type = CFG_T_ENUM, .def = "broker", .choices = BACKBONE_CHOICES,
+      .doc = BACKBONE_DOC },
+    { .name = "nats", .type = CFG_T_GROUP, .children = nats_conf_keys,
+      .doc = "backbone = \"nats\": the JetStream stream to consume" },
     { .name = "subscribe", .type = CFG_T_STR, .def = WIRE_DEFAULT_SUBSCRIBE,
       .doc = "broker fan-out (XPUB) endpoint" },
     { .name = "replay", .type = CFG_T_STR, .def = WIRE_DEFAULT_REPLAY,
