@@ -96,7 +96,7 @@ bb_sub_t *bb_sub_new (void *zctx, const client_sub_opts_t *zopts, const nats_con
     if (!self)
         return NULL;
     if (nats) {
-        js_sub_opts_t o = { .conf = nats, .who = "veille-sub", .from_seq = zopts->from_seq,
+        js_sub_opts_t o = { .conf = nats, .who = "stream consumer", .from_seq = zopts->from_seq,
                             .epoch = zopts->epoch };
         self->j = js_sub_new (&o, err);
     } else

@@ -212,7 +212,7 @@ static void ensure_ready (js_pub_t *self)
         jo.PublishAsync.AckHandler = ack_handler;
         jo.PublishAsync.AckHandlerClosure = self;
         jo.PublishAsync.MaxPending = (int64_t) self->nslots + 1;
-        if (nats_conf_connect (self->conf, "veille-watch", &jo, &self->nc, &self->js) != NATS_OK)
+        if (nats_conf_connect (self->conf, "outbox publisher", &jo, &self->nc, &self->js) != NATS_OK)
             return;
     }
     self->stream_ok = ensure_stream (self) == NATS_OK;

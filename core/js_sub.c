@@ -264,7 +264,7 @@ vl_err_t js_sub_probe (const nats_conf_t *conf, int wait_ms, client_sub_journal_
         jsCtx *js = NULL;
         jsStreamInfo *si = NULL;
         jsErrCode jerr = 0;
-        natsStatus s = nats_conf_connect (conf, "veille-sub", NULL, &nc, &js);
+        natsStatus s = nats_conf_connect (conf, "stream probe", NULL, &nc, &js);
         if (s == NATS_OK)
             s = js_GetStreamInfo (&si, js, conf->stream, NULL, &jerr);
         if (s == NATS_OK) {
