@@ -9,6 +9,7 @@
 #include "util.h"
 
 #define NATS_MAX_SERVERS 16
+#define NATS_ERR_LOG_MS  10000
 
 const cfg_key_t nats_conf_keys[] = {
     { .name = "servers", .type = CFG_T_STR, .def = "nats://127.0.0.1:4222",
@@ -121,6 +122,23 @@ static natsStatus set_servers (natsOptions *o, const char *urls)
     return s;
 }
 
+/* libnats' thread: an asynchronous error (a permissions violation, a slow
+ * consumer), logged at most once per NATS_ERR_LOG_MS. */
+static void async_error (natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
+{
+    (void) nc;
+    (void) sub;
+    (void) closure;
+    static _Atomic int64_t last;
+    int64_t now = util_mono_ms ();
+    if (now - last < NATS_ERR_LOG_MS)
+        return;
+    last = now;
+    log_warn ("NATS: %s (%s)", natsStatus_GetText (err),
+              err == NATS_NOT_PERMITTED ? "these credentials lack a permission, "
+              "docs/security.md, NATS permissions" : "retrying");
+}
+
 /* The options of C: servers, timeouts, endless reconnection, auth, TLS. */
 static natsStatus make_options (const nats_conf_t *c, natsOptions **o)
 {
@@ -130,6 +148,7 @@ static natsStatus make_options (const nats_conf_t *c, natsOptions **o)
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect (*o, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait (*o, 250);
     if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect (*o, false, NULL, NULL);
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler (*o, async_error, NULL);
     if (s == NATS_OK && c->user) s = natsOptions_SetUserInfo (*o, c->user, c->password);
     if (s == NATS_OK && c->creds_file)
         s = natsOptions_SetUserCredentialsFromFiles (*o, c->creds_file, NULL);
