@@ -127,3 +127,75 @@ class Cluster:
 
 def dump(obj):
     return json.dumps(obj, indent=1)
+
+
+class Flow:
+    """The pipeline of tests 90-94 over a Cluster: feeds (SOURCES) served
+    by the fixture server of watch_harness.Harness H, growing by PER_ROUND
+    items a round; veille-watch and veille-sub configured with
+    backbone = "nats"; log sinks (json) whose files are read back."""
+
+    def __init__(self, h, cluster, sources=("a", "b"), per_round=100, sinks=("one", "two"),
+                 nats_extra=""):
+        self.h, self.cluster = h, cluster
+        self.sources, self.per_round = sources, per_round
+        self.items = {s: [] for s in sources}
+        self.rounds = 0
+        self.group = ('{ servers = "%s"; stream = "VEILLE"; replicas = 3; timeout_ms = 2000; %s}'
+                      % (cluster.servers, nats_extra))
+        self.outs = {n: os.path.join(h.dir, "sink-%s.jsonl" % n) for n in sinks}
+        self.sub_conf = os.path.join(h.dir, "sub.conf")
+
+    @property
+    def expected(self):
+        return self.rounds * self.per_round * len(self.sources)
+
+    def titles(self):
+        return {t for s in self.sources for _, t, _ in self.items[s]}
+
+    def grow(self):
+        from watch_harness import rss
+        rnd = self.rounds
+        self.rounds += 1
+        for s in self.sources:
+            for i in range(self.per_round):
+                k = rnd * self.per_round + i
+                self.items[s].append(("%s-%d" % (s, k), "item %s %d" % (s, k), "body %s" % k))
+            path = os.path.join(self.h.www, s + ".xml")
+            with open(path + ".tmp", "w") as f:
+                f.write(rss(list(reversed(self.items[s])), title=s))
+            os.replace(path + ".tmp", path)
+
+    def hits(self):
+        return {s: int(self.h.ctl("hits?path=/%s.xml" % s).strip() or 0) for s in self.sources}
+
+    def write_watch_conf(self, **opts):
+        conf = self.h.write_watch_conf([{"id": s, "topic": "feed." + s,
+                                         "url": self.h.url("/%s.xml" % s), "interval": 1}
+                                        for s in self.sources], jitter_percent=0, **opts)
+        text = open(conf).read().replace("watch = {", 'watch = {\n  backbone = "nats";\n'
+                                         '  nats = %s;' % self.group, 1)
+        with open(conf, "w") as f:
+            f.write(text)
+        return conf
+
+    def write_sub_conf(self):
+        sinks = ",\n".join('    { name = "%s"; type = "log"; format = "json"; file = "%s"; '
+                           'start = "all"; topics = ["%s"]; }'
+                           % (n, p, "" if i == 0 else "feed.")
+                           for i, (n, p) in enumerate(self.outs.items()))
+        with open(self.sub_conf, "w") as f:
+            f.write('sub = {\n  backbone = "nats";\n  nats = %s;\n  state = "%s";\n'
+                    '  sinks = (\n%s\n  );\n};\n'
+                    % (self.group, os.path.join(self.h.dir, "sub.db"), sinks))
+        return self.sub_conf
+
+    def lines(self, sink):
+        try:
+            with open(self.outs[sink]) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    def stream_msgs(self):
+        return (self.cluster.stream_info("VEILLE")[1] or {}).get("messages", 0)
