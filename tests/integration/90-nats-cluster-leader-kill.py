@@ -57,11 +57,12 @@ check(flow.stream_msgs() == N, "the stream holds exactly %d events (got %d)"
 for sink in flow.outs:
     wait_until(lambda: len({e["id"] for e in flow.lines(sink)}) >= N, 120,
                "sink %s to get %d events" % (sink, N))
-sub.stop()
+rc_sub = sub.stop()
 with open(os.path.join(h.dir, "sub.log"), "w") as f:
     f.write(sub.log_text())
 w.terminate()
-w.wait(30)
+check(w.wait(30) == 0 and rc_sub == 0, "veille-watch and veille-sub stop cleanly on SIGTERM "
+      "(rc %s, %s; under ASan: no leak)" % (w.returncode, rc_sub))
 for sink in flow.outs:
     ids = [e["id"] for e in flow.lines(sink)]
     lost, dup = N - len(set(ids)), len(ids) - len(set(ids))
