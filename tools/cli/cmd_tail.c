@@ -312,8 +312,9 @@ s_run (bb_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
             rc = TOOLS_EXIT_FAIL;
             break;
         }
-        bool wanted = !o->nats || s_prefixed (&msg, prefixes, nprefixes);  /* the broker filters */
-        if (msg.kind == CLIENT_MSG_EVENT && wanted && s_print_event (&msg, o->json, &line)) {
+        if (msg.kind == CLIENT_MSG_EVENT   /* the broker filters by subscription */
+            && (!o->nats || s_prefixed (&msg, prefixes, nprefixes))
+            && s_print_event (&msg, o->json, &line)) {
             printed++;
             if (o->delay_ms)
                 usleep ((useconds_t) o->delay_ms * 1000);
