@@ -81,8 +81,8 @@ vl_err_t nats_conf_load (const config_setting_t *grp, nats_conf_t *out)
         log_error ("%s: tls_cert and tls_key go together", where);
         e = VL_ECONFIG;
     }
-    if (e == VL_OK && !*out->subject_prefix) {
-        log_error ("%s: subject_prefix must not be empty", where);
+    if (e == VL_OK && (!out->subject_prefix || !out->servers || !out->stream)) {
+        log_error ("%s: servers, stream and subject_prefix must not be empty", where);
         e = VL_ECONFIG;
     }
     if (e != VL_OK) {
