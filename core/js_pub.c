@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct js_pub {
     natsConnection    *nc;
     jsCtx             *js;
     bool               stream_ok;
+    atomic_bool        recheck;     /* a publish found no stream: check it again */
     int64_t            next_attempt;
     pthread_mutex_t    mu;
     js_slot_t         *slots;
@@ -76,6 +78,8 @@ static void ack_handler (jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae
         s->seq = pa->Sequence;
     } else if (s) {
         bool fatal = pae && pae->Err == NATS_MAX_PAYLOAD;
+        if (pae && (pae->Err == NATS_NO_RESPONDERS || pae->ErrCode == JSStreamNotFoundErr))
+            atomic_store (&self->recheck, true);   /* the stream was deleted? */
         s->state = fatal ? SLOT_DONE : SLOT_QUEUED;
         s->status = WIRE_ACK_REJECTED;
         s->retry_at = util_mono_ms () + JS_PUB_RETRY_MS;
@@ -228,6 +232,8 @@ static void publish_slot (js_pub_t *self, js_slot_t *s, natsMsg *m)
     natsStatus st = js_PublishMsgAsync (self->js, &m, &po);
     if (st == NATS_OK)
         return;
+    if (st == NATS_NO_RESPONDERS)
+        atomic_store (&self->recheck, true);
     pthread_mutex_lock (&self->mu);
     if (s->state == SLOT_INFLIGHT && s->msg == m) {
         bool fatal = st == NATS_MAX_PAYLOAD;
@@ -297,6 +303,11 @@ vl_err_t js_pub_poll (js_pub_t *self, int timeout_ms, client_pub_ack_t *acks, si
     }
     if (self->stream_ok && (!self->nc || natsConnection_IsClosed (self->nc))) {
         nats_conf_disconnect (&self->nc, &self->js);
+        self->stream_ok = false;
+    }
+    if (atomic_exchange (&self->recheck, false) && self->stream_ok) {
+        log_warn ("JetStream stream %s: publishes find no stream; checking it",
+                  self->conf->stream);
         self->stream_ok = false;
     }
     if (js_pub_pending (self) > 0)

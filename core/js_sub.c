@@ -11,6 +11,7 @@
 
 #define JS_SUB_RETRY_MS  500    /* between connection / subscription attempts */
 #define JS_SUB_CHECK_MS  2000   /* between stream checks while idle */
+#define JS_SUB_WARN_MS   10000  /* between two warnings of an unreachable stream */
 #define JS_SUBJECT_MAX   (EVENT_MAX_TOPIC + 256)
 
 struct js_sub {
@@ -23,7 +24,7 @@ struct js_sub {
     uint64_t           head, epoch;
     bool               mark;        /* a CURSOR mark is due */
     bool               ready, reset;
-    int64_t            next_attempt, next_check;
+    int64_t            next_attempt, next_check, last_warn;
     uint64_t           cursor_at_check;   /* the cursor at the previous check */
     client_sub_stats_t st;
 };
@@ -69,8 +70,13 @@ static natsStatus check_stream (js_sub_t *self)
     jsErrCode jerr = 0;
     natsStatus s = js_GetStreamInfo (&si, self->js, self->opts.conf->stream, NULL, &jerr);
     if (s != NATS_OK) {
-        log_warn ("%s: JetStream stream %s: %s (%d)", self->opts.who, self->opts.conf->stream,
-                  natsStatus_GetText (s), (int) jerr);
+        int64_t now = util_mono_ms ();
+        if (now - self->last_warn >= JS_SUB_WARN_MS) {   /* retried every 0.5 s */
+            self->last_warn = now;
+            log_warn ("%s: JetStream stream %s: %s (%d)%s", self->opts.who,
+                      self->opts.conf->stream, natsStatus_GetText (s), (int) jerr,
+                      s == NATS_NOT_FOUND ? "; waiting for veille-watch to create it" : "");
+        }
         return s;
     }
     uint64_t epoch = (uint64_t) si->Created;
