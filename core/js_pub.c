@@ -195,7 +195,12 @@ static natsStatus ensure_stream (js_pub_t *self)
         s = js_AddStream (&si, self->js, &sc, NULL, &jerr);
         if (s == NATS_OK)
             log_info ("created JetStream stream %s over %s (R%d)", c->stream, subj, c->replicas);
-    }
+    } else if (s == NATS_OK && si->Config
+               && si->Config->Duplicates < (int64_t) c->duplicate_window_s * 1000000000LL)
+        log_warn ("JetStream stream %s: duplicate window %llds, shorter than "
+                  "duplicate_window_s = %d: an outbox row resent after it is stored twice",
+                  c->stream, (long long) (si->Config->Duplicates / 1000000000LL),
+                  c->duplicate_window_s);
     jsStreamInfo_Destroy (si);
     if (s != NATS_OK)
         log_warn ("JetStream stream %s: %s (%d); retrying", c->stream, natsStatus_GetText (s),
