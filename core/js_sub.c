@@ -180,15 +180,26 @@ static bool take_message (js_sub_t *self, natsMsg *m, client_msg_t *msg)
         natsMsg_Destroy (m);
         return false;
     }
-    self->cur = m;
     self->cursor = seq;
     if (seq > self->head)
         self->head = seq;
     self->mark = true;
+    event_view_t v;
+    const void *data = natsMsg_GetData (m);
+    size_t len = (size_t) natsMsg_GetDataLength (m);
+    if (event_validate (data, len, &v) == VL_OK
+        && (v.topic_len != strlen (topic) || memcmp (v.topic, topic, v.topic_len) != 0)) {
+        /* publish permissions are per subject: a topic must not claim another one */
+        log_warn ("%s: seq %llu: the event's topic is not its subject's (%s): skipped",
+                  self->opts.who, (unsigned long long) seq, natsMsg_GetSubject (m));
+        natsMsg_Destroy (m);
+        return false;   /* the mark of SEQ still comes */
+    }
+    self->cur = m;
     self->st.live++;
     *msg = (client_msg_t) {
         .kind = CLIENT_MSG_EVENT, .topic = topic, .topic_len = strlen (topic), .seq = seq,
-        .data = natsMsg_GetData (m), .len = (size_t) natsMsg_GetDataLength (m),
+        .data = data, .len = len,
     };
     return true;
 }

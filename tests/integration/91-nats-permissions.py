@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "helpers"))
 from integ_nats_cluster import Cluster  # noqa: E402
-from sub_harness import Sub, wait_until  # noqa: E402
+from sub_harness import Sub, event, wait_until  # noqa: E402
 from watch_harness import Harness, check, rss  # noqa: E402
 
 N = 50
@@ -78,6 +78,30 @@ rc, _, s = h.watch_once("--publish-existing", expect_rc=0)
 check(s.get("outbox") == 0, "veille-watch as `watcher` drained its outbox")
 check(stream_msgs() == N, "the stream holds %d events" % N)
 
+def raw(user, password, subject, payload=b"x"):
+    """Publishes as USER over the raw protocol; returns the server's
+    -ERR line, or None when the publish was accepted (PONG first)."""
+    port = cluster.nodes[0].port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as so:
+        f = so.makefile("rb")
+        assert f.readline().startswith(b"INFO ")
+        so.sendall(b'CONNECT %s\r\nPUB %s %d\r\n%s\r\nPING\r\n'
+                   % (json.dumps({"verbose": False, "pedantic": False, "user": user,
+                                  "pass": password, "protocol": 1}).encode(),
+                      subject.encode(), len(payload), payload))
+        while True:
+            line = f.readline().strip()
+            if line.startswith(b"-ERR"):
+                return line.decode()
+            if line == b"PONG":
+                return None
+
+
+# an event on veille.feed.a claiming topic gov.secret: subject permissions
+# bind the topic, so veille-sub skips it
+forged_id, forged = event(1, topic="gov.secret", salt="forged")
+check(raw("watcher", "w-secret", "veille.feed.a", forged) is None, "a forged topic was stored")
+
 # the reader's credentials are enough to read
 out = os.path.join(h.dir, "sink.jsonl")
 sub_conf = os.path.join(h.dir, "sub.conf")
@@ -96,28 +120,12 @@ def delivered():
 
 
 wait_until(lambda: len(delivered()) >= N, 60, "veille-sub as `reader` to deliver %d" % N)
+sub.wait_log(r"topic is not its subject", 30)
 sub.stop()
+check(forged_id not in {e["id"] for e in delivered()},
+      "the event whose topic is not its subject's was skipped")
 check(len({e["id"] for e in delivered()}) == N == len(delivered()),
       "veille-sub as `reader` delivered the %d events once each" % N)
-
-
-def raw(user, password, subject, payload=b"x"):
-    """Publishes as USER over the raw protocol; returns the server's
-    -ERR line, or None when the publish was accepted (PONG first)."""
-    port = cluster.nodes[0].port
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as so:
-        f = so.makefile("rb")
-        assert f.readline().startswith(b"INFO ")
-        so.sendall(b'CONNECT %s\r\nPUB %s %d\r\n%s\r\nPING\r\n'
-                   % (json.dumps({"verbose": False, "pedantic": False, "user": user,
-                                  "pass": password, "protocol": 1}).encode(),
-                      subject.encode(), len(payload), payload))
-        while True:
-            line = f.readline().strip()
-            if line.startswith(b"-ERR"):
-                return line.decode()
-            if line == b"PONG":
-                return None
 
 
 err = raw("reader", "r-secret", "veille.feed.a")
