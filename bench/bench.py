@@ -288,6 +288,7 @@ class Bench:
             'sub': os.path.join(self.build, 'subscribers', 'veille-sub'),
             'driver': os.path.join(self.build, 'bench', 'bench_broker'),
             'mqtt': os.path.join(self.build, 'bench', 'bench_mqtt'),
+            'js': os.path.join(self.build, 'bench', 'bench_js'),
             'proxy': os.path.join(self.build, 'bench', 'zmq_proxy'),
         }
         self.hwm = 100000          # the broker's default sndhwm, used everywhere
@@ -350,6 +351,20 @@ class Bench:
         wait_port(p, port)
         return p, port
 
+    def start_nats(self):
+        """nats-server -js on a free loopback port, a fresh store (file
+        storage, as veille-broker's journal); the stream is R1 (one host)."""
+        if not shutil.which('nats-server') or not self.have('js'):
+            raise RuntimeError('nats-server or bench_js missing')
+        self.runs += 1
+        port = free_port()
+        d = os.path.join(self.tmp, f'nats{self.runs}')
+        p = Proc(['nats-server', '-js', '-a', '127.0.0.1', '-p', str(port), '-sd', d],
+                 name='nats-server')
+        wait_port(p, port)
+        p.dir = d
+        return p, port
+
     # -- one broker run: SYSTEM is a key of SYSTEMS
     def broker_run(self, system, pubs, subs, size, duration, rate=0):
         kind, opt = SYSTEMS[system]
@@ -379,6 +394,16 @@ class Bench:
                 c1 = cpu_ns(p.pid)
             finally:
                 p.stop()
+        elif kind == 'nats':
+            p, port = self.start_nats()
+            try:
+                c0 = cpu_ns(p.pid)
+                r = run_driver([self.bin['js'], '--servers', f'nats://127.0.0.1:{port}']
+                               + common, timeout)
+                c1 = cpu_ns(p.pid)
+            finally:
+                p.stop()
+                shutil.rmtree(p.dir, ignore_errors=True)
         else:
             p, port = self.start_mosquitto()
             try:
@@ -404,6 +429,7 @@ SYSTEMS = {
     'zmq proxy': ('zmq', {}),
     'mosquitto q0': ('mqtt', {'qos': 0}),
     'mosquitto q1': ('mqtt', {'qos': 1}),
+    'nats js': ('nats', {}),   # the JetStream backbone: js_pub -> nats-server -js -> js_sub
 }
 
 
@@ -422,16 +448,17 @@ def section_broker(b):
         systems = list(SYSTEMS)
         # the other cases without the two middle fsync variants (time budget)
         systems_other = ['veille batch', 'veille none', 'zmq proxy', 'mosquitto q0',
-                         'mosquitto q1']
+                         'mosquitto q1', 'nats js']
         rates, lat_dur = [1000, 10000, 50000], 2.0
         lat_systems = ['veille batch', 'veille interval', 'veille none', 'zmq proxy',
-                       'mosquitto q1']
+                       'mosquitto q1', 'nats js']
     else:
         sizes, topos, dur = [512], [(1, 1)], 1.0
-        systems = ['veille batch', 'veille none', 'veille tmpfs', 'zmq proxy', 'mosquitto q1']
+        systems = ['veille batch', 'veille none', 'veille tmpfs', 'zmq proxy', 'mosquitto q1',
+                   'nats js']
         systems_other = systems
         rates, lat_dur = [10000], 1.0
-        lat_systems = ['veille batch', 'veille interval', 'zmq proxy', 'mosquitto q1']
+        lat_systems = ['veille batch', 'veille interval', 'zmq proxy', 'mosquitto q1', 'nats js']
     say(f'Events of exactly 512 B / 2 KiB (real veille events, event_encode), '
         f'{dur:g} s of publishing per run ({dur * 0.75:g} s outside 512 B 1->1), fresh '
         f'server per run, all on loopback. '
@@ -447,7 +474,11 @@ def section_broker(b):
         f'/proc/PID/task/*/schedstat) / events published: it moves far less than '
         f'events/s when the machine is shared. "load gen CPU/event" = the same for the '
         f'load generator (publishers and subscribers): server + load generator share the '
-        f'2 cores, so 2 s / (their sum) bounds events/s on this machine.')
+        f'2 cores, so 2 s / (their sum) bounds events/s on this machine. '
+        f'"nats js" = the JetStream backbone (backbone = "nats") on one nats-server -js '
+        f'(file storage, R1, as one veille-broker): veille\'s own publisher (js_pub: '
+        f'Nats-Msg-Id, {b.window} events without PubAck) and consumer (js_sub, as in '
+        f'veille-sub), same events.')
     say()
     for size in sizes:
         for pubs, subs in topos:

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
-#include "client_sub.h"
+#include "backbone.h"
 #include "cursor.h"
 #include "curve.h"
 #include "log.h"
@@ -131,7 +131,8 @@ sub_app_build (config_setting_t *section, vl_err_t *err)
 
 typedef struct {
     void              *ctx;
-    client_sub_t      *client;
+    bb_sub_t          *client;
+    nats_conf_t       *nats;                   /* backbone = "nats"; NULL = the broker */
     client_sub_opts_t  opts;
     curve_client_t     curve;
     dispatch_t        *d;
@@ -152,7 +153,7 @@ loop_account (loop_t *l)
     if (!l->client)
         return;
     client_sub_stats_t st;
-    client_sub_get_stats (l->client, &st);
+    bb_sub_get_stats (l->client, &st);
     sub_metrics_client_closed (l->mx, &st);
     l->live += st.live;
     l->replayed += st.replayed;
@@ -163,13 +164,16 @@ static vl_err_t
 loop_subscribe (loop_t *l, uint64_t from)
 {
     loop_account (l);
-    client_sub_destroy (&l->client);
+    bb_sub_destroy (&l->client);
     l->opts.from_seq = from;
     l->opts.epoch = l->epoch;
     vl_err_t rc;
-    l->client = client_sub_new (l->ctx, &l->opts, &rc);
+    l->client = bb_sub_new (l->ctx, &l->opts, l->nats, &rc);
     if (!l->client)
         log_error ("cannot subscribe to %s: %s", l->opts.sub_endpoint, vl_strerror (rc));
+    else if (l->nats)
+        log_info ("reading stream %s at %s after seq %llu", l->nats->stream, l->nats->servers,
+                  (unsigned long long) from);
     else
         log_info ("subscribed to %s (replay %s) from seq %llu", l->opts.sub_endpoint,
                   l->opts.replay_endpoint, (unsigned long long) from);
@@ -205,6 +209,13 @@ loop_setup (loop_t *l, config_setting_t *section)
         log_error ("%s: cannot load CURVE keys", cfg_where (section));
         return VL_ECONFIG;
     }
+    if (backbone_is_nats (section)) {
+        l->nats = calloc (1, sizeof *l->nats);
+        vl_err_t e = l->nats ? nats_conf_load (config_setting_get_member (section, "nats"),
+                                               l->nats) : VL_ENOMEM;
+        if (e != VL_OK)
+            return e;
+    }
     l->opts.curve = secret ? &l->curve : NULL;
     return loop_endpoints (l, section);
 }
@@ -224,7 +235,7 @@ probe_journal (loop_t *l, volatile sig_atomic_t *stop, client_sub_journal_t *j)
 {
     while (!*stop) {
         notify_watchdog ();   /* waiting for the broker is not a stall */
-        vl_err_t rc = client_sub_probe (l->ctx, &l->opts, l->opts.request_timeout_ms, j);
+        vl_err_t rc = bb_sub_probe (l->ctx, &l->opts, l->nats, l->opts.request_timeout_ms, j);
         if (rc == VL_OK)
             return VL_OK;
         if (rc == VL_EINVAL || rc == VL_ENOMEM) {
@@ -315,7 +326,7 @@ loop_reset (loop_t *l)
 {
     log_warn ("broker sequence restarted (journal replaced?): every sink restarts from 0; "
               "events already delivered are skipped by id");
-    uint64_t epoch = client_sub_epoch (l->client);
+    uint64_t epoch = bb_sub_epoch (l->client);
     dispatch_carry (l->d);     /* what the sinks had not delivered: not in the new journal */
     dispatch_destroy (&l->d);
     vl_err_t rc = cursor_begin (l->db);
@@ -484,23 +495,23 @@ static vl_err_t
 loop_step (loop_t *l)
 {
     client_msg_t msg;
-    vl_err_t rc = client_sub_recv (l->client, &msg, RECV_SLICE_MS);
+    vl_err_t rc = bb_sub_recv (l->client, &msg, RECV_SLICE_MS);
     if (rc == VL_OK && msg.kind == CLIENT_MSG_EVENT && !is_broker_topic (&msg))
         dispatch_offer_event (l->d, msg.seq, msg.data, msg.len);
     else if (rc == VL_OK && msg.kind == CLIENT_MSG_CURSOR)
         dispatch_offer_mark (l->d, msg.seq);
-    if (!l->ready && client_sub_ready (l->client)) {
+    if (!l->ready && bb_sub_ready (l->client)) {
         l->ready = true;
         log_info ("ready sinks=%zu cursor=%llu head=%llu", dispatch_count (l->d),
-                  (unsigned long long) client_sub_cursor (l->client),
-                  (unsigned long long) client_sub_head (l->client));
+                  (unsigned long long) bb_sub_cursor (l->client),
+                  (unsigned long long) bb_sub_head (l->client));
     }
     client_sub_stats_t st;
-    client_sub_get_stats (l->client, &st);
+    bb_sub_get_stats (l->client, &st);
     sub_metrics_update (l->mx, l->d, &st, false);
     if (st.resets > 0)
         return loop_reset (l);
-    uint64_t epoch = client_sub_epoch (l->client);
+    uint64_t epoch = bb_sub_epoch (l->client);
     if (epoch && epoch != l->epoch) {
         /* first epoch known for these cursors (a different one would have
          * been a reset): store it, so a journal replaced while we are down
@@ -567,13 +578,15 @@ sub_app_run (config_setting_t *section, const char *conf_path, volatile sig_atom
     if (l.d)
         dispatch_stop (l.d);
     sub_metrics_destroy (&l.mx);
-    client_sub_destroy (&l.client);
+    bb_sub_destroy (&l.client);
     if (l.ctx)
         zmq_ctx_term (l.ctx);
     dispatch_destroy (&l.d);
     cursor_close (&l.db);
     cfg_destroy (&l.cfg);
     memset (&l.curve, 0, sizeof l.curve);
+    nats_conf_free (l.nats);
+    free (l.nats);
     if (rc == VL_EINTR)
         rc = VL_OK;
     return rc == VL_OK ? 0 : (rc == VL_ECONFIG ? 2 : 1);

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "sub_conf.h"
+#include "backbone.h"
 #include "util.h"
 #include "wire.h"
 
@@ -200,6 +201,10 @@ static const cfg_key_t sink_keys[] = {
 };
 
 const cfg_key_t sub_conf_keys[] = {
+    { .name = "backbone", .type = CFG_T_ENUM, .def = "broker", .choices = BACKBONE_CHOICES,
+      .doc = BACKBONE_DOC },
+    { .name = "nats", .type = CFG_T_GROUP, .children = nats_conf_keys,
+      .doc = "backbone = \"nats\": the JetStream stream to consume" },
     { .name = "subscribe", .type = CFG_T_STR, .def = WIRE_DEFAULT_SUBSCRIBE,
       .doc = "broker fan-out (XPUB) endpoint" },
     { .name = "replay", .type = CFG_T_STR, .def = WIRE_DEFAULT_REPLAY,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backbone.h"
 #include "buf.h"
 #include "event.h"
 #include "log.h"
@@ -54,6 +55,10 @@ const cfg_key_t watch_conf_source_keys[] = {
 };
 
 const cfg_key_t watch_conf_keys[] = {
+    { .name = "backbone", .type = CFG_T_ENUM, .def = "broker", .choices = BACKBONE_CHOICES,
+      .doc = BACKBONE_DOC },
+    { .name = "nats", .type = CFG_T_GROUP, .children = nats_conf_keys,
+      .doc = "backbone = \"nats\": where to publish the outbox" },
     STR ("broker", WIRE_DEFAULT_PUBLISH, 0, "broker publish endpoint"),
     STR ("state", NULL, CFG_REQUIRED, "SQLite file holding the watcher state and outbox (created)"),
     STR ("user_agent", "veille/" VEILLE_VERSION, 0, "HTTP User-Agent"),
@@ -335,6 +340,11 @@ vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out)
         log_error ("%s: state: required", cfg_where (w));
         e = VL_ECONFIG;
     }
+    if (e == VL_OK && backbone_is_nats (w)) {
+        out->nats = calloc (1, sizeof *out->nats);
+        e = out->nats ? nats_conf_load (config_setting_get_member (w, "nats"), out->nats)
+                      : VL_ENOMEM;
+    }
     if (e != VL_ENOMEM) {
         vl_err_t es = load_sources (w, out);
         if (e == VL_OK || es == VL_ENOMEM)
@@ -413,6 +423,8 @@ void watch_conf_free (watch_conf_t *self)
     free (self->metrics_listen);
     free (self->curve_secret_key);
     free (self->curve_server_key);
+    nats_conf_free (self->nats);
+    free (self->nats);
     for (size_t i = 0; i < self->nsources; i++)
         source_free (&self->sources[i]);
     free (self->sources);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "nats_conf.h"
 #include "source.h"
 #include "vl_err.h"
 
@@ -27,6 +28,7 @@ typedef struct {
     char    *metrics_listen;       /* "127.0.0.1:9102"; NULL or "" = no metrics */
     char    *curve_secret_key;     /* client secret key file, or NULL */
     char    *curve_server_key;     /* broker public key file, or NULL */
+    nats_conf_t *nats;             /* backbone = "nats": its settings; NULL = the broker */
     int      max_concurrency;
     int      per_host_concurrency;
     int      per_host_interval_ms;

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <zmq.h>
 
-#include "client_pub.h"
+#include "backbone.h"
 #include "curve.h"
 #include "detect.h"
 #include "fetch.h"
@@ -65,7 +65,7 @@ struct watcher {
     fetch_t            *fetch;
     parse_worker_t     *parser;       /* NULL: documents parsed inline */
     void               *zctx;
-    client_pub_t       *pub;
+    bb_pub_t           *pub;
     curve_client_t      curve;
     wsrc_t             *srcs;
     size_t              nsrcs;
@@ -210,6 +210,12 @@ static vl_err_t build_sources (watcher_t *self, const wsrc_t *old, size_t nold,
     return VL_OK;
 }
 
+/* Where the outbox goes: the broker endpoint or the NATS servers. */
+static const char *where_to (const watcher_t *self)
+{
+    return self->conf->nats ? self->conf->nats->servers : self->conf->broker;
+}
+
 static vl_err_t open_publisher (watcher_t *self)
 {
     const watch_conf_t *c = self->conf;
@@ -227,9 +233,9 @@ static vl_err_t open_publisher (watcher_t *self)
     if (!self->zctx)
         return VL_ENOMEM;
     vl_err_t e;
-    self->pub = client_pub_new (self->zctx, &po, &e);
+    self->pub = bb_pub_new (self->zctx, &po, c->nats, &e);
     if (!self->pub)
-        log_error ("cannot connect the publisher to %s: %s", c->broker, vl_strerror (e));
+        log_error ("cannot connect the publisher to %s: %s", where_to (self), vl_strerror (e));
     return self->pub ? VL_OK : e;
 }
 
@@ -326,7 +332,7 @@ void watcher_destroy (watcher_t **self_p)
     }
     parse_worker_destroy (&self->parser);   /* before the fetcher it wakes */
     fetch_destroy (&self->fetch);
-    client_pub_destroy (&self->pub);
+    bb_pub_destroy (&self->pub);
     if (self->zctx)
         zmq_ctx_term (self->zctx);
     state_destroy (&self->state);
@@ -688,14 +694,14 @@ static void save_dues (watcher_t *self)
 
 static void outbox_send (watcher_t *self)
 {
-    while (self->outbox_dirty && client_pub_pending (self->pub) < PUB_WINDOW) {
+    while (self->outbox_dirty && bb_pub_pending (self->pub) < PUB_WINDOW) {
         state_outbox_row_t rows[OUTBOX_BATCH];
         size_t n = 0;
         if (state_outbox_load (self->state, self->last_sent, OUTBOX_BATCH, rows, &n) != VL_OK)
             return;
         size_t sent = 0;
         for (; sent < n; sent++) {
-            vl_err_t e = client_pub_send (self->pub, rows[sent].topic, rows[sent].event,
+            vl_err_t e = bb_pub_send (self->pub, rows[sent].topic, rows[sent].event,
                                           rows[sent].len, (uint64_t) rows[sent].rowid);
             if (e == VL_EAGAIN)
                 break;
@@ -749,13 +755,13 @@ static void pub_service (watcher_t *self)
     size_t n;
     do {
         n = 0;
-        if (client_pub_poll (self->pub, 0, acks, ACK_BATCH, &n) != VL_OK)
+        if (bb_pub_poll (self->pub, 0, acks, ACK_BATCH, &n) != VL_OK)
             break;
         if (n > 0)
             apply_acks (self, acks, n);
         outbox_send (self);
     } while (n == ACK_BATCH);
-    metric_set (self->mx.inflight, (double) client_pub_pending (self->pub));
+    metric_set (self->mx.inflight, (double) bb_pub_pending (self->pub));
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -793,7 +799,7 @@ static void report_pass (watcher_t *self, const char *what)
 static int next_wait (watcher_t *self)
 {
     int64_t now = util_now_ms ();
-    int64_t wait = client_pub_pending (self->pub) > 0 || self->outbox_dirty ? BUSY_WAIT_MS
+    int64_t wait = bb_pub_pending (self->pub) > 0 || self->outbox_dirty ? BUSY_WAIT_MS
                                                                              : IDLE_WAIT_MS;
     for (size_t i = 0; !self->opts.once && i < self->nsrcs; i++)
         if (!self->srcs[i].in_flight && self->srcs[i].due - now < wait)
@@ -806,14 +812,11 @@ static int next_wait (watcher_t *self)
  * message is already waiting. */
 static void wait_activity (watcher_t *self)
 {
-    void *sock = client_pub_socket (self->pub);
-    int zfd = -1, events = 0;
-    size_t sz = sizeof zfd;
-    zmq_getsockopt (sock, ZMQ_FD, &zfd, &sz);
-    sz = sizeof events;
-    zmq_getsockopt (sock, ZMQ_EVENTS, &events, &sz);
+    int zfd = -1;
+    bool ready;
+    bb_pub_wait_fd (self->pub, &zfd, &ready);
     /* WATCHDOG=1 when due; the wait never outlasts the next one */
-    int timeout = (int) notify_cap_wait ((events & ZMQ_POLLIN) ? 0 : next_wait (self));
+    int timeout = (int) notify_cap_wait (ready ? 0 : next_wait (self));
     struct curl_waitfd extra[2] = {
         { .fd = zfd, .events = CURL_WAIT_POLLIN },
         { .fd = self->wake_fd, .events = CURL_WAIT_POLLIN },
@@ -947,7 +950,7 @@ int watcher_run (watcher_t *self, volatile sig_atomic_t *stop, volatile sig_atom
     if (self->opts.shard_n > 0)   /* --shard given */
         snprintf (shard, sizeof shard, " shard=%d/%d", self->opts.shard_k, self->opts.shard_n);
     fprintf (stderr, "veille-watch: ready sources=%zu%s broker=%s state=%s\n",
-             self->nsrcs, shard, self->conf->broker, self->conf->state);
+             self->nsrcs, shard, where_to (self), self->conf->state);
     fflush (stderr);
     notify_ready ("polling");
     int64_t drain_deadline = 0;
@@ -975,11 +978,11 @@ int watcher_run (watcher_t *self, volatile sig_atomic_t *stop, volatile sig_atom
         if (self->opts.once && all_polled (self)) {
             if (drain_deadline == 0)
                 drain_deadline = util_mono_ms () + (int64_t) self->conf->drain_timeout_s * 1000;
-            if (outbox_pending (self) == 0 && client_pub_pending (self->pub) == 0)
+            if (outbox_pending (self) == 0 && bb_pub_pending (self->pub) == 0)
                 break;
             if (util_mono_ms () >= drain_deadline) {
                 log_error ("outbox not drained after %d s (is the broker at %s up?)",
-                           self->conf->drain_timeout_s, self->conf->broker);
+                           self->conf->drain_timeout_s, where_to (self));
                 self->any_failed = true;
                 break;
             }

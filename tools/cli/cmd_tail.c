@@ -9,7 +9,7 @@
 #include <zmq.h>
 
 #include "buf.h"
-#include "client_sub.h"
+#include "backbone.h"
 #include "config.h"
 #include "event.h"
 #include "format.h"
@@ -35,6 +35,7 @@ typedef struct {
     int         delay_ms;
     int         request_timeout_ms;
     char      **conf_strs;     /* strings copied from the config */
+    nats_conf_t *nats;         /* the config's backbone is "nats"; NULL = the broker */
 } tail_opts_t;
 
 static void
@@ -53,6 +54,8 @@ s_usage (FILE *fp)
         "  -s, --subscribe EP     broker fan-out endpoint (default %s)\n"
         "  -r, --replay EP        broker replay endpoint (default %s)\n"
         "  -c, --config FILE      take endpoints and CURVE keys from the `sub` section\n"
+        "                         (with backbone = \"nats\" there: read its stream;\n"
+        "                         --from-seq is then a stream sequence)\n"
         "      --json             JSON lines (every event field + seq + topic)\n"
         "      --from-seq N       replay every event after seq N first\n"
         "      --count N          exit after N events\n"
@@ -167,6 +170,13 @@ s_load_config (tail_opts_t *o)
         return TOOLS_EXIT_USAGE;
     }
     config_setting_t *s = cfg_section (cfg, "sub");
+    if (backbone_is_nats (s) && (o->nats = calloc (1, sizeof *o->nats))
+        && nats_conf_load (config_setting_get_member (s, "nats"), o->nats) != VL_OK) {
+        free (o->nats);
+        o->nats = NULL;
+        cfg_destroy (&cfg);
+        return TOOLS_EXIT_USAGE;
+    }
     size_t n = 0;
     o->conf_strs = calloc (5, sizeof (char *));
     if (o->conf_strs) {
@@ -240,35 +250,48 @@ s_parse (int argc, char **argv, tail_opts_t *o)
 }
 
 static void
-s_print_ready (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int n)
+s_print_ready (bb_sub_t *sub, const tail_opts_t *o, char **prefixes, int n)
 {
     fprintf (stderr, "veille tail: subscribed to");
     for (int i = 0; i < n; i++)
         fprintf (stderr, " \"%s\"", prefixes[i]);
-    fprintf (stderr, " at %s (cursor %" PRIu64 ", head %" PRIu64 ")\n", o->sub_ep,
-             client_sub_cursor (sub), client_sub_head (sub));
+    fprintf (stderr, " at %s (cursor %" PRIu64 ", head %" PRIu64 ")\n",
+             o->nats ? o->nats->servers : o->sub_ep,
+             bb_sub_cursor (sub), bb_sub_head (sub));
     fflush (stderr);
 }
 
 /* The exit summary on stderr; "no cursor" while the broker's head was
  * never known. */
 static void
-s_print_summary (client_sub_t *sub, uint64_t printed)
+s_print_summary (bb_sub_t *sub, uint64_t printed)
 {
     client_sub_stats_t st;
-    client_sub_get_stats (sub, &st);
+    bb_sub_get_stats (sub, &st);
     char cursor[32] = "no cursor";
-    if (client_sub_cursor (sub) != CLIENT_SUB_LIVE_ONLY)
-        snprintf (cursor, sizeof cursor, "cursor %" PRIu64, client_sub_cursor (sub));
+    if (bb_sub_cursor (sub) != CLIENT_SUB_LIVE_ONLY)
+        snprintf (cursor, sizeof cursor, "cursor %" PRIu64, bb_sub_cursor (sub));
     fprintf (stderr, "veille tail: %" PRIu64 " events (%" PRIu64 " live, %" PRIu64
              " replayed), %s, %" PRIu64 " gaps recovered, %" PRIu64
              " duplicates dropped\n", printed, st.live, st.replayed, cursor,
              st.gaps, st.dup_seq + st.dup_id);
 }
 
+/* True when MSG's topic starts with one of PREFIXES. */
+static bool
+s_prefixed (const client_msg_t *msg, char **prefixes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen (prefixes[i]);
+        if (len <= msg->topic_len && memcmp (msg->topic, prefixes[i], len) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Receives and prints until --count, --timeout-ms or a signal. */
 static int
-s_run (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
+s_run (bb_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
 {
     buf_t line;
     buf_init (&line, 4u * 1024 * 1024);
@@ -286,13 +309,13 @@ s_run (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
             break;
         }
         client_msg_t msg;
-        vl_err_t r = client_sub_recv (sub, &msg, 0);
+        vl_err_t r = bb_sub_recv (sub, &msg, 0);
         if (r == VL_ETIMEOUT) {
             fflush (stdout);
             int wait = deadline >= 0 ? (int) (deadline - now) : 1000;
-            r = client_sub_recv (sub, &msg, wait < 1000 ? wait : 1000);
+            r = bb_sub_recv (sub, &msg, wait < 1000 ? wait : 1000);
         }
-        if (!ready && client_sub_ready (sub)) {
+        if (!ready && bb_sub_ready (sub)) {
             ready = true;
             s_print_ready (sub, o, prefixes, nprefixes);
         }
@@ -303,7 +326,9 @@ s_run (client_sub_t *sub, const tail_opts_t *o, char **prefixes, int nprefixes)
             rc = TOOLS_EXIT_FAIL;
             break;
         }
-        if (msg.kind == CLIENT_MSG_EVENT && s_print_event (&msg, o->json, &line)) {
+        if (msg.kind == CLIENT_MSG_EVENT   /* the broker filters by subscription */
+            && (!o->nats || s_prefixed (&msg, prefixes, nprefixes))
+            && s_print_event (&msg, o->json, &line)) {
             printed++;
             if (o->delay_ms)
                 usleep ((useconds_t) o->delay_ms * 1000);
@@ -334,7 +359,8 @@ cmd_tail (int argc, char **argv)
         rc = TOOLS_EXIT_USAGE;
         goto done;
     }
-    if (!tools_reachable ("tail", o.sub_ep) || !tools_reachable ("tail", o.replay_ep)) {
+    if (!o.nats && (!tools_reachable ("tail", o.sub_ep)
+                    || !tools_reachable ("tail", o.replay_ep))) {
         rc = TOOLS_EXIT_FAIL;
         goto done;
     }
@@ -347,19 +373,21 @@ cmd_tail (int argc, char **argv)
         .request_timeout_ms = o.request_timeout_ms,
     };
     vl_err_t err;
-    client_sub_t *sub = client_sub_new (ctx, &so, &err);
+    bb_sub_t *sub = bb_sub_new (ctx, &so, o.nats, &err);
     if (!sub) {
         fprintf (stderr, "veille tail: cannot subscribe: %s\n", vl_strerror (err));
         rc = TOOLS_EXIT_FAIL;
     }
     else
         rc = s_run (sub, &o, argv + optind, argc - optind);
-    client_sub_destroy (&sub);
+    bb_sub_destroy (&sub);
     zmq_ctx_term (ctx);
     memset (&keys, 0, sizeof keys);
 done:
     for (size_t i = 0; o.conf_strs && i < 5 && o.conf_strs[i]; i++)
         free (o.conf_strs[i]);
     free (o.conf_strs);
+    nats_conf_free (o.nats);
+    free (o.nats);
     return rc;
 }
