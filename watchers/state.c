@@ -274,6 +274,25 @@ static void bind_text (sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null (st, i);
 }
 
+/* The result of a step that looks for one row: VL_OK on a row,
+ * VL_ENOTFOUND on none, else the error (logged). */
+static vl_err_t one_row (state_t *self, int rc)
+{
+    if (rc == SQLITE_ROW)
+        return VL_OK;
+    if (rc == SQLITE_DONE)
+        return VL_ENOTFOUND;
+    log_error ("state: %s", sqlite3_errmsg (self->db));
+    return store_err (rc);
+}
+
+/* Copies text column I into HASH (33 bytes; "" for NULL). */
+static void col_hash (sqlite3_stmt *st, int i, char hash[33])
+{
+    const unsigned char *h = sqlite3_column_text (st, i);
+    snprintf (hash, 33, "%s", h ? (const char *) h : "");
+}
+
 /* Copies text column I (NULL stays NULL); false on OOM. */
 static bool col_dup (sqlite3_stmt *st, int i, char **out)
 {
@@ -377,21 +396,14 @@ vl_err_t state_item_get (state_t *self, const char *source, const char *identity
     sqlite3_stmt *st = q (self, Q_ITEM_GET);
     bind_text (st, 1, source);
     bind_text (st, 2, identity);
-    int rc = sqlite3_step (st);
-    vl_err_t e = VL_OK;
-    if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text (st, 0);
-        snprintf (out->hash, sizeof out->hash, "%s", h ? (const char *) h : "");
+    vl_err_t e = one_row (self, sqlite3_step (st));
+    if (e == VL_OK) {
+        col_hash (st, 0, out->hash);
         if (!col_dup (st, 1, &out->content) || !col_dup (st, 2, &out->title)
             || !col_dup (st, 3, &out->link))
             e = VL_ENOMEM;
         out->first_seen = sqlite3_column_int64 (st, 4);
         out->last_seen = sqlite3_column_int64 (st, 5);
-    } else if (rc == SQLITE_DONE)
-        e = VL_ENOTFOUND;
-    else {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        e = store_err (rc);
     }
     sqlite3_reset (st);
     if (e != VL_OK)
@@ -405,18 +417,11 @@ vl_err_t state_item_peek (state_t *self, const char *source, const char *identit
     sqlite3_stmt *st = q (self, Q_ITEM_PEEK);
     bind_text (st, 1, source);
     bind_text (st, 2, identity);
-    int rc = sqlite3_step (st);
-    vl_err_t e = VL_OK;
-    if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text (st, 0);
-        snprintf (hash, 33, "%s", h ? (const char *) h : "");
+    vl_err_t e = one_row (self, sqlite3_step (st));
+    if (e == VL_OK) {
+        col_hash (st, 0, hash);
         *last_seen = sqlite3_column_int64 (st, 1);
         *pos = sqlite3_column_int64 (st, 2);
-    } else if (rc == SQLITE_DONE)
-        e = VL_ENOTFOUND;
-    else {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        e = store_err (rc);
     }
     sqlite3_reset (st);
     return e;
@@ -472,8 +477,7 @@ vl_err_t state_items_list (state_t *self, const char *source, state_item_ref_t *
         state_item_ref_t *r = &(*rows)[*n];
         memset (r, 0, sizeof *r);
         (*n)++;
-        const unsigned char *h = sqlite3_column_text (st, 1);
-        snprintf (r->hash, sizeof r->hash, "%s", h ? (const char *) h : "");
+        col_hash (st, 1, r->hash);
         r->pos = sqlite3_column_int64 (st, 4);
         if (!col_dup (st, 0, &r->identity) || !col_dup (st, 2, &r->title)
             || !col_dup (st, 3, &r->link))
