@@ -1,5 +1,5 @@
-/* mpack.h: writing msgpack with msgpack-c, the companion of mpread.h: a
- * packer callback that appends to a capped buf_t, and key/value shorthands
+/* mpack.h: writing msgpack with msgpack-c, the companion of mpread.h: packer
+ * callbacks that append to a capped buf_t, and key/value shorthands
  * for the string-keyed maps of the protocol. */
 #ifndef VL_MPACK_H
 #define VL_MPACK_H
