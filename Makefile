@@ -8,6 +8,7 @@ PREFIX     ?= /usr/local
 CMAKE_OPTS ?=
 
 # Everything the build, the tests and the demo need (Debian bookworm).
+# chromium, chromium-driver, python3-selenium: the web console's browser test (96).
 DEPS = build-essential cmake pkg-config \
        libzmq3-dev libmsgpack-dev libconfig-dev libcurl4-openssl-dev \
        libcmocka-dev libxml2-dev libsqlite3-dev libsodium-dev \
@@ -15,7 +16,8 @@ DEPS = build-essential cmake pkg-config \
        libnats-dev nats-server libmosquitto-dev mosquitto mosquitto-clients \
        libmicrohttpd-dev \
        python3 python3-zmq python3-msgpack python3-aiosmtpd \
-       procps psmisc systemd
+       procps psmisc systemd \
+       chromium chromium-driver python3-selenium
 BENCH_DEPS = nginx-light mosquitto mosquitto-clients libmosquitto-dev \
              urlwatch time linux-perf gnuplot-nox
 FUZZ_DEPS  = clang libclang-rt-14-dev

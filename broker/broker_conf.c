@@ -171,5 +171,9 @@ broker_conf_check (const config_setting_t *sec)
                    "to accept it (docs/security.md)", where, keys[i], ep, what);
         rc = VL_ECONFIG;
     }
+    if (!cfg_check_path (sec, "curve_secret_key", false)
+        | !cfg_check_path (sec, "curve_publishers", true)
+        | !cfg_check_path (sec, "curve_subscribers", true))
+        rc = VL_ECONFIG;
     return rc;
 }

@@ -16,7 +16,8 @@ extern const cfg_key_t broker_conf_keys[];
  * plaintext network endpoint (anything but ipc:// and inproc://) lets any
  * local process publish or read alerts. Each one is refused (logged with
  * file:line) unless allow_plaintext_tcp is true, in which case each is
- * logged as a warning. Returns VL_ECONFIG when one was refused. */
+ * logged as a warning. The CURVE key file and allow-list directories
+ * must exist (cfg_check_path). Returns VL_ECONFIG when one was refused. */
 vl_err_t broker_conf_check (const config_setting_t *sec);
 
 #endif

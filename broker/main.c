@@ -36,17 +36,19 @@ static void
 s_usage (FILE *fp)
 {
     fprintf (fp,
-             "Usage: veille-broker -c CONF [--log-level LEVEL] [--log-json]\n"
+             "usage: veille-broker -c CONF [--log-level LEVEL] [--log-json]\n"
              "\n"
              "Receives events from watchers, journals them (durable, deduplicated),\n"
              "acks them and fans them out to subscribers; serves replays.\n"
              "\n"
-             "  -c, --config CONF     configuration file (section `broker`)\n"
-             "  -l, --log-level LEVEL debug, info, warn or error (default info)\n"
-             "  -j, --log-json        log JSON lines instead of text\n"
-             "  -h, --help            this help\n"
-             "  -V, --version         print the version\n"
+             "options:\n"
+             "  -c, --config CONF      configuration file (section `broker`)\n"
+             "  -l, --log-level LEVEL  debug, info, warn or error (default info)\n"
+             "  -j, --log-json         log JSON lines instead of text\n"
+             "  -h, --help             this help\n"
+             "  -V, --version          print the version\n"
              "\n"
+             "exit status: 0 clean stop, 1 runtime failure, 2 usage or configuration error.\n"
              "Signals: SIGTERM/SIGINT commit, sync and exit; SIGHUP reopens the log.\n");
 }
 

@@ -87,6 +87,8 @@ struct client_sub {
 
     sub_req_t   req;
     uint64_t    req_after, req_upto;
+    bool        probe_count;      /* client_sub_ask: op count */
+    uint64_t    probe_after;      /* client_sub_ask: after */
     uint64_t    req_last;       /* last "E" seq of the current answer */
     int64_t     req_sent_at;    /* last send or last message of the answer */
     int         limit;          /* replay chunk size (adaptive) */
@@ -979,6 +981,7 @@ s_probe_message (client_sub_t *self, bool too_many, client_sub_journal_t *out)
         out->head = end.head;
         out->first = end.first;
         out->epoch = end.epoch;
+        out->count = end.count;
         return VL_OK;
     }
     if (s_is_topic (&self->held[0], WIRE_REPLAY_ERR)) {
@@ -995,8 +998,9 @@ s_probe_send (client_sub_t *self, bool fresh, client_sub_journal_t *out)
 {
     vl_err_t rc = fresh ? s_open_dealer (self) : VL_OK;
     memset (out, 0, sizeof *out);
-    self->req = REQ_REPLAY;
-    self->req_after = 0;
+    self->req = self->probe_count ? REQ_COUNT : REQ_REPLAY;
+    self->req_after = self->probe_after;
+    self->req_upto = UINT64_MAX;      /* count: up to the head */
     if (rc == VL_OK)
         s_send_request (self);
     return rc;
@@ -1055,10 +1059,40 @@ vl_err_t
 client_sub_probe (void *zmq_ctx, const client_sub_opts_t *opts, int wait_ms,
                   client_sub_journal_t *out)
 {
+    /* the journal's oldest event, whatever its topic */
+    client_sub_query_t q = { .count = false, .after = 0, .prefixes = NULL, .nprefixes = 0 };
+    return client_sub_ask (zmq_ctx, opts, &q, wait_ms, out);
+}
+
+/* Copies the prefixes of Q into SELF (none or "" = every topic). */
+static vl_err_t
+s_query_prefixes (client_sub_t *self, const client_sub_query_t *q)
+{
+    if (q->nprefixes > WIRE_REPLAY_MAX_PREFIXES)
+        return VL_EINVAL;
+    self->prefixes = calloc (q->nprefixes + 1, sizeof (char *));
+    if (!self->prefixes)
+        return VL_ENOMEM;
+    self->all = q->nprefixes == 0;
+    for (size_t i = 0; i < q->nprefixes; i++) {
+        const char *p = q->prefixes[i] ? q->prefixes[i] : "";
+        if (strlen (p) > EVENT_MAX_TOPIC)
+            return VL_EINVAL;
+        self->all |= !*p;
+        if (!(self->prefixes[self->nprefixes++] = util_strdup (p)))
+            return VL_ENOMEM;
+    }
+    return VL_OK;
+}
+
+vl_err_t
+client_sub_ask (void *zmq_ctx, const client_sub_opts_t *opts, const client_sub_query_t *q,
+                int wait_ms, client_sub_journal_t *out)
+{
     if (!out)
         return VL_EINVAL;
     memset (out, 0, sizeof *out);
-    if (!zmq_ctx || !opts || !opts->replay_endpoint)
+    if (!zmq_ctx || !opts || !opts->replay_endpoint || !q)
         return VL_EINVAL;
     client_sub_t *self = calloc (1, sizeof *self);
     if (!self)
@@ -1066,14 +1100,17 @@ client_sub_probe (void *zmq_ctx, const client_sub_opts_t *opts, int wait_ms,
     self->ctx = zmq_ctx;
     self->req_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 5000;
     self->limit = 1;
-    self->all = true;          /* the journal's oldest event, whatever its topic */
+    self->probe_count = q->count;
+    self->probe_after = q->after;
     self->replay_ep = util_strdup (opts->replay_endpoint);
     buf_init (&self->reqbuf, WIRE_REPLAY_MAX_REQUEST);
     if (opts->curve) {
         self->curve = *opts->curve;
         self->has_curve = true;
     }
-    vl_err_t rc = self->replay_ep ? s_open_dealer (self) : VL_ENOMEM;
+    vl_err_t rc = self->replay_ep ? s_query_prefixes (self, q) : VL_ENOMEM;
+    if (rc == VL_OK)
+        rc = s_open_dealer (self);
     if (rc == VL_OK)
         rc = s_probe_run (self, util_mono_ms () + (wait_ms > 0 ? wait_ms : self->req_timeout_ms),
                           out);

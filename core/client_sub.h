@@ -102,7 +102,18 @@ typedef struct {
     uint64_t epoch;                /* journal epoch (0 = not sent) */
     bool     has_oldest;           /* the oldest event came with the answer */
     int64_t  oldest_detected_ms;   /* its `detected`, 0 if absent */
+    uint64_t count;                /* END's count: events sent (replay), or
+                                      matching events after `after` (count) */
 } client_sub_journal_t;
+
+/* One question to the replay endpoint (client_sub_ask). */
+typedef struct {
+    bool         count;      /* op "count" (how many match) instead of a
+                                replay of the first matching event */
+    uint64_t     after;      /* events with seq > after */
+    const char **prefixes;   /* topic prefixes; none (or "") = every topic */
+    size_t       nprefixes;
+} client_sub_query_t;
 
 /* Asks OPTS->replay_endpoint (only replay_endpoint, curve and
  * request_timeout_ms of OPTS are used) for {op: "replay", after: 0,
@@ -117,6 +128,15 @@ typedef struct {
  * DEALER cannot be set up (bad endpoint or keys: retrying will not help). */
 vl_err_t client_sub_probe (void *zmq_ctx, const client_sub_opts_t *opts, int wait_ms,
                            client_sub_journal_t *out);
+
+/* Like client_sub_probe, but asks Q: with Q->count, {op: "count", after,
+ * prefixes} (*OUT->count = matching events in (after, head]); else
+ * {op: "replay", after, limit: 1, prefixes} (*OUT's oldest is the first
+ * matching event after `after`, count 0 or 1). Same retries and errors
+ * (VL_EINVAL also for more than WIRE_REPLAY_MAX_PREFIXES prefixes). For
+ * `veille status` (core/status.c). */
+vl_err_t client_sub_ask (void *zmq_ctx, const client_sub_opts_t *opts,
+                         const client_sub_query_t *q, int wait_ms, client_sub_journal_t *out);
 
 /* The SUB socket, for the caller's zmq_poll set. */
 void *client_sub_socket (client_sub_t *self);

@@ -7,8 +7,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "buf.h"
 #include "config.h"
+#include "log.h"
 #include "util.h"
 
 #define CFG_MAX_ERRORS 50
@@ -370,7 +372,7 @@ validate_root (report_t *r, config_t *lc, const cfg_section_t *sections, size_t 
 
 static cfg_t *
 finish_load (cfg_t *self, int ok, const char *name, const cfg_section_t *sections,
-             size_t n, vl_err_t *err, char **errors)
+             size_t n, vl_err_t *err, char **errors, bool keep)
 {
     report_t r = { .file = name };
     buf_init (&r.errors, 64 * 1024);
@@ -399,7 +401,7 @@ finish_load (cfg_t *self, int ok, const char *name, const cfg_section_t *section
     if (errors)
         *errors = r.errors.len ? buf_steal (&r.errors) : NULL;
     buf_free (&r.errors);
-    if (rc)
+    if (rc && !(keep && ok))
         cfg_destroy (&self);
     return self;
 }
@@ -416,9 +418,9 @@ cfg_new (const char *name)
     return self;
 }
 
-cfg_t *
-cfg_load (const char *path, const cfg_section_t *sections, size_t n,
-          vl_err_t *err, char **errors)
+static cfg_t *
+load_file (const char *path, const cfg_section_t *sections, size_t n,
+           vl_err_t *err, char **errors, bool keep)
 {
     if (errors)
         *errors = NULL;
@@ -432,7 +434,21 @@ cfg_load (const char *path, const cfg_section_t *sections, size_t n,
     snprintf (dir, sizeof dir, "%s", path);
     config_set_include_dir (&self->lc, dirname (dir));
     int ok = config_read_file (&self->lc, path);
-    return finish_load (self, ok, path, sections, n, err, errors);
+    return finish_load (self, ok, path, sections, n, err, errors, keep);
+}
+
+cfg_t *
+cfg_load (const char *path, const cfg_section_t *sections, size_t n,
+          vl_err_t *err, char **errors)
+{
+    return load_file (path, sections, n, err, errors, false);
+}
+
+cfg_t *
+cfg_load_checked (const char *path, const cfg_section_t *sections, size_t n,
+                  vl_err_t *err, char **errors)
+{
+    return load_file (path, sections, n, err, errors, true);
 }
 
 cfg_t *
@@ -448,7 +464,7 @@ cfg_load_string (const char *text, const char *name, const cfg_section_t *sectio
         return NULL;
     }
     int ok = config_read_string (&self->lc, text);
-    return finish_load (self, ok, name, sections, n, err, errors);
+    return finish_load (self, ok, name, sections, n, err, errors, false);
 }
 
 config_setting_t *
@@ -551,6 +567,67 @@ cfg_where (const config_setting_t *setting)
     snprintf (where, sizeof where, "%s:%u", file ? file : "?",
               setting ? config_setting_source_line (setting) : 0);
     return where;
+}
+
+bool
+cfg_check_path (const config_setting_t *grp, const char *key, bool dir)
+{
+    const config_setting_t *s = grp ? config_setting_get_member (grp, key) : NULL;
+    const char *path = s ? config_setting_get_string (s) : NULL;
+    if (!path)
+        return true;
+    struct stat st;
+    if (stat (path, &st) != 0) {
+        if (errno == EACCES) {
+            log_warn ("%s: %s \"%s\": cannot look at it as this user (%s); check it as "
+                      "the user the daemon runs as", cfg_where (s), key, path, strerror (errno));
+            return true;
+        }
+        log_error ("%s: %s \"%s\": %s", cfg_where (s), key, path,
+                   errno == ENOENT ? (dir ? "no such directory" : "no such file")
+                                   : strerror (errno));
+        return false;
+    }
+    if (dir ? S_ISDIR (st.st_mode) : S_ISREG (st.st_mode))
+        return true;
+    log_error ("%s: %s \"%s\": not a %s", cfg_where (s), key, path,
+               dir ? "directory" : "regular file");
+    return false;
+}
+
+bool
+cfg_check_secret (const config_setting_t *grp, const char *key, int *warnings)
+{
+    const config_setting_t *s = grp ? config_setting_get_member (grp, key) : NULL;
+    const char *path = s ? config_setting_get_string (s) : NULL;
+    if (!path)
+        return true;
+    struct stat st;
+    if (lstat (path, &st) != 0) {
+        if (errno == EACCES) {
+            if (warnings)
+                (*warnings)++;
+            log_warn ("%s: %s \"%s\": cannot look at it as this user (%s); "
+                      "check it as the user the daemon runs as", cfg_where (s), key, path,
+                      strerror (errno));
+            return true;
+        }
+        log_error ("%s: %s \"%s\": %s", cfg_where (s), key, path,
+                   errno == ENOENT ? "no such file" : strerror (errno));
+        return false;
+    }
+    if (!S_ISREG (st.st_mode)) {
+        log_error ("%s: %s \"%s\": not a regular file (symbolic links are refused)",
+                   cfg_where (s), key, path);
+        return false;
+    }
+    if (st.st_mode & 077) {
+        log_error ("%s: %s \"%s\" is readable or writable by group or others (mode %04o): "
+                   "it is refused; run chmod 600 %s", cfg_where (s), key, path,
+                   (unsigned) (st.st_mode & 07777), path);
+        return false;
+    }
+    return true;
 }
 
 /* ---- reference ------------------------------------------------------- */

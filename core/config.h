@@ -69,6 +69,14 @@ typedef struct {
 cfg_t *cfg_load (const char *path, const cfg_section_t *sections, size_t n,
                  vl_err_t *err, char **errors);
 
+/* Like cfg_load, but a file that parses is returned even when some keys
+ * fail validation (*ERR = VL_ECONFIG, *ERRORS filled, defaults filled in
+ * where they could be), so that `veille check` can go on to the checks of
+ * the next layer and report everything in one run. NULL only when the file
+ * cannot be read or parsed (or on OOM). Caller owns the result. */
+cfg_t *cfg_load_checked (const char *path, const cfg_section_t *sections, size_t n,
+                         vl_err_t *err, char **errors);
+
 /* Same, from a string (for tests); NAME is used in messages. */
 cfg_t *cfg_load_string (const char *text, const char *name,
                         const cfg_section_t *sections, size_t n,
@@ -101,6 +109,21 @@ void   cfg_strlist_free (char **list);
 /* "file:line" of a setting, for messages about values that validate but
  * fail later (an unreachable URL, a bad XPath). Static buffer per thread. */
 const char *cfg_where (const config_setting_t *setting);
+
+/* Checks that the path named by KEY of GRP (absent key: fine) exists and
+ * is a directory (DIR) or a regular file; logs "file:line: key \"path\":
+ * why" otherwise and returns false. A path this user may not look at
+ * (EACCES) is a warning and true: the daemon may run as another user.
+ * For `veille check` and the daemons' loaders (key files, CA files). */
+bool cfg_check_path (const config_setting_t *grp, const char *key, bool dir);
+
+/* Checks the secret file (token_file, password_file, auth_file) named by
+ * KEY of GRP (absent key: fine): it must exist, be a regular file (no
+ * symbolic link) and not be readable or writable by group or others (the
+ * daemons refuse it: the message says "chmod 600 PATH"). Logs each
+ * problem with file:line and returns false. A file this user may not look
+ * at is a warning (counted in *WARNINGS, may be NULL) and true. */
+bool cfg_check_secret (const config_setting_t *grp, const char *key, int *warnings);
 
 /* Writes the key tables as Markdown to FP (docs, `veille check --dump-keys`). */
 #include <stdio.h>

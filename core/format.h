@@ -13,9 +13,11 @@
 
 #define FORMAT_KEEP_NEWLINES 0x1u  /* keep '\n' (CR dropped, TAB -> space) */
 #define FORMAT_MARKDOWN      0x2u  /* format_chat: backslash-escape markdown */
+#define FORMAT_QUOTE         0x4u  /* format_chat_diff: each line a "> " quote */
 
 #define FORMAT_LINE_TITLE_MAX   300   /* bytes of title in a one-line alert */
 #define FORMAT_LINE_SUMMARY_MAX 300   /* bytes of summary in a one-line alert */
+#define FORMAT_LINE_DIFF_MAX    300   /* bytes of diff in a one-line alert */
 #define FORMAT_BODY_FIELD_MAX   (64 * 1024)  /* summary/diff in bodies and JSON */
 /* Room that format_clean / format_utf8_fix capped at MAX need: the text, "…". */
 #define FORMAT_CLEAN_ROOM(max)  ((size_t) (max) + 3)
@@ -45,6 +47,15 @@ char *format_clean_str (const char *s, size_t max, unsigned flags);
  * caps the cleaned text as in format_clean; the escapes come on top. */
 vl_err_t format_chat (buf_t *out, const char *s, size_t len, size_t max, unsigned flags);
 
+/* Appends DIFF (LEN bytes: a `changed` event's "+ " and "- " lines) for a
+ * chat message: cleaned (newlines kept, at most MAX bytes, cut on a
+ * character boundary with "…"), empty lines dropped, each line written by
+ * format_chat with FLAGS (mentions ended; markdown escaped with
+ * FORMAT_MARKDOWN) and, with FORMAT_QUOTE, preceded by "> " (a quote
+ * block: the diff cannot open a code block or close one). Lines are joined
+ * by '\n', no newline at the end. */
+vl_err_t format_chat_diff (buf_t *out, const char *diff, size_t len, size_t max, unsigned flags);
+
 /* True if URL is an absolute http:// or https:// URL (scheme in any case)
  * with a host, and no space, control, bidi or Unicode space character, and
  * none of " < > \ `: safe as a link target (ntfy Click, Atom link, a
@@ -66,8 +77,12 @@ vl_err_t format_utf8_fix (buf_t *out, const char *s, size_t len, size_t max);
 void format_time_iso (int64_t ms, char out[32]);
 
 /* Appends one readable line (no newline) for EV at SEQ:
- * "2026-11-25T00:34:12Z un.ctitf new (source) Title | summary | url [tags] id=...".
- * Every field is cleaned and capped. */
+ * "2026-11-25T00:34:12Z un.ctitf new (source) Title | summary | url
+ * | diff: + added ⏎ - removed [tags] id=...". Every field is cleaned and
+ * capped; the diff (when the event has one) is summarised on the same
+ * line: its first FORMAT_LINE_DIFF_MAX bytes, its lines joined by " ⏎ "
+ * (U+23CE), so one event stays one line and no text of the event can start
+ * a line of its own. */
 vl_err_t format_text_line (buf_t *out, const event_t *ev, uint64_t seq);
 
 /* Appends a multi-line plain-text body (title, url, summary, diff, meta),

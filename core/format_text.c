@@ -167,6 +167,32 @@ format_chat (buf_t *out, const char *s, size_t len, size_t max, unsigned flags)
     return rc;
 }
 
+vl_err_t
+format_chat_diff (buf_t *out, const char *diff, size_t len, size_t max, unsigned flags)
+{
+    buf_t tmp;
+    buf_init (&tmp, FORMAT_CLEAN_ROOM (max));
+    vl_err_t rc = format_clean (&tmp, diff, len, max, FORMAT_KEEP_NEWLINES);
+    bool first = true;
+    for (size_t at = 0; rc == VL_OK && at < tmp.len;) {
+        const char *nl = memchr (tmp.data + at, '\n', tmp.len - at);
+        size_t end = nl ? (size_t) (nl - tmp.data) : tmp.len;
+        if (end > at) {
+            if (!first)
+                rc = buf_putc (out, '\n');
+            if (rc == VL_OK && (flags & FORMAT_QUOTE))
+                rc = buf_puts (out, "> ");
+            if (rc == VL_OK)
+                rc = format_chat (out, tmp.data + at, end - at, end - at,
+                                  flags & FORMAT_MARKDOWN);
+            first = false;
+        }
+        at = end + 1;
+    }
+    buf_free (&tmp);
+    return rc;
+}
+
 /* Unicode space characters, which end a URL when a client linkifies it. */
 static bool
 is_unicode_space (uint32_t cp)
@@ -267,6 +293,26 @@ put_clean (buf_t *out, const char *s, size_t max)
     return format_clean (out, s, s ? strlen (s) : 0, max, 0);
 }
 
+/* Appends " | diff: " and DIFF on one line: cleaned, capped at
+ * FORMAT_LINE_DIFF_MAX, its lines joined by " ⏎ " (format_text_line). */
+static vl_err_t
+put_diff_inline (buf_t *out, const char *diff)
+{
+    buf_t tmp;
+    buf_init (&tmp, FORMAT_CLEAN_ROOM (FORMAT_LINE_DIFF_MAX));
+    vl_err_t rc = format_clean (&tmp, diff, strlen (diff), FORMAT_LINE_DIFF_MAX,
+                                FORMAT_KEEP_NEWLINES);
+    size_t end = tmp.len;
+    while (end > 0 && tmp.data[end - 1] == '\n')
+        end--;
+    if (rc == VL_OK)
+        rc = buf_puts (out, " | diff: ");
+    for (size_t i = 0; rc == VL_OK && i < end; i++)
+        rc = tmp.data[i] == '\n' ? buf_puts (out, " \xe2\x8f\x8e ") : buf_putc (out, tmp.data[i]);
+    buf_free (&tmp);
+    return rc;
+}
+
 static vl_err_t
 put_tags (buf_t *out, const event_t *ev)
 {
@@ -305,6 +351,8 @@ format_text_line (buf_t *out, const event_t *ev, uint64_t seq)
         rc = buf_puts (out, " | ");
         if (rc == VL_OK) rc = put_clean (out, ev->url, 2048);
     }
+    if (rc == VL_OK && ev->diff && *ev->diff)
+        rc = put_diff_inline (out, ev->diff);
     if (rc == VL_OK) rc = put_tags (out, ev);
     if (rc == VL_OK) rc = buf_puts (out, " id=");
     if (rc == VL_OK) rc = put_clean (out, ev->id, 64);

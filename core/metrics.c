@@ -411,9 +411,8 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
     return body ? reply (conn, 200, "text/plain; version=0.0.4; charset=utf-8", body, len) : MHD_NO;
 }
 
-/* Parses "host:port" / "[v6]:port" into SS; loopback only. */
-static vl_err_t
-parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6)
+vl_err_t
+metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6)
 {
     char host[64];
     const char *colon = strrchr (listen, ':');
@@ -455,7 +454,7 @@ metrics_serve (metrics_t *self, const char *listen)
 {
     struct sockaddr_storage ss;
     bool v6 = false;
-    if (!listen || parse_listen (listen, &ss, &v6) != VL_OK) {
+    if (!listen || metrics_parse_listen (listen, &ss, &v6) != VL_OK) {
         log_error ("metrics: %s is not a loopback host:port (the endpoint has no "
                    "authentication)", listen ? listen : "(null)");
         return VL_EINVAL;

@@ -78,4 +78,10 @@ int metrics_port (const metrics_t *self);
 /* Stops the endpoint (if any) and frees everything. NULL-safe. */
 void metrics_destroy (metrics_t **self_p);
 
+/* Parses a metrics_listen value "host:port" / "[v6]:port" into SS (*V6
+ * tells the family); VL_EINVAL unless it is a loopback address. */
+#include <stdbool.h>
+#include <sys/socket.h>
+vl_err_t metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6);
+
 #endif

@@ -376,7 +376,8 @@ class Demo:
         b = os.path.abspath(self.args.build)
         paths = {"broker": os.path.join(b, "broker", "veille-broker"),
                  "watch": os.path.join(b, "watchers", "veille-watch"),
-                 "sub": os.path.join(b, "subscribers", "veille-sub")}
+                 "sub": os.path.join(b, "subscribers", "veille-sub"),
+                 "console": os.path.join(b, "console", "veille-console")}
         missing = [p for p in paths.values() if not os.access(p, os.X_OK)]
         if missing:
             raise SystemExit("demo: missing binaries (build first: make build): "
@@ -458,6 +459,7 @@ class Demo:
         self.procs.append(sub)
         if not sub.wait_ready(20):
             raise RuntimeError("veille-sub did not become ready", sub)
+        self.start_console(bins)
         watch = Proc("veille-watch", [bins["watch"], "-c", self.conf_path], self.logdir,
                      self.env())
         self.procs.append(watch)
@@ -471,8 +473,50 @@ class Demo:
             self.eps["publish"], self.eps["subscribe"], self.eps["replay"]))
         o.note("subscriber  sinks: terminal (below), desk-mail -> smtp://127.0.0.1:%d, "
                "press-webhook -> http://127.0.0.1:%d" % (smtp_port, hook_port))
-        o.note("processes   veille-broker %d, veille-sub %d, veille-watch %d" % tuple(
-            p.pid for p in self.procs))
+        o.note("web console %s  (live; alerts, search, diffs, sources)" % self.console_url)
+        o.note("processes   veille-broker %d, veille-sub %d, veille-console %d, veille-watch %d"
+               % tuple(p.pid for p in self.procs))
+
+    def start_console(self, bins):
+        """veille-console (docs/console.md) on an ephemeral loopback port, with
+        its archive in the work directory and the watcher's state for the
+        sources page."""
+        self.console_db = os.path.join(self.work, "console.db")
+        argv = [bins["console"], "--archive", self.console_db, "--listen", "127.0.0.1:0",
+                "--subscribe", self.eps["subscribe"], "--replay", self.eps["replay"],
+                "--watch-state", os.path.join(self.work, "watch.db")]
+        p = Proc("veille-console", argv, self.logdir, self.env())
+        self.procs.append(p)
+        if not p.wait_ready(20):
+            raise RuntimeError("veille-console did not become ready", p)
+        m = re.search(r"ready (http://\S+/)", p.ready_line)
+        self.console_url = m.group(1) if m else "?"
+
+    def console_alerts(self):
+        """Alerts in the console's archive (-1 if it cannot be read)."""
+        import sqlite3
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % self.console_db, uri=True, timeout=5)
+            try:
+                return db.execute("SELECT count(*) FROM alert").fetchone()[0]
+            finally:
+                db.close()
+        except (sqlite3.Error, AttributeError):
+            return -1
+
+    def browse(self):
+        """Interactive mode: the processes stay up while the user looks at
+        the web console; Enter (or Ctrl-C) ends the demo."""
+        if self.quick or not sys.stdin.isatty():
+            return
+        o = self.out
+        o.step("the web console holds the demo's alerts: %s" % self.console_url)
+        o.note("open it in a browser (search \"cybersecurite\", open a changed alert's diff,")
+        o.note("see the sources); press Enter to stop the demo")
+        try:
+            sys.stdin.readline()
+        except KeyboardInterrupt:
+            pass
 
     @staticmethod
     def parse_sinks(conf):
@@ -632,7 +676,11 @@ class Demo:
                      "webhook": os.path.join(self.work, "webhook") + "/*.json"}.get(s["type"], "")
             o.say("   delivered   %-14s %3d of %-3d %s" % (s["name"], got.get(s["name"], 0),
                                                        exp[s["name"]], where))
-        o.say("   logs        %s/{veille-broker,veille-watch,veille-sub}.log" % self.logdir)
+        if hasattr(self, "console_url"):
+            o.say("   console     %s  %d alerts archived" % (self.console_url,
+                                                          self.console_alerts()))
+        o.say("   logs        %s/{veille-broker,veille-watch,veille-sub,veille-console}.log"
+              % self.logdir)
         o.say("   config      %s (from conf/demo.conf)" % self.conf_path)
 
         new_mid = [e for e in later if e[2].get("type") == "new"]
@@ -681,7 +729,8 @@ class Demo:
     def stop_all(self):
         statuses = []
         # Watcher first (nothing new enters), then the subscriber, then the broker.
-        for p in sorted(self.procs, key=lambda p: {"veille-watch": 0, "veille-sub": 1}.get(p.name, 2)):
+        for p in sorted(self.procs, key=lambda p: {"veille-watch": 0, "veille-sub": 1,
+                                                      "veille-console": 1}.get(p.name, 2)):
             rc = p.stop()
             statuses.append((p.name, p.pid, rc))
         self.procs = []
@@ -705,6 +754,7 @@ class Demo:
             self.start()
             self.story()
             events = broker_events(self.eps["replay"])
+            self.browse()
         except KeyboardInterrupt:
             self.stopping = self.interrupted = True
             o.say("\n   interrupted: stopping")
@@ -752,6 +802,9 @@ class Demo:
         res["status"] = {0: "ok", 130: "interrupted"}.get(rc, "fail")
         res["pids"] = ",".join(str(pid) for _, pid, _ in statuses)
         res["workdir"] = self.work
+        if hasattr(self, "console_url"):
+            res["console"] = self.console_url
+            res["console_alerts"] = self.console_alerts()
         # One machine-readable line (tests/integration/50-demo-quick.sh reads it).
         o.say(o.c("2", "demo-result " + " ".join("%s=%s" % kv for kv in res.items())))
         return rc

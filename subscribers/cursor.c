@@ -190,6 +190,38 @@ cursor_reset_all (cursor_t *self)
 }
 
 vl_err_t
+cursor_purge (cursor_t *self, const char *sink, size_t *rows)
+{
+    static const char *const TABLES[] = {
+        "DELETE FROM sink_cursor WHERE sink = ?1", "DELETE FROM sink_seen WHERE sink = ?1",
+        "DELETE FROM sink_pending WHERE sink = ?1", "DELETE FROM sink_carry WHERE sink = ?1",
+        "DELETE FROM dead_letter WHERE sink = ?1",
+    };
+    size_t n = 0;
+    vl_err_t rc = cursor_begin (self);
+    for (size_t i = 0; rc == VL_OK && i < VL_ARRAY_LEN (TABLES); i++) {
+        sqlite3_stmt *st = NULL;
+        int e = sqlite3_prepare_v2 (self->db, TABLES[i], -1, &st, NULL);
+        if (e == SQLITE_OK) {
+            sqlite3_bind_text (st, 1, sink, -1, SQLITE_STATIC);
+            e = sqlite3_step (st);
+        }
+        if (e == SQLITE_DONE)
+            n += (size_t) sqlite3_changes (self->db);
+        else
+            rc = store_err (e);
+        sqlite3_finalize (st);
+    }
+    if (rc == VL_OK)
+        rc = cursor_commit (self);
+    else
+        cursor_rollback (self);
+    if (rows)
+        *rows = rc == VL_OK ? n : 0;
+    return rc;
+}
+
+vl_err_t
 cursor_get_epoch (cursor_t *self, uint64_t *epoch)
 {
     sqlite3_stmt *st = self->st[ST_EPOCH_GET];

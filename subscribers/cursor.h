@@ -39,6 +39,12 @@ vl_err_t cursor_find (cursor_t *self, const char *sink, uint64_t *seq, bool *fou
 /* Raises SINK's cursor to SEQ (never lowers it). */
 vl_err_t cursor_set (cursor_t *self, const char *sink, uint64_t seq);
 
+/* Deletes everything stored for SINK (cursor, id window, pending intents,
+ * carried events, dead letters), in one transaction; *ROWS (may be NULL)
+ * gets the number of rows deleted. For a sink removed from the
+ * configuration: a sink of that name added later is placed afresh. */
+vl_err_t cursor_purge (cursor_t *self, const char *sink, size_t *rows);
+
 /* Sets every sink's cursor back to 0 (the broker's journal was replaced and
  * its sequence restarted; the id windows still prevent duplicates). */
 vl_err_t cursor_reset_all (cursor_t *self);

@@ -1,5 +1,6 @@
 /* dead_admin.c: veille-sub's dead-letter commands (--list-dead,
- * --retry-dead), run against the state file (see dead_admin.h). */
+ * --retry-dead) and --purge-sink, run against the state file (see
+ * dead_admin.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -165,4 +166,36 @@ dead_admin_retry (config_setting_t *section, const char *sink, FILE *out)
     fprintf (out, "%zu of %zu dead letter(s) delivered\n", delivered, l.n);
     cursor_close (&db);
     return rc == VL_OK && delivered == l.n ? 0 : 1;
+}
+
+int
+dead_admin_purge_sink (config_setting_t *section, const char *sink, FILE *out)
+{
+    if (sub_app_find_sink (section, sink)) {
+        fprintf (out, "veille-sub: sink '%s' is configured: remove it from the configuration "
+                 "(and reload) before purging it\n", sink);
+        return 2;
+    }
+    vl_err_t rc;
+    cursor_t *db = cursor_open (cfg_get_str (section, "state", ""), 0, &rc);
+    if (!db)
+        return 1;
+    size_t rows = 0;
+    uint64_t seq;
+    bool found;
+    rc = cursor_find (db, sink, &seq, &found);
+    if (rc == VL_OK)
+        rc = cursor_purge (db, sink, &rows);
+    cursor_close (&db);
+    if (rc != VL_OK) {
+        fprintf (out, "veille-sub: cannot purge sink '%s': %s\n", sink, vl_strerror (rc));
+        return 1;
+    }
+    if (!found && rows == 0) {
+        fprintf (out, "veille-sub: nothing stored for sink '%s'\n", sink);
+        return 2;
+    }
+    fprintf (out, "sink %s: purged (cursor %llu, %zu row(s) deleted)\n", sink,
+             (unsigned long long) (found ? seq : 0), rows);
+    return 0;
 }

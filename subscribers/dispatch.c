@@ -178,6 +178,15 @@ wsink_free (wsink_t *w)
     free (w);
 }
 
+/* Forgets the union of prefixes (the sinks changed): recomputed on demand. */
+static void
+drop_prefixes (dispatch_t *self)
+{
+    free (self->prefixes);
+    self->prefixes = NULL;
+    self->nprefixes = 0;
+}
+
 vl_err_t
 dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
 {
@@ -223,6 +232,7 @@ dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *o)
     w->backoff_initial = o->backoff_initial_ms > 0 ? o->backoff_initial_ms : 1;
     w->backoff_max = o->backoff_max_ms > w->backoff_initial ? o->backoff_max_ms : w->backoff_initial;
     self->sinks[self->nsinks++] = w;
+    drop_prefixes (self);
     return VL_OK;
 }
 
@@ -469,16 +479,21 @@ dispatch_want_replay (dispatch_t *self, uint64_t *from_seq)
                       (unsigned long long) w->fed_mark);
         }
     }
-    if (want) {
-        *from_seq = dispatch_from_seq (self);
-        for (size_t i = 0; i < self->nsinks; i++) {
-            wsink_t *w = self->sinks[i];
-            w->check_fed = w->nfed > 0;
-            if (w->check_fed)
-                fed_index_build (w);
-        }
-    }
+    if (want)
+        *from_seq = dispatch_resync (self);
     return want;
+}
+
+uint64_t
+dispatch_resync (dispatch_t *self)
+{
+    for (size_t i = 0; i < self->nsinks; i++) {
+        wsink_t *w = self->sinks[i];
+        w->check_fed = w->nfed > 0;
+        if (w->check_fed)
+            fed_index_build (w);
+    }
+    return dispatch_from_seq (self);
 }
 
 void
@@ -1375,6 +1390,8 @@ dispatch_start (dispatch_t *self)
     srandom ((unsigned) util_now_ms ());
     for (size_t i = 0; i < self->nsinks; i++) {
         wsink_t *w = self->sinks[i];
+        if (w->started)
+            continue;                     /* started before a reload added sinks */
         vl_err_t rc = VL_OK;
         w->db = cursor_open (self->state_path, self->window, &rc);
         if (rc == VL_OK) rc = cursor_get (w->db, w->name, &w->cursor);
@@ -1401,28 +1418,34 @@ dispatch_start (dispatch_t *self)
     return VL_OK;
 }
 
+/* Waits until W's queue is empty and its worker idle, up to END (mono ms).
+ * True if idle. */
+static bool
+wait_idle_one (wsink_t *w, int64_t end)
+{
+    pthread_mutex_lock (&w->mu);
+    while ((w->len > 0 || w->busy) && util_mono_ms () < end) {
+        struct timespec ts;
+        clock_gettime (CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 10 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait (&w->cv, &w->mu, &ts);
+    }
+    bool idle = w->len == 0 && !w->busy;
+    pthread_mutex_unlock (&w->mu);
+    return idle;
+}
+
 bool
 dispatch_wait_idle (dispatch_t *self, int timeout_ms)
 {
     int64_t end = util_mono_ms () + timeout_ms;
-    for (size_t i = 0; i < self->nsinks; i++) {
-        wsink_t *w = self->sinks[i];
-        pthread_mutex_lock (&w->mu);
-        while ((w->len > 0 || w->busy) && util_mono_ms () < end) {
-            struct timespec ts;
-            clock_gettime (CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 10 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait (&w->cv, &w->mu, &ts);
-        }
-        bool idle = w->len == 0 && !w->busy;
-        pthread_mutex_unlock (&w->mu);
-        if (!idle)
+    for (size_t i = 0; i < self->nsinks; i++)
+        if (!wait_idle_one (self->sinks[i], end))
             return false;
-    }
     return true;
 }
 
@@ -1455,24 +1478,57 @@ dispatch_stats (dispatch_t *self, size_t i, dispatch_stats_t *out)
     out->oldest_ms = oldest > 0 ? now - oldest : 0;
 }
 
+static void
+request_stop (wsink_t *w)
+{
+    pthread_mutex_lock (&w->mu);
+    w->stop = true;
+    pthread_cond_broadcast (&w->cv);
+    pthread_mutex_unlock (&w->mu);
+}
+
+static void
+join_worker (wsink_t *w)
+{
+    if (w->started)
+        pthread_join (w->thread, NULL);
+    w->started = false;
+}
+
 void
 dispatch_stop (dispatch_t *self)
 {
     if (!self)
         return;
-    for (size_t i = 0; i < self->nsinks; i++) {
-        wsink_t *w = self->sinks[i];
-        pthread_mutex_lock (&w->mu);
-        w->stop = true;
-        pthread_cond_broadcast (&w->cv);
-        pthread_mutex_unlock (&w->mu);
-    }
-    for (size_t i = 0; i < self->nsinks; i++) {
-        wsink_t *w = self->sinks[i];
-        if (w->started)
-            pthread_join (w->thread, NULL);
-        w->started = false;
-    }
+    for (size_t i = 0; i < self->nsinks; i++)
+        request_stop (self->sinks[i]);
+    for (size_t i = 0; i < self->nsinks; i++)
+        join_worker (self->sinks[i]);
+}
+
+/* --- reload ------------------------------------------------------------- */
+
+vl_err_t
+dispatch_remove (dispatch_t *self, const char *name, int drain_ms)
+{
+    size_t i = 0;
+    while (i < self->nsinks && strcmp (self->sinks[i]->name, name) != 0)
+        i++;
+    if (i == self->nsinks)
+        return VL_ENOTFOUND;
+    wsink_t *w = self->sinks[i];
+    bool drained = !w->started || drain_ms <= 0
+                || wait_idle_one (w, util_mono_ms () + drain_ms);
+    request_stop (w);
+    join_worker (w);
+    log_info ("sink %s: stopped (%s); its cursor %llu stays in the state file", name,
+              drained ? "drained" : "not drained: the rest is kept from its cursor",
+              (unsigned long long) atomic_load (&w->persisted));
+    memmove (self->sinks + i, self->sinks + i + 1, (self->nsinks - i - 1) * sizeof *self->sinks);
+    self->nsinks--;
+    drop_prefixes (self);
+    wsink_free (w);
+    return VL_OK;
 }
 
 /* Stores ITEM as carried for sink W (see dispatch_carry). */

@@ -89,12 +89,14 @@ typedef struct {
 /* Opens the state store. Caller owns the result. */
 dispatch_t *dispatch_new (const dispatch_opts_t *opts, vl_err_t *err);
 
-/* Adds a sink (before dispatch_start). Takes SINK and FILTER even on error.
- * VL_EDUP if a sink of the same name exists. */
+/* Adds a sink. Takes SINK and FILTER even on error. VL_EDUP if a sink of
+ * the same name exists. After dispatch_start (a reload), call
+ * dispatch_start again to start it, then re-subscribe from
+ * dispatch_resync() with the new dispatch_prefixes(). */
 vl_err_t dispatch_add (dispatch_t *self, const dispatch_sink_opts_t *opts);
 
 /* Loads cursors, settles deliveries left pending by a crash (sinks that can
- * verify), and starts one worker thread per sink. A sink without a stored
+ * verify), and starts one worker thread per sink not started yet. A sink without a stored
  * cursor starts from 0 (veille-sub places new sinks before: sink_start.h). */
 vl_err_t dispatch_start (dispatch_t *self);
 
@@ -120,6 +122,20 @@ void dispatch_offer_mark (dispatch_t *self, uint64_t seq);
  * from *FROM_SEQ (the suspension is lifted; call dispatch_from_seq-style
  * skip logic is internal). */
 bool dispatch_want_replay (dispatch_t *self, uint64_t *from_seq);
+
+/* For a re-subscription the caller decides (a reload changed the sinks):
+ * every sink will skip what it already has (as after dispatch_want_replay);
+ * returns where to re-subscribe from (dispatch_from_seq). */
+uint64_t dispatch_resync (dispatch_t *self);
+
+/* Removes sink NAME at run time (a reload): stops feeding it, waits up to
+ * DRAIN_MS for its queue to be delivered (0: no wait), stops its worker
+ * (the current attempt finishes) and frees it. Its cursor, id window and
+ * dead letters stay in the state file: what it had not confirmed is
+ * delivered if a sink of that name comes back (cursor_purge forgets it).
+ * The union of prefixes changes: re-subscribe. VL_ENOTFOUND if no such
+ * sink. */
+vl_err_t dispatch_remove (dispatch_t *self, const char *name, int drain_ms);
 
 /* Asks every sink to reopen its files (SIGHUP). Async-signal-unsafe: call
  * from the main loop. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "filter.h"
+#include "sub_conf.h"
 #include "fold.h"
 #include "log.h"
 #include "util.h"
@@ -66,14 +67,7 @@ list_copy (char *const *list, bool fold, char ***out)
 vl_err_t
 filter_parse_quiet (const char *spec, int *start_min, int *end_min)
 {
-    int h1, m1, h2, m2, used = 0;
-    if (!spec || sscanf (spec, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &used) != 4
-        || spec[used] != '\0' || h1 < 0 || h1 > 23 || h2 < 0 || h2 > 24
-        || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 || (h2 == 24 && m2 != 0))
-        return VL_EINVAL;
-    *start_min = h1 * 60 + m1;
-    *end_min = h2 * 60 + m2;
-    return *start_min == *end_min ? VL_EINVAL : VL_OK;
+    return sub_conf_parse_quiet (spec, start_min, end_min);
 }
 
 static vl_err_t

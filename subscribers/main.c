@@ -22,28 +22,41 @@ static void
 usage (FILE *fp)
 {
     fprintf (fp,
-        "Usage: veille-sub -c CONF [options]\n"
-        "Delivers veille alerts to the sinks of the `sub` section of CONF (log, mail,\n"
-        "webhook, pipe), each exactly once, across restarts.\n\n"
+        "usage: veille-sub -c CONF [options]\n"
+        "       veille-sub -c CONF --test-sink NAME\n"
+        "       veille-sub -c CONF --list-dead [SINK]\n"
+        "       veille-sub -c CONF --retry-dead [SINK]\n"
+        "       veille-sub -c CONF --purge-sink NAME\n"
+        "\n"
+        "Delivers veille alerts to the sinks of the `sub` section of CONF, each\n"
+        "exactly once, across restarts. Sink types (sub.sinks[].type):\n"
+        "  %s\n"
+        "(their keys: veille.conf(5), `veille check --dump-keys`).\n"
+        "\n"
+        "options:\n"
         "  -c, --config CONF      configuration file (required)\n"
         "      --test-sink NAME   send one sample alert through sink NAME and report\n"
         "      --list-dead [SINK] list parked (dead-letter) events\n"
-        "      --retry-dead [SINK] deliver parked events again\n"
+        "      --retry-dead [SINK]\n"
+        "                         deliver parked events again\n"
+        "      --purge-sink NAME  forget the state of sink NAME, removed from CONF\n"
         "      --log-level LEVEL  debug|info|warn|error (default info)\n"
         "      --log-json         log as JSON lines\n"
         "  -h, --help             this help\n"
         "  -V, --version          print the version\n\n"
-        "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
-        "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reopens log files.\n");
+        "exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
+        "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reopens log files and reloads\n"
+        "the sinks of CONF (added, removed, changed; a bad file keeps the running ones).\n",
+        sub_conf_sink_types ());
 }
 
-enum { OPT_TEST = 256, OPT_LIST, OPT_RETRY, OPT_LEVEL, OPT_JSON };
+enum { OPT_TEST = 256, OPT_LIST, OPT_RETRY, OPT_PURGE, OPT_LEVEL, OPT_JSON };
 
 typedef struct {
     const char *conf;
-    const char *test_sink;
+    const char *test_sink;   /* --test-sink or --purge-sink NAME */
     const char *dead_sink;
-    int         command;   /* 0 run, OPT_TEST, OPT_LIST, OPT_RETRY */
+    int         command;   /* 0 run, OPT_TEST, OPT_LIST, OPT_RETRY, OPT_PURGE */
     int         level;
     bool        json;
 } args_t;
@@ -67,6 +80,7 @@ parse_args (int argc, char **argv, args_t *a)
         { "test-sink", required_argument, NULL, OPT_TEST },
         { "list-dead", optional_argument, NULL, OPT_LIST },
         { "retry-dead", optional_argument, NULL, OPT_RETRY },
+        { "purge-sink", required_argument, NULL, OPT_PURGE },
         { "log-level", required_argument, NULL, OPT_LEVEL },
         { "log-json", no_argument, NULL, OPT_JSON },
         { "help", no_argument, NULL, 'h' },
@@ -78,7 +92,7 @@ parse_args (int argc, char **argv, args_t *a)
     while ((c = getopt_long (argc, argv, "c:hV", LONG, NULL)) != -1) {
         switch (c) {
         case 'c': a->conf = optarg; break;
-        case OPT_TEST: a->command = c; a->test_sink = optarg; break;
+        case OPT_TEST: case OPT_PURGE: a->command = c; a->test_sink = optarg; break;
         case OPT_LIST: case OPT_RETRY:
             a->command = c;
             a->dead_sink = optional_word (argc, argv);
@@ -116,7 +130,8 @@ run_command (const args_t *a, config_setting_t *section)
     case OPT_TEST:  return sub_app_test_sink (section, a->test_sink, stdout);
     case OPT_LIST:  return dead_admin_list (section, a->dead_sink, stdout);
     case OPT_RETRY: return dead_admin_retry (section, a->dead_sink, stdout);
-    default:        return sub_app_run (section, &g_stop, &g_hup);
+    case OPT_PURGE: return dead_admin_purge_sink (section, a->test_sink, stdout);
+    default:        return sub_app_run (section, a->conf, &g_stop, &g_hup);
     }
 }
 

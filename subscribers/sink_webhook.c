@@ -78,32 +78,6 @@ put_slack_escaped (buf_t *out, const char *s, size_t len)
     return rc;
 }
 
-/* The human message shared by chat styles: "[topic] type: title\nurl\n\nsummary",
- * written with format_chat (mentions ended; markdown escaped with
- * FORMAT_MARKDOWN) and the URL with format_chat_url (a link only when it is
- * http or https). */
-static vl_err_t
-chat_text (const event_t *ev, unsigned flags, buf_t *out)
-{
-    vl_err_t rc = buf_putc (out, '[');
-    if (rc == VL_OK) rc = format_chat (out, ev->topic, strlen (ev->topic), 255, flags);
-    if (rc == VL_OK) rc = buf_puts (out, "] ");
-    if (rc == VL_OK) rc = format_chat (out, ev->type, strlen (ev->type), 32, flags);
-    if (rc == VL_OK) rc = buf_puts (out, ": ");
-    const char *title = ev->title && *ev->title ? ev->title : "(no title)";
-    if (rc == VL_OK) rc = format_chat (out, title, strlen (title), 500, flags);
-    if (rc == VL_OK && ev->url && *ev->url) {
-        rc = buf_putc (out, '\n');
-        if (rc == VL_OK) rc = format_chat_url (out, ev->url, 2048, flags);
-    }
-    if (rc == VL_OK && ev->summary && *ev->summary) {
-        rc = buf_puts (out, "\n\n");
-        if (rc == VL_OK) rc = format_chat (out, ev->summary, strlen (ev->summary),
-                                           WEBHOOK_CHAT_SUMMARY, flags | FORMAT_KEEP_NEWLINES);
-    }
-    return rc;
-}
-
 /* Cuts valid UTF-8 TEXT to MAXCP code points, ending with "…" when cut. */
 static void
 cut_codepoints (buf_t *text, size_t maxcp)
@@ -131,6 +105,99 @@ cut_bytes (buf_t *text, size_t maxbytes)
     buf_puts (text, "\xe2\x80\xa6");
 }
 
+/* How long a chat message of a style may be, in code points or bytes. */
+typedef struct {
+    size_t max;
+    bool   bytes;
+} chat_limit_t;
+
+static chat_limit_t
+chat_limit (webhook_style_t style)
+{
+    switch (style) {
+    case WEBHOOK_SLACK:      return (chat_limit_t) { WEBHOOK_SLACK_MAX, false };
+    case WEBHOOK_MATTERMOST: return (chat_limit_t) { WEBHOOK_MATTERMOST_MAX, false };
+    case WEBHOOK_DISCORD:    return (chat_limit_t) { WEBHOOK_DISCORD_MAX, false };
+    case WEBHOOK_TELEGRAM:   return (chat_limit_t) { WEBHOOK_TELEGRAM_MAX, false };
+    case WEBHOOK_NTFY:       return (chat_limit_t) { WEBHOOK_NTFY_MAX, true };
+    default:                 return (chat_limit_t) { WEBHOOK_MATRIX_MAX, true };
+    }
+}
+
+static size_t
+chat_measure (const buf_t *text, chat_limit_t lim)
+{
+    return lim.bytes ? text->len : format_utf8_count (text->data, text->len);
+}
+
+/* Cuts TEXT to MAX (code points or bytes, as LIM counts) on a character
+ * boundary, with "…" when cut. */
+static void
+chat_cut (buf_t *text, chat_limit_t lim, size_t max)
+{
+    if (lim.bytes)
+        cut_bytes (text, max);
+    else
+        cut_codepoints (text, max);
+}
+
+/* Appends "\n\n" and the diff of EV to OUT, the diff cut to what is left
+ * of LIM after OUT (nothing when too little is left). */
+static vl_err_t
+chat_diff (const event_t *ev, unsigned flags, chat_limit_t lim, buf_t *out)
+{
+    size_t used = chat_measure (out, lim) + 2;
+    if (used + 8 > lim.max)
+        return VL_OK;                                 /* no room worth a diff */
+    buf_t d;
+    buf_init (&d, FORMAT_EVENT_MAX);
+    vl_err_t rc = format_chat_diff (&d, ev->diff, strlen (ev->diff), WEBHOOK_CHAT_DIFF, flags);
+    if (rc == VL_OK && d.len) {
+        chat_cut (&d, lim, lim.max - used);
+        rc = buf_puts (out, "\n\n");
+        if (rc == VL_OK) rc = buf_append (out, d.data, d.len);
+    }
+    buf_free (&d);
+    return rc;
+}
+
+/* The human message shared by chat styles: "[topic] type: title\nurl\n\nsummary"
+ * and, for an event with a diff, "\n\n" and the diff (a "> " quote in
+ * Slack, Mattermost and Discord), written with format_chat (mentions ended;
+ * markdown escaped in Mattermost and Discord) and the URL with
+ * format_chat_url (a link only when it is http or https). Cut to the
+ * style's limit (chat_limit) on a character boundary with "…": the diff,
+ * last, is cut first, so the rest stays whole. OUT is empty on entry. */
+static vl_err_t
+chat_text (const event_t *ev, webhook_style_t style, buf_t *out)
+{
+    bool md = style == WEBHOOK_MATTERMOST || style == WEBHOOK_DISCORD;
+    unsigned flags = md ? FORMAT_MARKDOWN : 0;        /* Slack: mrkdwn, & < > entities */
+    chat_limit_t lim = chat_limit (style);
+    vl_err_t rc = buf_putc (out, '[');
+    if (rc == VL_OK) rc = format_chat (out, ev->topic, strlen (ev->topic), 255, flags);
+    if (rc == VL_OK) rc = buf_puts (out, "] ");
+    if (rc == VL_OK) rc = format_chat (out, ev->type, strlen (ev->type), 32, flags);
+    if (rc == VL_OK) rc = buf_puts (out, ": ");
+    const char *title = ev->title && *ev->title ? ev->title : "(no title)";
+    if (rc == VL_OK) rc = format_chat (out, title, strlen (title), 500, flags);
+    if (rc == VL_OK && ev->url && *ev->url) {
+        rc = buf_putc (out, '\n');
+        if (rc == VL_OK) rc = format_chat_url (out, ev->url, 2048, flags);
+    }
+    if (rc == VL_OK && ev->summary && *ev->summary) {
+        rc = buf_puts (out, "\n\n");
+        if (rc == VL_OK) rc = format_chat (out, ev->summary, strlen (ev->summary),
+                                           WEBHOOK_CHAT_SUMMARY, flags | FORMAT_KEEP_NEWLINES);
+    }
+    if (rc != VL_OK)
+        return rc;
+    chat_cut (out, lim, lim.max);
+    if (ev->diff && *ev->diff)
+        rc = chat_diff (ev, flags | (style == WEBHOOK_SLACK || md ? FORMAT_QUOTE : 0), lim, out);
+    return rc;
+}
+
 static vl_err_t
 json_body (webhook_req_t *req, json_t *root)
 {
@@ -146,8 +213,7 @@ build_chat (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
 {
     buf_t text;
     buf_init (&text, FORMAT_EVENT_MAX);
-    unsigned flags = o->style == WEBHOOK_SLACK ? 0 : FORMAT_MARKDOWN;   /* Slack: mrkdwn */
-    vl_err_t rc = chat_text (ev, flags, &text);
+    vl_err_t rc = chat_text (ev, o->style, &text);
     json_t *root = NULL;
     if (rc == VL_OK && o->style == WEBHOOK_SLACK) {
         buf_t esc;
@@ -158,7 +224,6 @@ build_chat (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
     } else if (rc == VL_OK && o->style == WEBHOOK_MATTERMOST) {
         root = json_pack ("{s:s%, s:s}", "text", text.data, text.len, "username", "veille");
     } else if (rc == VL_OK) {                 /* discord */
-        cut_codepoints (&text, WEBHOOK_DISCORD_MAX);
         root = json_pack ("{s:s%, s:{s:[]}}", "content", text.data, text.len,
                           "allowed_mentions", "parse");
     }
@@ -197,7 +262,7 @@ build_matrix (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *re
     vl_err_t rc = room && txn ? VL_OK : VL_ENOMEM;
     if (rc == VL_OK) rc = buf_printf (&path, "/_matrix/client/v3/rooms/%s/send/m.room.message/%s",
                                       room, txn);
-    if (rc == VL_OK) rc = chat_text (ev, 0, &text);
+    if (rc == VL_OK) rc = chat_text (ev, WEBHOOK_MATRIX, &text);
     if (rc == VL_OK) rc = format_html_escape (&html, text.data, text.len + 1);
     if (rc == VL_OK && !(req->url = url_join (o->url, path.data)))
         rc = VL_ENOMEM;
@@ -227,9 +292,7 @@ build_telegram (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *
     buf_init (&path, WEBHOOK_LINE_MAX);
     buf_init (&text, FORMAT_EVENT_MAX);
     vl_err_t rc = buf_printf (&path, "/bot%s/sendMessage", o->token);
-    if (rc == VL_OK) rc = chat_text (ev, 0, &text);             /* no parse_mode */
-    if (rc == VL_OK)
-        cut_codepoints (&text, WEBHOOK_TELEGRAM_MAX);
+    if (rc == VL_OK) rc = chat_text (ev, WEBHOOK_TELEGRAM, &text);   /* no parse_mode */
     if (rc == VL_OK && !(req->url = url_join (o->url, path.data)))
         rc = VL_ENOMEM;
     if (rc == VL_OK)
@@ -271,9 +334,7 @@ build_ntfy (const sink_webhook_opts_t *o, const event_t *ev, webhook_req_t *req)
     if (rc == VL_OK && format_url_is_web (ev->url) && strlen (ev->url) <= 2048)
         rc = add_header (req, "Click", ev->url);            /* no javascript:, intent: ... */
     if (rc == VL_OK) rc = add_header (req, "Content-Type", "text/plain; charset=utf-8");
-    if (rc == VL_OK) rc = chat_text (ev, 0, &req->body);
-    if (rc == VL_OK)
-        cut_bytes (&req->body, WEBHOOK_NTFY_MAX);
+    if (rc == VL_OK) rc = chat_text (ev, WEBHOOK_NTFY, &req->body);
     if (rc == VL_OK && !(req->url = strdup (o->url)))
         rc = VL_ENOMEM;
     buf_free (&chat);

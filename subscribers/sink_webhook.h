@@ -16,6 +16,12 @@ typedef enum {
 #define WEBHOOK_TELEGRAM_MAX  4096   /* code points */
 #define WEBHOOK_NTFY_MAX      4096   /* bytes: a longer ntfy body becomes an attachment */
 #define WEBHOOK_CHAT_SUMMARY  4000   /* bytes of summary in chat messages */
+#define WEBHOOK_CHAT_DIFF     1500   /* bytes of a `changed` event's diff in chat messages */
+#define WEBHOOK_SLACK_MAX     8000   /* code points before & < > become entities (5 bytes
+                                        at most each): under Slack's 40000 */
+#define WEBHOOK_MATTERMOST_MAX 16383 /* code points: Mattermost's post limit */
+#define WEBHOOK_MATRIX_MAX    8000   /* bytes of body: with its HTML twin (6 bytes per
+                                        byte at most) well under Matrix's 64 KiB event */
 
 typedef struct {
     const char     *name;

@@ -10,11 +10,14 @@
 #include "sink_start.h"
 #include "notify.h"
 #include "sub_app.h"
+#include "sub_conf.h"
 #include "sub_metrics.h"
+#include "sub_reload.h"
 #include "util.h"
 #include "wire.h"
 
 #define RECV_SLICE_MS 200
+#define RELOAD_DRAIN_MS 10000   /* how long a removed sink may take to deliver its queue */
 
 /* --- building ---------------------------------------------------------- */
 
@@ -49,10 +52,13 @@ filter_from_config (const config_setting_t *grp, vl_err_t *err)
     return f;
 }
 
+/* Builds the sink of group GRP, its filter and its dispatch options into
+ * *O (sink and filter owned by *O: dispatch_add or sink_opts_free). */
 static vl_err_t
-add_sink (dispatch_t *d, const config_setting_t *grp)
+sink_opts_build (const config_setting_t *grp, dispatch_sink_opts_t *o)
 {
     vl_err_t rc;
+    memset (o, 0, sizeof *o);
     filter_t *f = filter_from_config (grp, &rc);
     if (!f)
         return rc;
@@ -61,7 +67,7 @@ add_sink (dispatch_t *d, const config_setting_t *grp)
         filter_destroy (&f);
         return rc;
     }
-    dispatch_sink_opts_t o = {
+    *o = (dispatch_sink_opts_t) {
         .sink = s, .filter = f,
         .max_attempts = cfg_get_int (grp, "max_attempts", 0),
         .backoff_initial_ms = cfg_get_int (grp, "backoff_initial_ms", 500),
@@ -71,7 +77,24 @@ add_sink (dispatch_t *d, const config_setting_t *grp)
         .queue_cap = (size_t) cfg_get_int (grp, "queue", 4096),
         .queue_bytes = (size_t) cfg_get_int (grp, "queue_bytes", 64 * 1024 * 1024),
     };
-    rc = dispatch_add (d, &o);
+    return VL_OK;
+}
+
+static void
+sink_opts_free (dispatch_sink_opts_t *o)
+{
+    sink_destroy (&o->sink);
+    filter_destroy (&o->filter);
+}
+
+/* Adds the sink of group GRP to D (dispatch_add: the caller starts it). */
+static vl_err_t
+add_sink (dispatch_t *d, const config_setting_t *grp)
+{
+    dispatch_sink_opts_t o;
+    vl_err_t rc = sink_opts_build (grp, &o);
+    if (rc == VL_OK)
+        rc = dispatch_add (d, &o);
     if (rc == VL_EDUP) {
         log_error ("%s: sink name is not unique", cfg_where (grp));
         rc = VL_ECONFIG;
@@ -114,7 +137,9 @@ typedef struct {
     dispatch_t        *d;
     bool               ready;
     uint64_t           live, replayed, gaps;   /* of the clients closed so far */
-    config_setting_t  *section;
+    config_setting_t  *section;                /* the running configuration */
+    const char        *conf_path;              /* re-read on SIGHUP */
+    cfg_t             *cfg;                    /* owned: the last one reloaded, if any */
     sub_metrics_t     *mx;                     /* NULL: metrics off */
     cursor_t          *db;                     /* main thread: the journal epoch */
     uint64_t           epoch;                  /* the one stored with the cursors */
@@ -152,6 +177,21 @@ loop_subscribe (loop_t *l, uint64_t from)
     return rc;
 }
 
+/* Points the subscription options at SECTION's settings (strings owned by
+ * the configuration) and the dispatcher's prefixes. */
+static vl_err_t
+loop_endpoints (loop_t *l, config_setting_t *section)
+{
+    size_t n;
+    l->opts.prefixes = dispatch_prefixes (l->d, &n);
+    l->opts.nprefixes = n;
+    l->opts.sub_endpoint = cfg_get_str (section, "subscribe", WIRE_DEFAULT_SUBSCRIBE);
+    l->opts.replay_endpoint = cfg_get_str (section, "replay", WIRE_DEFAULT_REPLAY);
+    l->opts.request_timeout_ms = cfg_get_int (section, "request_timeout_ms", 5000);
+    l->opts.sub_rcvhwm = cfg_get_int (section, "rcvhwm", 0);
+    return l->opts.prefixes ? VL_OK : VL_ENOMEM;
+}
+
 static vl_err_t
 loop_setup (loop_t *l, config_setting_t *section)
 {
@@ -165,15 +205,8 @@ loop_setup (loop_t *l, config_setting_t *section)
         log_error ("%s: cannot load CURVE keys", cfg_where (section));
         return VL_ECONFIG;
     }
-    size_t n;
-    l->opts.prefixes = dispatch_prefixes (l->d, &n);
-    l->opts.nprefixes = n;
-    l->opts.sub_endpoint = cfg_get_str (section, "subscribe", WIRE_DEFAULT_SUBSCRIBE);
-    l->opts.replay_endpoint = cfg_get_str (section, "replay", WIRE_DEFAULT_REPLAY);
-    l->opts.request_timeout_ms = cfg_get_int (section, "request_timeout_ms", 5000);
     l->opts.curve = secret ? &l->curve : NULL;
-    l->opts.sub_rcvhwm = cfg_get_int (section, "rcvhwm", 0);
-    return l->opts.prefixes ? VL_OK : VL_ENOMEM;
+    return loop_endpoints (l, section);
 }
 
 static bool
@@ -305,6 +338,147 @@ loop_reset (loop_t *l)
     return rc;
 }
 
+/* --- reload (SIGHUP) ------------------------------------------------------ */
+
+/* Logs each line of the configuration loader's ERRORS ("file:line: ..."). */
+static void
+log_lines (const char *errors)
+{
+    for (const char *p = errors; p && *p;) {
+        const char *nl = strchr (p, '\n');
+        int n = (int) (nl ? (size_t) (nl - p) : strlen (p));
+        if (n > 0)
+            log_error ("reload: %.*s", n, p);
+        p = nl ? nl + 1 : p + n;
+    }
+}
+
+/* Builds the sinks of SECTION named in NAMES (N) into OUT: all, or none
+ * (VL_ECONFIG and the rest freed). */
+static vl_err_t
+build_named (config_setting_t *section, char **names, size_t n, dispatch_sink_opts_t *out)
+{
+    vl_err_t rc = VL_OK;
+    size_t i = 0;
+    for (; rc == VL_OK && i < n; i++)
+        rc = sink_opts_build (sub_app_find_sink (section, names[i]), &out[i]);
+    if (rc != VL_OK)
+        while (i-- > 0)
+            sink_opts_free (&out[i]);
+    return rc == VL_OK || rc == VL_ENOMEM ? rc : VL_ECONFIG;
+}
+
+/* Stops the sinks PLAN removes (drained) and changes (at once: their
+ * cursor brings back what they had not confirmed). */
+static void
+reload_stop_sinks (loop_t *l, const sub_reload_plan_t *plan)
+{
+    for (size_t i = 0; i < plan->nremoved; i++) {
+        log_info ("reload: sink %s removed", plan->removed[i]);
+        dispatch_remove (l->d, plan->removed[i], RELOAD_DRAIN_MS);
+    }
+    for (size_t i = 0; i < plan->nchanged; i++) {
+        log_info ("reload: sink %s changed: restarts from its cursor", plan->changed[i]);
+        dispatch_remove (l->d, plan->changed[i], 0);
+    }
+}
+
+static vl_err_t place_new_sinks (loop_t *l, volatile sig_atomic_t *stop);
+
+/* Switches to SECTION (of CFG, owned from now on), places the added sinks,
+ * adds the N built ones and re-subscribes. */
+static vl_err_t
+reload_apply (loop_t *l, cfg_t *cfg, config_setting_t *section, dispatch_sink_opts_t *built,
+              size_t n, volatile sig_atomic_t *stop)
+{
+    cfg_t *old = l->cfg;
+    l->section = section;
+    l->cfg = cfg;
+    vl_err_t rc = loop_endpoints (l, section);         /* off the old strings first */
+    cfg_destroy (&old);
+    if (rc == VL_OK)
+        rc = place_new_sinks (l, stop);
+    size_t i = 0;
+    for (; rc == VL_OK && i < n; i++)
+        rc = dispatch_add (l->d, &built[i]);            /* takes the sink and filter */
+    for (; i < n; i++)
+        sink_opts_free (&built[i]);
+    if (rc == VL_OK)
+        rc = dispatch_start (l->d);
+    vl_err_t rc2 = loop_endpoints (l, section);        /* the prefixes changed */
+    if (rc == VL_OK)
+        rc = rc2;
+    return rc == VL_OK ? loop_subscribe (l, dispatch_resync (l->d)) : rc;
+}
+
+/* Plans the reload from the running section to SECTION and builds the
+ * added and changed sinks into *BUILT (an array the caller frees; the
+ * sinks are built all or none). VL_ECONFIG (logged) if SECTION has no
+ * sink, changes what needs a restart, or a sink cannot be built. */
+static vl_err_t
+reload_prepare (loop_t *l, config_setting_t *section, sub_reload_plan_t *plan,
+                dispatch_sink_opts_t **built)
+{
+    config_setting_t *sinks = config_setting_get_member (section, "sinks");
+    if (!sinks || config_setting_length (sinks) == 0) {
+        log_error ("reload: %s: no sinks configured", cfg_where (section));
+        return VL_ECONFIG;
+    }
+    vl_err_t rc = sub_reload_plan (l->section, section, plan);
+    if (rc == VL_OK && !(*built = calloc (plan->nadded + plan->nchanged + 1, sizeof **built)))
+        rc = VL_ENOMEM;
+    if (rc == VL_OK)
+        rc = build_named (section, plan->added, plan->nadded, *built);
+    if (rc == VL_OK
+        && (rc = build_named (section, plan->changed, plan->nchanged, *built + plan->nadded))
+           != VL_OK)
+        for (size_t i = 0; i < plan->nadded; i++)
+            sink_opts_free (&(*built)[i]);
+    return rc;
+}
+
+/* Re-reads the configuration file and applies its sinks: added ones are
+ * placed by their `start` rule, removed ones drain and stop (cursors kept),
+ * changed ones restart from their cursor, the others go on undisturbed. A
+ * file that does not load, a sink that cannot be built, or a change outside
+ * `sinks` keeps the running configuration (logged). */
+static vl_err_t
+loop_reload (loop_t *l, volatile sig_atomic_t *stop)
+{
+    char *errors = NULL;
+    vl_err_t rc;
+    cfg_t *cfg = cfg_load (l->conf_path, &sub_conf_section, 1, &rc, &errors);
+    if (!cfg) {
+        log_error ("reload: %s does not load; the running configuration stays", l->conf_path);
+        log_lines (errors);
+        free (errors);
+        return VL_ECONFIG;
+    }
+    free (errors);
+    config_setting_t *section = cfg_section (cfg, "sub");
+    sub_reload_plan_t plan;
+    memset (&plan, 0, sizeof plan);
+    dispatch_sink_opts_t *built = NULL;
+    rc = reload_prepare (l, section, &plan, &built);
+    size_t n = plan.nadded + plan.nchanged;
+    if (rc != VL_OK) {
+        log_error ("reload: nothing changed (%s); the running configuration stays",
+                   vl_strerror (rc));
+        cfg_destroy (&cfg);
+    } else if (n + plan.nremoved == 0) {
+        log_info ("reload: sinks unchanged");
+        cfg_destroy (&cfg);
+    } else {
+        log_info ("reload: %zu sink(s) added, %zu removed, %zu changed", plan.nadded,
+                  plan.nremoved, plan.nchanged);
+        reload_stop_sinks (l, &plan);
+        rc = reload_apply (l, cfg, section, built, n, stop);
+    }
+    free (built);
+    sub_reload_plan_free (&plan);
+    return rc;
+}
+
 /* One step: receive and dispatch what arrives within a slice. */
 static vl_err_t
 loop_step (loop_t *l)
@@ -343,7 +517,7 @@ loop_step (loop_t *l)
 }
 
 int
-sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
+sub_app_run (config_setting_t *section, const char *conf_path, volatile sig_atomic_t *stop,
              volatile sig_atomic_t *hup)
 {
     loop_t l;
@@ -353,6 +527,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
     if (!l.d)
         return rc == VL_ECONFIG ? 2 : 1;
     l.section = section;
+    l.conf_path = conf_path;
     rc = loop_setup (&l, section);
     if (rc == VL_OK)
         l.db = cursor_open (cfg_get_str (section, "state", "veille-sub.db"), 0, &rc);
@@ -372,6 +547,8 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
             *hup = 0;
             log_reopen ();
             dispatch_reopen (l.d);
+            if (l.conf_path && loop_reload (&l, stop) == VL_EINTR)
+                break;
         }
         notify_watchdog ();
         vl_err_t step = loop_step (&l);
@@ -395,6 +572,7 @@ sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
         zmq_ctx_term (l.ctx);
     dispatch_destroy (&l.d);
     cursor_close (&l.db);
+    cfg_destroy (&l.cfg);
     memset (&l.curve, 0, sizeof l.curve);
     if (rc == VL_EINTR)
         rc = VL_OK;

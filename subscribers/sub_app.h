@@ -16,11 +16,14 @@
 dispatch_t *sub_app_build (config_setting_t *section, vl_err_t *err);
 
 /* Runs until *STOP is set: subscribes from the sinks' cursors, feeds the
- * dispatcher, re-subscribes when a suspended sink has drained, reopens
- * files when *HUP is set (and clears it). Logs "ready" once the broker
- * subscription is active. Returns 0 on a clean stop, 1 on failure. */
-int sub_app_run (config_setting_t *section, volatile sig_atomic_t *stop,
-                 volatile sig_atomic_t *hup);
+ * dispatcher, re-subscribes when a suspended sink has drained. When *HUP
+ * is set (it clears it): reopens files and, with CONF_PATH (the file
+ * SECTION came from; may be NULL), reloads the sinks from it (added,
+ * removed, changed; anything else needs a restart; a bad file keeps the
+ * running sinks). Logs "ready" once the broker subscription is active.
+ * Returns 0 on a clean stop, 1 on failure. */
+int sub_app_run (config_setting_t *section, const char *conf_path,
+                 volatile sig_atomic_t *stop, volatile sig_atomic_t *hup);
 
 /* Sends one sample alert through sink NAME and prints the result on OUT.
  * 0 delivered, 1 failed, 2 no such sink / bad config. */

@@ -1,6 +1,15 @@
 /* sub_conf.c: the key table of the `sub` section. docs/configuration.md is
  * generated from it (`veille check --dump-keys`). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
 #include "sub_conf.h"
+#include "util.h"
 #include "wire.h"
 
 static const cfg_key_t log_keys[] = {
@@ -218,3 +227,271 @@ const cfg_key_t sub_conf_keys[] = {
 };
 
 const cfg_section_t sub_conf_section = { "sub", sub_conf_keys, true };
+
+const char *
+sub_conf_sink_types (void)
+{
+    static char list[128];
+    if (!list[0]) {
+        const cfg_key_t *type = sink_keys;
+        while (strcmp (type->name, "type") != 0)
+            type++;
+        size_t o = 0;
+        for (const char *c = type->choices; *c && o + 3 < sizeof list; c++) {
+            if (*c == '|') {
+                list[o++] = ',';
+                list[o++] = ' ';
+            } else
+                list[o++] = *c;
+        }
+        list[o] = '\0';
+    }
+    return list;
+}
+
+/* ---- checks beyond the key table (pure: no daemon code) ----------------- */
+
+/* The event types veille itself emits (watchers and veille-sub --test-sink). */
+static const char *const known_types[] = { "new", "changed", "removed", "error", "recovered" };
+
+typedef struct {
+    int errors;
+    int warnings;
+} tally_t;
+
+
+vl_err_t
+sub_conf_parse_quiet (const char *spec, int *start_min, int *end_min)
+{
+    int h1, m1, h2, m2, used = 0;
+    if (!spec || sscanf (spec, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &used) != 4
+        || spec[used] != '\0' || h1 < 0 || h1 > 23 || h2 < 0 || h2 > 24
+        || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 || (h2 == 24 && m2 != 0))
+        return VL_EINVAL;
+    *start_min = h1 * 60 + m1;
+    *end_min = h2 * 60 + m2;
+    return *start_min == *end_min ? VL_EINVAL : VL_OK;
+}
+
+/* An env/file secret pair of GRP: an env variable that is not set here,
+ * without a file to fall back on, is a warning (the daemon's environment
+ * may differ from this shell's). */
+static void
+s_check_secret (tally_t *t, const config_setting_t *grp, const char *env_key,
+                const char *file_key)
+{
+    const char *env = cfg_get_str (grp, env_key, NULL);
+    const char *file = cfg_get_str (grp, file_key, NULL);
+    if (file)
+        t->errors += !cfg_check_secret (grp, file_key, &t->warnings);
+    else if (env && *env && !getenv (env)) {
+        t->warnings++;
+        log_warn ("%s: %s: environment variable %s is not set here; veille-sub refuses "
+                  "to start without it", cfg_where (config_setting_get_member (grp, env_key)),
+                  env_key, env);
+    }
+}
+
+/* URL of GRP's KEY starts with one of the SCHEMES (NULL-terminated). */
+static void
+s_check_scheme (tally_t *t, const config_setting_t *grp, const char *key,
+                const char *const *schemes, const char *what)
+{
+    const config_setting_t *s = config_setting_get_member (grp, key);
+    const char *url = s ? config_setting_get_string (s) : NULL;
+    if (!url)
+        return;
+    for (const char *const *p = schemes; *p; p++)
+        if (strncmp (url, *p, strlen (*p)) == 0 && url[strlen (*p)])
+            return;
+    t->errors++;
+    log_error ("%s: %s \"%s\": expected %s", cfg_where (s), key, url, what);
+}
+
+/* Number of strings of a CFG_T_STRLIST setting S (a single string is one). */
+static int
+s_count (const config_setting_t *s)
+{
+    if (!s)
+        return 0;
+    if (config_setting_type (s) == CONFIG_TYPE_STRING)
+        return 1;
+    return config_setting_is_aggregate (s) ? config_setting_length (s) : 0;
+}
+
+/* String I of a CFG_T_STRLIST setting S, or NULL if it is not a string. */
+static const char *
+s_elem (const config_setting_t *s, int i)
+{
+    if (config_setting_type (s) == CONFIG_TYPE_STRING)
+        return config_setting_get_string (s);
+    return config_setting_get_string_elem (s, i);
+}
+
+/* True if TERM has a letter or a digit (or any non-ASCII byte). */
+static bool
+s_has_word (const char *term)
+{
+    for (const unsigned char *c = (const unsigned char *) term; *c; c++)
+        if (isalnum (*c) || *c >= 0x80)
+            return true;
+    return false;
+}
+
+static void
+s_check_lists (tally_t *t, const config_setting_t *grp)
+{
+    static const char *const worded[] = { "keywords", "tags" };
+    for (size_t k = 0; k < 2; k++) {
+        const config_setting_t *s = config_setting_get_member (grp, worded[k]);
+        for (int i = 0; i < s_count (s); i++) {
+            const char *v = s_elem (s, i);
+            if (v && !s_has_word (v)) {
+                t->errors++;
+                log_error ("%s: %s: \"%s\" has no letter or digit", cfg_where (s), worded[k], v);
+            }
+        }
+    }
+    const config_setting_t *types = config_setting_get_member (grp, "types");
+    for (int i = 0; i < s_count (types); i++) {
+        const char *v = s_elem (types, i);
+        if (!v)
+            continue;
+        const char *near = NULL;
+        size_t best = 3;
+        bool known = false;
+        for (size_t j = 0; j < VL_ARRAY_LEN (known_types); j++) {
+            size_t d = util_edit_distance (v, known_types[j]);
+            known |= d == 0;
+            if (d < best) {
+                best = d;
+                near = known_types[j];
+            }
+        }
+        if (known)
+            continue;
+        if (near) {
+            t->errors++;
+            log_error ("%s: types: \"%s\" is no event type (the sink would never deliver "
+                       "it); did you mean \"%s\"?", cfg_where (types), v, near);
+        } else {
+            t->warnings++;
+            log_warn ("%s: types: \"%s\" is not a type veille emits (new, changed, removed, "
+                      "error, recovered): only events published with it will match",
+                      cfg_where (types), v);
+        }
+    }
+    const config_setting_t *topics = config_setting_get_member (grp, "topics");
+    for (int i = 0; i < s_count (topics); i++) {
+        const char *v = s_elem (topics, i);
+        size_t n = v ? strlen (v) : 0;
+        if (n && v[n - 1] != '.') {
+            t->warnings++;
+            log_warn ("%s: topics: prefix \"%s\" has no final dot: it also matches "
+                      "\"%sx...\"; write \"%s.\" for the topic and those under it",
+                      cfg_where (topics), v, v, v);
+        }
+    }
+}
+
+static void
+s_check_sink_type (tally_t *t, const config_setting_t *grp, const char *type)
+{
+    static const char *const http[] = { "http://", "https://", NULL };
+    static const char *const smtp[] = { "smtp://", "smtps://", NULL };
+    if (strcmp (type, "webhook") == 0) {
+        s_check_scheme (t, grp, "url", http, "an http:// or https:// URL");
+        s_check_secret (t, grp, "token_env", "token_file");
+        const char *style = cfg_get_str (grp, "style", "json");
+        bool token = cfg_get_str (grp, "token_env", NULL) || cfg_get_str (grp, "token_file", NULL);
+        if (strcmp (style, "matrix") == 0 && (!cfg_get_str (grp, "room", NULL) || !token)) {
+            t->errors++;
+            log_error ("%s: style matrix needs room and token_env or token_file", cfg_where (grp));
+        }
+        if (strcmp (style, "telegram") == 0 && (!cfg_get_str (grp, "chat_id", NULL) || !token)) {
+            t->errors++;
+            log_error ("%s: style telegram needs chat_id and token_env or token_file",
+                       cfg_where (grp));
+        }
+    } else if (strcmp (type, "mail") == 0) {
+        s_check_scheme (t, grp, "url", smtp, "an smtp:// or smtps:// URL");
+        s_check_secret (t, grp, "password_env", "password_file");
+    } else if (strcmp (type, "nats") == 0) {
+        s_check_secret (t, grp, "token_env", "token_file");
+        s_check_secret (t, grp, "password_env", "password_file");
+    } else if (strcmp (type, "mqtt") == 0)
+        s_check_secret (t, grp, "password_env", "password_file");
+    else if (strcmp (type, "pipe") == 0) {
+        const config_setting_t *a = config_setting_get_member (grp, "argv");
+        if (a && config_setting_type (a) != CONFIG_TYPE_STRING && config_setting_length (a) == 0) {
+            t->errors++;
+            log_error ("%s: argv: give the program to run", cfg_where (a));
+        }
+    }
+}
+
+/* Reports the sinks of SINKS whose name an earlier sink already uses. */
+static void
+s_check_names (tally_t *t, const config_setting_t *sinks)
+{
+    int n = config_setting_length (sinks);
+    for (int i = 1; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem (sinks, (unsigned) i);
+        const char *name = cfg_get_str (g, "name", NULL);
+        for (int j = 0; name && j < i; j++) {
+            const config_setting_t *h = config_setting_get_elem (sinks, (unsigned) j);
+            const char *other = cfg_get_str (h, "name", NULL);
+            if (other && strcmp (name, other) == 0) {
+                char first[64];
+                snprintf (first, sizeof first, "%s", cfg_where (h));
+                t->errors++;
+                log_error ("%s: sink name \"%s\" is used twice (first at %s): names key "
+                           "the cursors and dead letters", cfg_where (g), name, first);
+                break;
+            }
+        }
+    }
+}
+
+vl_err_t
+sub_conf_check (const config_setting_t *sec, int *warnings)
+{
+    tally_t t = { 0, 0 };
+    const char *secret = cfg_get_str (sec, "curve_secret_key", NULL);
+    const char *server = cfg_get_str (sec, "curve_server_key", NULL);
+    if ((secret != NULL) != (server != NULL)) {
+        t.errors++;
+        log_error ("%s: curve_secret_key and curve_server_key go together", cfg_where (sec));
+    }
+    t.errors += !cfg_check_path (sec, "curve_secret_key", false);
+    t.errors += !cfg_check_path (sec, "curve_server_key", false);
+    const config_setting_t *sinks = config_setting_get_member (sec, "sinks");
+    int n = sinks && config_setting_is_aggregate (sinks) ? config_setting_length (sinks) : 0;
+    if (sinks && n == 0) {
+        t.errors++;
+        log_error ("%s: sinks: no sinks configured", cfg_where (sinks));
+    }
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem (sinks, (unsigned) i);
+        if (config_setting_type (g) != CONFIG_TYPE_GROUP)
+            continue;
+        const config_setting_t *q = config_setting_get_member (g, "quiet_hours");
+        const char *qs = q ? config_setting_get_string (q) : NULL;
+        int a, b;
+        if (qs && *qs && sub_conf_parse_quiet (qs, &a, &b) != VL_OK) {
+            t.errors++;
+            log_error ("%s: quiet_hours \"%s\": expected \"HH:MM-HH:MM\" local time "
+                       "(hours 00..23, an end of 24:00 allowed, start != end)",
+                       cfg_where (q), qs);
+        }
+        s_check_lists (&t, g);
+        t.errors += !cfg_check_path (g, "ca_file", false);
+        t.errors += !cfg_check_path (g, "creds_file", false);
+        s_check_sink_type (&t, g, cfg_get_str (g, "type", ""));
+    }
+    if (n > 1)
+        s_check_names (&t, sinks);
+    if (warnings)
+        *warnings = t.warnings;
+    return t.errors ? VL_ECONFIG : VL_OK;
+}

@@ -24,7 +24,7 @@ if [ -z "$py" ] || ! "$py" -c 'import zmq, msgpack' 2>/dev/null; then
 fi
 
 need_build=0
-for b in broker/veille-broker watchers/veille-watch subscribers/veille-sub; do
+for b in broker/veille-broker watchers/veille-watch subscribers/veille-sub console/veille-console; do
   [ -x "$build/$b" ] || need_build=1
 done
 if [ "$need_build" = 1 ]; then

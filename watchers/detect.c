@@ -430,13 +430,17 @@ vl_err_t detect_source_event (const source_t *src, const char *type, const char 
         log_error ("source %s: id too long for a _sys.source topic", src->id);
         return VL_EINVAL;
     }
+    /* the title (a mail's subject) names the source: "source ID: what" */
+    char title[EVENT_MAX_TOPIC + 512];
+    snprintf (title, sizeof title, "source %s: %s", src->id,
+              what && *what ? what : strcmp (type, "recovered") == 0 ? "polled again" : type);
     char stamp[32], hash[EVENT_HASH_HEX + 1], id[EVENT_ID_HEX + 1];
     snprintf (stamp, sizeof stamp, "%lld", (long long) now_ms);
     util_hash_hex (stamp, strlen (stamp), hash);
     event_make_id (src->id, WIRE_TOPIC_SOURCE, type, hash, id);
     if (event_set (&out->id, id) || event_set (&out->type, type)
         || event_set (&out->source, src->id) || event_set (&out->topic, topic)
-        || event_set (&out->url, src->url) || event_set (&out->title, what ? what : "")
+        || event_set (&out->url, src->url) || event_set (&out->title, title)
         || event_set (&out->hash, hash)) {
         event_clear (out);
         return VL_ENOMEM;

@@ -59,8 +59,9 @@ vl_err_t detect_items (state_t *st, const source_t *src, const keywords_t *kw,
 
 /* Builds the event for a source's health change into *OUT (zeroed first;
  * caller clears it): TYPE "error" or "recovered", topic
- * "_sys.source.<id>", title WHAT (e.g. "HTTP 500", "timeout"; "" for
- * recovered), url the source URL. Its id is unique per episode (NOW_MS). */
+ * "_sys.source.<id>", title "source <id>: WHAT" (e.g. "source un-press:
+ * HTTP 500"; "source <id>: polled again" for recovered without WHAT, so
+ * that a mail subject names the source), url the source URL. Its id is unique per episode (NOW_MS). */
 vl_err_t detect_source_event (const source_t *src, const char *type, const char *what,
                               int64_t now_ms, event_t *out);
 

@@ -26,6 +26,7 @@ typedef struct req {
     char              *etag, *last_modified;
     void              *tag;
     char              *host;
+    char              *url;         /* src->url at this fetch (source_url) */
     size_t             host_i;      /* index in fetch.hosts */
     bool               is_file;
     CURL              *easy;
@@ -116,6 +117,7 @@ static void req_free (req_t *r)
     free (r->etag);
     free (r->last_modified);
     free (r->host);
+    free (r->url);
     fetch_result_clear (&r->res);
     free (r);
 }
@@ -261,7 +263,8 @@ vl_err_t fetch_add (fetch_t *self, const source_t *src, const char *etag,
         return VL_ENOMEM;
     r->src = src;
     r->tag = tag;
-    r->host = url_host (src->url, &r->is_file);
+    r->url = source_url (src, util_now_ms ());
+    r->host = r->url ? url_host (r->url, &r->is_file) : NULL;
     if (!r->host) {
         log_warn ("source %s: cannot parse URL '%s'", src->id, src->url);
         req_free (r);
@@ -382,7 +385,7 @@ static vl_err_t setup_easy (fetch_t *self, req_t *r)
         return VL_ENOMEM;
     buf_init (&r->body, (size_t) o->max_body_bytes);
     curl_easy_setopt (e, CURLOPT_PRIVATE, (char *) r);
-    curl_easy_setopt (e, CURLOPT_URL, r->src->url);
+    curl_easy_setopt (e, CURLOPT_URL, r->url);
     curl_easy_setopt (e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt (e, CURLOPT_PIPEWAIT, 1L);   /* HTTP/2: share a connection */

@@ -15,6 +15,9 @@
 #include "item_json.h"
 #include "log.h"
 #include "parse.h"
+#include "noise.h"
+#include "preview.h"
+#include "state.h"
 #include "util.h"
 #include "watch_conf.h"
 #include "watcher.h"
@@ -66,7 +69,11 @@ static void usage (FILE *out)
     fprintf (out,
 "usage: veille-watch -c CONF [options]        run the watcher (daemon)\n"
 "       veille-watch -c CONF --once           one pass over every source, then exit\n"
-"       veille-watch -c CONF --test SOURCE    print what SOURCE would publish now\n"
+"       veille-watch -c CONF --preview SOURCE [--file FILE]   see what veille sees\n"
+"       veille-watch -c CONF --noise SOURCE [--fetches N] [--every S] | [--file F]...\n"
+"       veille-watch -c CONF --noise SOURCE --stored [--file F]\n"
+"       veille-watch -c CONF --test SOURCE [--file FILE]      the events, as JSON\n"
+"       veille-watch -c CONF --purge SOURCE   delete the state of a removed source\n"
 "       veille-watch --parse FILE [--base URL] [--type auto|feed|html|json]\n"
 "\n"
 "Polls the sources of the `watch` section of CONF, detects new and changed\n"
@@ -78,10 +85,26 @@ static void usage (FILE *out)
 "      --once             poll every source once, wait until the broker acked\n"
 "                         every event (watch.drain_timeout_s), exit 0 if all\n"
 "                         sources succeeded, 1 otherwise\n"
-"      --test SOURCE      fetch SOURCE and print, as JSON lines on stdout, the\n"
-"                         events it would publish; publishes nothing and leaves\n"
-"                         the state untouched\n"
-"      --parse FILE       print the items parsed from FILE as JSON lines\n"
+"      --preview SOURCE   fetch SOURCE (or read --file) and show, for people, its\n"
+"                         items as veille sees them, the text compared, what each\n"
+"                         ignore rule removed and the alerts (with their diff)\n"
+"                         that would be sent now; publishes nothing, state untouched\n"
+"      --noise SOURCE     fetch an html SOURCE several times (or compare saved\n"
+"                         copies, --file twice or more) and list the elements\n"
+"                         whose text changes, each with the ignore rule that\n"
+"                         silences it, then check those rules\n"
+"      --stored           --noise: one fetch (or --file) against the copy stored\n"
+"                         at the last poll (after a false alert)\n"
+"      --fetches N        --noise: fetches of the URL (default 3, at most 16)\n"
+"      --every S          --noise: seconds between two fetches (default 5)\n"
+"      --file FILE        --preview/--test: a saved copy of the page instead of\n"
+"                         its URL (links resolve against the source's url)\n"
+"      --test SOURCE      like --preview, as JSON lines on stdout: the events\n"
+"      --purge SOURCE     delete the items and state row of SOURCE, which must no\n"
+"                         longer be in CONF (a removed source's state is kept)\n"
+"      --parse FILE       print the items parsed from FILE as JSON lines, with no\n"
+"                         configuration (to try a source's selectors on a saved\n"
+"                         page: --preview SOURCE --file FILE)\n"
 "      --base URL         base URL for relative links (--parse; default file://FILE)\n"
 "      --type TYPE        document type for --parse (default auto)\n"
 "      --with-content     --parse: include the hashed text of each item\n"
@@ -94,11 +117,19 @@ static void usage (FILE *out)
 "  -V, --version          print the version\n"
 "\n"
 "exit status: 0 ok, 1 runtime failure (or a failed source with --once),\n"
-"2 usage or configuration error. SIGTERM/SIGINT stop, SIGHUP reopens the log.\n");
+"2 usage or configuration error. SIGTERM/SIGINT stop; SIGHUP reopens the log\n"
+"and re-reads CONF: sources added, removed or changed apply without a restart\n"
+"(a CONF that does not load is logged and the running one kept).\n");
 }
 
+#define MAX_FILES NOISE_MAX_COPIES
+
 typedef struct {
-    const char *config, *test, *parse, *base, *type;
+    const char *config, *test, *parse, *base, *type, *preview, *noise, *purge;
+    char       *files[MAX_FILES];
+    size_t      nfiles;
+    int         fetches, every_s;
+    bool        stored;
     bool once, publish_existing, log_json, with_content;
     int shard_k, shard_n;
     int log_level;
@@ -119,7 +150,57 @@ static bool parse_shard (const char *s, int *k, int *n)
     return true;
 }
 
-enum { O_ONCE = 256, O_TEST, O_PARSE, O_BASE, O_TYPE, O_PUBEX, O_SHARD, O_LEVEL, O_JSON, O_CONTENT };
+enum { O_ONCE = 256, O_TEST, O_PARSE, O_BASE, O_TYPE, O_PUBEX, O_SHARD, O_LEVEL, O_JSON, O_CONTENT,
+       O_PREVIEW, O_NOISE, O_FILE, O_FETCHES, O_EVERY, O_PURGE, O_STORED };
+
+/* A whole number in [LO, HI] from S, or -1. */
+static int int_arg (const char *s, int lo, int hi)
+{
+    char *end;
+    long v = strtol (s, &end, 10);
+    return end != s && !*end && v >= lo && v <= hi ? (int) v : -1;
+}
+
+/* Checks the options that go together; an exit code, or -1. */
+static int check_combos (const args_t *a)
+{
+    int modes = !!a->test + !!a->preview + !!a->noise + !!a->purge + !!a->parse + a->once;
+    if (modes > 1) {
+        fprintf (stderr, "veille-watch: --once, --test, --preview, --noise, --purge and --parse "
+                 "exclude each other\n");
+        return 2;
+    }
+    if (a->parse && a->config) {
+        fprintf (stderr, "veille-watch: --parse takes no -c: to try a source's settings on a "
+                 "saved page, use -c CONF --preview SOURCE --file FILE\n");
+        return 2;
+    }
+    if (!a->parse && !a->config) {
+        fprintf (stderr, "veille-watch: -c CONF is required (see --help)\n");
+        return 2;
+    }
+    if ((a->base || a->type || a->with_content) && !a->parse) {
+        fprintf (stderr, "veille-watch: --base, --type and --with-content go with --parse\n");
+        return 2;
+    }
+    if (a->nfiles && !a->test && !a->preview && !a->noise) {
+        fprintf (stderr, "veille-watch: --file goes with --preview, --test or --noise\n");
+        return 2;
+    }
+    if (a->nfiles > 1 && (!a->noise || a->stored)) {
+        fprintf (stderr, "veille-watch: one --file with --preview, --test and --noise --stored\n");
+        return 2;
+    }
+    if (a->stored && (!a->noise || a->fetches || a->every_s >= 0)) {
+        fprintf (stderr, "veille-watch: --stored goes with --noise (no --fetches, --every)\n");
+        return 2;
+    }
+    if ((a->fetches || a->every_s >= 0) && (!a->noise || a->nfiles)) {
+        fprintf (stderr, "veille-watch: --fetches and --every go with --noise (without --file)\n");
+        return 2;
+    }
+    return -1;
+}
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_args (int argc, char **argv, args_t *a)
@@ -129,6 +210,13 @@ static int parse_args (int argc, char **argv, args_t *a)
         { "test", required_argument, NULL, O_TEST }, { "parse", required_argument, NULL, O_PARSE },
         { "base", required_argument, NULL, O_BASE }, { "type", required_argument, NULL, O_TYPE },
         { "with-content", no_argument, NULL, O_CONTENT },
+        { "preview", required_argument, NULL, O_PREVIEW },
+        { "noise", required_argument, NULL, O_NOISE },
+        { "file", required_argument, NULL, O_FILE },
+        { "fetches", required_argument, NULL, O_FETCHES },
+        { "every", required_argument, NULL, O_EVERY },
+        { "purge", required_argument, NULL, O_PURGE },
+        { "stored", no_argument, NULL, O_STORED },
         { "publish-existing", no_argument, NULL, O_PUBEX },
         { "shard", required_argument, NULL, O_SHARD },
         { "log-level", required_argument, NULL, O_LEVEL }, { "log-json", no_argument, NULL, O_JSON },
@@ -137,6 +225,7 @@ static int parse_args (int argc, char **argv, args_t *a)
     };
     memset (a, 0, sizeof *a);
     a->log_level = LOG_LVL_INFO;
+    a->every_s = -1;
     int c;
     while ((c = getopt_long (argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
@@ -147,6 +236,29 @@ static int parse_args (int argc, char **argv, args_t *a)
         case O_BASE: a->base = optarg; break;
         case O_TYPE: a->type = optarg; break;
         case O_CONTENT: a->with_content = true; break;
+        case O_PREVIEW: a->preview = optarg; break;
+        case O_NOISE: a->noise = optarg; break;
+        case O_PURGE: a->purge = optarg; break;
+        case O_STORED: a->stored = true; break;
+        case O_FILE:
+            if (a->nfiles == MAX_FILES) {
+                fprintf (stderr, "veille-watch: at most %d --file\n", MAX_FILES);
+                return 2;
+            }
+            a->files[a->nfiles++] = optarg;
+            break;
+        case O_FETCHES:
+            if ((a->fetches = int_arg (optarg, 2, NOISE_MAX_COPIES)) < 0) {
+                fprintf (stderr, "veille-watch: --fetches wants 2..%d\n", NOISE_MAX_COPIES);
+                return 2;
+            }
+            break;
+        case O_EVERY:
+            if ((a->every_s = int_arg (optarg, 0, 3600)) < 0) {
+                fprintf (stderr, "veille-watch: --every wants 0..3600 seconds\n");
+                return 2;
+            }
+            break;
         case O_PUBEX: a->publish_existing = true; break;
         case O_JSON: a->log_json = true; break;
         case O_SHARD:
@@ -170,15 +282,7 @@ static int parse_args (int argc, char **argv, args_t *a)
         fprintf (stderr, "veille-watch: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (!a->parse && !a->config) {
-        fprintf (stderr, "veille-watch: -c CONF is required (see --help)\n");
-        return 2;
-    }
-    if ((a->base || a->type || a->with_content) && !a->parse) {
-        fprintf (stderr, "veille-watch: --base, --type and --with-content go with --parse\n");
-        return 2;
-    }
-    return -1;
+    return check_combos (a);
 }
 
 /* ---- --parse ------------------------------------------------------------ */
@@ -235,6 +339,36 @@ static int run_parse (const args_t *a)
     return e == VL_OK ? 0 : 1;
 }
 
+/* ---- --purge ----------------------------------------------------------------- */
+
+/* Deletes the stored state of source ID, which must not be in WC. */
+static int purge_source (const watch_conf_t *wc, const char *id)
+{
+    for (size_t i = 0; i < wc->nsources; i++)
+        if (strcmp (wc->sources[i].id, id) == 0) {
+            log_error ("source %s is still in the configuration: remove it first", id);
+            return 2;
+        }
+    vl_err_t e;
+    state_t *st = state_open (wc->state, &e);
+    int64_t n = 0;
+    if (st && (e = state_begin (st)) == VL_OK) {
+        e = state_source_purge (st, id, &n);
+        if (e == VL_OK)
+            e = state_commit (st);
+        else
+            state_rollback (st);
+    }
+    state_destroy (&st);
+    if (e == VL_ENOTFOUND)
+        log_error ("nothing stored for source %s in %s", id, wc->state);
+    else if (e != VL_OK)
+        log_error ("cannot purge source %s: %s", id, vl_strerror (e));
+    else
+        fprintf (stderr, "veille-watch: purged source=%s items=%lld\n", id, (long long) n);
+    return e == VL_OK ? 0 : 1;
+}
+
 /* ---- config and run --------------------------------------------------------- */
 
 static int load_conf (const char *path, cfg_t **cfg, watch_conf_t *wc)
@@ -257,10 +391,20 @@ static int load_conf (const char *path, cfg_t **cfg, watch_conf_t *wc)
 
 static int run (const args_t *a, const watch_conf_t *wc)
 {
+    preview_opts_t po = { .files = a->files, .nfiles = a->nfiles, .fetches = a->fetches,
+                          .every_ms = (a->every_s >= 0 ? a->every_s : 5) * 1000,
+                          .stored = a->stored };
     if (a->test)
-        return watcher_test_source (wc, a->test, stdout);
+        return preview_source (wc, a->test, PREVIEW_EVENTS, &po, stdout);
+    if (a->preview)
+        return preview_source (wc, a->preview, PREVIEW_REPORT, &po, stdout);
+    if (a->noise)
+        return noise_source (wc, a->noise, &po, stdout);
+    if (a->purge)
+        return purge_source (wc, a->purge);
     watcher_opts_t wo = { .once = a->once, .publish_existing = a->publish_existing,
-                          .shard_k = a->shard_k, .shard_n = a->shard_n };
+                          .shard_k = a->shard_k, .shard_n = a->shard_n,
+                          .config_path = a->config };
     if (install_signals () != VL_OK) {
         log_error ("cannot create the signal pipe: %s", strerror (errno));
         return 1;

@@ -1,5 +1,6 @@
 /* page_parse.c: HTML pages watched through selectors (see page_parse.h). */
 #include <regex.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,41 @@ typedef struct {
     htmlDocPtr          doc;
     xmlXPathContextPtr  xp;
     regex_t             re[PAGE_CHECK_MAX_RE];
+    size_t              re_rule[PAGE_CHECK_MAX_RE];  /* index in src->ignore */
     size_t              nre;
     const char         *base_url;
+    const page_hooks_t *hooks;    /* never NULL (a zeroed one at least) */
 } page_t;
+
+#define PAGE_TRACE_MAX 400   /* bytes of a removed node's text traced */
+
+/* Writes the reason of a failure for the hooks' owner (printf style). */
+static void __attribute__ ((format (printf, 2, 3)))
+say_why (const page_t *self, const char *fmt, ...)
+{
+    if (!self->hooks->why || self->hooks->whylen == 0)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (self->hooks->why, self->hooks->whylen, fmt, ap);
+    va_end (ap);
+}
+
+/* Tells the hooks' owner that RULE removed NODE (its text, capped). */
+static void
+trace_node (const page_t *self, const char *rule, xmlNodePtr node)
+{
+    if (!self->hooks->trace)
+        return;
+    buf_t raw;
+    buf_init (&raw, PAGE_TRACE_MAX * 4);
+    text_norm_collect (node, &raw);
+    char *t = text_norm_plain (raw.data ? raw.data : "", raw.len, false, PAGE_TRACE_MAX);
+    if (t)
+        self->hooks->trace (self->hooks->arg, rule, t);
+    free (t);
+    buf_free (&raw);
+}
 
 /* Evaluates selector SEL at CONTEXT (NULL = document). Returns the XPath
  * object (caller frees) or NULL with *ERR set (VL_EINVAL). */
@@ -38,6 +71,7 @@ eval_sel (page_t *self, const char *sel, bool relative, xmlNodePtr context,
     char *expr = css_xpath (sel, relative, err);
     if (!expr) {
         log_warn ("page: %s: unsupported selector \"%s\"", self->src->id, sel);
+        say_why (self, "unsupported selector \"%s\"", sel);
         return NULL;
     }
     self->xp->node = context ? context : (xmlNodePtr) self->doc;
@@ -45,6 +79,7 @@ eval_sel (page_t *self, const char *sel, bool relative, xmlNodePtr context,
     free (expr);
     if (!obj) {
         log_warn ("page: %s: invalid XPath \"%s\"", self->src->id, sel);
+        say_why (self, "invalid selector \"%s\"", sel);
         *err = VL_EINVAL;
     }
     return obj;
@@ -71,8 +106,10 @@ remove_ignored (page_t *self)
             if (node->type == XML_NAMESPACE_DECL || node->type == XML_DOCUMENT_NODE
                 || node->type == XML_HTML_DOCUMENT_NODE)
                 ns->nodeTab[k] = NULL;
-            else
+            else {
+                trace_node (self, e, node);
                 xmlUnlinkNode (node);
+            }
         }
         for (int k = 0; k < n; k++)
             if (ns->nodeTab[k]) {
@@ -104,7 +141,8 @@ filter_lines (const page_t *self, const char *text)
         }
         bool drop = false;
         for (size_t i = 0; i < self->nre && !drop; i++)
-            drop = regexec (&self->re[i], line, 0, NULL, 0) == 0;
+            if ((drop = regexec (&self->re[i], line, 0, NULL, 0) == 0) && self->hooks->trace)
+                self->hooks->trace (self->hooks->arg, self->src->ignore[self->re_rule[i]], line);
         if (!drop) {
             if (out.len)
                 rc = buf_putc (&out, '\n');
@@ -326,6 +364,7 @@ items_mode (page_t *self, xmlNodeSetPtr region, item_list_t *out)
             break;
         if (obj->type != XPATH_NODESET) {
             log_warn ("page: %s: items selector does not select nodes", self->src->id);
+            say_why (self, "selector selects no elements (items = \"%s\")", self->src->items);
             err = VL_EINVAL;
         }
         xmlNodeSetPtr ns = obj->nodesetval;
@@ -366,11 +405,13 @@ run (page_t *self, item_list_t *out)
             return err;
         if (region->type != XPATH_NODESET) {
             log_warn ("page: %s: select does not select nodes", self->src->id);
+            say_why (self, "selector selects no elements (select = \"%s\")", sel);
             xmlXPathFreeObject (region);
             return VL_EINVAL;
         }
         if (!region->nodesetval || region->nodesetval->nodeNr == 0) {
             log_warn ("page: %s: select \"%s\" matches nothing", self->src->id, sel);
+            say_why (self, "selector matched nothing (select = \"%s\")", sel);
             xmlXPathFreeObject (region);
             return VL_EPARSE;
         }
@@ -384,41 +425,99 @@ run (page_t *self, item_list_t *out)
     return err;
 }
 
+/* Maps each compiled regex of SELF to its `ignore` entry. */
+static void
+map_regex_rules (page_t *self)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < self->src->nignore && k < self->nre; i++)
+        if (self->src->ignore[i] && page_check_is_regex (self->src->ignore[i]))
+            self->re_rule[k++] = i;
+}
+
+/* Compiles SRC's regexes and parses BODY into SELF (doc and XPath context,
+ * ignore selectors not yet applied). On error nothing is left to free. */
+static vl_err_t
+page_open (page_t *self, const source_t *src, const char *body, size_t len,
+           const char *base_url, const page_hooks_t *hooks)
+{
+    static const page_hooks_t none;
+    memset (self, 0, sizeof *self);
+    self->src = src;
+    self->hooks = hooks ? hooks : &none;
+    self->base_url = base_url ? base_url : src->url;
+    if (!body)
+        return VL_EPARSE;
+    if (len > PAGE_MAX_BYTES) {
+        say_why (self, "page larger than %d bytes", PAGE_MAX_BYTES);
+        return VL_ETOOBIG;
+    }
+    char errbuf[256];
+    if (page_check_regexes (src, self->re, &self->nre, errbuf, sizeof errbuf)) {
+        log_warn ("page: %s: %s", src->id, errbuf);
+        say_why (self, "%s", errbuf);
+        return VL_EINVAL;
+    }
+    map_regex_rules (self);
+    self->doc = htmlReadMemory (body, (int) len, self->base_url, "UTF-8",
+        HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
+        | HTML_PARSE_RECOVER | HTML_PARSE_IGNORE_ENC);
+    if (self->doc && !(self->xp = xmlXPathNewContext (self->doc))) {
+        xmlFreeDoc (self->doc);
+        self->doc = NULL;
+        return VL_ENOMEM;
+    }
+    if (!self->doc) {
+        log_warn ("page: %s: not parseable as HTML", src->id);
+        say_why (self, "not parseable as HTML");
+        for (size_t i = 0; i < self->nre; i++)
+            regfree (&self->re[i]);
+        return VL_EPARSE;
+    }
+    self->xp->error = page_check_silent_error;
+    return VL_OK;
+}
+
+/* Frees what page_open made, except the document when KEEP_DOC. */
+static void
+page_close (page_t *self, bool keep_doc)
+{
+    xmlXPathFreeContext (self->xp);
+    if (!keep_doc)
+        xmlFreeDoc (self->doc);
+    for (size_t i = 0; i < self->nre; i++)
+        regfree (&self->re[i]);
+}
+
+vl_err_t
+page_parse_ex (const source_t *src, const char *body, size_t len,
+               const char *base_url, item_list_t *out, const page_hooks_t *hooks)
+{
+    page_t self;
+    vl_err_t err = page_open (&self, src, body, len, base_url, hooks);
+    if (err)
+        return err;
+    err = run (&self, out);
+    page_close (&self, false);
+    return err;
+}
+
 vl_err_t
 page_parse (const source_t *src, const char *body, size_t len,
             const char *base_url, item_list_t *out)
 {
-    if (!body)
-        return VL_EPARSE;
-    if (len > PAGE_MAX_BYTES)
-        return VL_ETOOBIG;
+    return page_parse_ex (src, body, len, base_url, out, NULL);
+}
+
+struct _xmlDoc *
+page_parse_doc (const source_t *src, const char *body, size_t len,
+                const char *base_url, vl_err_t *err)
+{
     page_t self;
-    memset (&self, 0, sizeof self);
-    self.src = src;
-    self.base_url = base_url ? base_url : src->url;
-    char errbuf[256];
-    if (page_check_regexes (src, self.re, &self.nre, errbuf, sizeof errbuf)) {
-        log_warn ("page: %s: %s", src->id, errbuf);
-        return VL_EINVAL;
-    }
-    vl_err_t err = VL_EPARSE;
-    self.doc = htmlReadMemory (body, (int) len, self.base_url, "UTF-8",
-        HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING
-        | HTML_PARSE_RECOVER | HTML_PARSE_IGNORE_ENC);
-    if (self.doc) {
-        self.xp = xmlXPathNewContext (self.doc);
-        if (self.xp) {
-            self.xp->error = page_check_silent_error;
-            err = run (&self, out);
-            xmlXPathFreeContext (self.xp);
-        }
-        else
-            err = VL_ENOMEM;
-        xmlFreeDoc (self.doc);
-    }
-    else
-        log_warn ("page: %s: not parseable as HTML", src->id);
-    for (size_t i = 0; i < self.nre; i++)
-        regfree (&self.re[i]);
-    return err;
+    *err = page_open (&self, src, body, len, base_url, NULL);
+    if (*err)
+        return NULL;
+    *err = remove_ignored (&self);
+    page_close (&self, *err == VL_OK);
+    return *err == VL_OK ? self.doc : NULL;
 }

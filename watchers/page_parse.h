@@ -28,4 +28,27 @@
 vl_err_t page_parse (const source_t *src, const char *body, size_t len,
                      const char *base_url, item_list_t *out);
 
+/* Optional observers of page_parse_ex (every field may be NULL/0). */
+typedef struct {
+    char  *why;      /* on failure: one sentence saying what is wrong, e.g.
+                      * selector matched nothing (select = "main") */
+    size_t whylen;
+    /* called once per piece of text an ignore rule removed: RULE is the
+     * `ignore` entry, REMOVED the normalised text (a node's text, capped
+     * at 400 bytes, or a dropped line) */
+    void (*trace) (void *arg, const char *rule, const char *removed);
+    void  *arg;
+} page_hooks_t;
+
+/* page_parse, telling HOOKS (NULL: none) why it failed and what each
+ * ignore rule removed. */
+vl_err_t page_parse_ex (const source_t *src, const char *body, size_t len,
+                        const char *base_url, item_list_t *out, const page_hooks_t *hooks);
+
+/* Parses BODY for SRC and removes the nodes of its `ignore` selectors, for
+ * tools that walk the page themselves (noise.h). Caller frees the result
+ * with xmlFreeDoc; NULL with *ERR set (VL_EPARSE, VL_EINVAL, VL_ENOMEM). */
+struct _xmlDoc *page_parse_doc (const source_t *src, const char *body, size_t len,
+                                const char *base_url, vl_err_t *err);
+
 #endif

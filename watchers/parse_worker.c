@@ -75,10 +75,11 @@ void parse_job_run (parse_job_t *job)
 {
     const fetch_result_t *res = &job->res;
     parse_ctx_t ctx = { .base_url = res->final_url ? res->final_url : job->src->url,
-                        .content_type = res->content_type };
+                        .content_type = res->content_type,
+                        .why = job->why, .whylen = sizeof job->why };
     job->err = parse_document (job->src, &ctx, res->body, res->len, &job->items);
-    if (job->err != VL_OK)
-        snprintf (job->why, sizeof job->why, "parse error: %s", vl_strerror (job->err));
+    if (job->err == VL_OK)
+        job->why[0] = '\0';
     else if (job->encode_new)
         encode_new (job);
 }

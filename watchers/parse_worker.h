@@ -27,7 +27,7 @@ typedef struct parse_job {
                                     (detect_encode_new: no keyword filter) */
     item_list_t       items;     /* owned by the job */
     vl_err_t          err;       /* parse_document's result */
-    char              why[300];  /* "parse error: ..." when err != VL_OK */
+    char              why[300];  /* what is wrong when err != VL_OK (parse.h) */
     struct parse_job *next;      /* queue link (worker's) */
 } parse_job_t;
 

@@ -49,4 +49,19 @@ typedef struct {
 
 void source_free (source_t *self);
 
+/* Placeholder of a source url replaced, at each fetch, by the number of
+ * the UN General Assembly session in progress, so that a url such as
+ * https://www.un.org/en/ga/{un_ga_session}/resolutions.shtml follows the
+ * sessions. */
+#define SOURCE_UN_GA_SESSION "{un_ga_session}"
+
+/* The UN General Assembly session in progress at NOW_MS (Unix ms, UTC):
+ * session N opens in September of 1945 + N (between the 5th and the 17th);
+ * it is counted from 20 September, once the new session's pages exist. */
+int source_un_ga_session (int64_t now_ms);
+
+/* The URL to fetch for SRC at NOW_MS: its url with SOURCE_UN_GA_SESSION
+ * replaced. Caller frees; NULL on OOM. */
+char *source_url (const source_t *src, int64_t now_ms);
+
 #endif

@@ -16,7 +16,9 @@ static const char SCHEMA[] =
     "  id TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
     "  failures INTEGER NOT NULL DEFAULT 0, error_sent INTEGER NOT NULL DEFAULT 0,"
     "  baseline_done INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0,"
-    "  conf_hash TEXT, doc_keys BLOB);"
+    "  conf_hash TEXT, doc_keys BLOB, poll_at INTEGER NOT NULL DEFAULT 0,"
+    "  http_status INTEGER NOT NULL DEFAULT 0, change_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT, error_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS items ("
     "  source TEXT NOT NULL, identity TEXT NOT NULL, hash TEXT NOT NULL,"
     "  content TEXT, title TEXT, link TEXT,"
@@ -32,7 +34,9 @@ static const char SCHEMA[] =
 
 /* Columns added after the first release: a database made before gets
  * them when opened. items.pos: -1 = position unknown until the item is
- * seen again; sources.doc_keys: NULL = no list kept yet (detect.h). */
+ * seen again; sources.doc_keys: NULL = no list kept yet (detect.h);
+ * sources.poll_at, http_status, change_at, last_error, error_at: what
+ * `veille status` shows (core/status.c reads them; 0/NULL = not yet). */
 static const struct {
     const char *probe, *add;
 } MIGRATIONS[] = {
@@ -40,6 +44,12 @@ static const struct {
       "ALTER TABLE items ADD COLUMN pos INTEGER NOT NULL DEFAULT -1;" },
     { "SELECT doc_keys FROM sources LIMIT 0",
       "ALTER TABLE sources ADD COLUMN doc_keys BLOB;" },
+    { "SELECT poll_at, http_status, change_at, last_error, error_at FROM sources LIMIT 0",
+      "ALTER TABLE sources ADD COLUMN poll_at INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE sources ADD COLUMN http_status INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE sources ADD COLUMN change_at INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE sources ADD COLUMN last_error TEXT;"
+      "ALTER TABLE sources ADD COLUMN error_at INTEGER NOT NULL DEFAULT 0;" },
 };
 
 /* A pass writes every item and outbox row, then deletes the outbox rows
@@ -56,17 +66,18 @@ enum {
     Q_SRC_GET, Q_SRC_PUT, Q_ITEM_GET, Q_ITEM_PUT, Q_ITEM_SEEN, Q_ITEM_COUNT,
     Q_ITEM_PRUNE, Q_OUT_ADD, Q_OUT_LOAD, Q_OUT_DEAD, Q_OUT_COUNT,
     Q_ITEM_PEEK, Q_SRC_DUE, Q_SP_BEGIN, Q_SP_RELEASE, Q_SP_ROLLBACK, Q_OUT_DEL_RANGE,
-    Q_ITEM_LIST, Q_ITEM_DEL,
+    Q_ITEM_LIST, Q_ITEM_DEL, Q_SRC_DEL,
     Q_COUNT
 };
 
 static const char *const SQL[Q_COUNT] = {
     [Q_SRC_GET] = "SELECT etag, last_modified, failures, error_sent, baseline_done, next_due,"
-                  " conf_hash, doc_keys"
+                  " conf_hash, doc_keys, poll_at, http_status, change_at, last_error, error_at"
                   " FROM sources WHERE id = ?1",
     [Q_SRC_PUT] = "INSERT OR REPLACE INTO sources (id, etag, last_modified, failures,"
-                  " error_sent, baseline_done, next_due, conf_hash, doc_keys)"
-                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                  " error_sent, baseline_done, next_due, conf_hash, doc_keys,"
+                  " poll_at, http_status, change_at, last_error, error_at)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [Q_ITEM_GET] = "SELECT hash, content, title, link, first_seen, last_seen FROM items"
                    " WHERE source = ?1 AND identity = ?2",
     [Q_ITEM_PUT] = "INSERT INTO items (source, identity, hash, content, title, link,"
@@ -78,6 +89,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_ITEM_LIST] = "SELECT identity, hash, title, link, pos FROM items WHERE source = ?1"
                     " ORDER BY pos",
     [Q_ITEM_DEL] = "DELETE FROM items WHERE source = ?1 AND identity = ?2",
+    [Q_SRC_DEL] = "DELETE FROM sources WHERE id = ?1",
     [Q_ITEM_COUNT] = "SELECT count(*) FROM items WHERE source = ?1",
     [Q_ITEM_PRUNE] = "DELETE FROM items WHERE source = ?1 AND last_seen < ?2",
     [Q_OUT_ADD] = "INSERT INTO outbox (topic, event, created) VALUES (?1, ?2, ?3)",
@@ -334,6 +346,12 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
         snprintf (out->conf_hash, sizeof out->conf_hash, "%s", ch ? (const char *) ch : "");
         if (e == VL_OK)
             e = s_doc_keys_read (st, 7, out);
+        out->poll_at = sqlite3_column_int64 (st, 8);
+        out->http_status = sqlite3_column_int (st, 9);
+        out->change_at = sqlite3_column_int64 (st, 10);
+        if (e == VL_OK && !col_dup (st, 11, &out->last_error))
+            e = VL_ENOMEM;
+        out->error_at = sqlite3_column_int64 (st, 12);
     } else if (rc == SQLITE_DONE)
         e = VL_ENOTFOUND;
     else {
@@ -368,6 +386,11 @@ vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *
         sqlite3_bind_blob (st, 9, keys, (int) (in->ndoc_keys * 8), free);
     else
         sqlite3_bind_null (st, 9);
+    sqlite3_bind_int64 (st, 10, in->poll_at);
+    sqlite3_bind_int (st, 11, in->http_status);
+    sqlite3_bind_int64 (st, 12, in->change_at);
+    bind_text (st, 13, in->last_error);
+    sqlite3_bind_int64 (st, 14, in->error_at);
     return run (self, st);
 }
 
@@ -386,6 +409,7 @@ void state_source_clear (state_source_t *self)
     free (self->etag);
     free (self->last_modified);
     free (self->doc_keys);
+    free (self->last_error);
     memset (self, 0, sizeof *self);
 }
 
@@ -544,6 +568,21 @@ vl_err_t state_items_prune (state_t *self, const char *source, int64_t before_ms
     vl_err_t e = run (self, st);
     if (n)
         *n = e == VL_OK ? sqlite3_changes (self->db) : 0;
+    return e;
+}
+
+vl_err_t state_source_purge (state_t *self, const char *id, int64_t *nitems)
+{
+    int64_t n = 0;
+    vl_err_t e = state_items_prune (self, id, INT64_MAX, &n);
+    sqlite3_stmt *st = q (self, Q_SRC_DEL);
+    bind_text (st, 1, id);
+    if (e == VL_OK)
+        e = run (self, st);
+    if (e == VL_OK && n == 0 && sqlite3_changes (self->db) == 0)
+        e = VL_ENOTFOUND;
+    if (nitems)
+        *nitems = n;
     return e;
 }
 

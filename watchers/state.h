@@ -7,7 +7,8 @@
  *
  * Tables: sources(id, etag, last_modified, failures, error_sent,
  * baseline_done, next_due, conf_hash, doc_keys: one key per item of the
- * last parsed document), items(source, identity, hash, content, title,
+ * last parsed document, poll_at, http_status, change_at, last_error,
+ * error_at: what `veille status` shows), items(source, identity, hash, content, title,
  * link, first_seen, last_seen, pos: index in the last document),
  * outbox(rowid, topic, event, created), dead(rowid, topic, event, created,
  * reason, died) for rejected events. */
@@ -55,6 +56,12 @@ typedef struct {
                                 document order, kept and read by detect.h;
                                 NULL = none kept (a blob of big-endian u64) */
     size_t    ndoc_keys;
+    /* for `veille status` (core/status.c), written with the row: */
+    int64_t poll_at;         /* ms since the epoch of the last poll written */
+    int     http_status;     /* its HTTP status (0: file:// or no answer) */
+    int64_t change_at;       /* last poll that published new/changed/removed */
+    char   *last_error;      /* last failure's message (kept after recovery) */
+    int64_t error_at;        /* when it happened; 0 = never */
 } state_source_t;
 
 /* Reads source ID into *OUT (zeroed first). VL_ENOTFOUND if unknown (OUT
@@ -63,6 +70,11 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out);
 
 /* Inserts or replaces source ID with *IN. */
 vl_err_t state_source_put (state_t *self, const char *id, const state_source_t *in);
+
+/* Deletes source ID's row and every item of it (`veille-watch --purge`:
+ * a source removed from the configuration); *NITEMS (may be NULL) gets
+ * how many items went. VL_ENOTFOUND if nothing was stored for ID. */
+vl_err_t state_source_purge (state_t *self, const char *id, int64_t *nitems);
 
 /* Sets only the next due time of source ID (no row: nothing done). */
 vl_err_t state_source_set_due (state_t *self, const char *id, int64_t next_due);

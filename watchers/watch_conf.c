@@ -31,7 +31,7 @@ static const cfg_key_t json_keys[] = {
 const cfg_key_t watch_conf_source_keys[] = {
     STR ("id", NULL, CFG_REQUIRED, "unique source id, [a-z0-9._-]; errors go to _sys.source.<id>"),
     STR ("topic", NULL, CFG_REQUIRED, "topic of the events, [a-z0-9._-], e.g. \"un.press\""),
-    STR ("url", NULL, CFG_REQUIRED, "http://, https:// or file:// URL"),
+    STR ("url", NULL, CFG_REQUIRED, "http://, https:// or file:// URL; {un_ga_session} is replaced at each fetch by the UN General Assembly session in progress"),
     { .name = "type", .type = CFG_T_ENUM, .def = "auto", .choices = "auto|feed|html|json",
       .doc = "document kind; auto detects feeds (RSS/RDF/Atom), JSON and HTML from the content" },
     INT ("interval", "300", 1, 7 * 86400, "poll interval in seconds (jittered by watch.jitter_percent)"),
@@ -39,7 +39,7 @@ const cfg_key_t watch_conf_source_keys[] = {
     STR ("items", NULL, 0, "html: selector, inside the region, splitting it into one item per node"),
     STR ("item_title", NULL, 0, "html: per-item relative selector of the title"),
     STR ("item_link", NULL, 0, "html: per-item relative selector of the link (its @href is taken)"),
-    STRLIST ("ignore", "noise removed before hashing: \"re:REGEX\" (text) or a selector (nodes)"),
+    STRLIST ("ignore", "noise removed before hashing: \"re:REGEX\" (text) or a selector (nodes); see docs/authoring.md and veille-watch --noise"),
     STRLIST ("include", "keywords; if given, at least one must match (accent- and case-insensitive, \"cyber*\" for a prefix)"),
     STRLIST ("exclude", "keywords; an item matching any of them is dropped"),
     STRLIST ("headers", "extra request headers, \"Name: value\""),
@@ -57,7 +57,7 @@ const cfg_key_t watch_conf_keys[] = {
     STR ("broker", WIRE_DEFAULT_PUBLISH, 0, "broker publish endpoint"),
     STR ("state", NULL, CFG_REQUIRED, "SQLite file holding the watcher state and outbox (created)"),
     STR ("user_agent", "veille/" VEILLE_VERSION, 0, "HTTP User-Agent"),
-    STR ("log_file", NULL, 0, "log file (reopened on SIGHUP); default stderr"),
+    STR ("log_file", NULL, 0, "log file (reopened on SIGHUP; a new value needs a restart); default stderr"),
     STR ("metrics_listen", NULL, 0, "serve Prometheus metrics on http://HOST:PORT/metrics "
          "(loopback address, e.g. \"127.0.0.1:9102\"); absent or \"\" = off"),
     STR ("curve_secret_key", NULL, 0, "CURVE: this watcher's secret key file (veille keygen); enables CURVE"),
@@ -175,10 +175,13 @@ static bool source_checks (const config_setting_t *grp, const source_t *s)
             ok = false;
         }
     }
-    if (ok && (s->select || s->items || s->item_title || s->item_link || s->nignore)) {
+    /* the selectors and regexes are checked even when something above is
+     * wrong, so that `veille check` reports every layer in one run */
+    if (s->select || s->items || s->item_title || s->item_link || s->nignore) {
         char why[256] = "";
         if (page_check (s, why, sizeof why) != VL_OK) {
-            log_error ("%s: source '%s': %s", cfg_where (grp), s->id, why[0] ? why : "bad selector");
+            log_error ("%s: source '%s': %s", cfg_where (grp), s->id ? s->id : "",
+                       why[0] ? why : "bad selector");
             ok = false;
         }
     }
@@ -244,45 +247,46 @@ static bool copy_opts (const config_setting_t *w, watch_conf_t *c)
     return true;
 }
 
-/* Orders indexes into the sources of CONF by id, then by position. */
-static int cmp_by_id (const void *a, const void *b, void *conf)
+/* Orders indexes into IDS (an array of strings) by id, then by position. */
+static int cmp_by_id (const void *a, const void *b, void *ids)
 {
-    const watch_conf_t *wc = conf;
+    const char *const *v = ids;
     size_t x = *(const size_t *) a, y = *(const size_t *) b;
-    int c = strcmp (wc->sources[x].id, wc->sources[y].id);
+    int c = strcmp (v[x], v[y]);
     return c ? c : (x > y) - (x < y);
 }
 
-/* Logs every source whose id an earlier source already uses (sorted ids:
- * 10,000 sources compared in n log n, not n^2 / 2). */
-static bool unique_ids (const config_setting_t *list, const watch_conf_t *c)
+/* Logs every entry of LIST whose id an earlier entry already uses, read
+ * from the configuration (so also among sources that failed other checks;
+ * sorted ids: 10,000 sources compared in n log n, not n^2 / 2). */
+static bool unique_ids (const config_setting_t *list)
 {
-    if (c->nsources < 2)
+    size_t n = (size_t) config_setting_length (list);
+    if (n < 2)
         return true;
-    size_t *order = malloc (c->nsources * sizeof *order);
-    bool *dup = calloc (c->nsources, sizeof *dup);
-    if (!order || !dup) {
+    size_t *order = malloc (n * sizeof *order);
+    const char **ids = calloc (n, sizeof *ids);
+    if (!order || !ids) {
         free (order);
-        free (dup);
+        free (ids);
         log_error ("%s: out of memory", cfg_where (list));
         return false;
     }
-    for (size_t i = 0; i < c->nsources; i++)
+    for (size_t i = 0; i < n; i++) {
         order[i] = i;
-    qsort_r (order, c->nsources, sizeof *order, cmp_by_id, (void *) c);
-    for (size_t k = 1; k < c->nsources; k++)
-        if (strcmp (c->sources[order[k]].id, c->sources[order[k - 1]].id) == 0)
-            dup[order[k]] = true;
+        ids[i] = cfg_get_str (config_setting_get_elem (list, (unsigned) i), "id", "");
+    }
+    qsort_r (order, n, sizeof *order, cmp_by_id, (void *) ids);
     bool ok = true;
-    for (size_t i = 0; i < c->nsources; i++)
-        if (dup[i]) {
-            const config_setting_t *g = config_setting_get_elem (list, (unsigned) i);
+    for (size_t k = 1; k < n; k++)
+        if (*ids[order[k]] && strcmp (ids[order[k]], ids[order[k - 1]]) == 0) {
+            const config_setting_t *g = config_setting_get_elem (list, (unsigned) order[k]);
             log_error ("%s: source id '%s' is used twice", cfg_where (g ? g : list),
-                       c->sources[i].id);
+                       ids[order[k]]);
             ok = false;
         }
     free (order);
-    free (dup);
+    free (ids);
     return ok;
 }
 
@@ -306,7 +310,7 @@ static vl_err_t load_sources (const config_setting_t *w, watch_conf_t *c)
         else if (first == VL_OK || e == VL_ENOMEM)
             first = e;
     }
-    if (first == VL_OK && !unique_ids (list, c))
+    if (!unique_ids (list) && first == VL_OK)
         first = VL_ECONFIG;
     return first;
 }
@@ -324,14 +328,41 @@ vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out)
         log_error ("%s: curve_secret_key and curve_server_key go together", cfg_where (w));
         e = VL_ECONFIG;
     }
-    if (e == VL_OK && !out->state) {
+    if (e == VL_OK && (!cfg_check_path (w, "curve_secret_key", false)
+                       | !cfg_check_path (w, "curve_server_key", false)))
+        e = VL_ECONFIG;
+    if (e != VL_ENOMEM && !out->state) {
         log_error ("%s: state: required", cfg_where (w));
         e = VL_ECONFIG;
     }
-    if (e == VL_OK)
-        e = load_sources (w, out);
+    if (e != VL_ENOMEM) {
+        vl_err_t es = load_sources (w, out);
+        if (e == VL_OK || es == VL_ENOMEM)
+            e = es;
+    }
     if (e != VL_OK)
         watch_conf_free (out);
+    return e;
+}
+
+vl_err_t watch_conf_read (const char *path, watch_conf_t *out)
+{
+    memset (out, 0, sizeof *out);
+    const cfg_section_t sections[] = { { "watch", watch_conf_keys, true } };
+    vl_err_t e;
+    char *errors = NULL;
+    cfg_t *cfg = cfg_load (path, sections, 1, &e, &errors);
+    for (char *line = errors, *nl; line && *line; line = nl ? nl + 1 : line + strlen (line)) {
+        nl = strchr (line, '\n');
+        log_error ("%.*s", nl ? (int) (nl - line) : (int) strlen (line), line);
+    }
+    if (!cfg && !errors)
+        log_error ("%s: cannot load the configuration: %s", path, vl_strerror (e));
+    free (errors);
+    if (!cfg)
+        return e;
+    e = watch_conf_load (cfg, out);
+    cfg_destroy (&cfg);
     return e;
 }
 

@@ -52,6 +52,12 @@ typedef struct {
  * VL_ENOMEM on OOM. Caller frees with watch_conf_free. */
 vl_err_t watch_conf_load (cfg_t *cfg, watch_conf_t *out);
 
+/* Reads PATH (cfg_load with watch_conf_keys, then watch_conf_load) into
+ * *OUT. Every problem is logged as "file:line: message" (log_error).
+ * VL_ECONFIG, VL_EIO or VL_ENOMEM (*OUT zeroed); caller frees with
+ * watch_conf_free. */
+vl_err_t watch_conf_read (const char *path, watch_conf_t *out);
+
 /* Loads one source from a validated group of `watch.sources` into *OUT
  * (zeroed first). DEFAULT_FAIL is used when the source has no
  * fail_threshold. VL_ECONFIG (logged) or VL_ENOMEM; *OUT freed on error. */

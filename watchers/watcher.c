@@ -56,7 +56,10 @@ typedef struct {
 } wmetrics_t;
 
 struct watcher {
-    const watch_conf_t *conf;
+    const watch_conf_t *conf;         /* the caller's, or own_conf after a reload */
+    watch_conf_t       *own_conf;     /* loaded on SIGHUP, NULL before */
+    bool                reload_pending; /* SIGHUP seen: reload once idle */
+    bool                cli_publish_existing;
     watcher_opts_t      opts;
     state_t            *state;
     fetch_t            *fetch;
@@ -96,7 +99,7 @@ bool watcher_in_shard (const char *id, int k, int n)
     return (int) (strtoul (first, NULL, 16) % (unsigned long) n) == k;
 }
 
-static fetch_opts_t fetch_opts_of (const watch_conf_t *c)
+fetch_opts_t watcher_fetch_opts (const watch_conf_t *c)
 {
     fetch_opts_t o = {
         .max_concurrency = c->max_concurrency, .per_host_concurrency = c->per_host_concurrency,
@@ -115,8 +118,7 @@ static sched_params_t params_of (const watcher_t *self, const source_t *src)
     return p;
 }
 
-/* Keyword filter of SRC, or NULL when it has none (*ERR set on error). */
-static keywords_t *source_keywords (const source_t *src, vl_err_t *err)
+keywords_t *watcher_keywords (const source_t *src, vl_err_t *err)
 {
     *err = VL_OK;
     if (src->ninclude == 0 && src->nexclude == 0)
@@ -128,36 +130,83 @@ static keywords_t *source_keywords (const source_t *src, vl_err_t *err)
     return kw;
 }
 
-static vl_err_t load_sources (watcher_t *self)
+/* Fills W for SRC: keyword filter, configuration fingerprint and due
+ * time. The stored due time is kept, unless the configuration now asks for
+ * a shorter interval than the one it was computed with. */
+static vl_err_t wsrc_init (watcher_t *self, wsrc_t *w, const source_t *src)
+{
+    vl_err_t e;
+    w->src = src;
+    watch_conf_source_hash (src, w->conf_hash);
+    w->kw = watcher_keywords (src, &e);
+    if (e != VL_OK)
+        return VL_ECONFIG;
+    state_source_t ss;
+    e = state_source_get (self->state, src->id, &ss);
+    if (e != VL_OK && e != VL_ENOTFOUND)
+        return e;
+    sched_params_t p = params_of (self, src);
+    int64_t latest = util_now_ms () + schedule_delay_ms (&p, ss.failures)
+                     * (100 + self->conf->jitter_percent) / 100;
+    w->due = ss.next_due < latest ? ss.next_due : latest;
+    state_source_clear (&ss);
+    return VL_OK;
+}
+
+/* The entry of OLD (N) for source ID, or NULL; HINT is where to look first
+ * (a reloaded configuration mostly keeps its order). */
+static const wsrc_t *wsrc_find (const wsrc_t *old, size_t n, const char *id, size_t hint)
+{
+    if (hint < n && strcmp (old[hint].src->id, id) == 0)
+        return &old[hint];
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (old[i].src->id, id) == 0)
+            return &old[i];
+    return NULL;
+}
+
+static void wsrcs_free (wsrc_t *srcs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        keywords_destroy (&srcs[i].kw);
+    free (srcs);
+}
+
+/* Builds into *OUT (N entries, caller frees with wsrcs_free) the sources
+ * of self->conf in this shard. A source also in OLD (NOLD entries, a
+ * previous configuration) keeps its due time and health; if its settings
+ * changed it is due at once (its next poll re-records it silently). */
+static vl_err_t build_sources (watcher_t *self, const wsrc_t *old, size_t nold,
+                               wsrc_t **out, size_t *n)
 {
     const watch_conf_t *c = self->conf;
-    self->srcs = calloc (c->nsources ? c->nsources : 1, sizeof *self->srcs);
-    if (!self->srcs)
+    wsrc_t *srcs = calloc (c->nsources ? c->nsources : 1, sizeof *srcs);
+    if (!srcs)
         return VL_ENOMEM;
-    for (size_t i = 0; i < c->nsources; i++) {
+    size_t k = 0;
+    vl_err_t e = VL_OK;
+    for (size_t i = 0; i < c->nsources && e == VL_OK; i++) {
         const source_t *src = &c->sources[i];
         if (!watcher_in_shard (src->id, self->opts.shard_k, self->opts.shard_n))
             continue;
-        wsrc_t *w = &self->srcs[self->nsrcs];
-        vl_err_t e;
-        w->src = src;
-        watch_conf_source_hash (src, w->conf_hash);
-        w->kw = source_keywords (src, &e);
-        if (e != VL_OK)
-            return VL_ECONFIG;
-        self->nsrcs++;   /* owned from here on (watcher_destroy) */
-        state_source_t ss;
-        e = state_source_get (self->state, src->id, &ss);
-        if (e != VL_OK && e != VL_ENOTFOUND)
-            return e;
-        /* Keep the stored due time, unless the configuration now asks
-         * for a shorter interval than the one it was computed with. */
-        sched_params_t p = params_of (self, src);
-        int64_t latest = util_now_ms () + schedule_delay_ms (&p, ss.failures)
-                         * (100 + self->conf->jitter_percent) / 100;
-        w->due = ss.next_due < latest ? ss.next_due : latest;
-        state_source_clear (&ss);
+        wsrc_t *w = &srcs[k++];   /* owned from here on (wsrcs_free) */
+        e = wsrc_init (self, w, src);
+        const wsrc_t *was = e == VL_OK ? wsrc_find (old, nold, src->id, i) : NULL;
+        if (was && strcmp (was->conf_hash, w->conf_hash) == 0) {
+            w->due = was->due;
+            w->due_dirty = was->due_dirty;
+            w->failing = was->failing;
+        } else if (was) {
+            w->due = util_now_ms ();
+            w->failing = was->failing;
+        }
     }
+    if (e != VL_OK) {
+        wsrcs_free (srcs, k);
+        return e;
+    }
+    *out = srcs;
+    *n = k;
     return VL_OK;
 }
 
@@ -244,14 +293,15 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
     self->conf = conf;
     if (opts)
         self->opts = *opts;
+    self->cli_publish_existing = self->opts.publish_existing;
     self->opts.publish_existing |= conf->publish_existing;
     self->outbox_dirty = true;
-    fetch_opts_t fo = fetch_opts_of (conf);
+    fetch_opts_t fo = watcher_fetch_opts (conf);
     self->state = state_open (conf->state, err);
     if (self->state)
         self->fetch = fetch_new (&fo, err);
     if (self->fetch)
-        *err = load_sources (self);
+        *err = build_sources (self, NULL, 0, &self->srcs, &self->nsrcs);
     if (*err == VL_OK)
         open_parser (self);
     if (*err == VL_OK)
@@ -269,9 +319,11 @@ void watcher_destroy (watcher_t **self_p)
         return;
     watcher_t *self = *self_p;
     metrics_destroy (&self->metrics);
-    for (size_t i = 0; i < self->nsrcs; i++)
-        keywords_destroy (&self->srcs[i].kw);
-    free (self->srcs);
+    wsrcs_free (self->srcs, self->nsrcs);
+    if (self->own_conf) {
+        watch_conf_free (self->own_conf);
+        free (self->own_conf);
+    }
     parse_worker_destroy (&self->parser);   /* before the fetcher it wakes */
     fetch_destroy (&self->fetch);
     client_pub_destroy (&self->pub);
@@ -291,10 +343,10 @@ static vl_err_t parse_body (const source_t *src, const fetch_result_t *res,
                             item_list_t *items, char *why, size_t whylen)
 {
     parse_ctx_t ctx = { .base_url = res->final_url ? res->final_url : src->url,
-                        .content_type = res->content_type };
+                        .content_type = res->content_type, .why = why, .whylen = whylen };
     vl_err_t e = parse_document (src, &ctx, res->body, res->len, items);
-    if (e != VL_OK)
-        snprintf (why, whylen, "parse error: %s", vl_strerror (e));
+    if (e == VL_OK)
+        why[0] = '\0';
     return e;
 }
 
@@ -344,6 +396,22 @@ static bool poll_is_noop (const state_source_t *ss, const item_list_t *items, co
 {
     return !why && !items && act == SCHED_NONE && ss->failures == sc->failures
            && ss->error_sent == sc->error_sent;
+}
+
+/* Notes in SS what `veille status` shows of this poll: when, the HTTP
+ * status, the error WHY (kept after recovery), a published change. */
+static vl_err_t note_poll (state_source_t *ss, const fetch_result_t *res, const char *why,
+                           const detect_stats_t *ds, int64_t now)
+{
+    ss->poll_at = now;
+    ss->http_status = (int) res->status;
+    if (ds && ds->new_items + ds->changed + ds->removed > 0)
+        ss->change_at = now;
+    if (!why)
+        return VL_OK;
+    free (ss->last_error);
+    ss->error_at = now;
+    return (ss->last_error = strdup (why)) ? VL_OK : VL_ENOMEM;
 }
 
 /* Applies the outcome of one poll to the state, under a savepoint in the
@@ -398,6 +466,8 @@ static vl_err_t commit_poll (watcher_t *self, wsrc_t *w, fetch_result_t *res,
     ss.failures = sc.failures;
     ss.error_sent = sc.error_sent;
     ss.next_due = sc.next_due_ms;
+    if (e == VL_OK)
+        e = note_poll (&ss, res, why, ds, now);
     if (e == VL_OK)
         e = state_source_put (self->state, src->id, &ss);
     if (e == VL_OK)
@@ -764,6 +834,102 @@ static void handle_hup (watcher_t *self)
     if (log_reopen () != VL_OK)
         fprintf (stderr, "veille-watch: cannot reopen the log file\n");
     log_info ("log reopened (SIGHUP)");
+    if (self->opts.config_path && !self->opts.once)
+        self->reload_pending = true;   /* once the polls in flight are recorded */
+}
+
+static bool str_differs (const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp (a, b) != 0);
+}
+
+/* Logs the keys of NC that a reload cannot apply (opened at start). */
+static void warn_restart_keys (const watch_conf_t *oc, const watch_conf_t *nc)
+{
+    fetch_opts_t a = watcher_fetch_opts (oc), b = watcher_fetch_opts (nc);
+    const char *keys[] = {
+        str_differs (oc->state, nc->state) ? "state" : NULL,
+        str_differs (oc->broker, nc->broker) ? "broker" : NULL,
+        str_differs (oc->curve_secret_key, nc->curve_secret_key)
+        || str_differs (oc->curve_server_key, nc->curve_server_key) ? "curve keys" : NULL,
+        str_differs (oc->metrics_listen, nc->metrics_listen) ? "metrics_listen" : NULL,
+        str_differs (oc->log_file, nc->log_file) ? "log_file" : NULL,
+        str_differs (a.user_agent, b.user_agent) || a.max_concurrency != b.max_concurrency
+        || a.per_host_concurrency != b.per_host_concurrency
+        || a.per_host_interval_ms != b.per_host_interval_ms
+        || a.connect_timeout_s != b.connect_timeout_s || a.timeout_s != b.timeout_s
+        || a.max_body_bytes != b.max_body_bytes || a.max_redirects != b.max_redirects
+            ? "fetch settings" : NULL,
+    };
+    for (size_t i = 0; i < VL_ARRAY_LEN (keys); i++)
+        if (keys[i])
+            log_warn ("reload: %s changed: applied at the next restart only", keys[i]);
+}
+
+/* Counts, and logs, the sources of OLD missing from NEW (their state is
+ * kept: `--purge ID` deletes it). */
+static size_t log_removed (const wsrc_t *old, size_t nold, const wsrc_t *nw, size_t nnew)
+{
+    size_t removed = 0;
+    for (size_t i = 0; i < nold; i++)
+        if (!wsrc_find (nw, nnew, old[i].src->id, i)) {
+            removed++;
+            log_info ("source %s: removed from the configuration: no longer polled "
+                      "(its state is kept until `veille-watch --purge %s`)",
+                      old[i].src->id, old[i].src->id);
+        }
+    return removed;
+}
+
+/* Re-reads the configuration file (SIGHUP, nothing in flight): sources
+ * added, removed and changed take effect at once, their state kept. A
+ * file that fails to load leaves the running configuration in place. */
+static void reload (watcher_t *self)
+{
+    self->reload_pending = false;
+    const char *path = self->opts.config_path;
+    watch_conf_t *nc = calloc (1, sizeof *nc);
+    vl_err_t e = nc ? watch_conf_read (path, nc) : VL_ENOMEM;
+    const watch_conf_t *oc = self->conf;
+    wsrc_t *srcs = NULL;
+    size_t n = 0;
+    if (e == VL_OK) {
+        self->conf = nc;   /* build_sources reads it */
+        e = build_sources (self, self->srcs, self->nsrcs, &srcs, &n);
+        self->conf = oc;
+    }
+    if (e != VL_OK) {
+        log_error ("reload of %s failed (%s): still running the previous configuration",
+                   path, vl_strerror (e));
+        if (nc)
+            watch_conf_free (nc);
+        free (nc);
+        return;
+    }
+    warn_restart_keys (oc, nc);
+    size_t added = 0, changed = 0, removed = log_removed (self->srcs, self->nsrcs, srcs, n);
+    self->nfailing = 0;
+    for (size_t i = 0; i < n; i++) {
+        const wsrc_t *was = wsrc_find (self->srcs, self->nsrcs, srcs[i].src->id, i);
+        added += !was;
+        changed += was && strcmp (was->conf_hash, srcs[i].conf_hash) != 0;
+        self->nfailing += srcs[i].failing;
+    }
+    wsrcs_free (self->srcs, self->nsrcs);
+    self->srcs = srcs;
+    self->nsrcs = n;
+    self->scan_from = 0;
+    self->conf = nc;
+    if (self->own_conf) {
+        watch_conf_free (self->own_conf);
+        free (self->own_conf);
+    }
+    self->own_conf = nc;
+    self->opts.publish_existing = self->cli_publish_existing || nc->publish_existing;
+    metric_set (self->mx.sources, (double) n);
+    metric_set (self->mx.failing, (double) self->nfailing);
+    log_info ("configuration reloaded (SIGHUP): sources=%zu added=%zu changed=%zu removed=%zu",
+              n, added, changed, removed);
 }
 
 static bool all_polled (const watcher_t *self)
@@ -788,7 +954,10 @@ int watcher_run (watcher_t *self, volatile sig_atomic_t *stop, volatile sig_atom
     bool pass_open = false;
     while (!*stop) {
         handle_hup (self);
-        start_due (self);
+        if (self->reload_pending && busy (self) == 0)
+            reload (self);
+        if (!self->reload_pending)
+            start_due (self);
         if (busy (self) > 0)
             pass_open = true;
         fetch_perform (self->fetch);
@@ -868,80 +1037,4 @@ void watcher_print_event (FILE *out, const event_t *ev)
         fprintf (out, "%s\n", s);
     free (s);
     json_decref (o);
-}
-
-static void print_emit (void *arg, const event_t *ev)
-{
-    watcher_print_event (arg, ev);
-}
-
-static const source_t *find_source (const watch_conf_t *conf, const char *id)
-{
-    for (size_t i = 0; i < conf->nsources; i++)
-        if (strcmp (conf->sources[i].id, id) == 0)
-            return &conf->sources[i];
-    return NULL;
-}
-
-/* Compares ITEMS with the state in a transaction that is rolled back. */
-static vl_err_t dry_detect (const watch_conf_t *conf, const source_t *src,
-                            const item_list_t *items, FILE *out, detect_stats_t *ds)
-{
-    vl_err_t e;
-    state_t *st = state_open (access (conf->state, F_OK) == 0 ? conf->state : ":memory:", &e);
-    if (!st)
-        return e;
-    keywords_t *kw = source_keywords (src, &e);
-    if (e == VL_OK)
-        e = state_begin (st);
-    if (e == VL_OK) {
-        state_source_t ss;   /* the previous document, for `removed` */
-        vl_err_t g = state_source_get (st, src->id, &ss);
-        e = g == VL_ENOTFOUND ? VL_OK : g;
-        if (e == VL_OK)
-            e = detect_items (st, src, kw, items, &ss, false, util_now_ms (), print_emit, out,
-                              ds);
-        state_source_clear (&ss);
-        state_rollback (st);
-    }
-    keywords_destroy (&kw);
-    state_destroy (&st);
-    return e;
-}
-
-int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out)
-{
-    const source_t *src = find_source (conf, id);
-    if (!src) {
-        log_error ("no source with id '%s'", id);
-        return 2;
-    }
-    vl_err_t e;
-    fetch_opts_t fo = fetch_opts_of (conf);
-    fetch_t *f = fetch_new (&fo, &e);
-    if (!f)
-        return 1;
-    fetch_result_t res;
-    item_list_t items = { 0 };
-    char why[300] = "";
-    int rc = 1;
-    e = fetch_one (f, src, NULL, NULL, &res);
-    if (e == VL_OK && res.err != VL_OK)
-        snprintf (why, sizeof why, "%s", res.error);
-    else if (e == VL_OK && parse_body (src, &res, &items, why, sizeof why) == VL_OK) {
-        detect_stats_t ds = { 0 };
-        e = dry_detect (conf, src, &items, out, &ds);
-        if (e == VL_OK) {
-            fprintf (stderr, "veille-watch: test source=%s items=%zu filtered=%zu new=%zu "
-                     "changed=%zu removed=%zu unchanged=%zu (nothing published)\n", src->id,
-                     ds.items, ds.filtered, ds.new_items, ds.changed, ds.removed, ds.unchanged);
-            rc = 0;
-        }
-    }
-    if (why[0])
-        log_error ("source %s: %s", src->id, why);
-    item_list_free (&items);
-    fetch_result_clear (&res);
-    fetch_destroy (&f);
-    return rc;
 }

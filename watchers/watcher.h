@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "event.h"
+#include "fetch.h"
+#include "keywords.h"
 #include "watch_conf.h"
 #include "vl_err.h"
 
@@ -16,6 +18,7 @@ typedef struct {
     bool once;              /* one pass over every source, drain, exit */
     bool publish_existing;  /* publish items found on a first poll */
     int  shard_k, shard_n;  /* poll only sources in shard K of N (N = 0: all) */
+    const char *config_path; /* re-read on SIGHUP (daemon); NULL: not reloaded */
 } watcher_opts_t;
 
 typedef struct watcher watcher_t;
@@ -27,7 +30,15 @@ watcher_t *watcher_new (const watch_conf_t *conf, const watcher_opts_t *opts, vl
 
 /* Runs until *STOP becomes nonzero (daemon; main.c sets it on
  * SIGTERM/SIGINT) or the end of the pass (once). When *HUP becomes nonzero
- * (SIGHUP) the log file is reopened and *HUP cleared. WAKE_FD, or -1, is
+ * (SIGHUP) the log file is reopened and *HUP cleared; the daemon then
+ * stops starting polls and, once those in flight are recorded, re-reads
+ * opts.config_path: sources added, removed and changed take effect (the
+ * state of each is kept, a removed source's until --purge), logged as
+ *   configuration reloaded (SIGHUP): sources=N added=N changed=N removed=N
+ * A file that does not load is logged (file:line: message) and
+ *   reload of PATH failed (...): still running the previous configuration
+ * and changes nothing. state, broker, curve keys, metrics_listen, log_file
+ * and the fetch settings are only applied at the next start (warned). WAKE_FD, or -1, is
  * the read end of a non-blocking pipe the signal handlers write a byte to:
  * the loop waits on it too, so a signal is seen at once (drained here).
  * The watcher installs no signal handler itself.
@@ -51,12 +62,12 @@ void watcher_destroy (watcher_t **self_p);
  * BLAKE2b-128(id), modulo N, equal K. N <= 1 means every source. */
 bool watcher_in_shard (const char *id, int k, int n);
 
-/* `--test ID`: fetches source ID of CONF once (unconditionally), parses it
- * and prints to OUT, one JSON object per line, the events that would be
- * published now (against the stored state; a source never polled shows
- * every item as `new`). Publishes nothing; the state is left untouched.
- * Returns the exit code (0 ok, 1 fetch/parse failure, 2 unknown id). */
-int watcher_test_source (const watch_conf_t *conf, const char *id, FILE *out);
+/* The fetcher options of CONF. */
+fetch_opts_t watcher_fetch_opts (const watch_conf_t *conf);
+
+/* Keyword filter of SRC (include/exclude), or NULL when it has none;
+ * *ERR set on error (logged). Caller owns the result (keywords_destroy). */
+keywords_t *watcher_keywords (const source_t *src, vl_err_t *err);
 
 /* Writes EV to OUT as one JSON object on one line (keys as in the msgpack
  * schema). */

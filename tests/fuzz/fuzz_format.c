@@ -6,7 +6,9 @@
  *   - mail headers (RFC 2047): printable ASCII, CRLF only as CRLF SP
  *     folding, no line over 76 characters;
  *   - chat text: every mention-starting '@' broken by U+200B, every
- *     markdown character escaped (FORMAT_MARKDOWN);
+ *     markdown character escaped (FORMAT_MARKDOWN); a chat diff the same,
+ *     each line in a "> " quote;
+ *   - text lines with a diff: still one line (checked with the others);
  *   - HTML: no raw < > " ' but its own <br>, '&' only as an entity;
  *   - a URL accepted as a web link is http(s) without space or quote.
  * Input: fields separated by NUL bytes (title, summary, url, diff, tag),
@@ -76,23 +78,50 @@ is_alnum (unsigned char c)
 }
 
 static void
-check_chat (const buf_t *b)
+check_chat_text (const char *s, size_t len)
 {
     unsigned char prev = ' ';
-    for (size_t i = 0; i < b->len; i++) {
-        unsigned char c = (unsigned char) b->data[i];
-        if (c == '\\' && i + 1 < b->len) {         /* an escaped character */
-            prev = (unsigned char) b->data[++i];
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s[i];
+        if (c == '\\' && i + 1 < len) {           /* an escaped character */
+            prev = (unsigned char) s[++i];
             continue;
         }
         if (c && strchr ("`*_~[]()!<>|", c))
             abort ();                               /* markdown left active */
         if (c == '@' && !is_alnum (prev)
-            && (b->len - i < 4 || memcmp (b->data + i + 1, "\xe2\x80\x8b", 3) != 0))
+            && (len - i < 4 || memcmp (s + i + 1, "\xe2\x80\x8b", 3) != 0))
             abort ();                               /* a mention could start */
         prev = c;
     }
-    check_clean (b->data, b->len, false);
+    check_clean (s, len, false);
+}
+
+static void
+check_chat (const buf_t *b)
+{
+    check_chat_text (b->data, b->len);
+}
+
+/* A chat diff (FORMAT_MARKDOWN | FORMAT_QUOTE): non-empty lines, each "> "
+ * and chat text; within MAX cleaned bytes (the escapes on top). */
+static void
+check_chat_diff (const buf_t *b, size_t max)
+{
+    size_t at = 0, text = 0;
+    while (at < b->len) {
+        const char *nl = memchr (b->data + at, '\n', b->len - at);
+        size_t end = nl ? (size_t) (nl - b->data) : b->len;
+        if (end - at < 3 || memcmp (b->data + at, "> ", 2) != 0)
+            abort ();                               /* a line outside the quote */
+        check_chat_text (b->data + at + 2, end - at - 2);
+        text += end - at - 2;
+        at = end + 1;
+        if (nl && at == b->len)
+            abort ();                               /* no newline at the end */
+    }
+    if (b->len && text > 4 * (max + 3))
+        abort ();
 }
 
 static void
@@ -176,6 +205,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     buf_reset (&b);
     if (format_chat (&b, f[0], strlen (f[0]), 4096, FORMAT_MARKDOWN) == VL_OK)
         check_chat (&b);
+    buf_reset (&b);
+    if (format_chat_diff (&b, f[3], strlen (f[3]), 1500, FORMAT_MARKDOWN | FORMAT_QUOTE)
+        == VL_OK)
+        check_chat_diff (&b, 1500);
     buf_reset (&b);
     if (format_html_escape (&b, f[1], 4096) == VL_OK)
         check_html (&b);

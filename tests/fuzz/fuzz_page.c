@@ -63,7 +63,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     item_list_free (&list);
     if ((data[0] & 0x40) && !(data[0] & 0x80)) {
         src.type = SOURCE_AUTO;
-        parse_ctx_t ctx = { "https://example.org/a/", "text/html; charset=windows-1252" };
+        parse_ctx_t ctx = { .base_url = "https://example.org/a/",
+                            .content_type = "text/html; charset=windows-1252" };
         parse_document (&src, &ctx, body, len, &list);
         items_check (&list);
         item_list_free (&list);

@@ -21,6 +21,8 @@ Routes
   /feed?n=N[&tag=T][&edit=E] an RSS 2.0 feed of N generated items; items
                             whose number is in E (comma list) get an edited body
   /echo                     the request headers, as text (one per line)
+  /noisy                    a press page whose clock (p.stamp) and visit counter
+                            (#visits) change on every request, its news not
   /_ctl/status?path=/P&code=C  force status C for /P (0 clears)
   /_ctl/hits?path=/P        number of requests seen for /P (text)
   /_ctl/concurrency?target=T  most requests for target T (path?query) in progress at once
@@ -131,6 +133,7 @@ class Handler(BaseHTTPRequestHandler):
             "/redirect": self.r_redirect, "/slow": self.r_slow, "/reset": self.r_reset,
             "/huge": self.r_huge, "/bomb": self.r_bomb, "/endless": self.r_endless,
             "/feed": self.r_feed, "/trickle": self.r_trickle, "/echo": self.r_echo,
+            "/noisy": self.r_noisy,
         }
         if path in exact:
             return exact[path]()
@@ -297,6 +300,18 @@ class Handler(BaseHTTPRequestHandler):
     def r_echo(self):
         body = "".join("%s: %s\n" % (k, v) for k, v in self.headers.items())
         self.send_body(200, body.encode())
+
+    def r_noisy(self):
+        with self.server.state.lock:
+            n = self.server.state.hits.get("/noisy", 0)
+        body = ("<html><head><meta charset='utf-8'><title>Presse</title></head><body>"
+                "<div id='main'><h1>Communiqués</h1><ul>"
+                "<li><a href='/cp/1'>Plan contre la cybercriminalité</a></li>"
+                "<li><a href='/cp/2'>Coopération internationale</a></li></ul>"
+                "<p class='stamp'>Page générée à %s.%03d</p>"
+                "<div class='outils'><span id='visits'>Visites : %d</span></div></div>"
+                "</body></html>" % (time.strftime("%H:%M:%S"), n % 1000, 1000 + 7 * n))
+        self.send_body(200, body.encode(), "text/html; charset=utf-8")
 
     # ---- generated feed ---------------------------------------------------
     def r_feed(self):

@@ -127,7 +127,7 @@ class Harness:
         lines.append(",\n".join(groups))
         lines.append("  );\n};\n")
         path = os.path.join(self.dir, "watch.conf")
-        with open(path, "w") as f:
+        with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(lines))
         self.state = state
         self.watch_conf = path
@@ -238,7 +238,7 @@ def conf_value(v):
         return str(v) + ("L" if abs(v) > 2**31 - 1 else "")
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(conf_value(x) for x in v) + "]"
-    return json.dumps(str(v))
+    return json.dumps(str(v), ensure_ascii=False)   # libconfig has no \u escapes
 
 
 def wait_for(pred, timeout, what):

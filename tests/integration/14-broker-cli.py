@@ -20,11 +20,11 @@ def run(args, timeout=30):
 
 def main():
     rc, out, _ = run(["--help"])
-    check(rc == 0 and "Usage: veille-broker" in out, "--help: %d" % rc)
+    check(rc == 0 and "usage: veille-broker" in out, "--help: %d" % rc)
     rc, out, _ = run(["--version"])
     check(rc == 0 and out.startswith("veille-broker "), "--version: %d %r" % (rc, out))
     rc, _, err = run([])
-    check(rc == 2 and "Usage" in err, "no -c: exit 2 (%d)" % rc)
+    check(rc == 2 and "usage:" in err, "no -c: exit 2 (%d)" % rc)
     rc, _, _ = run(["-c", "x.conf", "--log-level", "loud"])
     check(rc == 2, "bad log level: exit 2 (%d)" % rc)
 

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """veille_cli_tools_behave: --help/--version/usage exit codes of every
-subcommand; `veille check` (ok, file:line errors, exit 1, --dump-keys);
+subcommand; `veille check` (ok, file:line errors, exit 2, --dump-keys);
 `veille keygen` (0600 secret, no overwrite); `veille pub` exit codes
 (stored, rejected by the broker, invalid locally); `veille tail` text lines
 carry no control characters from hostile content and SIGTERM ends it
 cleanly; `veille stats` prints a stats message."""
+import re
 import json
 import os
 import stat
@@ -25,7 +26,7 @@ def check_usage():
     rc, out, _ = run("--version")
     assert rc == 0 and out.startswith("veille "), out
     assert run("--help")[0] == 0
-    for cmd in ("tail", "pub", "check", "keygen", "stats"):
+    for cmd in ("tail", "pub", "check", "keygen", "stats", "status"):
         rc, out, _ = run(cmd, "--help")
         assert rc == 0 and "usage: veille " + cmd in out, (cmd, out)
         assert run(cmd, "--no-such-option")[0] == 2, cmd
@@ -34,6 +35,7 @@ def check_usage():
     assert run("tail")[0] == 2                     # no prefix
     assert run("pub")[0] == 2                      # no topic
     assert run("check")[0] == 2
+    assert run("status")[0] == 2                   # no -c CONFIG
     assert run("keygen")[0] == 2
     assert run("tail", "--count", "x", "un.")[0] == 2
 
@@ -48,7 +50,7 @@ def check_check(d):
     with open(bad, "w") as f:
         f.write('broker = {\n  journal_dir = "%s/j";\n  heartbeat_msx = 3;\n};\n' % d)
     rc, out, _ = run("check", good, bad)
-    assert rc == 1, out
+    assert rc == 2, out
     assert "%s:3:" % bad in out and "heartbeat_ms" in out, out
     rc, out, _ = run("check", "--dump-keys")
     assert rc == 0
@@ -80,8 +82,12 @@ def check_pub_tail_stats(d):
     assert t.wait(30) == 0
     for line in lines:
         assert all(ord(c) >= 0x20 and ord(c) != 0x7f for c in line), repr(line)
-    assert lines[0].startswith("#1 un.test new ") and "second line" in lines[0], lines[0]
-    assert lines[1].startswith("#2 un.test new plain https://example.org/2"), lines[1]
+    # "#seq TIME topic type (source) title url [tags]"
+    time_re = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    assert re.match(r"#1 %s un\.test new \(\S+\) " % time_re, lines[0]) \
+        and "second line" in lines[0], lines[0]
+    assert re.match(r"#2 %s un\.test new \(\S+\) plain https://example\.org/2" % time_re,
+                    lines[1]), lines[1]
     # same event again: duplicate, still exit 0
     rc, err = pub_stdin(b, ['{"topic":"un.test","title":"plain","url":"https://example.org/2"}'])
     assert rc == 0 and "1 duplicate" in err, err

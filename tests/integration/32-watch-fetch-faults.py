@@ -51,7 +51,8 @@ for e in sysev:
     per.setdefault(e["source"], []).append(e)
 flaky = [e["type"] for e in per.get("flaky", [])]
 check(flaky == ["error", "recovered"], "flaky: one error then one recovered (got %s)" % flaky)
-check(per["flaky"][0]["title"] == "HTTP 500", "flaky error says HTTP 500")
+check(per["flaky"][0]["title"] == "source flaky: HTTP 500",
+      "flaky error names the source and says HTTP 500 (%r)" % per["flaky"][0]["title"])
 check(per["flaky"][0]["topic"] == "_sys.source.flaky", "on topic _sys.source.flaky")
 for sid, what in (("redir", "refused"), ("gopher", "refused"), ("huge", "too big"),
                   ("bomb", "too big")):

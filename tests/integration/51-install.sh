@@ -42,7 +42,13 @@ for b in $bins; do
   fi
   grep -q '^\.TH ' "$m" || fail "$m has no .TH header"
 done
-[ -x "$VEILLE_BIN/tools/veille" ] || echo "note: the veille CLI is not built; skipped"
+if [ -x "$VEILLE_BIN/tools/veille" ]; then
+  m5=$p/share/man/man5/veille.conf.5
+  grep -q '^\.TH VEILLE\.CONF 5' "$m5" || fail "no veille.conf(5) at $m5"
+  grep -q '^\.B sub\.sinks\[\]\.quiet_hours' "$m5" || fail "veille.conf(5) lacks sub.sinks[].quiet_hours"
+else
+  echo "note: the veille CLI is not built; skipped"
+fi
 
 for c in broker.conf watch.conf sub.conf sources.conf; do
   [ -s "$p/etc/veille/$c" ] || fail "config $c not installed in etc/veille"

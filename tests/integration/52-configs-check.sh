@@ -30,7 +30,7 @@ sed -e 's/^\(\s*\)interval = 900;/\1intervall = 900;/' \
     -e 's/^\(\s*\)type = "html";/\1type = "htlm";/' \
     "$VEILLE_SRC/conf/watch.conf" >"$tmp/bad.conf"
 out=$("$veille" check "$tmp/bad.conf" 2>&1); rc=$?
-[ "$rc" -eq 1 ] || fail "broken config: exit $rc, expected 1 ($out)"
+[ "$rc" -eq 2 ] || fail "broken config: exit $rc, expected 2 ($out)"
 grep -Eq 'bad\.conf:[0-9]+:.*intervall.*did you mean .interval.' <<<"$out" \
   || fail "no file:line + suggestion for the misspelt key: $out"
 grep -Eq 'bad\.conf:[0-9]+:.*type' <<<"$out" || fail "no file:line for the bad enum value: $out"

@@ -68,7 +68,7 @@ veille=$VEILLE_BIN/tools/veille
 [ -x "$veille" ] || fail "$veille not built"
 run 0 "$veille" --help
 top_help=$out
-for sub in tail pub check keygen stats; do
+for sub in tail pub check keygen stats status; do
   grep -q "$sub" <<<"$top_help" || fail "veille --help does not list $sub"
   run 0 "$veille" "$sub" --help
 done

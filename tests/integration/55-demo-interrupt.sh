@@ -39,9 +39,9 @@ for p in $pids; do
   n=$((n + 1))
   if kill -0 "$p" 2>/dev/null; then fail "process $p still running"; fi
 done
-[ "$n" -eq 3 ] || fail "expected 3 processes (broker, sub, watch), got $n"
+[ "$n" -eq 4 ] || fail "expected 4 processes (broker, sub, console, watch), got $n"
 pids=""
 # Every process stopped cleanly on SIGTERM (exit 0).
-grep -q 'veille-watch (pid [0-9]*, exit 0), veille-sub (pid [0-9]*, exit 0), veille-broker (pid [0-9]*, exit 0)' "$tmp/out" \
+grep -q 'veille-watch (pid [0-9]*, exit 0), veille-sub (pid [0-9]*, exit 0), veille-console (pid [0-9]*, exit 0), veille-broker (pid [0-9]*, exit 0)' "$tmp/out" \
   || fail "a process did not exit 0: $(grep stopped "$tmp/out")"
 echo "ok: $line"

@@ -72,8 +72,21 @@ broker_conf_check_allows_plaintext_when_told_or_with_curve (void **state)
     assert_string_equal (o.publish, "tcp://127.0.0.1:5555");
     broker_opts_clear (&o);
     cfg_destroy (&cfg);
-    cfg = load ("publish = \"tcp://127.0.0.1:5555\"; curve_secret_key = \"k.key\";");
+    /* an existing file stands for the key (its content is read at start) */
+    cfg = load ("publish = \"tcp://127.0.0.1:5555\"; curve_secret_key = \"" __FILE__ "\";");
     assert_int_equal (broker_conf_check (cfg_section (cfg, "broker")), VL_OK);
+    cfg_destroy (&cfg);
+}
+
+static void
+broker_conf_check_refuses_missing_curve_files (void **state)
+{
+    (void) state;
+    cfg_t *cfg = load ("curve_secret_key = \"/nonexistent/k.key\";");
+    assert_int_equal (broker_conf_check (cfg_section (cfg, "broker")), VL_ECONFIG);
+    cfg_destroy (&cfg);
+    cfg = load ("curve_secret_key = \"" __FILE__ "\"; curve_publishers = \"" __FILE__ "\";");
+    assert_int_equal (broker_conf_check (cfg_section (cfg, "broker")), VL_ECONFIG);   /* not a dir */
     cfg_destroy (&cfg);
 }
 
@@ -83,6 +96,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (broker_conf_check_accepts_unix_sockets),
         cmocka_unit_test (broker_conf_check_refuses_plaintext_tcp),
+        cmocka_unit_test (broker_conf_check_refuses_missing_curve_files),
         cmocka_unit_test (broker_conf_check_allows_plaintext_when_told_or_with_curve),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -218,6 +218,38 @@ open_fails_on_unwritable_path (void **state)
     assert_int_not_equal (err, VL_OK);
 }
 
+static void
+purge_forgets_one_sink_and_only_it (void **state)
+{
+    cursor_t *c = cursor_open (g_path, 100, NULL);
+    assert_non_null (c);
+    for (int k = 0; k < 2; k++) {
+        const char *sink = k ? "keep" : "gone";
+        assert_int_equal (cursor_set (c, sink, 7), VL_OK);
+        assert_int_equal (cursor_record (c, sink, "id-1", 8), VL_OK);
+        assert_int_equal (cursor_pending_add (c, sink, "id-2", 9), VL_OK);
+        assert_int_equal (cursor_dead_add (c, sink, 6, "un.x", "id-0", "x", 1, "boom", 3), VL_OK);
+        assert_int_equal (cursor_carry_add (c, sink, 10, "id-3", "y", 1), VL_OK);
+    }
+    size_t rows = 0;
+    assert_int_equal (cursor_purge (c, "gone", &rows), VL_OK);
+    assert_int_equal (rows, 5);
+    uint64_t seq;
+    bool found = true, seen = true;
+    assert_int_equal (cursor_find (c, "gone", &seq, &found), VL_OK);
+    assert_false (found);
+    assert_int_equal (cursor_seen (c, "gone", "id-1", &seen), VL_OK);
+    assert_false (seen);
+    assert_int_equal (cursor_find (c, "keep", &seq, &found), VL_OK);
+    assert_true (found);
+    assert_int_equal (seq, 7);
+    assert_int_equal (cursor_seen (c, "keep", "id-1", &seen), VL_OK);
+    assert_true (seen);
+    assert_int_equal (cursor_purge (c, "gone", &rows), VL_OK);
+    assert_int_equal (rows, 0);
+    cursor_close (&c);
+}
+
 int
 main (void)
 {
@@ -229,6 +261,7 @@ main (void)
         cmocka_unit_test_setup_teardown (rollback_discards_changes, setup, teardown),
         cmocka_unit_test_setup_teardown (dead_letters_list_and_remove, setup, teardown),
         cmocka_unit_test_setup_teardown (epoch_persists_with_the_cursors, setup, teardown),
+        cmocka_unit_test_setup_teardown (purge_forgets_one_sink_and_only_it, setup, teardown),
         cmocka_unit_test (open_fails_on_unwritable_path),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

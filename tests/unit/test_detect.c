@@ -465,7 +465,7 @@ static void source_events_on_sys_topic (void **s)
     assert_int_equal (detect_source_event (&src, "error", "HTTP 500", 1000, &ev), VL_OK);
     assert_string_equal (ev.topic, "_sys.source.feed-e");
     assert_string_equal (ev.type, "error");
-    assert_string_equal (ev.title, "HTTP 500");
+    assert_string_equal (ev.title, "source feed-e: HTTP 500");
     assert_int_equal (detect_source_event (&src, "error", "HTTP 500", 2000, &ev2), VL_OK);
     assert_string_not_equal (ev.id, ev2.id);   /* one id per episode */
     assert_int_equal (state_begin (st), VL_OK);

@@ -333,6 +333,47 @@ filters_route_events_and_prefixes_are_merged (void **state)
     assert_int_equal (stored_cursor ("a"), 3);   /* filtered-out events advance it too */
 }
 
+/* A reload: sinks removed and added while the dispatcher runs; the others
+ * go on, a re-subscription from dispatch_resync brings nothing twice. */
+static void
+sinks_added_and_removed_while_running_get_each_event_once (void **state)
+{
+    dispatch_t *d = new_dispatch ();
+    fake_t *a = fake_new ("a", &FAKE_OPS), *b = fake_new ("b", &FAKE_OPS);
+    add (d, a, "", 256, 3);
+    add (d, b, "", 256, 3);
+    assert_int_equal (dispatch_start (d), VL_OK);
+    offer_range (d, 1, 20, 10);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_int_equal (dispatch_remove (d, "b", 10000), VL_OK);    /* frees b */
+    assert_int_equal (dispatch_remove (d, "nope", 0), VL_ENOTFOUND);
+    assert_int_equal (dispatch_count (d), 1);
+    assert_int_equal (stored_cursor ("b"), 20);                  /* kept */
+    offer_range (d, 21, 30, 10);
+
+    fake_t *c = fake_new ("c", &FAKE_OPS);                       /* new: from 0 */
+    add (d, c, "un.", 256, 3);
+    assert_int_equal (dispatch_start (d), VL_OK);
+    size_t n;
+    assert_non_null (dispatch_prefixes (d, &n));
+    assert_int_equal (dispatch_resync (d), 0);
+    offer_range (d, 1, 40, 10);                                  /* the replay */
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_each_once (a, 1, 40);
+    assert_each_once (c, 1, 40);
+
+    fake_t *b2 = fake_new ("b", &FAKE_OPS);                      /* back: from its cursor */
+    add (d, b2, "", 256, 3);
+    assert_int_equal (dispatch_start (d), VL_OK);
+    assert_int_equal (dispatch_resync (d), 20);
+    offer_range (d, 21, 45, 5);
+    assert_true (dispatch_wait_idle (d, 60000));
+    assert_each_once (b2, 21, 45);
+    assert_each_once (a, 1, 45);
+    assert_each_once (c, 1, 45);
+    dispatch_destroy (&d);
+}
+
 static void
 retries_until_the_sink_recovers (void **state)
 {
@@ -837,6 +878,8 @@ main (void)
         cmocka_unit_test_setup_teardown (queue_bytes_cap_suspends_too, setup, teardown),
         cmocka_unit_test_setup_teardown (min_interval_spaces_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown (duplicate_names_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown (sinks_added_and_removed_while_running_get_each_event_once,
+                                         setup, teardown),
         cmocka_unit_test (backoff_grows_with_jitter_and_cap),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -31,6 +31,51 @@ text_line_is_one_clean_line_for_every_hostile_event (void **state)
 }
 
 static void
+chat_diff_quotes_lines_and_keeps_every_hostile_text_rule (void **state)
+{
+    const char *diff = "+ new @channel [x](javascript:y)\r\n\n- old `code` \x1b[31mred\n";
+    buf_t b;
+    buf_init (&b, 4096);
+    assert_int_equal (format_chat_diff (&b, diff, strlen (diff), 4096,
+                                        FORMAT_MARKDOWN | FORMAT_QUOTE), VL_OK);
+    assert_string_equal (b.data, "> + new @\xe2\x80\x8b" "channel \\[x\\]\\(javascript:y\\)\n"
+                                 "> - old \\`code\\` red");
+    buf_reset (&b);
+    assert_int_equal (format_chat_diff (&b, diff, strlen (diff), 4096, 0), VL_OK);
+    assert_string_equal (b.data, "+ new @\xe2\x80\x8b" "channel [x](javascript:y)\n"
+                                 "- old `code` red");
+    buf_reset (&b);
+    const char *wide = "+ \xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";      /* cut inside: on a boundary */
+    assert_int_equal (format_chat_diff (&b, wide, strlen (wide), 5, FORMAT_QUOTE), VL_OK);
+    assert_string_equal (b.data, "> + \xc3\xa9\xe2\x80\xa6");
+    buf_free (&b);
+}
+
+static void
+text_line_summarises_the_diff_on_the_same_line (void **state)
+{
+    event_t ev;
+    hostile_event (0, &ev);
+    ev.diff = strdup ("+ added\n- removed\n2026-01-01T00:00:00Z un.x new (w) forged id=abc seq=1\n");
+    buf_t b;
+    buf_init (&b, 1 << 20);
+    assert_int_equal (format_text_line (&b, &ev, 3), VL_OK);
+    assert_null (memchr (b.data, '\n', b.len));                    /* one event, one line */
+    assert_non_null (strstr (b.data, " | diff: + added \xe2\x8f\x8e - removed \xe2\x8f\x8e 2026"));
+    assert_non_null (strstr (b.data, " id=0123456789abcdef0123456789abcdef seq=3"));
+    free (ev.diff);
+    ev.diff = malloc (5001);
+    memset (ev.diff, 'd', 5000);
+    ev.diff[5000] = '\0';
+    buf_reset (&b);
+    assert_int_equal (format_text_line (&b, &ev, 3), VL_OK);
+    assert_non_null (strstr (b.data, "ddd\xe2\x80\xa6 ["));             /* capped, "…" */
+    assert_true (b.len < 4096);
+    buf_free (&b);
+    event_clear (&ev);
+}
+
+static void
 text_body_keeps_newlines_only (void **state)
 {
     for (size_t i = 0; i < HOSTILE_N; i++) {
@@ -437,6 +482,8 @@ main (void)
         cmocka_unit_test (rfc2047_keeps_short_ascii_raw_and_encodes_lookalike_words),
         cmocka_unit_test (html_escape_neutralises_markup),
         cmocka_unit_test (utf8_fix_replaces_and_caps),
+        cmocka_unit_test (chat_diff_quotes_lines_and_keeps_every_hostile_text_rule),
+        cmocka_unit_test (text_line_summarises_the_diff_on_the_same_line),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -314,6 +314,43 @@ parse_checked (const char *body, size_t len)
     item_list_free (&l);
 }
 
+/* Traces what each ignore rule removed, as "rule=text;" pairs. */
+static void
+trace_cat (void *arg, const char *rule, const char *removed)
+{
+    char *acc = arg;
+    size_t n = strlen (acc);
+    snprintf (acc + n, 512 - n, "%s=%s;", rule, removed);
+}
+
+static void
+failures_say_what_is_wrong_and_ignores_are_traced (void **state)
+{
+    static const char page[] = "<html><body><p class=\"stamp\">12:01</p>"
+                               "<p>Kept</p><p>Updated 3 min ago</p></body></html>";
+    char why[300], traced[512] = "";
+    item_list_t l = { 0 };
+    source_t src = src_of (SOURCE_HTML);
+    src.select = "main";
+    parse_ctx_t ctx = { .why = why, .whylen = sizeof why };
+    assert_int_equal (parse_document (&src, &ctx, page, strlen (page), &l), VL_EPARSE);
+    assert_string_equal (why, "selector matched nothing (select = \"main\")");
+    src = src_of (SOURCE_FEED);
+    assert_int_not_equal (parse_document (&src, &ctx, page, strlen (page), &l), VL_OK);
+    assert_string_equal (why, "got an HTML page where a feed was expected (type = \"html\"?)");
+    static char *ign[] = { "p.stamp", "re:^Updated" };
+    src = src_of (SOURCE_HTML);
+    src.ignore = ign;
+    src.nignore = 2;
+    ctx = (parse_ctx_t) { .why = why, .whylen = sizeof why, .trace = trace_cat,
+                          .trace_arg = traced };
+    assert_int_equal (parse_document (&src, &ctx, page, strlen (page), &l), VL_OK);
+    assert_string_equal (why, "");
+    assert_string_equal (traced, "p.stamp=12:01;re:^Updated=Updated 3 min ago;");
+    assert_string_equal (l.items[0].content, "Kept");
+    item_list_free (&l);
+}
+
 static void
 every_prefix_of_every_fixture_is_safe (void **state)
 {
@@ -367,6 +404,7 @@ main (void)
         cmocka_unit_test (idset_detects_duplicates_and_grows),
         cmocka_unit_test (resolve_link_schemes_and_bases),
         cmocka_unit_test (item_json_is_escaped_utf8),
+        cmocka_unit_test (failures_say_what_is_wrong_and_ignores_are_traced),
         cmocka_unit_test (every_prefix_of_every_fixture_is_safe),
         cmocka_unit_test (random_byte_mutations_are_safe),
     };

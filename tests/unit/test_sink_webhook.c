@@ -397,6 +397,91 @@ clickable_links_are_web_urls_only (void **state)
     event_clear (&ev);
 }
 
+static const webhook_style_t CHAT_STYLES[] = {
+    WEBHOOK_SLACK, WEBHOOK_MATTERMOST, WEBHOOK_DISCORD, WEBHOOK_MATRIX, WEBHOOK_TELEGRAM,
+    WEBHOOK_NTFY,
+};
+
+static void
+changed_event (event_t *ev, const char *diff)
+{
+    hostile_event (0, ev);
+    free (ev->type);
+    ev->type = strdup ("changed");
+    free (ev->title);
+    ev->title = strdup ("KEEP-TITLE");
+    free (ev->summary);
+    ev->summary = strdup ("KEEP-SUMMARY");
+    ev->diff = strdup (diff);
+}
+
+static void
+changed_events_carry_their_diff_in_every_chat_style (void **state)
+{
+    event_t ev;
+    changed_event (&ev, "+ added @here [x](javascript:alert(1))\n\n- removed <b>");
+    for (size_t i = 0; i < VL_ARRAY_LEN (CHAT_STYLES); i++) {
+        webhook_style_t style = CHAT_STYLES[i];
+        char *text = chat_text_of (style, &ev, false);
+        assert_non_null (strstr (text, "KEEP-SUMMARY\n\n"));
+        assert_non_null (strstr (text, "+ added @\xe2\x80\x8bhere"));   /* mention broken */
+        const char *quote = style == WEBHOOK_SLACK ? "\n&gt; + added" : "\n> + added";
+        bool quoted = style == WEBHOOK_SLACK || style == WEBHOOK_MATTERMOST
+                   || style == WEBHOOK_DISCORD;
+        assert_true ((strstr (text, quote) != NULL) == quoted);
+        if (style == WEBHOOK_MATTERMOST || style == WEBHOOK_DISCORD) {
+            assert_non_null (strstr (text, "\\[x\\]\\(javascript:alert\\(1\\)\\)"));
+            assert_non_null (strstr (text, "\n> - removed \\<b\\>"));  /* empty line gone */
+        } else if (style == WEBHOOK_SLACK)
+            assert_non_null (strstr (text, "\n&gt; - removed &lt;b&gt;"));
+        else
+            assert_non_null (strstr (text, "(1))\n- removed <b>"));
+        assert_true (hostile_clean (text, strlen (text), "\n"));
+        free (text);
+    }
+    event_clear (&ev);
+}
+
+/* The diff is cut, on a character boundary and with "…", so that the
+ * message fits the service; what comes before it is whole. */
+static void
+long_diffs_are_cut_within_each_style_limit (void **state)
+{
+    static const struct { webhook_style_t style; size_t max; bool bytes; } LIM[] = {
+        { WEBHOOK_SLACK, WEBHOOK_SLACK_MAX * 5, false },
+        { WEBHOOK_MATTERMOST, WEBHOOK_MATTERMOST_MAX, false },
+        { WEBHOOK_DISCORD, WEBHOOK_DISCORD_MAX, false },
+        { WEBHOOK_MATRIX, WEBHOOK_MATRIX_MAX, true },
+        { WEBHOOK_TELEGRAM, WEBHOOK_TELEGRAM_MAX, false },
+        { WEBHOOK_NTFY, WEBHOOK_NTFY_MAX, true },
+    };
+    buf_t diff;
+    buf_init (&diff, 1 << 20);
+    for (int k = 0; k < 2000; k++)
+        buf_puts (&diff, k % 2 ? "- \xc3\xa9t\xc3\xa9 @all\n" : "+ \xe2\x82\xac\xf0\x9f\x9a\xa8\n");
+    for (size_t i = 0; i < VL_ARRAY_LEN (LIM); i++) {
+        event_t ev;
+        changed_event (&ev, diff.data);
+        size_t n = LIM[i].style == WEBHOOK_DISCORD ? 1900 : 3990;   /* leaves a little room */
+        free (ev.summary);
+        ev.summary = malloc (n + 1);
+        memset (ev.summary, 's', n);
+        ev.summary[n] = '\0';
+        char *text = chat_text_of (LIM[i].style, &ev, false);
+        size_t len = strlen (text);
+        size_t used = LIM[i].bytes ? len : format_utf8_count (text, len);
+        assert_true (used <= LIM[i].max);
+        assert_true (util_utf8_valid (text, len));
+        assert_true (len > 3 && strcmp (text + len - 3, "\xe2\x80\xa6") == 0);  /* "…" */
+        assert_non_null (strstr (text, "KEEP-TITLE"));
+        assert_non_null (strstr (text, ev.summary));                  /* the summary whole */
+        assert_non_null (strstr (text, "\n\n"));
+        free (text);
+        event_clear (&ev);
+    }
+    buf_free (&diff);
+}
+
 static void
 http_outcomes_are_classified (void **state)
 {
@@ -452,6 +537,8 @@ main (void)
         cmocka_unit_test (chat_messages_mention_nobody),
         cmocka_unit_test (markdown_styles_make_links_and_images_inert),
         cmocka_unit_test (clickable_links_are_web_urls_only),
+        cmocka_unit_test (changed_events_carry_their_diff_in_every_chat_style),
+        cmocka_unit_test (long_diffs_are_cut_within_each_style_limit),
         cmocka_unit_test (http_outcomes_are_classified),
         cmocka_unit_test (style_names_parse),
     };

@@ -172,11 +172,54 @@ test_sink_reports_unknown_sink (void **state)
     cfg_destroy (&cfg);
 }
 
+/* sub_conf_check: what the key table cannot see, every problem in one
+ * call; a topic prefix without its dot only warns. */
+static void
+sub_conf_check_reports_what_the_daemon_refuses (void **state)
+{
+    vl_err_t rc;
+    char *errors = NULL;
+    cfg_t *cfg = load (FULL, &rc, &errors);
+    if (!cfg)
+        fail_msg ("%s", errors ? errors : "?");
+    int warnings = -1;
+    assert_int_equal (sub_conf_check (cfg_section (cfg, "sub"), &warnings), VL_OK);
+    assert_int_equal (warnings, 0);
+    cfg_destroy (&cfg);
+    char pw[128];
+    snprintf (pw, sizeof pw, "%s/loose.pw", g_dir);
+    FILE *f = fopen (pw, "w");
+    assert_non_null (f);
+    fputs ("secret\n", f);
+    fclose (f);
+    chmod (pw, 0644);
+    char body[1024];
+    snprintf (body, sizeof body,
+        "sinks = ("
+        "  { name = \"a\"; type = \"log\"; quiet_hours = \"25:00-07:00\"; topics = [\"un\"]; },"
+        "  { name = \"a\"; type = \"log\"; types = [\"neww\"]; },"
+        "  { name = \"m\"; type = \"mail\"; url = \"http://x\"; from = \"a@b\"; to = [\"c@d\"];"
+        "    password_file = \"%s\"; }"
+        ");", pw);
+    cfg = load (body, &rc, &errors);
+    assert_non_null (cfg);
+    assert_int_equal (sub_conf_check (cfg_section (cfg, "sub"), &warnings), VL_ECONFIG);
+    assert_int_equal (warnings, 1);
+    cfg_destroy (&cfg);
+    int a, b;
+    assert_int_equal (sub_conf_parse_quiet ("22:00-24:00", &a, &b), VL_OK);
+    assert_int_equal (b, 1440);
+    assert_int_equal (sub_conf_parse_quiet ("25:00-07:00", &a, &b), VL_EINVAL);
+    assert_string_equal (sub_conf_sink_types (), "log, mail, webhook, pipe, nats, mqtt, atom");
+}
+
 int
 main (void)
 {
     curl_global_init (CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown (sub_conf_check_reports_what_the_daemon_refuses,
+                                         setup, teardown),
         cmocka_unit_test_setup_teardown (full_config_validates_and_fills_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown (variant_keys_and_required_keys_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown (sinks_are_built_from_the_config, setup, teardown),

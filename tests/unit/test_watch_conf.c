@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -243,6 +244,31 @@ static void source_hash_tracks_parsing_config (void **s)
     assert_string_not_equal (ha, hb);
 }
 
+/* Unix ms of Y-M-D 12:00 UTC. */
+static int64_t
+noon_ms (int y, int m, int d)
+{
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12 };
+    return (int64_t) timegm (&tm) * 1000;
+}
+
+static void un_ga_session_follows_the_date (void **state)
+{
+    (void) state;
+    assert_int_equal (source_un_ga_session (noon_ms (2024, 9, 19)), 78);
+    assert_int_equal (source_un_ga_session (noon_ms (2024, 9, 20)), 79);
+    assert_int_equal (source_un_ga_session (noon_ms (2025, 1, 15)), 79);
+    assert_int_equal (source_un_ga_session (noon_ms (2025, 9, 30)), 80);
+    source_t src = { .url = (char *) "https://www.un.org/en/ga/{un_ga_session}/resolutions.shtml" };
+    char *u = source_url (&src, noon_ms (2025, 3, 1));
+    assert_string_equal (u, "https://www.un.org/en/ga/79/resolutions.shtml");
+    free (u);
+    src.url = (char *) "https://press.un.org/fr/rss.xml";
+    u = source_url (&src, noon_ms (2025, 3, 1));
+    assert_string_equal (u, src.url);
+    free (u);
+}
+
 int main (void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +277,7 @@ int main (void)
         cmocka_unit_test_setup (table_errors_come_from_cfg, reset_log),
         cmocka_unit_test (url_schemes),
         cmocka_unit_test (source_hash_tracks_parsing_config),
+        cmocka_unit_test (un_ga_session_follows_the_date),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     unlink (logpath);

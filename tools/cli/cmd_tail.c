@@ -44,7 +44,8 @@ s_usage (FILE *fp)
         "usage: veille tail [OPTIONS] PREFIX...\n"
         "\n"
         "Prints the events whose topic starts with one of the PREFIXes (\"\" = all),\n"
-        "one line each. With --from-seq, replays what the broker journal holds\n"
+        "one line each (\"#SEQ TIME TOPIC TYPE (SOURCE) TITLE URL [TAGS]\", TIME the\n"
+        "detection time in UTC). With --from-seq, replays what the broker journal holds\n"
         "after that seq first, then goes live: no gap, no duplicate (events\n"
         "dropped on the live path are recovered through the replay endpoint).\n"
         "\n"
@@ -71,26 +72,39 @@ s_usage (FILE *fp)
         WIRE_DEFAULT_SUBSCRIBE, WIRE_DEFAULT_REPLAY);
 }
 
-/* Appends " FIELD" cleaned of control characters (log_sanitize). */
+/* Appends FIELD cleaned of control characters (log_sanitize), "-" if NULL. */
 static void
-s_put_field (buf_t *line, const char *s)
+s_put_clean (buf_t *line, const char *s)
 {
     char clean[TAIL_FIELD_MAX * 4 + 8];
     size_t len = s ? strlen (s) : 0;
     if (len > TAIL_FIELD_MAX)
         len = util_utf8_cut (s, len, TAIL_FIELD_MAX);
     log_sanitize (clean, sizeof clean, s ? s : "-", s ? len : 1);
-    buf_putc (line, ' ');
     buf_puts (line, clean);
 }
 
-/* One readable line: "#seq topic type title url [tag, tag]". */
+/* Appends " FIELD" cleaned as s_put_clean does. */
+static void
+s_put_field (buf_t *line, const char *s)
+{
+    buf_putc (line, ' ');
+    s_put_clean (line, s);
+}
+
+/* One readable line: "#seq TIME topic type (source) title url [tag, tag]",
+ * TIME the event's detection time (UTC, ISO 8601). */
 static void
 s_text_line (buf_t *line, const event_t *ev, uint64_t seq)
 {
-    buf_printf (line, "#%" PRIu64, seq);
+    char when[32];
+    format_time_iso (ev->detected, when);
+    buf_printf (line, "#%" PRIu64 " %s", seq, when);
     s_put_field (line, ev->topic);
     s_put_field (line, ev->type);
+    buf_puts (line, " (");
+    s_put_clean (line, ev->source);
+    buf_putc (line, ')');
     s_put_field (line, ev->title && *ev->title ? ev->title : "(no title)");
     s_put_field (line, ev->url);
     if (ev->ntags) {

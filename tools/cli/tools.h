@@ -17,6 +17,7 @@ int cmd_pub (int argc, char **argv);
 int cmd_check (int argc, char **argv);
 int cmd_keygen (int argc, char **argv);
 int cmd_stats (int argc, char **argv);
+int cmd_status (int argc, char **argv);
 
 /* Installs SIGINT/SIGTERM handlers (no SA_RESTART, so blocking ZeroMQ calls
  * return EINTR) and ignores SIGPIPE. */

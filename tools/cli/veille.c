@@ -111,9 +111,13 @@ s_usage (FILE *fp)
         "  check   validate configuration files (--dump-keys: key reference)\n"
         "  keygen  create a CURVE key pair (NAME.pub, NAME.key)\n"
         "  stats   print the next _sys.stats message of a broker\n"
+        "  status  per source, sink and broker: what veille sees (--json)\n"
         "\n"
         "`veille COMMAND --help` describes each command.\n"
-        "options: --help, --version\n");
+        "\n"
+        "options:\n"
+        "  -h, --help       this help\n"
+        "  -V, --version    print the version\n");
 }
 
 int
@@ -138,7 +142,7 @@ main (int argc, char **argv)
         int (*fn) (int, char **);
     } cmds[] = {
         { "tail", cmd_tail }, { "pub", cmd_pub }, { "check", cmd_check },
-        { "keygen", cmd_keygen }, { "stats", cmd_stats },
+        { "keygen", cmd_keygen }, { "stats", cmd_stats }, { "status", cmd_status },
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp (cmd, cmds[i].name) == 0)
