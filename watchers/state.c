@@ -298,7 +298,8 @@ static vl_err_t one_row (state_t *self, int rc)
     return store_err (rc);
 }
 
-/* Copies text column I into HASH (33 bytes; "" for NULL). */
+/* Copies text column I (a hash: 32 hex digits) into HASH (33 bytes; ""
+ * for NULL). */
 static void col_hash (sqlite3_stmt *st, int i, char hash[33])
 {
     const unsigned char *h = sqlite3_column_text (st, i);
@@ -333,17 +334,15 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
     memset (out, 0, sizeof *out);
     sqlite3_stmt *st = q (self, Q_SRC_GET);
     bind_text (st, 1, id);
-    int rc = sqlite3_step (st);
-    vl_err_t e = VL_OK;
-    if (rc == SQLITE_ROW) {
+    vl_err_t e = one_row (self, sqlite3_step (st));
+    if (e == VL_OK) {
         if (!col_dup (st, 0, &out->etag) || !col_dup (st, 1, &out->last_modified))
             e = VL_ENOMEM;
         out->failures = sqlite3_column_int (st, 2);
         out->error_sent = sqlite3_column_int (st, 3) != 0;
         out->baseline_done = sqlite3_column_int (st, 4) != 0;
         out->next_due = sqlite3_column_int64 (st, 5);
-        const unsigned char *ch = sqlite3_column_text (st, 6);
-        snprintf (out->conf_hash, sizeof out->conf_hash, "%s", ch ? (const char *) ch : "");
+        col_hash (st, 6, out->conf_hash);
         if (e == VL_OK)
             e = s_doc_keys_read (st, 7, out);
         out->poll_at = sqlite3_column_int64 (st, 8);
@@ -352,11 +351,6 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
         if (e == VL_OK && !col_dup (st, 11, &out->last_error))
             e = VL_ENOMEM;
         out->error_at = sqlite3_column_int64 (st, 12);
-    } else if (rc == SQLITE_DONE)
-        e = VL_ENOTFOUND;
-    else {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        e = store_err (rc);
     }
     sqlite3_reset (st);
     if (e != VL_OK && e != VL_ENOTFOUND)
