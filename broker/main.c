@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "notify.h"
+#include "util.h"
 
 static volatile sig_atomic_t s_stop;
 static volatile sig_atomic_t s_hup;
@@ -120,16 +121,8 @@ s_load_config (const char *path, broker_opts_t *opts)
 static void
 s_signals (void)
 {
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction (SIGPIPE, &sa, NULL);
-    sigaction (SIGXFSZ, &sa, NULL);   /* past RLIMIT_FSIZE: EFBIG, handled as disk full */
+    util_signals (s_on_signal, s_on_signal);
+    signal (SIGXFSZ, SIG_IGN);   /* past RLIMIT_FSIZE: EFBIG, handled as disk full */
 }
 
 /* Creates the broker with the signals blocked, so that ZeroMQ's threads

@@ -40,12 +40,6 @@ s_prefix_ok (const char *s, size_t len)
     return true;
 }
 
-static bool
-s_key_is (const char *k, size_t klen, const char *name)
-{
-    return klen == strlen (name) && memcmp (k, name, klen) == 0;
-}
-
 static const char *
 s_parse_op (mpread_t *r, replay_req_t *out)
 {
@@ -53,9 +47,9 @@ s_parse_op (mpread_t *r, replay_req_t *out)
     size_t len;
     if (!mpread_str (r, &s, &len))
         return "op must be a string";
-    if (s_key_is (s, len, WIRE_REPLAY_OP_REPLAY))
+    if (mpread_key_is (s, len, WIRE_REPLAY_OP_REPLAY))
         out->op = REPLAY_OP_REPLAY;
-    else if (s_key_is (s, len, WIRE_REPLAY_OP_COUNT))
+    else if (mpread_key_is (s, len, WIRE_REPLAY_OP_COUNT))
         out->op = REPLAY_OP_COUNT;
     else
         return "op must be \"replay\" or \"count\"";
@@ -97,7 +91,7 @@ s_parse_pair (mpread_t *r, replay_req_t *out, unsigned *seen)
     if (!mpread_str (r, &k, &klen))
         return "keys must be strings";
     size_t i;
-    for (i = 0; i < VL_ARRAY_LEN (keys) && !s_key_is (k, klen, keys[i]); i++)
+    for (i = 0; i < VL_ARRAY_LEN (keys) && !mpread_key_is (k, klen, keys[i]); i++)
         ;
     if (i == VL_ARRAY_LEN (keys))
         return "unknown key (expected op, after, upto, prefixes, limit)";

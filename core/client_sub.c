@@ -190,12 +190,6 @@ s_id_seen (client_sub_t *self, const char *id, size_t len)
 
 /* --- messages from the replay endpoint ---------------------------------- */
 
-static bool
-s_key_is (const char *k, size_t klen, const char *name)
-{
-    return klen == strlen (name) && memcmp (k, name, klen) == 0;
-}
-
 typedef struct {
     uint64_t head, next, count, first, epoch;
     bool     more, has_head, has_next, has_count;
@@ -218,17 +212,17 @@ s_parse_end (const void *data, size_t len, sub_end_t *end)
         if (!mpread_str (&r, &k, &klen))
             return false;
         bool ok;
-        if (s_key_is (k, klen, "head"))
+        if (mpread_key_is (k, klen, "head"))
             ok = end->has_head = mpread_uint (&r, &end->head);
-        else if (s_key_is (k, klen, "next"))
+        else if (mpread_key_is (k, klen, "next"))
             ok = end->has_next = mpread_uint (&r, &end->next);
-        else if (s_key_is (k, klen, "count"))
+        else if (mpread_key_is (k, klen, "count"))
             ok = end->has_count = mpread_uint (&r, &end->count);
-        else if (s_key_is (k, klen, "first"))
+        else if (mpread_key_is (k, klen, "first"))
             ok = mpread_uint (&r, &end->first);
-        else if (s_key_is (k, klen, "epoch"))
+        else if (mpread_key_is (k, klen, "epoch"))
             ok = mpread_uint (&r, &end->epoch);
-        else if (s_key_is (k, klen, "more"))
+        else if (mpread_key_is (k, klen, "more"))
             ok = mpread_bool (&r, &end->more);
         else
             ok = mpread_skip (&r, SUB_MP_DEPTH);
@@ -240,34 +234,16 @@ s_parse_end (const void *data, size_t len, sub_end_t *end)
 
 /* --- requests ------------------------------------------------------------ */
 
-/* msgpack-c write callback into a buf_t that remembers a failure (the
- * packer goes on after one: its output would be cut short). */
-typedef struct {
-    buf_t *b;
-    bool   failed;
-} req_out_t;
-
-static int
-s_req_write (void *data, const char *bytes, size_t len)
-{
-    req_out_t *o = data;
-    if (buf_append (o->b, bytes, len) != VL_OK) {
-        o->failed = true;
-        return -1;
-    }
-    return 0;
-}
-
 /* Encodes a request {op, after, [upto], prefixes, limit} into self->reqbuf
  * (VL_ETOOBIG past WIRE_REPLAY_MAX_REQUEST). */
 static vl_err_t
 s_build_request (client_sub_t *self, const char *op, uint64_t after, bool with_upto,
                  uint64_t upto)
 {
-    req_out_t out = { &self->reqbuf, false };
-    buf_reset (out.b);
+    mpack_out_t out = { &self->reqbuf, VL_OK };
+    buf_reset (out.out);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &out, s_req_write);
+    msgpack_packer_init (&pk, &out, mpack_out_write);
     msgpack_pack_map (&pk, with_upto ? 5 : 4);
     mpack_kv_str (&pk, "op", op);
     mpack_kv_uint (&pk, "after", after);
@@ -278,7 +254,7 @@ s_build_request (client_sub_t *self, const char *op, uint64_t after, bool with_u
     for (size_t i = 0; !self->all && i < self->nprefixes; i++)
         mpack_str (&pk, self->prefixes[i]);
     mpack_kv_uint (&pk, "limit", (uint64_t) self->limit);
-    return out.failed ? VL_ETOOBIG : VL_OK;
+    return out.rc != VL_OK ? VL_ETOOBIG : VL_OK;
 }
 
 /* --- lifecycle ----------------------------------------------------------- */
@@ -520,22 +496,9 @@ static uint64_t
 s_body_epoch (const void *data, size_t len)
 {
     mpread_t r;
-    uint32_t n;
     uint64_t v;
     mpread_init (&r, data, len);
-    if (!mpread_map (&r, &n))
-        return 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *k;
-        size_t klen;
-        if (!mpread_str (&r, &k, &klen))
-            return 0;
-        if (s_key_is (k, klen, "epoch"))
-            return mpread_uint (&r, &v) ? v : 0;
-        if (!mpread_skip (&r, 4))
-            return 0;
-    }
-    return 0;
+    return mpread_find (&r, "epoch", 4) && mpread_uint (&r, &v) ? v : 0;
 }
 
 static void

@@ -227,23 +227,6 @@ encode_check (const event_t *e)
     return VL_OK;
 }
 
-/* The buffer an encoding goes to, and the first write error: once one
- * write failed (the buffer's max), every later one fails too, so a field
- * that did not fit cannot leave a spliced, shorter encoding behind. */
-typedef struct {
-    buf_t   *out;
-    vl_err_t rc;
-} enc_out_t;
-
-static int
-enc_write (void *data, const char *bytes, size_t len)
-{
-    enc_out_t *e = data;
-    if (e->rc == VL_OK)
-        e->rc = buf_append (e->out, bytes, len);
-    return e->rc == VL_OK ? 0 : -1;
-}
-
 vl_err_t
 event_encode (const event_t *self, buf_t *out)
 {
@@ -260,8 +243,8 @@ event_encode (const event_t *self, buf_t *out)
 
     size_t start = out->len;
     msgpack_packer pk;
-    enc_out_t enc = { out, VL_OK };
-    msgpack_packer_init (&pk, &enc, enc_write);
+    mpack_out_t enc = { out, VL_OK };
+    msgpack_packer_init (&pk, &enc, mpack_out_write);
     msgpack_pack_map (&pk, n);
     mpack_str (&pk, "v");
     msgpack_pack_uint32 (&pk, self->v ? self->v : EVENT_VERSION);
@@ -324,12 +307,6 @@ ew_str_index (const char *key, size_t klen)
         if (lens[i] == klen && memcmp (ew_names[i], key, klen) == 0)
             return (int) i;
     return -1;
-}
-
-static bool
-ew_key_is (const char *key, size_t klen, const char *name)
-{
-    return strlen (name) == klen && memcmp (key, name, klen) == 0;
 }
 
 static bool
@@ -439,24 +416,24 @@ ew_pair (ew_t *st, const char *key, size_t klen, mpread_t *r)
     if (i >= 0)
         return ew_str_field (st, i, r);
     int64_t n;
-    if (ew_key_is (key, klen, "v")) {
+    if (mpread_key_is (key, klen, "v")) {
         if (!mpread_int (r, &n) || n < 1 || n > UINT32_MAX)
             return VL_EPARSE;
         st->v = (uint32_t) n;
         st->seen_v = true;
     }
-    else if (ew_key_is (key, klen, "published")) {
+    else if (mpread_key_is (key, klen, "published")) {
         if (!mpread_int (r, &n))
             return VL_EPARSE;
         st->published = n;
         st->seen_published = true;
     }
-    else if (ew_key_is (key, klen, "detected")) {
+    else if (mpread_key_is (key, klen, "detected")) {
         if (!mpread_int (r, &n) || n < 0)
             return VL_EPARSE;
         st->detected = n;
     }
-    else if (ew_key_is (key, klen, "tags"))
+    else if (mpread_key_is (key, klen, "tags"))
         return ew_tags (st, r);
     else
         return ew_any (r);   /* unknown key: forward compatibility */

@@ -8,6 +8,15 @@ mpack_buf_write (void *data, const char *bytes, size_t len)
     return buf_append ((buf_t *) data, bytes, len) == VL_OK ? 0 : -1;
 }
 
+int
+mpack_out_write (void *data, const char *bytes, size_t len)
+{
+    mpack_out_t *o = data;
+    if (o->rc == VL_OK)
+        o->rc = buf_append (o->out, bytes, len);
+    return o->rc == VL_OK ? 0 : -1;
+}
+
 void
 mpack_str (msgpack_packer *pk, const char *s)
 {

@@ -252,22 +252,34 @@ mpread_skip (mpread_t *self, int depth)
 }
 
 bool
-mpread_event_id (const void *data, size_t len, const char **id, size_t *idlen)
+mpread_key_is (const char *k, size_t klen, const char *name)
 {
-    mpread_t r;
+    return klen == strlen (name) && memcmp (k, name, klen) == 0;
+}
+
+bool
+mpread_find (mpread_t *self, const char *key, int depth)
+{
     uint32_t n;
-    mpread_init (&r, data, len);
-    if (!mpread_map (&r, &n))
+    if (!mpread_map (self, &n))
         return false;
     for (uint32_t i = 0; i < n; i++) {
         const char *k;
         size_t klen;
-        if (!mpread_str (&r, &k, &klen))
+        if (!mpread_str (self, &k, &klen))
             return false;
-        if (klen == 2 && memcmp (k, "id", 2) == 0)
-            return mpread_str (&r, id, idlen);
-        if (!mpread_skip (&r, 16))
+        if (mpread_key_is (k, klen, key))
+            return true;
+        if (!mpread_skip (self, depth))
             return false;
     }
     return false;
+}
+
+bool
+mpread_event_id (const void *data, size_t len, const char **id, size_t *idlen)
+{
+    mpread_t r;
+    mpread_init (&r, data, len);
+    return mpread_find (&r, "id", 16) && mpread_str (&r, id, idlen);
 }

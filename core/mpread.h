@@ -51,6 +51,16 @@ bool mpread_skip (mpread_t *self, int depth);
 /* True when every byte has been read. */
 bool mpread_done (const mpread_t *self);
 
+/* True when the string K (KLEN bytes, as mpread_str gives it) is the
+ * NUL-terminated NAME. */
+bool mpread_key_is (const char *k, size_t klen, const char *name);
+
+/* Reads a map header and its pairs up to the (string) key KEY, skipping
+ * the values before it (nested at most DEPTH levels): true with SELF at
+ * KEY's value; false if there is no map, no such key, a key that is not
+ * a string before it, or a value that cannot be skipped. */
+bool mpread_find (mpread_t *self, const char *key, int depth);
+
 /* Finds the string value of top-level key "id" in the event map DATA.
  * Returns false if DATA is not a map or has no string "id". */
 bool mpread_event_id (const void *data, size_t len, const char **id, size_t *idlen);

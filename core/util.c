@@ -1,7 +1,8 @@
-/* util.c: time, hashing, hex, UTF-8, files, secrets. */
+/* util.c: time, hashing, hex, UTF-8, files, secrets, signals. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,4 +320,21 @@ util_table_calloc (size_t bytes)
 #endif
     memset (p, 0, bytes);
     return p;
+}
+
+void
+util_signals (void (*stop) (int), void (*hup) (int))
+{
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sigemptyset (&sa.sa_mask);
+    sa.sa_handler = stop;
+    sigaction (SIGTERM, &sa, NULL);
+    sigaction (SIGINT, &sa, NULL);
+    if (hup) {
+        sa.sa_handler = hup;
+        sigaction (SIGHUP, &sa, NULL);
+    }
+    sa.sa_handler = SIG_IGN;
+    sigaction (SIGPIPE, &sa, NULL);
 }

@@ -77,4 +77,10 @@ vl_err_t util_read_secret (const char *env_name, const char *file_path, char **o
  * with free(); NULL on OOM. */
 void *util_table_calloc (size_t bytes);
 
+/* Installs a daemon's or tool's signal handlers: STOP for SIGTERM and
+ * SIGINT, HUP for SIGHUP (left as it is when NULL), and ignores SIGPIPE
+ * (a closed socket or pipe is an error return, not a death). No
+ * SA_RESTART: the signals interrupt a blocking call. */
+void util_signals (void (*stop) (int), void (*hup) (int));
+
 #endif

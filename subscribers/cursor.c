@@ -140,6 +140,16 @@ run (cursor_t *self, int i)
     return err;
 }
 
+/* Resets statement ST after its last step returned RC, and maps RC: a
+ * row or done is VL_OK (store_err). */
+static vl_err_t
+finish (sqlite3_stmt *st, int rc)
+{
+    sqlite3_reset (st);
+    sqlite3_clear_bindings (st);
+    return store_err (rc);
+}
+
 static void
 bind_text (sqlite3_stmt *st, int col, const char *s)
 {
@@ -154,10 +164,7 @@ cursor_find (cursor_t *self, const char *sink, uint64_t *seq, bool *found)
     int rc = sqlite3_step (st);
     *found = rc == SQLITE_ROW;
     *seq = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (st, 0) : 0;
-    vl_err_t err = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VL_OK : store_err (rc);
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
-    return err;
+    return finish (st, rc);
 }
 
 vl_err_t
@@ -221,9 +228,7 @@ cursor_get_epoch (cursor_t *self, uint64_t *epoch)
     int rc = sqlite3_step (st);
     /* stored as the signed 64-bit integer with the same bits */
     *epoch = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (st, 0) : 0;
-    vl_err_t err = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VL_OK : store_err (rc);
-    sqlite3_reset (st);
-    return err;
+    return finish (st, rc);
 }
 
 vl_err_t
@@ -241,10 +246,7 @@ cursor_seen (cursor_t *self, const char *sink, const char *id, bool *seen)
     bind_text (st, 2, id);
     int rc = sqlite3_step (st);
     *seen = rc == SQLITE_ROW;
-    vl_err_t err = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? VL_OK : store_err (rc);
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
-    return err;
+    return finish (st, rc);
 }
 
 vl_err_t
@@ -259,10 +261,7 @@ cursor_window_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb, v
             rc = SQLITE_DONE;
             break;
         }
-    vl_err_t err = rc == SQLITE_DONE ? VL_OK : store_err (rc);
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
-    return err;
+    return finish (st, rc);
 }
 
 size_t
@@ -337,9 +336,7 @@ cursor_pending_foreach (cursor_t *self, const char *sink, cursor_pending_cb cb, 
             break;
         }
     }
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
-    return rc == SQLITE_DONE ? VL_OK : store_err (rc);
+    return finish (st, rc);
 }
 
 vl_err_t
@@ -399,11 +396,9 @@ cursor_dead_foreach (cursor_t *self, const char *sink, cursor_dead_cb cb, void *
             break;
         }
     }
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
     if (count)
         *count = n;
-    return rc == SQLITE_DONE ? VL_OK : store_err (rc);
+    return finish (st, rc);
 }
 
 vl_err_t
@@ -442,11 +437,9 @@ cursor_carry_foreach (cursor_t *self, const char *sink, cursor_carry_cb cb, void
             break;
         }
     }
-    sqlite3_reset (st);
-    sqlite3_clear_bindings (st);
     if (count)
         *count = n;
-    return rc == SQLITE_DONE ? VL_OK : store_err (rc);
+    return finish (st, rc);
 }
 
 vl_err_t

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "sub_app.h"
 #include "sub_conf.h"
+#include "util.h"
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_hup;
@@ -119,15 +120,7 @@ parse_args (int argc, char **argv, args_t *a)
 static void
 install_signals (void)
 {
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction (SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction (SIGPIPE, &sa, NULL);
+    util_signals (on_stop, on_hup);
 }
 
 static int

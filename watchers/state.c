@@ -286,6 +286,26 @@ static void bind_text (sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null (st, i);
 }
 
+/* The result of a step that looks for one row: VL_OK on a row,
+ * VL_ENOTFOUND on none, else the error (logged). */
+static vl_err_t one_row (state_t *self, int rc)
+{
+    if (rc == SQLITE_ROW)
+        return VL_OK;
+    if (rc == SQLITE_DONE)
+        return VL_ENOTFOUND;
+    log_error ("state: %s", sqlite3_errmsg (self->db));
+    return store_err (rc);
+}
+
+/* Copies text column I (a hash: 32 hex digits) into HASH (33 bytes; ""
+ * for NULL). */
+static void col_hash (sqlite3_stmt *st, int i, char hash[33])
+{
+    const unsigned char *h = sqlite3_column_text (st, i);
+    snprintf (hash, 33, "%s", h ? (const char *) h : "");
+}
+
 /* Copies text column I (NULL stays NULL); false on OOM. */
 static bool col_dup (sqlite3_stmt *st, int i, char **out)
 {
@@ -314,17 +334,15 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
     memset (out, 0, sizeof *out);
     sqlite3_stmt *st = q (self, Q_SRC_GET);
     bind_text (st, 1, id);
-    int rc = sqlite3_step (st);
-    vl_err_t e = VL_OK;
-    if (rc == SQLITE_ROW) {
+    vl_err_t e = one_row (self, sqlite3_step (st));
+    if (e == VL_OK) {
         if (!col_dup (st, 0, &out->etag) || !col_dup (st, 1, &out->last_modified))
             e = VL_ENOMEM;
         out->failures = sqlite3_column_int (st, 2);
         out->error_sent = sqlite3_column_int (st, 3) != 0;
         out->baseline_done = sqlite3_column_int (st, 4) != 0;
         out->next_due = sqlite3_column_int64 (st, 5);
-        const unsigned char *ch = sqlite3_column_text (st, 6);
-        snprintf (out->conf_hash, sizeof out->conf_hash, "%s", ch ? (const char *) ch : "");
+        col_hash (st, 6, out->conf_hash);
         if (e == VL_OK)
             e = s_doc_keys_read (st, 7, out);
         out->poll_at = sqlite3_column_int64 (st, 8);
@@ -333,11 +351,6 @@ vl_err_t state_source_get (state_t *self, const char *id, state_source_t *out)
         if (e == VL_OK && !col_dup (st, 11, &out->last_error))
             e = VL_ENOMEM;
         out->error_at = sqlite3_column_int64 (st, 12);
-    } else if (rc == SQLITE_DONE)
-        e = VL_ENOTFOUND;
-    else {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        e = store_err (rc);
     }
     sqlite3_reset (st);
     if (e != VL_OK && e != VL_ENOTFOUND)
@@ -401,21 +414,14 @@ vl_err_t state_item_get (state_t *self, const char *source, const char *identity
     sqlite3_stmt *st = q (self, Q_ITEM_GET);
     bind_text (st, 1, source);
     bind_text (st, 2, identity);
-    int rc = sqlite3_step (st);
-    vl_err_t e = VL_OK;
-    if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text (st, 0);
-        snprintf (out->hash, sizeof out->hash, "%s", h ? (const char *) h : "");
+    vl_err_t e = one_row (self, sqlite3_step (st));
+    if (e == VL_OK) {
+        col_hash (st, 0, out->hash);
         if (!col_dup (st, 1, &out->content) || !col_dup (st, 2, &out->title)
             || !col_dup (st, 3, &out->link))
             e = VL_ENOMEM;
         out->first_seen = sqlite3_column_int64 (st, 4);
         out->last_seen = sqlite3_column_int64 (st, 5);
-    } else if (rc == SQLITE_DONE)
-        e = VL_ENOTFOUND;
-    else {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        e = store_err (rc);
     }
     sqlite3_reset (st);
     if (e != VL_OK)
@@ -429,18 +435,11 @@ vl_err_t state_item_peek (state_t *self, const char *source, const char *identit
     sqlite3_stmt *st = q (self, Q_ITEM_PEEK);
     bind_text (st, 1, source);
     bind_text (st, 2, identity);
-    int rc = sqlite3_step (st);
-    vl_err_t e = VL_OK;
-    if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text (st, 0);
-        snprintf (hash, 33, "%s", h ? (const char *) h : "");
+    vl_err_t e = one_row (self, sqlite3_step (st));
+    if (e == VL_OK) {
+        col_hash (st, 0, hash);
         *last_seen = sqlite3_column_int64 (st, 1);
         *pos = sqlite3_column_int64 (st, 2);
-    } else if (rc == SQLITE_DONE)
-        e = VL_ENOTFOUND;
-    else {
-        log_error ("state: %s", sqlite3_errmsg (self->db));
-        e = store_err (rc);
     }
     sqlite3_reset (st);
     return e;
@@ -496,8 +495,7 @@ vl_err_t state_items_list (state_t *self, const char *source, state_item_ref_t *
         state_item_ref_t *r = &(*rows)[*n];
         memset (r, 0, sizeof *r);
         (*n)++;
-        const unsigned char *h = sqlite3_column_text (st, 1);
-        snprintf (r->hash, sizeof r->hash, "%s", h ? (const char *) h : "");
+        col_hash (st, 1, r->hash);
         r->pos = sqlite3_column_int64 (st, 4);
         if (!col_dup (st, 0, &r->identity) || !col_dup (st, 2, &r->title)
             || !col_dup (st, 3, &r->link))
