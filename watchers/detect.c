@@ -63,6 +63,19 @@ static vl_err_t set_id (event_t *ev, const char *identity, const char *prev_hash
     return event_set (&ev->id, id);
 }
 
+/* The end of every event built here: when E (the building) is VL_OK,
+ * queues EV in the outbox and reports it to EMIT; clears EV either way. */
+static vl_err_t queue_and_emit (state_t *st, event_t *ev, vl_err_t e, int64_t now_ms,
+                                detect_emit_fn emit, void *arg)
+{
+    if (e == VL_OK)
+        e = detect_queue (st, ev, now_ms);
+    if (e == VL_OK && emit)
+        emit (arg, ev);
+    event_clear (ev);
+    return e;
+}
+
 static vl_err_t add_tags (event_t *ev, char **tags, size_t ntags)
 {
     for (size_t i = 0; i < ntags; i++)
@@ -107,12 +120,7 @@ static vl_err_t emit_item (state_t *st, const source_t *src, const parsed_item_t
         e = set_id (&ev, it->identity, old ? old->hash : NULL);
     if (e == VL_OK)
         e = add_tags (&ev, tags, ntags);
-    if (e == VL_OK)
-        e = detect_queue (st, &ev, now_ms);
-    if (e == VL_OK && emit)
-        emit (arg, &ev);
-    event_clear (&ev);
-    return e;
+    return queue_and_emit (st, &ev, e, now_ms, emit, arg);
 }
 
 static int cmp_identity (const void *a, const void *b)
@@ -206,12 +214,7 @@ static vl_err_t emit_removed (state_t *st, const source_t *src, const state_item
     vl_err_t e = item_event (src, &it, "removed", now_ms, &ev);
     if (e == VL_OK)
         e = set_id (&ev, r->identity, NULL);
-    if (e == VL_OK)
-        e = detect_queue (st, &ev, now_ms);
-    if (e == VL_OK && emit)
-        emit (arg, &ev);
-    event_clear (&ev);
-    return e;
+    return queue_and_emit (st, &ev, e, now_ms, emit, arg);
 }
 
 /* ---- the previous document (state_source_t.doc_keys) ---- */

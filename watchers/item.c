@@ -188,6 +188,20 @@ item_list_pop (item_list_t *self)
     item_clear (&self->items[--self->n]);
 }
 
+vl_err_t
+item_list_finish_last (item_list_t *self)
+{
+    parsed_item_t *item = &self->items[self->n - 1];
+    bool fields = item->title && item->summary && item->content;
+    if (fields)
+        item_finish (item);
+    if (!fields || !item->identity) {
+        item_list_pop (self);
+        return VL_ENOMEM;
+    }
+    return VL_OK;
+}
+
 void
 item_list_free (item_list_t *self)
 {

@@ -78,6 +78,11 @@ void item_clear (parsed_item_t *self);
 /* Removes (and clears) the last item of the list; no-op when empty. */
 void item_list_pop (item_list_t *self);
 
+/* Finishes the last item of the list (item_finish) once a parser has set
+ * its fields. VL_ENOMEM, the item removed, when its title, summary or
+ * content (NULL: a failed allocation) or its identity is missing. */
+vl_err_t item_list_finish_last (item_list_t *self);
+
 /* Frees every item and the array; the list is empty and reusable. */
 void item_list_free (item_list_t *self);
 

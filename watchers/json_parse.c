@@ -138,16 +138,7 @@ add_record (const source_t *src, json_t *rec, const char *base_url, item_list_t 
         item->summary = strdup ("");
     if (!item->content)
         item->content = strdup ("");
-    if (!item->title || !item->summary || !item->content) {
-        item_list_pop (out);
-        return VL_ENOMEM;
-    }
-    item_finish (item);
-    if (!item->identity) {
-        item_list_pop (out);
-        return VL_ENOMEM;
-    }
-    return VL_OK;
+    return item_list_finish_last (out);
 }
 
 vl_err_t

@@ -53,14 +53,7 @@ static vl_err_t install_signals (void)
         fcntl (g_wake[i], F_SETFL, fcntl (g_wake[i], F_GETFL) | O_NONBLOCK);
         fcntl (g_wake[i], F_SETFD, FD_CLOEXEC);
     }
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGTERM, &sa, NULL);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGHUP, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    util_signals (on_signal, on_signal);
     return VL_OK;
 }
 

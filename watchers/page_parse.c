@@ -334,15 +334,9 @@ one_item (page_t *self, xmlNodePtr node, item_idset_t *seen, item_list_t *out)
     item->link = link;
     item->content = content;
     item->summary = text_norm_plain (content, strlen (content), false, ITEM_MAX_SUMMARY);
-    if (!item->title || !item->summary) {
-        item_list_pop (out);
-        return VL_ENOMEM;
-    }
-    item_finish (item);
-    if (!item->identity) {
-        item_list_pop (out);
-        return VL_ENOMEM;
-    }
+    vl_err_t rc = item_list_finish_last (out);
+    if (rc != VL_OK)
+        return rc;
     if (!item_idset_add (seen, item->identity))
         item_list_pop (out);
     return VL_OK;

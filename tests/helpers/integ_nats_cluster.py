@@ -75,11 +75,33 @@ class Cluster:
         logf.close()
         _PROCS.append(n.proc)
 
-    def start(self, timeout=60):
-        for n in self.nodes:
-            self.start_node(n)
-        self.wait_healthy(timeout)
+    def start(self, timeout=60, tries=3):
+        """Starts every node; when a port picked by free_port was taken by
+        another process meanwhile (tests run in parallel), starts again on
+        new ports, TRIES times at most."""
+        for attempt in range(tries):
+            for n in self.nodes:
+                self.start_node(n)
+            try:
+                self.wait_healthy(timeout)
+                return self
+            except AssertionError:
+                if attempt == tries - 1 or not any("address already in use" in n.tail_log()
+                                                   for n in self.nodes):
+                    raise
+            self._restart_on_new_ports()
         return self
+
+    def _restart_on_new_ports(self):
+        for n in self.nodes:
+            if n.proc.poll() is None:
+                n.proc.kill()
+            n.proc.wait(30)
+            n.port, n.mport, n.cport = free_port(), free_port(), free_port()
+            shutil.rmtree(n.store, ignore_errors=True)
+            open(n.log, "w").close()
+        for n in self.nodes:
+            self._write_conf(n)
 
     def wait_healthy(self, timeout=60, nodes=None):
         """Every node (or NODES) answers /healthz ok: JetStream up and the

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "tools.h"
+#include "util.h"
 
 static volatile sig_atomic_t s_stop;
 
@@ -21,13 +22,7 @@ s_on_signal (int sig)
 void
 tools_signals (void)
 {
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    util_signals (s_on_signal, NULL);
 }
 
 bool
