@@ -433,7 +433,34 @@ archive_source_row (void *arg, const archive_source_t *s)
     c->rc = rc;
 }
 
-/* The watcher's view: one row per source of the state file. */
+/* One row of the watcher's view: what `veille status` shows for S. */
+static vl_err_t
+health_row (buf_t *out, const status_source_t *s)
+{
+    vl_err_t rc = buf_printf (out, "<tr class=\"%s\"><td>", s->failures ? "failing" : "ok");
+    if (rc == VL_OK) rc = esc (out, s->id, FIELD_MAX);
+    if (rc == VL_OK) rc = buf_printf (out, "</td><td>%s</td>", s->failures ? "failing" : "ok");
+    if (rc == VL_OK) rc = time_cell (out, s->poll_at);
+    if (rc == VL_OK && s->http_status)
+        rc = buf_printf (out, "<td class=\"http\">%d</td>", s->http_status);
+    else if (rc == VL_OK)
+        rc = buf_puts (out, "<td class=\"http\"></td>");
+    if (rc == VL_OK) rc = time_cell (out, s->change_at);
+    if (rc == VL_OK) rc = buf_printf (out, "<td class=\"failures\">%d</td>", s->failures);
+    if (rc == VL_OK) rc = buf_puts (out, "<td class=\"last-error\">");
+    if (rc == VL_OK && s->last_error && s->error_at) {
+        char t[32];
+        format_time_iso (s->error_at, t);
+        rc = buf_printf (out, "<time>%s</time> ", t);
+    }
+    if (rc == VL_OK && s->last_error) rc = esc (out, s->last_error, 1024);
+    if (rc == VL_OK) rc = buf_puts (out, "</td>");
+    if (rc == VL_OK) rc = time_cell (out, s->next_due);
+    if (rc == VL_OK) rc = buf_puts (out, "</tr>\n");
+    return rc;
+}
+
+/* The watcher's view: one row per source of the state file, failing first. */
 static vl_err_t
 health_table (buf_t *out, const health_t *h)
 {
@@ -445,21 +472,18 @@ health_table (buf_t *out, const health_t *h)
     }
     if (rc == VL_OK && !h->n)
         return buf_puts (out, "<p>No watcher state (veille-console --watch-state).</p>\n");
+    if (rc == VL_OK && h->note) {
+        rc = buf_puts (out, "<p class=\"note\">");
+        if (rc == VL_OK) rc = esc (out, h->note, 1024);
+        if (rc == VL_OK) rc = buf_puts (out, "</p>\n");
+    }
     if (rc == VL_OK)
         rc = buf_puts (out, "<table id=\"health\"><thead><tr><th>Source</th><th>Status</th>"
-                            "<th>Failures</th><th>Last poll with items</th><th>Last change</th>"
-                            "<th>Next poll</th></tr></thead><tbody>\n");
-    for (size_t i = 0; rc == VL_OK && i < h->n; i++) {
-        const health_source_t *s = &h->src[i];
-        rc = buf_printf (out, "<tr class=\"%s\"><td>", s->failures ? "failing" : "ok");
-        if (rc == VL_OK) rc = esc (out, s->id, FIELD_MAX);
-        if (rc == VL_OK) rc = buf_printf (out, "</td><td>%s</td><td>%d</td>",
-                                          s->failures ? "failing" : "ok", s->failures);
-        if (rc == VL_OK) rc = time_cell (out, s->last_seen_ms);
-        if (rc == VL_OK) rc = time_cell (out, s->last_change_ms);
-        if (rc == VL_OK) rc = time_cell (out, s->next_due_ms);
-        if (rc == VL_OK) rc = buf_puts (out, "</tr>\n");
-    }
+                            "<th>Last poll</th><th>HTTP</th><th>Last change</th>"
+                            "<th>Failures in a row</th><th>Last error</th><th>Next poll</th>"
+                            "</tr></thead><tbody>\n");
+    for (size_t i = 0; rc == VL_OK && i < h->n; i++)
+        rc = health_row (out, &h->src[i]);
     if (rc == VL_OK) rc = buf_puts (out, "</tbody></table>\n");
     return rc;
 }

@@ -129,6 +129,45 @@ status_read_sources (const char *path, status_source_t *srcs, size_t n, char *wh
     return f;
 }
 
+status_file_t
+status_list_sources (const char *path, char ***ids, size_t *n, size_t max, char *why, size_t len)
+{
+    *ids = NULL;
+    *n = 0;
+    sqlite3 *db;
+    status_file_t f = s_open (path, &db, why, len);
+    if (f != STATUS_FILE_OK)
+        return f;
+    sqlite3_stmt *st = s_prepare (db, path, "SELECT id FROM sources ORDER BY id LIMIT ?1",
+                                  why, len);
+    char **v = st && max ? calloc (max, sizeof *v) : NULL;
+    int rc = !st ? SQLITE_ERROR : max && !v ? SQLITE_NOMEM : SQLITE_OK;
+    if (st)
+        sqlite3_bind_int64 (st, 1, (sqlite3_int64) max);
+    while (rc == SQLITE_OK && (rc = sqlite3_step (st)) == SQLITE_ROW) {
+        const unsigned char *id = sqlite3_column_text (st, 0);
+        v[*n] = util_strdup (id ? (const char *) id : "");
+        rc = v[(*n)++] ? SQLITE_OK : SQLITE_NOMEM;
+    }
+    if (rc != SQLITE_DONE) {
+        if (st)
+            snprintf (why, len, "%s: %s", path, rc == SQLITE_NOMEM ? "out of memory"
+                      : sqlite3_errmsg (db));
+        for (size_t i = 0; i < *n; i++)
+            free (v[i]);
+        free (v);
+        v = NULL;
+        *n = 0;
+        f = STATUS_FILE_ERROR;
+    }
+    *ids = *n ? v : NULL;
+    if (!*n)
+        free (v);
+    sqlite3_finalize (st);
+    sqlite3_close (db);
+    return f;
+}
+
 void
 status_sources_clear (status_source_t *srcs, size_t n)
 {

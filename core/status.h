@@ -76,6 +76,14 @@ typedef struct {
 status_file_t status_read_sources (const char *path, status_source_t *srcs, size_t n,
                                    char *why, size_t len);
 
+/* Lists the source ids of the watcher state file PATH (read-only), at
+ * most MAX of them, in id order, into *IDS (*N of them; NULL when none).
+ * Caller frees each id and the array. WHY (LEN bytes) says what went
+ * wrong for anything but STATUS_FILE_OK (STATUS_FILE_OLD is not told here:
+ * status_read_sources tells it). */
+status_file_t status_list_sources (const char *path, char ***ids, size_t *n, size_t max,
+                                   char *why, size_t len);
+
 /* Frees what status_read_sources allocated in SRCS[0..N). */
 void status_sources_clear (status_source_t *srcs, size_t n);
 

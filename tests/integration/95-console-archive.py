@@ -5,12 +5,14 @@ published while it was down arrive by replay, none twice), lists them newest
 first, finds "cybersécurité" when asked for "cybersecurite" (and "CYBER"),
 filters by topic prefix, source and type, serves a permalink per alert with
 the diff of a `changed` side by side, an Atom feed of any search, and source
-health. Hostile texts come out escaped; every answer has the strict CSP; it
+health as `veille status` reads it (last poll, HTTP status, last change,
+failures in a row, last error; failing sources first). Hostile texts come out escaped; every answer has the strict CSP; it
 is read-only (POST 405); without a token it answers only to a loopback
 Host (403 otherwise: no DNS rebinding); bound off loopback it refuses to start without a
 token, and with one answers 401 without it."""
 import os
 import re
+import sqlite3
 import sys
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
@@ -42,7 +44,16 @@ def main():
               url="javascript:alert(3)", source="src-<b>"),
     ]
     publish(b, [(t, raw) for t, _, raw in evs])
-    c = Console(b, archive).start()
+    watch = os.path.join(d, "watch.db")     # the columns veille-watch writes
+    with sqlite3.connect(watch) as db:
+        db.execute("CREATE TABLE sources (id TEXT PRIMARY KEY, failures INTEGER, error_sent"
+                   " INTEGER, next_due INTEGER, poll_at INTEGER, http_status INTEGER,"
+                   " change_at INTEGER, last_error TEXT, error_at INTEGER)")
+        db.executemany("INSERT INTO sources VALUES (?,?,?,?,?,?,?,?,?)", [
+            ("a-fine", 0, 0, 1700000600000, 1700000000000, 200, 1690000000000, None, 0),
+            ("z-down", 4, 1, 1700000900000, 1700000100000, 503, 0, "HTTP 503 " + HOSTILE,
+             1700000100000)])
+    c = Console(b, archive, args=["--watch-state", watch]).start()
     wait_until(lambda: archive_count(archive)[0] == 4, what="4 alerts archived")
 
     # the list: newest first, escaped
@@ -97,8 +108,16 @@ def main():
     assert got == [HOSTILE, "Page edited", "Stratégie de cybersécurité"], got
 
     # sources page, assets, read-only
-    st, _, body = c.get("/sources")
+    st, h, body = c.get("/sources")
     assert st == 200 and "src-console" in body and "src-&lt;b&gt;" in body, body
+    check_headers(h)
+    rows = re.findall(r'<tr class="(\w+)"><td>([^<]*)</td>', body)
+    assert rows == [("failing", "z-down"), ("ok", "a-fine")], rows     # failing first
+    down = body.split('<td>z-down</td>')[1].split("</tr>")[0]
+    assert ('<td><time>2023-11-14T22:15:00Z</time></td><td class="http">503</td><td>never</td>'
+            '<td class="failures">4</td>') in down, down
+    assert "HTTP 503 &lt;script&gt;alert(1)&lt;/script&gt;&lt;img" in down, down
+    assert "<script>alert" not in body and "<img src=x" not in body
     st, h, js = c.get("/console.js")
     assert st == 200 and "EventSource" in js and h.get("Content-Type").startswith("text/javascript")
     assert c.get("/", method="POST")[0] == 405

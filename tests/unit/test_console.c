@@ -1,6 +1,7 @@
 /* test_console: the web console's archive (dedup by event id, cursor,
  * accent-insensitive search, filters, the FTS5 query built from user text)
- * and its HTML (diff side by side, hostile text escaped). */
+ * and its HTML (diff side by side, hostile text escaped, the sources page
+ * with the status columns). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,7 +14,9 @@
 #include "archive.h"
 #include "buf.h"
 #include "event.h"
+#include "health.h"
 #include "pages.h"
+#include "state.h"
 
 typedef struct {
     char       dir[64];
@@ -239,6 +242,61 @@ a_full_page_links_to_the_older_alerts_without_going_live (void **state)
     buf_free (&out);
 }
 
+/* The sources page shows what `veille status` reads (health_read over
+ * core/status.c): failing sources first, with their HTTP status, failures
+ * in a row and last error, escaped (it comes from the web). */
+static void
+the_sources_page_shows_the_status_columns_failing_first (void **state)
+{
+    fx_t *fx = *state;
+    char wpath[160];
+    snprintf (wpath, sizeof wpath, "%s/watch.db", fx->dir);
+    vl_err_t err;
+    state_t *st = state_open (wpath, &err);
+    assert_non_null (st);
+    state_source_t ok = { .poll_at = 1700000000000, .http_status = 200,
+                          .change_at = 1690000000000, .next_due = 1700000600000 };
+    assert_int_equal (state_source_put (st, "a-ok", &ok), VL_OK);
+    state_source_t bad = { .failures = 3, .poll_at = 1700000100000, .http_status = 503,
+                           .change_at = 1690000000000, .error_at = 1700000100000,
+                           .next_due = 1700000900000,
+                           .last_error = strdup ("HTTP 503 <script>x()</script>") };
+    assert_int_equal (state_source_put (st, "z-bad", &bad), VL_OK);
+    state_source_clear (&bad);
+    state_destroy (&st);
+
+    health_t h;
+    assert_int_equal (health_read (wpath, &h), VL_OK);
+    assert_null (h.error);
+    assert_int_equal (h.n, 2);
+    buf_t out;
+    buf_init (&out, 1 << 22);
+    assert_int_equal (pages_sources (&out, fx->ar, &h), VL_OK);
+    health_free (&h);
+    assert_non_null (strstr (out.data, "<th>Last poll</th><th>HTTP</th><th>Last change</th>"
+                                       "<th>Failures in a row</th><th>Last error</th>"));
+    const char *b = strstr (out.data, "<tr class=\"failing\"><td>z-bad</td>");
+    const char *a = strstr (out.data, "<tr class=\"ok\"><td>a-ok</td>");
+    assert_non_null (b);
+    assert_non_null (a);
+    assert_true (b < a);                                  /* failing first */
+    assert_non_null (strstr (b, "<td><time>2023-11-14T22:15:00Z</time></td>"
+                                "<td class=\"http\">503</td>"));
+    assert_non_null (strstr (b, "<td class=\"failures\">3</td><td class=\"last-error\">"
+                                "<time>2023-11-14T22:15:00Z</time> "
+                                "HTTP 503 &lt;script&gt;x()&lt;/script&gt;</td>"));
+    assert_non_null (strstr (a, "<td class=\"http\">200</td>"));
+    assert_non_null (strstr (a, "<td class=\"failures\">0</td><td class=\"last-error\"></td>"));
+    assert_null (strstr (out.data, "<script>x"));
+    buf_free (&out);
+
+    /* an absent file is said, not a failure */
+    assert_int_equal (health_read ("/nonexistent/watch.db", &h), VL_OK);
+    assert_non_null (h.error);
+    assert_non_null (strstr (h.error, "absent"));
+    health_free (&h);
+}
+
 int
 main (void)
 {
@@ -252,6 +310,8 @@ main (void)
         cmocka_unit_test_setup_teardown (hostile_text_is_escaped_in_the_list_and_the_alert_page,
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (a_full_page_links_to_the_older_alerts_without_going_live,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (the_sources_page_shows_the_status_columns_failing_first,
                                          setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

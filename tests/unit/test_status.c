@@ -1,7 +1,7 @@
 /* test_status.c: core/status.c, the read-only views behind `veille status`:
  * a watcher state file as veille-watch writes it, one written by an older
  * veille-watch (the status columns missing: said, and added by state_open),
- * an absent file, the subscriber's cursors and dead letters, and the
+ * an absent file, the list of source ids (for the console), the subscriber's cursors and dead letters, and the
  * Prometheus text parser used for the broker's metrics. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +132,57 @@ sources_of_an_older_watcher_are_said_then_migrated (void **s)
 }
 
 static void
+source_ids_are_listed_capped_and_read_only (void **s)
+{
+    (void) s;
+    char **ids = (char **) 1;
+    size_t n = 9;
+    char why[256] = "";
+    assert_int_equal (status_list_sources (path, &ids, &n, 10, why, sizeof why),
+                      STATUS_FILE_ABSENT);
+    assert_null (ids);
+    assert_int_equal (n, 0);
+    assert_non_null (strstr (why, "absent"));
+    assert_int_equal (access (path, F_OK), -1);   /* not created by the reader */
+    /* an older watcher's file: the ids are there all the same */
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db,
+        "CREATE TABLE sources (id TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,"
+        " error_sent INTEGER NOT NULL DEFAULT 0, next_due INTEGER NOT NULL DEFAULT 0);",
+        NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal (status_list_sources (path, &ids, &n, 10, why, sizeof why),
+                      STATUS_FILE_OK);
+    assert_null (ids);                            /* no source yet */
+    assert_int_equal (n, 0);
+    assert_int_equal (sqlite3_exec (db,
+        "INSERT INTO sources (id, failures) VALUES ('c', 0), ('a', 3), ('b', 0);",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+    assert_int_equal (status_list_sources (path, &ids, &n, 10, why, sizeof why),
+                      STATUS_FILE_OK);
+    assert_int_equal (n, 3);
+    assert_string_equal (ids[0], "a");
+    assert_string_equal (ids[2], "c");
+    for (size_t i = 0; i < n; i++)
+        free (ids[i]);
+    free (ids);
+    assert_int_equal (status_list_sources (path, &ids, &n, 2, why, sizeof why),
+                      STATUS_FILE_OK);
+    assert_int_equal (n, 2);                      /* capped */
+    assert_string_equal (ids[1], "b");
+    for (size_t i = 0; i < n; i++)
+        free (ids[i]);
+    free (ids);
+    /* not a state file */
+    assert_int_equal (truncate (path, 0), 0);
+    assert_int_equal (status_list_sources (path, &ids, &n, 10, why, sizeof why),
+                      STATUS_FILE_ERROR);
+    assert_non_null (strstr (why, "no such table"));
+    assert_null (ids);
+}
+
+static void
 sinks_cursor_and_dead_letters (void **s)
 {
     (void) s;
@@ -165,6 +216,8 @@ main (void)
         cmocka_unit_test_setup_teardown (sources_absent_file_is_said, setup, teardown),
         cmocka_unit_test_setup_teardown (sources_as_the_watcher_wrote_them, setup, teardown),
         cmocka_unit_test_setup_teardown (sources_of_an_older_watcher_are_said_then_migrated,
+                                         setup, teardown),
+        cmocka_unit_test_setup_teardown (source_ids_are_listed_capped_and_read_only,
                                          setup, teardown),
         cmocka_unit_test_setup_teardown (sinks_cursor_and_dead_letters, setup, teardown),
     };
