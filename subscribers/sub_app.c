@@ -467,6 +467,12 @@ loop_reload (loop_t *l, volatile sig_atomic_t *stop)
     }
     free (errors);
     config_setting_t *section = cfg_section (cfg, "sub");
+    if (sub_conf_check (section, NULL) != VL_OK) {
+        log_error ("reload: %s has errors (above); the running configuration stays",
+                   l->conf_path);
+        cfg_destroy (&cfg);
+        return VL_ECONFIG;
+    }
     sub_reload_plan_t plan;
     memset (&plan, 0, sizeof plan);
     dispatch_sink_opts_t *built = NULL;
@@ -534,6 +540,8 @@ sub_app_run (config_setting_t *section, const char *conf_path, volatile sig_atom
     loop_t l;
     memset (&l, 0, sizeof l);
     vl_err_t rc;
+    if (sub_conf_check (section, NULL) != VL_OK)   /* what `veille check` refuses */
+        return 2;
     l.d = sub_app_build (section, &rc);
     if (!l.d)
         return rc == VL_ECONFIG ? 2 : 1;

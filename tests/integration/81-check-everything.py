@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 
 VEILLE = os.path.join(os.environ["VEILLE_BIN"], "tools", "veille")
+SUB = os.path.join(os.environ["VEILLE_BIN"], "subscribers", "veille-sub")
 
 CONF = """broker = {
   journal_dir = "%(d)s/j";
@@ -105,5 +106,17 @@ with tempfile.TemporaryDirectory(prefix="veille-81.") as d:
     rc, out = run(path)
     assert rc == 0, "fixed config: exit %d:\n%s" % (rc, out)
     assert 'prefix "un" has no final dot' in out and "1 warning" in out, out
+
+    # veille-sub refuses at start what check refuses (a sink that would
+    # never fire), with the same file:line; the fixed file gets past it
+    sub_only = os.path.join(d, "sub.conf")
+    with open(sub_only, "w") as f:
+        f.write('sub = {\n  state = "%s/sub.db";\n  sinks = (\n'
+                '    { name = "log"; type = "log"; types = ["neww"]; }\n  );\n};\n' % d)
+    p = subprocess.run([SUB, "-c", sub_only], capture_output=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    err = p.stderr.decode("utf-8", "replace")
+    assert p.returncode == 2 and re.search(r'sub\.conf:4: .*"neww" is no event type', err), \
+        "veille-sub must refuse types = [\"neww\"] (exit %d):\n%s" % (p.returncode, err)
 print("ok: %d mistakes reported in one run (exit 2); the fixed config passes "
-      "with its warning" % len(EXPECTED))
+      "with its warning; veille-sub refuses what check refuses" % len(EXPECTED))

@@ -71,6 +71,14 @@ def main():
     ev.send(3)
     wait_until(lambda: once(ids(pa), ev.ids) and once(ids(pb), ev.ids), what="b still running")
 
+    # 1b. what `veille check` refuses is refused by a reload too: a sink
+    # that would never fire (types = ["neww"]) keeps the running sinks
+    reload([A, log_sink("b", pb, 'types = ["neww"];')],
+           r"reload: .* has errors \(above\); the running configuration stays")
+    ev.send(2)
+    wait_until(lambda: once(ids(pa), ev.ids) and once(ids(pb), ev.ids),
+               what="b unchanged after a refused reload")
+
     # 2. removed, then back: resumes from its cursor
     reload([A], r"reload: 0 sink\(s\) added, 1 removed, 0 changed")
     missed = ev.send(4)
