@@ -198,14 +198,17 @@ def run_driver(argv, timeout):
     return r
 
 
-def timed(argv, env=None, stdout=subprocess.DEVNULL, timeout=600):
-    """Runs ARGV under /usr/bin/time: (rc, wall s, cpu s, peak RSS KiB, stderr)."""
+def timed(argv, env=None, stdout=subprocess.DEVNULL, timeout=600, started=None):
+    """Runs ARGV under /usr/bin/time: (rc, wall s, cpu s, peak RSS KiB, stderr).
+    STARTED, if given, is called with the pid of /usr/bin/time once it runs."""
     tf = tempfile.NamedTemporaryFile(prefix='bench-time', delete=False)
     tf.close()
     t0 = time.monotonic()
     p = subprocess.Popen(['/usr/bin/time', '-o', tf.name, '-f', '%e %U %S %M'] + argv,
                          stdout=stdout, stderr=subprocess.PIPE, text=True,
                          errors='replace', env=env, start_new_session=True)
+    if started:
+        started(p.pid)
     try:
         _, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -244,6 +244,18 @@ class HotEditor(threading.Thread):
 
 # ---------------------------------------------------------------- sampling
 
+def children(pid):
+    """Direct children of PID."""
+    out = []
+    try:
+        for t in os.listdir(f'/proc/{pid}/task'):
+            with open(f'/proc/{pid}/task/{t}/children') as fp:
+                out += [int(c) for c in fp.read().split()]
+    except OSError:
+        pass
+    return out
+
+
 def rss_kb(pid):
     try:
         with open(f'/proc/{pid}/status') as fp:
@@ -268,6 +280,9 @@ def scrape_polls(url):
     return out
 
 
+TREES = ('nginx', 'urlwatch')   # sampled with their children (urlwatch: under /usr/bin/time)
+
+
 class Sampler(threading.Thread):
     """Every STEP s: CPU time (all threads) and RSS of each tracked process,
     and the watcher's poll counters."""
@@ -286,8 +301,12 @@ class Sampler(threading.Thread):
             t = time.time()
             snap = {}
             for name, pid in list(self.procs.items()):
-                c = self.B.tree_cpu_ns(pid) if name == 'nginx' else self.B.cpu_ns(pid)
-                snap[name] = (c, rss_kb(pid))
+                if name in TREES:    # the process and its children
+                    kids = children(pid)
+                    snap[name] = (self.B.tree_cpu_ns(pid),
+                                  sum(rss_kb(p) or 0 for p in [pid] + kids) or None)
+                else:
+                    snap[name] = (self.B.cpu_ns(pid), rss_kb(pid))
             polls = scrape_polls(self.metrics) if self.metrics else None
             self.rows.append((t, snap, polls))
             nxt += self.step
@@ -540,10 +559,12 @@ def urlwatch_phase(pl, feeds, n, runs):
     for k in range(runs + 1):
         changes = feeds.edit_bulk(n) if k else 0
         B.log(f'pipeline: urlwatch {n} feeds, run {k + 1}/{runs + 1}')
+        track = lambda pid: pl.sampler.procs.__setitem__('urlwatch', pid)
         rc, wall, cpu, rss, err = B.timed(
             ['urlwatch', '--urls', os.path.join(d, 'urls.yaml'),
              '--config', os.path.join(d, 'urlwatch.yaml'),
-             '--cache', os.path.join(d, 'cache.db')], env=env, timeout=900)
+             '--cache', os.path.join(d, 'cache.db')], env=env, timeout=900, started=track)
+        pl.sampler.procs.pop('urlwatch', None)
         if rc != 0:
             B.log(err[-1000:])
         out.append({'run': 'first' if k == 0 else f'after edit {k}', 'rc': rc, 'wall': wall,
@@ -564,7 +585,8 @@ def lat_rows(pl, phases):
         lo, hi = ph['t_s'] * 1000, ph['t_e'] * 1000
         hk = [(h[0] - h[2], h[2]) for h in hooks if h[3] == HOT_TOPIC and lo <= h[2] <= hi]
         ml = [(m[0] - det[m[1]], det[m[1]]) for m in mails if m[1] in det and lo <= det[m[1]] <= hi]
-        bk = [h[0] - h[2] for h in hooks if h[3] == BULK_TOPIC and lo <= h[2] <= hi]
+        end = ph.get('t_end', ph['t_e']) * 1000
+        bk = [h[0] - h[2] for h in hooks if h[3] == BULK_TOPIC and lo <= h[2] <= end]
         # "in a pass": the second of the detection saw bulk polls (beyond the hot ones)
         busy = [d for _, d in hk if (pl.sampler.poll_rate_at(d / 1000) or 0) > 2 * HOT]
         for sink, v in (('webhook', [x for x, _ in hk]), ('mail', [x for x, _ in ml])):
@@ -770,7 +792,7 @@ def plot_script(b, B):
     if not series:
         return ''
     dat = os.path.join(b.tmp, 'pipeline.dat')
-    names = PROCS_PIPE + ('nginx',)
+    names = PROCS_PIPE + ('nginx', 'urlwatch')
     t0 = series[0][0]
     with open(dat, 'w') as fp:
         for name in names:
@@ -790,16 +812,19 @@ def plot_script(b, B):
             fp.write('\n\n')
     marks = ''.join(f'set arrow from {(p["t_begin"] - t0) / 60:.2f}, graph 0 to '
                     f'{(p["t_begin"] - t0) / 60:.2f}, graph 1 nohead dt 3 lc rgb "gray"\n'
-                    f'set label "{p["phase"]}" at {(p["t_begin"] - t0) / 60:.2f}, graph 0.95 '
-                    f'offset 0.3,0 font ",8"\n' for p in res.get('phases', []))
-    plots = lambda col: ', '.join(f'"{dat}" index {i} using 1:{col} with lines title "{n}"'
+                    f'set label "{p["phase"]}" at {(p["t_begin"] - t0) / 60:.2f}, graph 0.03 '
+                    f'rotate by 90 offset 0.8,0 font ",8"\n' for p in res.get('phases', []))
+    colors = ('#7b2d9b', '#0b7a5a', '#2b9bd6', '#e08a00', '#c0392b')
+    plots = lambda col: ', '.join(f'"{dat}" index {i} using 1:{col} with lines lw 1.5 '
+                                  f'lc rgb "{colors[i]}" title "{n}"'
                                   for i, n in enumerate(names))
-    return ('unset logscale\nset xtics norotate\nset key top right\n'
-            'set xlabel "minutes"\nset yrange [0:*]\nset xrange [0:*]\n' + marks
-            + 'set title "pipeline: CPU % of the box (5 s means)"\n'
+    return ('unset logscale\nset xtics norotate\nset key below horizontal font ",8"\n'
+            'set xlabel "minutes"\nset xrange [0:*]\nset logscale y\n' + marks
+            + 'set title "pipeline: CPU % of the box (5 s means, log scale)"\n'
+            + 'set yrange [0.01:100]\n'
             + f'plot {plots(2)}\n'
-            + 'set title "pipeline: RSS (MiB)"\n'
-            + f'plot {plots(3)}\nunset arrow\nunset label\n')
+            + 'set yrange [5:*]\nset title "pipeline: RSS (MiB, log scale)"\n'
+            + f'plot {plots(3)}\nunset arrow\nunset label\nunset logscale\n')
 
 
 # ---------------------------------------------------------------- section
