@@ -13,6 +13,11 @@ Sections (BENCH_SECTIONS=broker,watcher,subscriber picks some):
   subscriber  veille-sub log sink (file) and webhook sink (nginx as a local
               keep-alive receiver): events/s, and the cost of the durable cursor commit
               (state on disk vs on tmpfs)
+  pipeline    (pipeline.py) broker, watcher and veille-sub together as
+              deployed: detected -> webhook / SMTP latency at 1 change/s,
+              quiet and under load; 10,000 then 100,000 sources every 60 s:
+              CPU and RSS of each process, alerts delivered = changes made;
+              urlwatch on a 60 s cron as the peer
 Every figure is printed next to a peer measured in the same run, as a
 ratio; this machine is small and shared, so absolute numbers are noisy.
 Writes bench/results.md (and bench/results.png when gnuplot is there).
