@@ -13,6 +13,11 @@ Sections (BENCH_SECTIONS=broker,watcher,subscriber picks some):
   subscriber  veille-sub log sink (file) and webhook sink (nginx as a local
               keep-alive receiver): events/s, and the cost of the durable cursor commit
               (state on disk vs on tmpfs)
+  pipeline    (pipeline.py) broker, watcher and veille-sub together as
+              deployed: detected -> webhook / SMTP latency at 1 change/s,
+              quiet and under load; 10,000 then 100,000 sources every 60 s:
+              CPU and RSS of each process, alerts delivered = changes made;
+              urlwatch on a 60 s cron as the peer
 Every figure is printed next to a peer measured in the same run, as a
 ratio; this machine is small and shared, so absolute numbers are noisy.
 Writes bench/results.md (and bench/results.png when gnuplot is there).
@@ -32,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import pipeline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -196,14 +203,17 @@ def run_driver(argv, timeout):
     return r
 
 
-def timed(argv, env=None, stdout=subprocess.DEVNULL, timeout=600):
-    """Runs ARGV under /usr/bin/time: (rc, wall s, cpu s, peak RSS KiB, stderr)."""
+def timed(argv, env=None, stdout=subprocess.DEVNULL, timeout=600, started=None):
+    """Runs ARGV under /usr/bin/time: (rc, wall s, cpu s, peak RSS KiB, stderr).
+    STARTED, if given, is called with the pid of /usr/bin/time once it runs."""
     tf = tempfile.NamedTemporaryFile(prefix='bench-time', delete=False)
     tf.close()
     t0 = time.monotonic()
     p = subprocess.Popen(['/usr/bin/time', '-o', tf.name, '-f', '%e %U %S %M'] + argv,
                          stdout=stdout, stderr=subprocess.PIPE, text=True,
                          errors='replace', env=env, start_new_session=True)
+    if started:
+        started(p.pid)
     try:
         _, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -944,6 +954,13 @@ def section_profile(b):
         RESULTS['profile'].append({'fsync': fsync, 'top': lines[:25]})
 
 
+# ---------------------------------------------------------------- pipeline
+
+def section_pipeline(b):
+    """The whole pipeline as deployed, and one box at scale (pipeline.py)."""
+    pipeline.run(b, sys.modules[__name__])
+
+
 # ---------------------------------------------------------------- targets
 
 def section_targets():
@@ -1093,17 +1110,32 @@ def machine():
 
 def plot(b, path):
     rows = [r for r in RESULTS['broker'] if r['case'] == '512B 1->1']
-    if not rows or not shutil.which('gnuplot'):
+    # the pipeline section's CPU and RSS over its run: a second row of panels
+    pipe = pipeline.plot_script(b, sys.modules[__name__])
+    if not (rows or pipe) or not shutil.which('gnuplot'):
         return False
+    nrows = (1 if rows else 0) + (1 if pipe else 0)
+    script = (f'set terminal pngcairo size 900,{420 * nrows} noenhanced font ",10"\n'
+              f'set output "{path}"\n'
+              f'set multiplot layout {nrows},2\n')
+    if rows:
+        script += broker_plot(b, rows)
+    script += pipe + 'unset multiplot\n'
+    cp = subprocess.run(['gnuplot'], input=script, text=True, stderr=subprocess.PIPE)
+    if cp.returncode != 0:
+        script = script.replace('pngcairo', 'png')
+        cp = subprocess.run(['gnuplot'], input=script, text=True, stderr=subprocess.PIPE)
+    return cp.returncode == 0 and os.path.exists(path)
+
+
+def broker_plot(b, rows):
+    """gnuplot commands of the broker panels: events/s, p99 latency."""
     dat = os.path.join(b.tmp, 'plot.dat')
     with open(dat, 'w') as fp:
         for r in rows:
             fp.write(f'"{r["system"]}" {r["eps"]:.0f}\n')
     lat = [r for r in RESULTS['latency'] if r.get('lat_p99_us')]
-    script = (f'set terminal pngcairo size 900,420 noenhanced font ",10"\n'
-              f'set output "{path}"\n'
-              'set multiplot layout 1,2\n'
-              'set title "events/s, 512 B, 1 -> 1"\nset style fill solid 0.6\n'
+    script = ('set title "events/s, 512 B, 1 -> 1"\nset style fill solid 0.6\n'
               'set boxwidth 0.6\nset yrange [0:*]\nset xtics rotate by -30\nunset key\n'
               f'plot "{dat}" using 0:2:xtic(1) with boxes\n')
     if lat:
@@ -1120,12 +1152,9 @@ def plot(b, path):
                    'set xtics norotate\nset key top left\nset xlabel "events/s"\n'
                    'plot ' + ', '.join(f'"{ldat}" index {i} using 1:2 with linespoints title "{s}"'
                                        for i, s in enumerate(systems)) + '\n')
-    script += 'unset multiplot\n'
-    cp = subprocess.run(['gnuplot'], input=script, text=True, stderr=subprocess.PIPE)
-    if cp.returncode != 0:
-        script = script.replace('pngcairo', 'png')
-        cp = subprocess.run(['gnuplot'], input=script, text=True, stderr=subprocess.PIPE)
-    return cp.returncode == 0 and os.path.exists(path)
+    else:
+        script += 'set multiplot next\n'
+    return script
 
 
 def main():
@@ -1137,7 +1166,8 @@ def main():
     if mode not in ('quick', 'full'):
         print('mode: quick or full', file=sys.stderr)
         return 2
-    sections = os.environ.get('BENCH_SECTIONS', 'watcher,broker,subscriber,profile').split(',')
+    sections = os.environ.get('BENCH_SECTIONS',
+                              'watcher,broker,subscriber,profile,pipeline').split(',')
     b = Bench(build, mode)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     t_start = time.monotonic()
@@ -1158,7 +1188,8 @@ def main():
         # written and deleted) its 1,000-feed cold pass took 1.2 s instead of
         # 0.5-0.7 s on this machine
         for name, fn in (('watcher', section_watcher), ('broker', section_broker),
-                         ('subscriber', section_subscriber), ('profile', section_profile)):
+                         ('subscriber', section_subscriber), ('profile', section_profile),
+                         ('pipeline', section_pipeline)):
             if name not in sections or (name == 'profile' and not b.full):
                 continue
             try:
@@ -1173,7 +1204,7 @@ def main():
         section_targets()
         png = os.path.join(HERE, 'results.png')
         if b.full and plot(b, png):
-            say('![events/s and p99 latency](results.png)')
+            say('![events/s and p99 latency; pipeline CPU and RSS over its run](results.png)')
             say()
         say(f'Total bench time: {time.monotonic() - t_start:.0f} s.')
         with open(os.path.join(HERE, 'results.md'), 'w') as fp:
