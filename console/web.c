@@ -13,6 +13,7 @@
 #include "health.h"
 #include "live.h"
 #include "log.h"
+#include "metrics.h"
 #include "pages.h"
 #include "sink_atom.h"
 #include "util.h"
@@ -385,53 +386,13 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
 
 /* --- start and stop --------------------------------------------------------- */
 
-/* Parses "host:port" / "[v6]:port" into SS; *LOOPBACK says whether the
- * address is a loopback one. */
-static vl_err_t
-parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6, bool *loopback)
-{
-    char host[64];
-    const char *colon = listen ? strrchr (listen, ':') : NULL;
-    if (!colon || (size_t) (colon - listen) >= sizeof host)
-        return VL_EINVAL;
-    memcpy (host, listen, (size_t) (colon - listen));
-    host[colon - listen] = '\0';
-    char *end;
-    long port = strtol (colon + 1, &end, 10);
-    if (*end || colon[1] == '\0' || port < 0 || port > 65535)
-        return VL_EINVAL;
-    memset (ss, 0, sizeof *ss);
-    size_t hl = strlen (host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-        host[hl - 1] = '\0';
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *) ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons ((uint16_t) port);
-        *v6 = true;
-        if (inet_pton (AF_INET6, host + 1, &a->sin6_addr) != 1)
-            return VL_EINVAL;
-        *loopback = IN6_IS_ADDR_LOOPBACK (&a->sin6_addr);
-        return VL_OK;
-    }
-    struct sockaddr_in *a = (struct sockaddr_in *) ss;
-    a->sin_family = AF_INET;
-    a->sin_port = htons ((uint16_t) port);
-    *v6 = false;
-    if (strcmp (host, "localhost") == 0)
-        strcpy (host, "127.0.0.1");
-    if (inet_pton (AF_INET, host, &a->sin_addr) != 1)
-        return VL_EINVAL;
-    *loopback = (ntohl (a->sin_addr.s_addr) >> 24) == 127;
-    return VL_OK;
-}
-
 web_t *
 web_start (const web_opts_t *opts, vl_err_t *err)
 {
     struct sockaddr_storage ss;
     bool v6 = false, loopback = false;
     *err = VL_EINVAL;
-    if (parse_listen (opts->listen, &ss, &v6, &loopback) != VL_OK) {
+    if (!opts->listen || metrics_parse_address (opts->listen, &ss, &v6, &loopback) != VL_OK) {
         log_error ("console: listen = %s is not host:port", opts->listen ? opts->listen : "");
         return NULL;
     }

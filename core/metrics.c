@@ -412,7 +412,8 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
 }
 
 vl_err_t
-metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6)
+metrics_parse_address (const char *listen, struct sockaddr_storage *ss, bool *v6,
+                       bool *loopback)
 {
     char host[64];
     const char *colon = strrchr (listen, ':');
@@ -432,9 +433,9 @@ metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6)
         a->sin6_family = AF_INET6;
         a->sin6_port = htons ((uint16_t) port);
         *v6 = true;
-        if (inet_pton (AF_INET6, host + 1, &a->sin6_addr) != 1
-            || !IN6_IS_ADDR_LOOPBACK (&a->sin6_addr))
+        if (inet_pton (AF_INET6, host + 1, &a->sin6_addr) != 1)
             return VL_EINVAL;
+        *loopback = IN6_IS_ADDR_LOOPBACK (&a->sin6_addr);
         return VL_OK;
     }
     struct sockaddr_in *a = (struct sockaddr_in *) ss;
@@ -443,10 +444,18 @@ metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6)
     *v6 = false;
     if (strcmp (host, "localhost") == 0)
         strcpy (host, "127.0.0.1");
-    if (inet_pton (AF_INET, host, &a->sin_addr) != 1
-        || (ntohl (a->sin_addr.s_addr) >> 24) != 127)
+    if (inet_pton (AF_INET, host, &a->sin_addr) != 1)
         return VL_EINVAL;
+    *loopback = (ntohl (a->sin_addr.s_addr) >> 24) == 127;
     return VL_OK;
+}
+
+vl_err_t
+metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6)
+{
+    bool loopback = false;
+    vl_err_t rc = metrics_parse_address (listen, ss, v6, &loopback);
+    return rc == VL_OK && !loopback ? VL_EINVAL : rc;
 }
 
 vl_err_t

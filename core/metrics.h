@@ -78,10 +78,17 @@ int metrics_port (const metrics_t *self);
 /* Stops the endpoint (if any) and frees everything. NULL-safe. */
 void metrics_destroy (metrics_t **self_p);
 
-/* Parses a metrics_listen value "host:port" / "[v6]:port" into SS (*V6
- * tells the family); VL_EINVAL unless it is a loopback address. */
 #include <stdbool.h>
 #include <sys/socket.h>
+
+/* Parses "host:port" / "[v6]:port" ("localhost" = 127.0.0.1) into SS: *V6
+ * tells the family, *LOOPBACK whether the address is a loopback one.
+ * VL_EINVAL if it is not an address and port. */
+vl_err_t metrics_parse_address (const char *listen, struct sockaddr_storage *ss, bool *v6,
+                                bool *loopback);
+
+/* The same for a metrics_listen value: VL_EINVAL unless it is loopback
+ * (the metrics endpoint has no authentication). */
 vl_err_t metrics_parse_listen (const char *listen, struct sockaddr_storage *ss, bool *v6);
 
 #endif
