@@ -7,6 +7,7 @@
 #include "format.h"
 #include "config.h"
 #include "log.h"
+#include "nats_conf.h"
 #include "sink_nats.h"
 #include "util.h"
 
@@ -22,27 +23,6 @@ typedef struct {
     bool            stream_ok;   /* stream checked/created on this connection */
     buf_t           payload;
 } sink_nats_t;
-
-bool
-sink_nats_subject (const char *prefix, const char *topic, char *out, size_t cap)
-{
-    int n = snprintf (out, cap, "%s.%s", prefix, topic);
-    if (n < 0 || (size_t) n >= cap)
-        return false;
-    /* tokens separated by '.', none empty, no wildcards or spaces */
-    bool empty = true;
-    for (const char *p = out; *p; p++) {
-        if (*p == '*' || *p == '>' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            return false;
-        if (*p == '.') {
-            if (empty)
-                return false;
-            empty = true;
-        } else
-            empty = false;
-    }
-    return !empty;
-}
 
 static void
 nats_disconnect (sink_nats_t *self)
@@ -140,7 +120,7 @@ nats_deliver (sink_t *base, const event_t *ev, uint64_t seq, sink_result_t *res)
 {
     sink_nats_t *self = (sink_nats_t *) base;
     char subject[SUBJECT_MAX];
-    if (!sink_nats_subject (self->prefix, ev->topic, subject, sizeof subject)) {
+    if (!nats_conf_subject (self->prefix, ev->topic, strlen (ev->topic), subject, sizeof subject)) {
         sink_result_set (res, SINK_FAILED, "topic %s is not a valid NATS subject", ev->topic);
         return;
     }
@@ -220,7 +200,7 @@ sink_nats_new (const sink_nats_opts_t *opts, vl_err_t *err)
 {
     bool ok = opts->url && *opts->url && opts->subject_prefix && *opts->subject_prefix;
     char probe[SUBJECT_MAX];
-    if (ok && !sink_nats_subject (opts->subject_prefix, "x", probe, sizeof probe))
+    if (ok && !nats_conf_subject (opts->subject_prefix, "x", 1, probe, sizeof probe))
         ok = false;
     sink_nats_t *self = ok ? calloc (1, sizeof *self) : NULL;
     vl_err_t rc = ok ? VL_ENOMEM : VL_EINVAL;

@@ -27,10 +27,6 @@ typedef struct {
  * itself afterwards. VL_EINVAL for missing url/prefix. Caller owns. */
 sink_t *sink_nats_new (const sink_nats_opts_t *opts, vl_err_t *err);
 
-/* Writes "<prefix>.<topic>" into OUT (CAP bytes). False if it does not
- * fit or would not be a valid subject (empty token, wildcard). */
-bool sink_nats_subject (const char *prefix, const char *topic, char *out, size_t cap);
-
 /* Builds the sink from its validated config group GRP (secrets read from
  * the *_env / *_file keys). Caller owns; NULL with *ERR on failure. */
 sink_t *sink_nats_from_config (const config_setting_t *grp, const char *name, vl_err_t *err);
