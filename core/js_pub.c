@@ -182,17 +182,8 @@ static natsStatus ensure_stream (js_pub_t *self)
     natsStatus s = js_GetStreamInfo (&si, self->js, c->stream, NULL, &jerr);
     if (s == NATS_NOT_FOUND) {
         char subj[JS_SUBJECT_MAX];
-        snprintf (subj, sizeof subj, "%s.>", c->subject_prefix);
-        const char *subjects[] = { subj };
-        jsStreamConfig sc;
-        jsStreamConfig_Init (&sc);
-        sc.Name = c->stream;
-        sc.Subjects = subjects;
-        sc.SubjectsLen = 1;
-        sc.Storage = js_FileStorage;
-        sc.Replicas = c->replicas;
-        sc.Duplicates = (int64_t) c->duplicate_window_s * 1000000000LL;
-        s = js_AddStream (&si, self->js, &sc, NULL, &jerr);
+        s = nats_conf_add_stream (self->js, c->stream, c->subject_prefix, c->replicas,
+                                  (int) c->duplicate_window_s, subj, sizeof subj, &si);
         if (s == NATS_OK)
             log_info ("created JetStream stream %s over %s (R%d)", c->stream, subj, c->replicas);
     } else if (s == NATS_OK && si->Config

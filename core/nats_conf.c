@@ -199,6 +199,24 @@ void nats_conf_disconnect (natsConnection **nc, jsCtx **js)
         *nc = NULL;
 }
 
+natsStatus nats_conf_add_stream (jsCtx *js, const char *stream, const char *prefix,
+                                 int replicas, int dup_window_s, char *subj, size_t cap,
+                                 jsStreamInfo **si)
+{
+    snprintf (subj, cap, "%s.>", prefix);
+    const char *subjects[] = { subj };
+    jsStreamConfig sc;
+    jsStreamConfig_Init (&sc);
+    sc.Name = stream;
+    sc.Subjects = subjects;
+    sc.SubjectsLen = 1;
+    sc.Storage = js_FileStorage;
+    sc.Replicas = replicas;
+    sc.Duplicates = (int64_t) dup_window_s * 1000000000LL;
+    jsErrCode jerr = 0;
+    return js_AddStream (si, js, &sc, NULL, &jerr);
+}
+
 bool nats_conf_subject (const char *prefix, const char *topic, size_t topic_len,
                         char *out, size_t cap)
 {

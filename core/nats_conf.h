@@ -37,6 +37,14 @@ vl_err_t nats_conf_load (const config_setting_t *grp, nats_conf_t *out);
 /* Frees (wiping the password) and zeroes *SELF. NULL-safe. */
 void nats_conf_free (nats_conf_t *self);
 
+/* Creates the file-backed stream STREAM over "<PREFIX>.>" in JS with
+ * REPLICAS copies and a duplicate window of DUP_WINDOW_S seconds; the
+ * subjects are written into SUBJ (CAP bytes) for the caller's log. On
+ * NATS_OK the caller owns *SI (jsStreamInfo_Destroy). */
+natsStatus nats_conf_add_stream (jsCtx *js, const char *stream, const char *prefix,
+                                 int replicas, int dup_window_s, char *subj, size_t cap,
+                                 jsStreamInfo **si);
+
 /* Connects to C's servers (reconnecting forever afterwards) and makes a
  * JetStream context; WHO names the caller in logs. On NATS_OK the caller
  * owns *NC and *JS (nats_conf_disconnect). JO may be NULL (defaults, Wait

@@ -92,16 +92,8 @@ ensure_stream (sink_nats_t *self)
     natsStatus s = js_GetStreamInfo (&si, self->js, self->stream, NULL, &jerr);
     if (s == NATS_NOT_FOUND) {
         char subj[SUBJECT_MAX];
-        snprintf (subj, sizeof subj, "%s.>", self->prefix);
-        const char *subjects[] = { subj };
-        jsStreamConfig sc;
-        jsStreamConfig_Init (&sc);
-        sc.Name = self->stream;
-        sc.Subjects = subjects;
-        sc.SubjectsLen = 1;
-        sc.Storage = js_FileStorage;
-        sc.Duplicates = (int64_t) self->dup_window_s * 1000000000LL;
-        s = js_AddStream (&si, self->js, &sc, NULL, &jerr);
+        s = nats_conf_add_stream (self->js, self->stream, self->prefix, 1,
+                                  (int) self->dup_window_s, subj, sizeof subj, &si);
         if (s == NATS_OK)
             log_info ("sink %s: created JetStream stream %s on %s", self->base.name,
                       self->stream, subj);
